@@ -1,0 +1,263 @@
+//! The record format: a small versioned binary encoding, sealed by an HMAC over key and body.
+//!
+//! ```text
+//! format (1) | kind (1) | key id (1) | fields … | tag (32) = HMAC(record key, store key ‖ all before)
+//! ```
+//!
+//! Integers are big-endian; text is a 2-byte length then UTF-8. A record is opened only after
+//! its tag verifies (in constant time) for the key it was read under, so a record edited,
+//! truncated, forged or moved to another key is refused as [`Error::Tampered`] before a single
+//! field is trusted.
+
+use crate::Error;
+use crate::crypto::TAG_LEN;
+use crate::host::{Key, Timestamp};
+use crate::keys::Keys;
+
+/// Version of the record layout.
+const FORMAT: u8 = 1;
+const HEADER_LEN: usize = 3;
+
+/// What a record holds; part of the sealed header, so one kind cannot pass for another.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum RecordKind {
+    Payment = 1,
+    Account = 2,
+    Guard = 3,
+}
+
+/// Builds one record.
+pub(crate) struct Writer(Vec<u8>);
+
+impl Writer {
+    pub(crate) fn new(kind: RecordKind, keys: &Keys) -> Self {
+        let mut bytes = Vec::with_capacity(192);
+        bytes.extend_from_slice(&[FORMAT, kind as u8, keys.key_id()]);
+        Self(bytes)
+    }
+
+    pub(crate) fn u8(&mut self, value: u8) {
+        self.0.push(value);
+    }
+
+    pub(crate) fn u64(&mut self, value: u64) {
+        self.0.extend_from_slice(&value.to_be_bytes());
+    }
+
+    pub(crate) fn time(&mut self, value: Timestamp) {
+        self.u64(value.as_unix_millis());
+    }
+
+    pub(crate) fn bytes(&mut self, value: &[u8]) {
+        self.0.extend_from_slice(value);
+    }
+
+    /// Text of at most 65,535 bytes; every text the crate stores is bounded far below.
+    pub(crate) fn text(&mut self, value: &str) {
+        let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+        self.0.extend_from_slice(&len.to_be_bytes());
+        self.0
+            .extend_from_slice(value.as_bytes().get(..usize::from(len)).unwrap_or_default());
+    }
+
+    /// The finished record, tagged for `key` with the current record key.
+    pub(crate) fn seal(mut self, keys: &Keys, key: &Key) -> Vec<u8> {
+        let tag = keys
+            .current_record()
+            .tag(&[key.as_str().as_bytes(), &self.0]);
+        self.0.extend_from_slice(&tag);
+        self.0
+    }
+}
+
+/// A `kind` record with `body_len` zero bytes of fields and a tag of zeros. Opening it costs
+/// what opening a real record of that size costs (one HMAC over the same number of blocks), and
+/// fails: it stands in for a record that does not exist.
+pub(crate) fn decoy(kind: RecordKind, keys: &Keys, body_len: usize) -> Vec<u8> {
+    let mut bytes = Writer::new(kind, keys).0;
+    bytes.resize(
+        HEADER_LEN.saturating_add(body_len).saturating_add(TAG_LEN),
+        0,
+    );
+    bytes
+}
+
+/// Reads the fields of a record whose tag has been verified.
+pub(crate) struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    /// Verifies `record` as a `kind` record stored under `key`, and reads past its header.
+    pub(crate) fn open(
+        keys: &Keys,
+        key: &Key,
+        kind: RecordKind,
+        record: &'a [u8],
+    ) -> Result<Self, Error> {
+        let body_len = record
+            .len()
+            .checked_sub(TAG_LEN)
+            .filter(|len| *len >= HEADER_LEN)
+            .ok_or(Error::Tampered)?;
+        let (sealed, tag) = record.split_at(body_len);
+        let (header, fields) = sealed.split_at(HEADER_LEN);
+        let &[format, found_kind, key_id] = header else {
+            return Err(Error::Tampered);
+        };
+        let mac = keys.record(key_id).ok_or(Error::Tampered)?;
+        // Verify first (constant time), then look at the header, so that the work done does
+        // not depend on which part of a forged record is wrong.
+        let authentic = mac.verify(&[key.as_str().as_bytes(), sealed], tag);
+        if !authentic || format != FORMAT || found_kind != kind as u8 {
+            return Err(Error::Tampered);
+        }
+        Ok(Self(fields))
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, Error> {
+        let [byte] = self.array()?;
+        Ok(byte)
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, Error> {
+        self.array().map(u64::from_be_bytes)
+    }
+
+    pub(crate) fn time(&mut self) -> Result<Timestamp, Error> {
+        self.u64().map(Timestamp::from_unix_millis)
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(Error::Tampered)?;
+        self.0 = rest;
+        Ok(*head)
+    }
+
+    pub(crate) fn text(&mut self) -> Result<&'a str, Error> {
+        let len = usize::from(u16::from_be_bytes(self.array()?));
+        let (head, rest) = self.0.split_at_checked(len).ok_or(Error::Tampered)?;
+        self.0 = rest;
+        core::str::from_utf8(head).map_err(|_| Error::Tampered)
+    }
+
+    /// Ends reading: a record with bytes left over is not one the engine wrote.
+    pub(crate) fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Tampered)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretKey;
+
+    fn keys() -> Keys {
+        Keys::new(7, SecretKey::from_bytes([42; 32]))
+    }
+
+    fn sample(keys: &Keys, key: &Key) -> Vec<u8> {
+        let mut w = Writer::new(RecordKind::Guard, keys);
+        w.u8(3);
+        w.u64(u64::MAX - 1);
+        w.text("héllo");
+        w.bytes(&[1, 2, 3]);
+        w.seal(keys, key)
+    }
+
+    fn read_sample(reader: &mut Reader<'_>) -> Result<(u8, u64, String, [u8; 3]), Error> {
+        Ok((
+            reader.u8()?,
+            reader.u64()?,
+            reader.text()?.to_owned(),
+            reader.array()?,
+        ))
+    }
+
+    #[test]
+    fn round_trips_fields() {
+        let (keys, key) = (keys(), Key::guard("abc"));
+        let record = sample(&keys, &key);
+        assert_eq!(record.len(), 3 + 1 + 8 + 2 + 6 + 3 + 32);
+        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+        assert_eq!(
+            read_sample(&mut reader).unwrap(),
+            (3, u64::MAX - 1, "héllo".into(), [1, 2, 3])
+        );
+        reader.finish().unwrap();
+    }
+
+    #[test]
+    fn refuses_every_bit_flip_and_truncation() {
+        let (keys, key) = (keys(), Key::guard("abc"));
+        let record = sample(&keys, &key);
+        for bit in 0..record.len() * 8 {
+            let mut flipped = record.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            let opened = Reader::open(&keys, &key, RecordKind::Guard, &flipped);
+            assert!(matches!(opened, Err(Error::Tampered)), "bit {bit}");
+        }
+        for len in 0..record.len() {
+            let opened = Reader::open(&keys, &key, RecordKind::Guard, &record[..len]);
+            assert!(matches!(opened, Err(Error::Tampered)), "length {len}");
+        }
+    }
+
+    #[test]
+    fn refuses_a_moved_record_another_kind_or_other_keys() {
+        let (keys, key) = (keys(), Key::guard("abc"));
+        let record = sample(&keys, &key);
+        let moved = Reader::open(&keys, &Key::guard("abd"), RecordKind::Guard, &record);
+        assert!(matches!(moved, Err(Error::Tampered)));
+        let kind = Reader::open(&keys, &key, RecordKind::Account, &record);
+        assert!(matches!(kind, Err(Error::Tampered)));
+        let other = Keys::new(7, SecretKey::from_bytes([43; 32]));
+        assert!(matches!(
+            Reader::open(&other, &key, RecordKind::Guard, &record),
+            Err(Error::Tampered)
+        ));
+        let other_id = Keys::new(8, SecretKey::from_bytes([42; 32]));
+        assert!(matches!(
+            Reader::open(&other_id, &key, RecordKind::Guard, &record),
+            Err(Error::Tampered)
+        ));
+    }
+
+    #[test]
+    fn a_decoy_costs_one_verification_and_fails() {
+        let (keys, key) = (keys(), Key::account("abc"));
+        let decoy = decoy(RecordKind::Account, &keys, 50);
+        assert_eq!(decoy.len(), 3 + 50 + 32);
+        let (hmacs_before, _) = crate::crypto::count::totals();
+        assert!(matches!(
+            Reader::open(&keys, &key, RecordKind::Account, &decoy),
+            Err(Error::Tampered)
+        ));
+        let (hmacs_after, _) = crate::crypto::count::totals();
+        assert!(hmacs_after > hmacs_before);
+    }
+
+    #[test]
+    fn short_reads_and_leftovers_are_tampering() {
+        let (keys, key) = (keys(), Key::guard("abc"));
+        let mut w = Writer::new(RecordKind::Guard, &keys);
+        w.u8(1);
+        let record = w.seal(&keys, &key);
+        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+        assert!(matches!(reader.u64(), Err(Error::Tampered)));
+        let reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+        assert!(matches!(reader.finish(), Err(Error::Tampered)));
+        let mut w = Writer::new(RecordKind::Guard, &keys);
+        w.bytes(&[0, 5, b'a']);
+        let record = w.seal(&keys, &key);
+        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+        assert!(matches!(reader.text(), Err(Error::Tampered)));
+        let mut w = Writer::new(RecordKind::Guard, &keys);
+        w.bytes(&[0, 2, 0xff, 0xfe]);
+        let record = w.seal(&keys, &key);
+        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+        assert!(matches!(reader.text(), Err(Error::Tampered)));
+    }
+}

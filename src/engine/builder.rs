@@ -1,0 +1,122 @@
+//! [`EngineBuilder`]: the host's parts go in, a validated [`Engine`] comes out.
+
+use crate::Error;
+use crate::host::{Bank, Clock, SmsGateway, Store, SystemClock};
+use crate::keys::Keys;
+use crate::policy::Policy;
+
+use super::Engine;
+
+/// A builder slot not filled yet: [`EngineBuilder::build`] exists only once the store, the SMS
+/// gateway and the bank are given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unset;
+
+impl Engine<Unset, Unset, Unset, SystemClock> {
+    /// Starts building an engine that tags and checks everything with `keys`.
+    ///
+    /// `.store(..)`, `.sms(..)` and `.bank(..)` are required; `.clock(..)` defaults to
+    /// [`SystemClock`] and `.policy(..)` to [`Policy::default`].
+    ///
+    /// ```compile_fail
+    /// # use buyster::{Engine, Keys, SecretKey};
+    /// // No store, no SMS gateway, no bank: `build` does not exist yet.
+    /// let engine = Engine::builder(Keys::new(1, SecretKey::generate())).build();
+    /// ```
+    pub fn builder(keys: Keys) -> EngineBuilder<Unset, Unset, Unset, SystemClock> {
+        EngineBuilder {
+            keys,
+            store: Unset,
+            sms: Unset,
+            bank: Unset,
+            clock: SystemClock,
+            policy: Policy::default(),
+        }
+    }
+}
+
+/// Collects the parts of an [`Engine`]; see [`Engine::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EngineBuilder<St, Sm, Bk, C> {
+    keys: Keys,
+    store: St,
+    sms: Sm,
+    bank: Bk,
+    clock: C,
+    policy: Policy,
+}
+
+impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
+    /// The store of payments, accounts and guards.
+    pub fn store<S: Store>(self, store: S) -> EngineBuilder<S, Sm, Bk, C> {
+        EngineBuilder {
+            keys: self.keys,
+            store,
+            sms: self.sms,
+            bank: self.bank,
+            clock: self.clock,
+            policy: self.policy,
+        }
+    }
+
+    /// The SMS gateway.
+    pub fn sms<M: SmsGateway>(self, sms: M) -> EngineBuilder<St, M, Bk, C> {
+        EngineBuilder {
+            keys: self.keys,
+            store: self.store,
+            sms,
+            bank: self.bank,
+            clock: self.clock,
+            policy: self.policy,
+        }
+    }
+
+    /// The bank that debits buyers.
+    pub fn bank<B: Bank>(self, bank: B) -> EngineBuilder<St, Sm, B, C> {
+        EngineBuilder {
+            keys: self.keys,
+            store: self.store,
+            sms: self.sms,
+            bank,
+            clock: self.clock,
+            policy: self.policy,
+        }
+    }
+
+    /// The clock; [`SystemClock`] unless given.
+    pub fn clock<T: Clock>(self, clock: T) -> EngineBuilder<St, Sm, Bk, T> {
+        EngineBuilder {
+            keys: self.keys,
+            store: self.store,
+            sms: self.sms,
+            bank: self.bank,
+            clock,
+            policy: self.policy,
+        }
+    }
+
+    /// The limits; [`Policy::default`] unless given. Validated by [`build`](Self::build).
+    pub fn policy(self, policy: Policy) -> Self {
+        Self { policy, ..self }
+    }
+}
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> EngineBuilder<St, Sm, Bk, C> {
+    /// The engine.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPolicy`] naming the first [`Policy`] field out of range.
+    pub fn build(self) -> Result<Engine<St, Sm, Bk, C>, Error> {
+        self.policy.validate()?;
+        Ok(Engine {
+            store: self.store,
+            sms: self.sms,
+            bank: self.bank,
+            clock: self.clock,
+            keys: self.keys,
+            policy: self.policy,
+        })
+    }
+}

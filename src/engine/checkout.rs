@@ -1,0 +1,173 @@
+//! Sending codes and checking them.
+
+use crate::Error;
+use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store, Timestamp};
+use crate::payment::transitions::{
+    CodeStep, check_resend, code_not_sent, code_resent, code_restored, code_sent, code_typed,
+};
+use crate::payment::{CodeCheck, OtpSent, Payment, PinVerified, StateRecord};
+use crate::phone::PhoneNumber;
+use crate::secret::OtpCode;
+use crate::text::{Language, code_message};
+
+use super::{Engine, MAX_RACES};
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
+    /// Sends the buyer a single-use code by SMS, naming the amount and the merchant.
+    ///
+    /// The code is stored only as a tag bound to this payment, its amount and its merchant,
+    /// before the SMS leaves. If the gateway fails, the payment is put back to `PinVerified` and
+    /// `send_code` may be called again (after [`Engine::resume`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RateLimited`] when the number received the policy's maximum of SMS in the
+    /// window, [`Error::Sms`], [`Error::Expired`] (the payment is then `Failed`),
+    /// [`Error::WrongState`] when the payment moved on meanwhile, [`Error::Storage`].
+    pub async fn send_code(
+        &self,
+        payment: Payment<PinVerified>,
+    ) -> Result<Payment<OtpSent>, Error> {
+        let now = self.clock.now();
+        if payment.is_expired(now) {
+            return Err(self.expire(payment, now).await);
+        }
+        self.count_sms(payment.phone(), now).await?;
+        let code = OtpCode::random(self.policy.code_digits);
+        let (id, verified_at) = (payment.id(), payment.state().verified_at());
+        let mut payment = payment;
+        for _ in 0..MAX_RACES {
+            let next = code_sent(payment, &code, now, &self.keys, &self.policy);
+            if let Some(sent) = self.replace(next).await? {
+                return match self.deliver(&sent, code).await {
+                    Ok(()) => Ok(sent),
+                    Err(error) => {
+                        self.undo_send(code_not_sent(sent, verified_at)).await;
+                        Err(error)
+                    }
+                };
+            }
+            payment = self.resume::<PinVerified>(id).await?;
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Sends a new code in place of the current one, after the policy's cooldown and within its
+    /// number of resends. Wrong attempts made on earlier codes still count.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ResendTooSoon`], [`Error::ResendLimit`], [`Error::RateLimited`], [`Error::Sms`]
+    /// (the previous code stays valid), [`Error::Expired`], [`Error::WrongState`],
+    /// [`Error::Storage`].
+    pub async fn resend_code(&self, payment: Payment<OtpSent>) -> Result<Payment<OtpSent>, Error> {
+        let now = self.clock.now();
+        if payment.is_expired(now) {
+            return Err(self.expire(payment, now).await);
+        }
+        check_resend(&payment, now, &self.policy)?;
+        self.count_sms(payment.phone(), now).await?;
+        let code = OtpCode::random(self.policy.code_digits);
+        let id = payment.id();
+        let mut payment = payment;
+        for _ in 0..MAX_RACES {
+            let previous = payment.state().snapshot();
+            let next = code_resent(payment, &code, now, &self.keys, &self.policy);
+            if let Some(sent) = self.replace(next).await? {
+                return match self.deliver(&sent, code).await {
+                    Ok(()) => Ok(sent),
+                    Err(error) => {
+                        self.undo_send(code_restored(sent, &previous)).await;
+                        Err(error)
+                    }
+                };
+            }
+            payment = self.resume::<OtpSent>(id).await?;
+            check_resend(&payment, now, &self.policy)?;
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Checks the code the buyer typed; if it is right, consumes it and debits the buyer.
+    ///
+    /// The code is consumed by a compare-and-swap into `Authorized` before the bank is called,
+    /// and the debit carries the payment id as its idempotency key, so a code works once and the
+    /// buyer is debited at most once whatever races, crashes or retries happen.
+    ///
+    /// A wrong code is [`CodeCheck::Rejected`] with the attempts left; the last allowed wrong
+    /// code fails the payment with [`Error::TooManyAttempts`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooManyAttempts`], [`Error::Expired`] (code or payment; see its docs),
+    /// [`Error::Declined`] (the payment is then `Failed`), [`Error::Bank`] (the payment stays
+    /// `Authorized`: call [`Engine::settle`] later), [`Error::WrongState`] when the payment moved
+    /// on meanwhile (for example a racing confirmation won), [`Error::Tampered`],
+    /// [`Error::Storage`].
+    pub async fn confirm(
+        &self,
+        payment: Payment<OtpSent>,
+        code: &OtpCode,
+    ) -> Result<CodeCheck, Error> {
+        let id = payment.id();
+        let mut payment = payment;
+        for _ in 0..MAX_RACES {
+            let now = self.clock.now();
+            if payment.is_expired(now) {
+                return Err(self.expire(payment, now).await);
+            }
+            match code_typed(payment, code, now, &self.keys)? {
+                CodeStep::Right(next) => {
+                    if let Some(authorized) = self.replace(next).await? {
+                        return self.settle(authorized).await.map(CodeCheck::Confirmed);
+                    }
+                }
+                CodeStep::Wrong(next) => {
+                    if let Some(payment) = self.replace(next).await? {
+                        let attempts_left = payment.attempts_left();
+                        return Ok(CodeCheck::Rejected {
+                            payment,
+                            attempts_left,
+                        });
+                    }
+                }
+                CodeStep::Exhausted(next) => {
+                    if self.replace(next).await?.is_some() {
+                        return Err(Error::TooManyAttempts);
+                    }
+                }
+            }
+            payment = self.resume::<OtpSent>(id).await?;
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Counts one SMS to `phone` in its guard, or refuses it when the window is full.
+    async fn count_sms(&self, phone: &PhoneNumber, now: Timestamp) -> Result<(), Error> {
+        let key = Key::guard(&self.keys.account_index(phone));
+        let current = self.read_guard(&key).await?;
+        let policy = &self.policy;
+        self.update_guard(&key, current, |g| Ok((g.after_sms(now, policy)?, ())))
+            .await
+    }
+
+    /// Hands the SMS carrying `code` for `payment` to the gateway.
+    async fn deliver(&self, payment: &Payment<OtpSent>, code: OtpCode) -> Result<(), Error> {
+        let phone = payment.phone();
+        let language = self
+            .policy
+            .sms_language
+            .unwrap_or_else(|| Language::for_number(phone));
+        let merchant = payment.order().merchant().display_name();
+        let body = code_message(language, &code, payment.order().amount(), merchant);
+        let sms = SmsMessage::new(phone.clone(), body, payment.id(), code);
+        self.sms.send(&sms).await.map_err(Error::Sms)
+    }
+
+    /// Puts back the state from before a send that failed, if nothing changed since. Best
+    /// effort: when it cannot, the payment keeps a code the buyer never received, and the buyer
+    /// asks for another.
+    async fn undo_send<S: StateRecord>(&self, previous: Payment<S>) {
+        let _ = self.replace(previous).await;
+    }
+}

@@ -1,0 +1,142 @@
+//! Enrollment and the PIN check.
+
+use crate::Error;
+use crate::account::Account;
+use crate::codec::{RecordKind, decoy};
+use crate::funding::FundingSource;
+use crate::guard::Failure;
+use crate::host::{Bank, Clock, Key, SmsGateway, Store, Timestamp};
+use crate::payment::transitions::pin_verified;
+use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
+use crate::phone::PhoneNumber;
+use crate::secret::{DigitsError, Pin};
+
+use super::{Engine, MAX_RACES};
+
+/// Field bytes of an account record with a French IBAN: what an unknown number's decoy weighs.
+const TYPICAL_ACCOUNT_BODY: usize = 1 + 1 + 16 + 32 + 1 + 2 + 27 + 8;
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
+    /// Enrolls `phone` with `pin` and the account to debit.
+    ///
+    /// For hosts that have verified by their own means that the person holds `phone` (a signed
+    /// contract, a bank's strong authentication). The PIN is stored only as a salted, peppered
+    /// HMAC.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPin`] when the PIN's length is outside the policy's range,
+    /// [`Error::AlreadyEnrolled`] when the number has an account, [`Error::Storage`].
+    pub async fn enroll(
+        &self,
+        phone: &PhoneNumber,
+        pin: &Pin,
+        funding: FundingSource,
+    ) -> Result<(), Error> {
+        let (min, max) = (self.policy.min_pin_digits, self.policy.max_pin_digits);
+        if pin.digits() < usize::from(min) || pin.digits() > usize::from(max) {
+            return Err(Error::InvalidPin(DigitsError::Length { min, max }));
+        }
+        let key = Key::account(&self.keys.account_index(phone));
+        let account = Account::new(&self.keys, pin, funding, self.clock.now());
+        match self
+            .try_put(&key, None, account.encode(&self.keys, &key))
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(Error::AlreadyEnrolled),
+        }
+    }
+
+    /// Checks the buyer's PIN for `payment`.
+    ///
+    /// A wrong PIN is an answer, not an error: [`PinCheck::Rejected`] with the attempts left
+    /// before the number locks. The failure that reaches the policy's limit is
+    /// [`Error::Locked`]. Failures count per number across all its payments, and an unknown
+    /// number is answered exactly like a known one with a wrong PIN, after the same store calls
+    /// and the same HMAC work, and locks the same way.
+    ///
+    /// Every attempt, right or wrong, is written to the number's guard by compare-and-swap, so
+    /// attempts made in parallel are answered one at a time: once the lock is reached, no
+    /// further attempt is answered, not even a right one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`] (now or already), [`Error::Expired`] (the payment is then `Failed`),
+    /// [`Error::WrongState`] when the payment moved on meanwhile, [`Error::Tampered`],
+    /// [`Error::Storage`], [`Error::Conflict`].
+    pub async fn verify_pin(
+        &self,
+        payment: Payment<Initiated>,
+        pin: &Pin,
+    ) -> Result<PinCheck, Error> {
+        let now = self.clock.now();
+        if payment.is_expired(now) {
+            return Err(self.expire(payment, now).await);
+        }
+        let index = self.keys.account_index(payment.phone());
+        let guard_key = Key::guard(&index);
+        let guard = self.read_guard(&guard_key).await?;
+        guard.0.check_open(now)?;
+        let policy = &self.policy;
+        match self.check_pin(&Key::account(&index), pin).await? {
+            Some(funding) => {
+                self.update_guard(&guard_key, guard, |g| {
+                    g.check_open(now)?;
+                    Ok((g.after_success(), ()))
+                })
+                .await?;
+                let verified = self.mark_pin_verified(payment, funding, now).await?;
+                Ok(PinCheck::Verified(verified))
+            }
+            None => {
+                let failure = self.update_guard(&guard_key, guard, |g| {
+                    g.check_open(now)?;
+                    Ok(g.after_failure(now, policy))
+                });
+                match failure.await? {
+                    Failure::AttemptsLeft(attempts_left) => Ok(PinCheck::Rejected {
+                        payment,
+                        attempts_left,
+                    }),
+                    Failure::Locked(until) => Err(Error::Locked { until }),
+                }
+            }
+        }
+    }
+
+    /// The account's funding source if `pin` is its PIN; `None` for a wrong PIN or an unknown
+    /// number, after the same work: one record verification and one PIN hash either way.
+    async fn check_pin(&self, key: &Key, pin: &Pin) -> Result<Option<FundingSource>, Error> {
+        let Some(entry) = self.read(key).await? else {
+            let decoy = decoy(RecordKind::Account, &self.keys, TYPICAL_ACCOUNT_BODY);
+            let _ = Account::decode(&self.keys, key, &decoy);
+            Account::dummy_check(&self.keys, pin);
+            return Ok(None);
+        };
+        let account = Account::decode(&self.keys, key, entry.value())?;
+        Ok(account
+            .pin_matches(&self.keys, pin)?
+            .then(|| account.funding().clone()))
+    }
+
+    async fn mark_pin_verified(
+        &self,
+        payment: Payment<Initiated>,
+        funding: FundingSource,
+        now: Timestamp,
+    ) -> Result<Payment<PinVerified>, Error> {
+        let id = payment.id();
+        let mut payment = payment;
+        for _ in 0..MAX_RACES {
+            if let Some(stored) = self
+                .replace(pin_verified(payment, funding.clone(), now))
+                .await?
+            {
+                return Ok(stored);
+            }
+            payment = self.resume::<Initiated>(id).await?;
+        }
+        Err(Error::Conflict)
+    }
+}

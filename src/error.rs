@@ -1,0 +1,194 @@
+//! The crate's one error type, and the names of the payment states it reports.
+
+use core::fmt;
+
+use crate::host::{BankError, DeclineReason, SmsError, StoreError, Timestamp};
+use crate::iban::IbanError;
+use crate::money::AmountError;
+use crate::phone::PhoneError;
+use crate::policy::PolicyError;
+use crate::secret::DigitsError;
+
+/// Everything that can go wrong in buyster, as one non-exhaustive enum.
+///
+/// A rejected PIN or code with attempts left is *not* an error: it comes back as
+/// [`PinCheck::Rejected`](crate::PinCheck::Rejected) or
+/// [`CodeCheck::Rejected`](crate::CodeCheck::Rejected), so that the host can prompt again.
+///
+/// # Security
+///
+/// No message ever contains a PIN, a code, a key, a tag or a full phone number: input that failed
+/// to parse is described, never echoed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `enroll` was called for a number that already has an account.
+    #[error("this phone number is already enrolled")]
+    AlreadyEnrolled,
+    /// The bank could not be reached, or did not answer: the debit's outcome is unknown.
+    ///
+    /// The payment stays `Authorized`; [`Engine::settle`](crate::Engine::settle) retries it with
+    /// the same idempotency key, so the buyer is never debited twice.
+    #[error("the bank did not answer: {0}")]
+    Bank(BankError),
+    /// The stored payment kept changing under a racing call; load it again and retry.
+    #[error("the payment was changed by a concurrent call; load it again")]
+    Conflict,
+    /// The bank refused the debit; the payment is now `Failed`.
+    #[error("the bank declined the debit: {0}")]
+    Declined(DeclineReason),
+    /// The code, or the payment itself, is past its time to live.
+    ///
+    /// When the payment has expired it is now `Failed`; when only the code has, the payment is
+    /// still `OtpSent` and [`Engine::resend_code`](crate::Engine::resend_code) sends a new one.
+    #[error("the payment or its code has expired")]
+    Expired,
+    /// An amount could not be built or parsed.
+    #[error("invalid amount: {0}")]
+    InvalidAmount(AmountError),
+    /// A channel name was not `web`, `mobile` or `tv`.
+    #[error("invalid channel: expected web, mobile or tv")]
+    InvalidChannel,
+    /// A one-time code could not be parsed.
+    #[error("invalid code: {0}")]
+    InvalidCode(DigitsError),
+    /// A funding token could not be parsed.
+    #[error("invalid funding token: {0}")]
+    InvalidFundingToken(TextError),
+    /// An IBAN could not be parsed or failed its checks.
+    #[error("invalid IBAN: {0}")]
+    InvalidIban(IbanError),
+    /// A secret key could not be parsed.
+    #[error("invalid secret key: expected 64 hexadecimal digits")]
+    InvalidKey,
+    /// A merchant id or display name was refused.
+    #[error("invalid merchant: {0}")]
+    InvalidMerchant(TextError),
+    /// A payment id could not be parsed.
+    #[error("invalid payment id: expected 32 lowercase hexadecimal digits")]
+    InvalidPaymentId,
+    /// A phone number could not be parsed.
+    #[error("invalid phone number: {0}")]
+    InvalidPhone(PhoneError),
+    /// A PIN could not be parsed, or its length is outside the policy's range.
+    #[error("invalid PIN: {0}")]
+    InvalidPin(DigitsError),
+    /// A [`Policy`](crate::Policy) value was refused by `build()`.
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(PolicyError),
+    /// The merchant's order reference was refused.
+    #[error("invalid order reference: {0}")]
+    InvalidReference(TextError),
+    /// Too many consecutive wrong PINs for this number: PIN checks are refused until `until`,
+    /// or for good when `until` is `None`.
+    #[error("too many wrong PINs: {}", LockedUntil(*.until))]
+    Locked {
+        /// When the lock lifts; `None` for a permanent lock.
+        until: Option<Timestamp>,
+    },
+    /// No payment is stored under this id.
+    #[error("no such payment")]
+    NotFound,
+    /// Too many SMS were sent to this number recently.
+    #[error("too many SMS sent to this number; retry at {retry_at}")]
+    RateLimited {
+        /// When the next SMS may be sent.
+        retry_at: Timestamp,
+    },
+    /// The payment has used all its resends.
+    #[error("no resend left for this payment")]
+    ResendLimit,
+    /// A resend was asked for before the cooldown elapsed.
+    #[error("a new code can be sent at {retry_at}")]
+    ResendTooSoon {
+        /// When a resend will be accepted.
+        retry_at: Timestamp,
+    },
+    /// The SMS gateway failed; the payment stays where it was and the send can be retried.
+    #[error("the SMS could not be sent: {0}")]
+    Sms(SmsError),
+    /// The store failed.
+    #[error("storage failed: {0}")]
+    Storage(StoreError),
+    /// A stored record failed its integrity check (edited, moved, truncated or foreign).
+    #[error("a stored record failed its integrity check")]
+    Tampered,
+    /// The last allowed code attempt was wrong; the payment is now `Failed`.
+    #[error("too many wrong codes; the payment has failed")]
+    TooManyAttempts,
+    /// The payment is not in the state this call needs.
+    #[error("the payment is {found}, not {expected}")]
+    WrongState {
+        /// The state the call needed.
+        expected: StateKind,
+        /// The state the payment is in.
+        found: StateKind,
+    },
+}
+
+struct LockedUntil(Option<Timestamp>);
+
+impl fmt::Display for LockedUntil {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(until) => write!(f, "locked until {until}"),
+            None => f.write_str("locked for good; the account holder must contact the service"),
+        }
+    }
+}
+
+/// Why a short piece of text (merchant id, display name, reference, token) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TextError {
+    /// Nothing was given.
+    #[error("it is empty")]
+    Empty,
+    /// Longer than allowed.
+    #[error("it is longer than {max} characters")]
+    TooLong {
+        /// The maximum number of characters.
+        max: usize,
+    },
+    /// A character outside the allowed set (control characters, or as documented per type).
+    #[error("it contains a character that is not allowed")]
+    ForbiddenCharacter,
+}
+
+/// The state a payment is in, as a plain value (see [`Payment::kind`](crate::Payment::kind)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    /// Created; waiting for the buyer's PIN.
+    Initiated,
+    /// The PIN was right; no code sent yet.
+    PinVerified,
+    /// A code was sent; waiting for the buyer to type it.
+    OtpSent,
+    /// The code was right and consumed; the debit is due (or in flight).
+    Authorized,
+    /// The buyer was debited; terminal.
+    Confirmed,
+    /// Expired, cancelled, too many wrong codes, or declined; terminal.
+    Failed,
+}
+
+impl StateKind {
+    /// Whether no transition leaves this state.
+    #[must_use]
+    pub const fn is_terminal(self) -> bool {
+        matches!(self, Self::Confirmed | Self::Failed)
+    }
+}
+
+impl fmt::Display for StateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Initiated => "initiated",
+            Self::PinVerified => "pin verified",
+            Self::OtpSent => "otp sent",
+            Self::Authorized => "authorized",
+            Self::Confirmed => "confirmed",
+            Self::Failed => "failed",
+        })
+    }
+}

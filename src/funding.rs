@@ -1,0 +1,154 @@
+//! What the bank debits: a [`FundingSource`].
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::Error;
+use crate::error::TextError;
+use crate::iban::Iban;
+
+/// The buyer's account that [`Bank::debit`](crate::Bank::debit) charges: an IBAN, or an opaque
+/// token the host's bank integration understands (a mandate reference, a vaulted account id).
+///
+/// `Display` prints the IBAN in paper form or `token:` and the token; `FromStr` reads both.
+/// `Debug` masks either.
+#[derive(Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FundingSource {
+    /// A bank account number.
+    Iban(Iban),
+    /// An opaque reference held by the bank integration.
+    Token(FundingToken),
+}
+
+impl fmt::Display for FundingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Iban(iban) => iban.fmt(f),
+            Self::Token(token) => write!(f, "token:{}", token.0),
+        }
+    }
+}
+
+impl fmt::Debug for FundingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Iban(iban) => iban.fmt(f),
+            Self::Token(token) => token.fmt(f),
+        }
+    }
+}
+
+impl FromStr for FundingSource {
+    type Err = Error;
+
+    /// Reads `token:<token>` as a [`FundingToken`], anything else as an [`Iban`].
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().strip_prefix("token:") {
+            Some(token) => token.parse().map(Self::Token),
+            None => s.parse().map(Self::Iban),
+        }
+    }
+}
+
+/// An opaque funding reference: 1 to 128 printable ASCII characters, no spaces.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct FundingToken(String);
+
+impl FundingToken {
+    /// The longest token accepted.
+    pub const MAX_LEN: usize = 128;
+
+    /// The token text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for FundingToken {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let refuse = |e| Err(Error::InvalidFundingToken(e));
+        if s.is_empty() {
+            refuse(TextError::Empty)
+        } else if s.len() > Self::MAX_LEN {
+            refuse(TextError::TooLong { max: Self::MAX_LEN })
+        } else if !s.bytes().all(|b| b.is_ascii_graphic()) {
+            refuse(TextError::ForbiddenCharacter)
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for FundingToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for FundingToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tail = self
+            .0
+            .get(self.0.len().saturating_sub(4)..)
+            .unwrap_or_default();
+        write!(f, "FundingToken(…{tail})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_prints_both_kinds() {
+        let iban: FundingSource = "FR76 3000 6000 0112 3456 7890 189".parse().unwrap();
+        assert!(matches!(iban, FundingSource::Iban(_)));
+        assert_eq!(iban.to_string(), "FR76 3000 6000 0112 3456 7890 189");
+        let token: FundingSource = "token:mandate-2026-0042".parse().unwrap();
+        assert_eq!(token.to_string(), "token:mandate-2026-0042");
+        for source in [iban, token] {
+            assert_eq!(source.to_string().parse::<FundingSource>().unwrap(), source);
+        }
+    }
+
+    #[test]
+    fn debug_masks() {
+        let token: FundingSource = "token:mandate-2026-0042".parse().unwrap();
+        assert_eq!(format!("{token:?}"), "FundingToken(…0042)");
+        let iban: FundingSource = "FR7630006000011234567890189".parse().unwrap();
+        assert_eq!(format!("{iban:?}"), "Iban(FR76 •••• 189)");
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        let token = |s: &str| s.parse::<FundingToken>().unwrap_err();
+        assert!(matches!(
+            token(""),
+            Error::InvalidFundingToken(TextError::Empty)
+        ));
+        assert!(matches!(
+            token("a b"),
+            Error::InvalidFundingToken(TextError::ForbiddenCharacter)
+        ));
+        assert!(matches!(
+            token("é"),
+            Error::InvalidFundingToken(TextError::ForbiddenCharacter)
+        ));
+        assert!(matches!(
+            token(&"x".repeat(129)),
+            Error::InvalidFundingToken(TextError::TooLong { max: 128 })
+        ));
+        assert!(matches!(
+            "token:".parse::<FundingSource>(),
+            Err(Error::InvalidFundingToken(TextError::Empty))
+        ));
+        assert!(matches!(
+            "FR00".parse::<FundingSource>(),
+            Err(Error::InvalidIban(_))
+        ));
+    }
+}

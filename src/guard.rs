@@ -1,0 +1,267 @@
+//! The guard record of a phone number: consecutive PIN failures, locks, and recent SMS sends.
+//!
+//! A guard exists for every number that was tried, enrolled or not, so that an unknown number
+//! locks exactly like a known one and lockout reveals nothing about enrollment. Every decision
+//! here is a pure function of the guard, the time and the policy; the engine writes the result
+//! with compare-and-swap, so concurrent guesses are counted one by one.
+
+use crate::Error;
+use crate::codec::{Reader, RecordKind, Writer};
+use crate::host::{Key, Timestamp};
+use crate::keys::Keys;
+use crate::policy::Policy;
+
+/// Whether PIN checks are locked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) enum Lock {
+    #[default]
+    Open,
+    Until(Timestamp),
+    Permanent,
+}
+
+/// The guard record of one number.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Guard {
+    /// Wrong PINs since the last right one or the last lock.
+    failures: u8,
+    /// Locks since the last right PIN.
+    locks: u8,
+    lock: Lock,
+    /// When SMS were sent to the number, oldest first, within the policy's window.
+    sms_sent: Vec<Timestamp>,
+}
+
+/// The answer to a wrong PIN.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Failure {
+    /// Counted; this many attempts remain before a lock.
+    AttemptsLeft(u8),
+    /// Counted, and it locked PIN checks.
+    Locked(Option<Timestamp>),
+}
+
+impl Guard {
+    /// `Err(Error::Locked)` while PIN checks are locked at `now`.
+    pub(crate) fn check_open(&self, now: Timestamp) -> Result<(), Error> {
+        match self.lock {
+            Lock::Until(until) if now < until => Err(Error::Locked { until: Some(until) }),
+            Lock::Permanent => Err(Error::Locked { until: None }),
+            Lock::Open | Lock::Until(_) => Ok(()),
+        }
+    }
+
+    /// The guard after one more wrong PIN at `now`; the guard must be open at `now`.
+    pub(crate) fn after_failure(&self, now: Timestamp, policy: &Policy) -> (Self, Failure) {
+        let mut next = self.clone();
+        if let Lock::Until(_) = next.lock {
+            next.lock = Lock::Open; // an expired lock: its failures were reset when it was set
+        }
+        next.failures = next.failures.saturating_add(1);
+        if next.failures < policy.max_pin_failures {
+            let left = policy.max_pin_failures.saturating_sub(next.failures);
+            return (next, Failure::AttemptsLeft(left));
+        }
+        next.failures = 0;
+        next.locks = next.locks.saturating_add(1);
+        next.lock = if next.locks >= policy.max_pin_locks {
+            Lock::Permanent
+        } else {
+            Lock::Until(now.saturating_add(policy.lock_duration(next.locks)))
+        };
+        let until = match next.lock {
+            Lock::Until(until) => Some(until),
+            Lock::Open | Lock::Permanent => None,
+        };
+        (next, Failure::Locked(until))
+    }
+
+    /// The guard after a right PIN: failures and lock history forgotten, SMS history kept.
+    pub(crate) fn after_success(&self) -> Self {
+        Self {
+            sms_sent: self.sms_sent.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// The guard with one more SMS sent at `now`, or `Error::RateLimited` when the window is
+    /// full.
+    pub(crate) fn after_sms(&self, now: Timestamp, policy: &Policy) -> Result<Self, Error> {
+        let window_start = Timestamp::from_unix_millis(
+            now.as_unix_millis()
+                .saturating_sub(crate::host::millis(policy.sms_window)),
+        );
+        let mut recent: Vec<Timestamp> = self
+            .sms_sent
+            .iter()
+            .copied()
+            .filter(|sent| *sent > window_start)
+            .collect();
+        if recent.len() >= usize::from(policy.max_sms_per_number) {
+            let oldest = recent.first().copied().unwrap_or(now);
+            let retry_at = oldest.saturating_add(policy.sms_window);
+            return Err(Error::RateLimited { retry_at });
+        }
+        recent.push(now);
+        Ok(Self {
+            sms_sent: recent,
+            ..self.clone()
+        })
+    }
+
+    /// How many consecutive wrong PINs are counted now.
+    #[cfg(test)]
+    pub(crate) fn failures(&self) -> u8 {
+        self.failures
+    }
+
+    pub(crate) fn encode(&self, keys: &Keys, key: &Key) -> Vec<u8> {
+        let mut w = Writer::new(RecordKind::Guard, keys);
+        w.u8(self.failures);
+        w.u8(self.locks);
+        match self.lock {
+            Lock::Open => w.u8(0),
+            Lock::Until(until) => {
+                w.u8(1);
+                w.time(until);
+            }
+            Lock::Permanent => w.u8(2),
+        }
+        w.u8(u8::try_from(self.sms_sent.len()).unwrap_or(u8::MAX));
+        for sent in self.sms_sent.iter().take(usize::from(u8::MAX)) {
+            w.time(*sent);
+        }
+        w.seal(keys, key)
+    }
+
+    pub(crate) fn decode(keys: &Keys, key: &Key, record: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::open(keys, key, RecordKind::Guard, record)?;
+        let failures = r.u8()?;
+        let locks = r.u8()?;
+        let lock = match r.u8()? {
+            0 => Lock::Open,
+            1 => Lock::Until(r.time()?),
+            2 => Lock::Permanent,
+            _ => return Err(Error::Tampered),
+        };
+        let count = r.u8()?;
+        let sms_sent = (0..count).map(|_| r.time()).collect::<Result<_, _>>()?;
+        r.finish()?;
+        Ok(Self {
+            failures,
+            locks,
+            lock,
+            sms_sent,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretKey;
+    use core::time::Duration;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_800_000_000_000);
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn after(t: Timestamp, duration: Duration) -> Timestamp {
+        t.saturating_add(duration)
+    }
+
+    fn fail(guard: &Guard, now: Timestamp) -> (Guard, Failure) {
+        guard.check_open(now).unwrap();
+        guard.after_failure(now, &Policy::default())
+    }
+
+    #[test]
+    fn third_failure_locks_for_fifteen_minutes() {
+        let (g, f) = fail(&Guard::default(), T0);
+        assert_eq!(f, Failure::AttemptsLeft(2));
+        let (g, f) = fail(&g, T0);
+        assert_eq!(f, Failure::AttemptsLeft(1));
+        let (g, f) = fail(&g, T0);
+        let until = after(T0, 15 * MINUTE);
+        assert_eq!(f, Failure::Locked(Some(until)));
+        assert!(matches!(g.check_open(T0), Err(Error::Locked { until: Some(u) }) if u == until));
+        assert!(g.check_open(after(until, Duration::from_millis(0))).is_ok());
+        assert_eq!(g.failures(), 0);
+    }
+
+    #[test]
+    fn locks_double_then_become_permanent() {
+        let mut guard = Guard::default();
+        let mut now = T0;
+        let mut lengths = Vec::new();
+        loop {
+            let (next, failure) = fail(&guard, now);
+            guard = next;
+            match failure {
+                Failure::AttemptsLeft(_) => {}
+                Failure::Locked(Some(until)) => {
+                    lengths.push(until.saturating_duration_since(now));
+                    now = until;
+                }
+                Failure::Locked(None) => break,
+            }
+        }
+        assert_eq!(
+            lengths,
+            [15 * MINUTE, 30 * MINUTE, 60 * MINUTE, 120 * MINUTE]
+        );
+        assert!(matches!(
+            guard.check_open(after(now, 1000 * MINUTE)),
+            Err(Error::Locked { until: None })
+        ));
+    }
+
+    #[test]
+    fn success_forgets_failures_and_locks_but_not_sms() {
+        let policy = Policy::default();
+        let (g, _) = fail(&Guard::default(), T0);
+        let g = g.after_sms(T0, &policy).unwrap();
+        let reset = g.after_success();
+        assert_eq!(reset.failures(), 0);
+        assert_eq!(reset.locks, 0);
+        assert_eq!(reset.sms_sent, vec![T0]);
+    }
+
+    #[test]
+    fn sms_window_slides() {
+        let policy = Policy::default();
+        let mut guard = Guard::default();
+        for i in 0..5 {
+            guard = guard.after_sms(after(T0, i * MINUTE), &policy).unwrap();
+        }
+        let now = after(T0, 5 * MINUTE);
+        let retry_at = after(T0, 10 * MINUTE);
+        assert!(
+            matches!(guard.after_sms(now, &policy), Err(Error::RateLimited { retry_at: r }) if r == retry_at)
+        );
+        let later = guard.after_sms(retry_at, &policy).unwrap();
+        assert_eq!(later.sms_sent.len(), 5);
+        assert_eq!(later.sms_sent.first(), Some(&after(T0, MINUTE)));
+    }
+
+    #[test]
+    fn record_round_trips() {
+        let keys = Keys::new(1, SecretKey::from_bytes([1; 32]));
+        let key = Key::guard("0011");
+        let policy = Policy::default();
+        let (g, _) = fail(&Guard::default(), T0);
+        let (g, _) = fail(&g, T0);
+        let (g, _) = fail(&g, T0);
+        let g = g.after_sms(T0, &policy).unwrap();
+        for guard in [
+            Guard::default(),
+            g,
+            Guard {
+                lock: Lock::Permanent,
+                ..Guard::default()
+            },
+        ] {
+            let record = guard.encode(&keys, &key);
+            assert_eq!(Guard::decode(&keys, &key, &record).unwrap(), guard);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The [`Bank`] trait: one idempotent debit per payment.
+
+use core::fmt;
+use core::future::Future;
+
+use crate::funding::FundingSource;
+use crate::ids::PaymentId;
+use crate::money::Amount;
+use crate::order::MerchantId;
+
+/// What to debit, from whom, for whom, under which idempotency key.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DebitRequest {
+    payment_id: PaymentId,
+    idempotency_key: String,
+    amount: Amount,
+    merchant: MerchantId,
+    reference: String,
+    funding_source: FundingSource,
+}
+
+impl DebitRequest {
+    pub(crate) fn new(
+        payment_id: PaymentId,
+        amount: Amount,
+        merchant: MerchantId,
+        reference: String,
+        funding_source: FundingSource,
+    ) -> Self {
+        Self {
+            payment_id,
+            idempotency_key: payment_id.to_string(),
+            amount,
+            merchant,
+            reference,
+            funding_source,
+        }
+    }
+
+    /// The payment being settled.
+    #[must_use]
+    pub fn payment_id(&self) -> PaymentId {
+        self.payment_id
+    }
+
+    /// The key the bank MUST deduplicate on: the payment id, the same for every attempt at
+    /// this payment.
+    #[must_use]
+    pub fn idempotency_key(&self) -> &str {
+        &self.idempotency_key
+    }
+
+    /// The amount to debit.
+    #[must_use]
+    pub fn amount(&self) -> Amount {
+        self.amount
+    }
+
+    /// The merchant credited.
+    #[must_use]
+    pub fn merchant(&self) -> &MerchantId {
+        &self.merchant
+    }
+
+    /// The merchant's order reference, for the statement.
+    #[must_use]
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+
+    /// The buyer's account to debit.
+    #[must_use]
+    pub fn funding_source(&self) -> &FundingSource {
+        &self.funding_source
+    }
+}
+
+/// The bank's acknowledgement of a debit.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DebitReceipt {
+    reference: String,
+}
+
+impl DebitReceipt {
+    /// A receipt with the bank's transaction reference. A payment's receipt keeps its first 255
+    /// bytes.
+    #[must_use]
+    pub fn new(reference: impl Into<String>) -> Self {
+        Self {
+            reference: reference.into(),
+        }
+    }
+
+    /// The bank's transaction reference.
+    #[must_use]
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+}
+
+/// Why the bank refused a debit. Final: the payment fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeclineReason {
+    /// Not enough money on the account.
+    InsufficientFunds,
+    /// The account is closed or blocked.
+    AccountClosed,
+    /// A limit of the account would be exceeded.
+    LimitExceeded,
+    /// The bank suspects fraud.
+    SuspectedFraud,
+    /// Refused without a more precise reason.
+    Refused,
+}
+
+impl DeclineReason {
+    const ALL: [Self; 5] = [
+        Self::InsufficientFunds,
+        Self::AccountClosed,
+        Self::LimitExceeded,
+        Self::SuspectedFraud,
+        Self::Refused,
+    ];
+
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Self::InsufficientFunds => 1,
+            Self::AccountClosed => 2,
+            Self::LimitExceeded => 3,
+            Self::SuspectedFraud => 4,
+            Self::Refused => 5,
+        }
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for DeclineReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::InsufficientFunds => "insufficient funds",
+            Self::AccountClosed => "account closed",
+            Self::LimitExceeded => "limit exceeded",
+            Self::SuspectedFraud => "suspected fraud",
+            Self::Refused => "refused",
+        })
+    }
+}
+
+/// Why a debit did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BankError {
+    /// The bank refused the debit: final, the payment fails.
+    #[error("declined: {0}")]
+    Declined(DeclineReason),
+    /// No answer, or an answer that does not say: the debit may or may not have happened.
+    /// The payment stays `Authorized` and is settled again with the same idempotency key.
+    #[error("the bank is unavailable; the outcome is unknown")]
+    Unavailable,
+}
+
+/// Debits the buyer's account: the host's bank, payment service provider or ledger.
+///
+/// # Contract
+///
+/// - `debit` MUST be idempotent on [`DebitRequest::idempotency_key`]: a request repeating a key
+///   MUST NOT move money again and MUST return the first outcome that was decided for that key
+///   (the same receipt, or the same decline).
+/// - `Ok` MUST mean the money moved; [`BankError::Declined`] MUST mean it did not and will not
+///   for this key.
+/// - When the outcome is unknown (timeout, connection lost, 5xx), return
+///   [`BankError::Unavailable`]: the engine keeps the payment `Authorized` and retries with the
+///   same key.
+pub trait Bank: Send + Sync {
+    /// Debits `request.amount()` from `request.funding_source()`.
+    fn debit(
+        &self,
+        request: &DebitRequest,
+    ) -> impl Future<Output = Result<DebitReceipt, BankError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decline_codes_round_trip() {
+        for reason in DeclineReason::ALL {
+            assert_eq!(DeclineReason::from_code(reason.code()), Some(reason));
+        }
+        assert_eq!(DeclineReason::from_code(0), None);
+    }
+}

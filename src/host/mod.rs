@@ -1,0 +1,16 @@
+//! The four traits the host implements — [`Store`], [`SmsGateway`], [`Bank`], [`Clock`] — and
+//! the values that cross them.
+//!
+//! The engine does no I/O of its own: it calls these. Each trait's documentation states its
+//! contract in MUST words; the guarantees of the crate hold when the host keeps them.
+
+mod bank;
+mod clock;
+mod sms;
+mod store;
+
+pub use bank::{Bank, BankError, DebitReceipt, DebitRequest, DeclineReason};
+pub(crate) use clock::millis;
+pub use clock::{Clock, SystemClock, Timestamp};
+pub use sms::{SmsError, SmsGateway, SmsMessage};
+pub use store::{Entry, Key, Store, StoreError, Version};

@@ -1,0 +1,113 @@
+//! The [`SmsGateway`] trait and the [`SmsMessage`] it sends.
+
+use core::fmt;
+use core::future::Future;
+
+use zeroize::Zeroize;
+
+use crate::ids::PaymentId;
+use crate::phone::PhoneNumber;
+use crate::secret::OtpCode;
+
+/// One SMS: the number it goes to and its text, which carries a one-time code.
+///
+/// # Security
+///
+/// The body is a secret while the code is valid: it is wiped on drop and `Debug` prints
+/// `[redacted]` in its place and only the masked number.
+pub struct SmsMessage {
+    to: PhoneNumber,
+    body: String,
+    payment: PaymentId,
+    code: OtpCode,
+}
+
+impl SmsMessage {
+    pub(crate) fn new(to: PhoneNumber, body: String, payment: PaymentId, code: OtpCode) -> Self {
+        Self {
+            to,
+            body,
+            payment,
+            code,
+        }
+    }
+
+    /// The recipient.
+    #[must_use]
+    pub fn to(&self) -> &PhoneNumber {
+        &self.to
+    }
+
+    /// The text to send, in the GSM-7 alphabet when the merchant's name is.
+    ///
+    /// # Security
+    ///
+    /// Contains the code: hand it to the operator and nowhere else; do not log it.
+    #[must_use]
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The payment the code belongs to.
+    #[must_use]
+    pub fn payment_id(&self) -> PaymentId {
+        self.payment
+    }
+
+    /// The code alone, for the in-memory outbox of tests.
+    pub(crate) fn code(&self) -> &OtpCode {
+        &self.code
+    }
+
+    /// A second copy, for the in-memory outbox only: messages are otherwise not `Clone`.
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            to: self.to.clone(),
+            body: self.body.clone(),
+            payment: self.payment,
+            code: self.code.duplicate(),
+        }
+    }
+}
+
+impl Drop for SmsMessage {
+    fn drop(&mut self) {
+        self.body.zeroize();
+    }
+}
+
+impl fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsMessage")
+            .field("to", &self.to)
+            .field("payment", &self.payment)
+            .field("body", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Why an SMS was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SmsError {
+    /// The gateway refused this message (unknown number, barred destination, …).
+    #[error("the gateway refused the message")]
+    Rejected,
+    /// The gateway could not be reached or did not answer.
+    #[error("the gateway is unavailable")]
+    Unavailable,
+}
+
+/// Sends SMS: an operator's API, an aggregator, or the in-memory outbox.
+///
+/// # Contract
+///
+/// - `send` MUST return `Ok` only once the gateway has accepted the message for delivery.
+/// - `send` MUST NOT log or store the body anywhere but the delivery path.
+/// - On `Err` the engine leaves the payment where it was, so the send can be retried; a
+///   gateway that may have delivered despite an error is fine (the buyer then holds a code
+///   that no longer matches, and asks for another).
+pub trait SmsGateway: Send + Sync {
+    /// Sends `sms`.
+    fn send(&self, sms: &SmsMessage) -> impl Future<Output = Result<(), SmsError>> + Send;
+}

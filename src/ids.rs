@@ -1,0 +1,122 @@
+//! Identifiers: [`PaymentId`].
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::Error;
+use crate::crypto::random_bytes;
+
+/// A payment's identifier: 128 random bits, printed as 32 lowercase hexadecimal digits.
+///
+/// Unguessable and URL-safe, so the host may put it in a URL or a cookie: it names a payment but
+/// grants nothing by itself, since every step still needs the PIN or the code.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PaymentId([u8; 16]);
+
+impl PaymentId {
+    /// A fresh random id.
+    pub(crate) fn random() -> Self {
+        Self(random_bytes())
+    }
+
+    /// The 16 bytes of the id.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for PaymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for PaymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PaymentId({self})")
+    }
+}
+
+impl FromStr for PaymentId {
+    type Err = Error;
+
+    /// Parses exactly 32 lowercase hexadecimal digits, the form `Display` prints; anything else
+    /// is [`Error::InvalidPaymentId`], so that each id has one spelling.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let s = s.as_bytes();
+        if s.len() != 32 {
+            return Err(Error::InvalidPaymentId);
+        }
+        let mut id = [0u8; 16];
+        for (byte, pair) in id.iter_mut().zip(s.chunks_exact(2)) {
+            let (Some(high), Some(low)) = (lower_hex(pair.first()), lower_hex(pair.get(1))) else {
+                return Err(Error::InvalidPaymentId);
+            };
+            *byte = (high << 4) | low;
+        }
+        Ok(Self(id))
+    }
+}
+
+fn lower_hex(digit: Option<&u8>) -> Option<u8> {
+    match *digit? {
+        digit @ b'0'..=b'9' => Some(digit.wrapping_sub(b'0')),
+        digit @ b'a'..=b'f' => Some(digit.wrapping_sub(b'a').wrapping_add(10)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_text() {
+        for _ in 0..100 {
+            let id = PaymentId::random();
+            let text = id.to_string();
+            assert_eq!(text.len(), 32);
+            assert!(
+                text.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            );
+            assert_eq!(text.parse::<PaymentId>().unwrap(), id);
+        }
+    }
+
+    #[test]
+    fn parses_a_known_id() {
+        let id: PaymentId = "00ff10a0000000000000000000000001".parse().unwrap();
+        assert_eq!(id.as_bytes()[..4], [0x00, 0xff, 0x10, 0xa0]);
+        assert_eq!(id.as_bytes()[15], 1);
+        assert_eq!(
+            format!("{id:?}"),
+            "PaymentId(00ff10a0000000000000000000000001)"
+        );
+    }
+
+    #[test]
+    fn refuses_other_spellings() {
+        for bad in [
+            "",
+            "00ff10a000000000000000000000000",
+            "00ff10a00000000000000000000000011",
+            "00FF10A0000000000000000000000001",
+            "00ff10a000000000000000000000000g",
+            " 00ff10a0000000000000000000000001",
+            "00ff10a00000000000000000000000é",
+        ] {
+            assert!(
+                matches!(bad.parse::<PaymentId>(), Err(Error::InvalidPaymentId)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_are_distinct() {
+        let ids: std::collections::HashSet<_> = (0..1000).map(|_| PaymentId::random()).collect();
+        assert_eq!(ids.len(), 1000);
+    }
+}

@@ -1,0 +1,107 @@
+//! [`MemoryStore`]: a sharded, concurrent map with real compare-and-swap.
+
+use core::fmt;
+use core::hash::{BuildHasher, BuildHasherDefault};
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::sync::{Arc, Mutex};
+
+use crate::host::{Entry, Key, Store, StoreError, Version};
+
+use super::lock;
+
+const SHARDS: usize = 16;
+
+type Shard = Mutex<HashMap<Key, Entry>>;
+
+/// A [`Store`] in memory: 16 shards, each behind its own lock, so independent payments do not
+/// contend. `put` compares and swaps under the shard's lock; versions count up from 1 per key.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    shards: Arc<[Shard; SHARDS]>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every key stored, in order: what a database administrator would see.
+    #[must_use]
+    pub fn keys(&self) -> Vec<Key> {
+        let mut keys: Vec<Key> = self
+            .shards
+            .iter()
+            .flat_map(|shard| lock(shard).keys().cloned().collect::<Vec<_>>())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// The number of records.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
+    }
+
+    /// Whether no record is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard(&self, key: &Key) -> &Shard {
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+        let index = hash
+            .checked_rem(SHARDS as u64)
+            .and_then(|i| usize::try_from(i).ok())
+            .unwrap_or(0);
+        let [first, ..] = &*self.shards;
+        self.shards.get(index).unwrap_or(first)
+    }
+
+    fn get_now(&self, key: &Key) -> Option<Entry> {
+        lock(self.shard(key)).get(key).cloned()
+    }
+
+    fn put_now(
+        &self,
+        key: &Key,
+        expected: Option<Version>,
+        value: Vec<u8>,
+    ) -> Result<Version, StoreError> {
+        let mut shard = lock(self.shard(key));
+        let current = shard.get(key).map(Entry::version);
+        if current != expected {
+            return Err(StoreError::Conflict);
+        }
+        let next = Version::new(current.map_or(1, |v| v.number().saturating_add(1)));
+        shard.insert(key.clone(), Entry::new(next, value));
+        Ok(next)
+    }
+}
+
+impl Store for MemoryStore {
+    async fn get(&self, key: &Key) -> Result<Option<Entry>, StoreError> {
+        Ok(self.get_now(key))
+    }
+
+    async fn put(
+        &self,
+        key: &Key,
+        expected: Option<Version>,
+        value: Vec<u8>,
+    ) -> Result<Version, StoreError> {
+        self.put_now(key, expected, value)
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("records", &self.len())
+            .finish()
+    }
+}

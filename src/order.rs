@@ -1,0 +1,291 @@
+//! What is being paid for: [`Merchant`], [`Order`], [`Channel`].
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::Error;
+use crate::error::TextError;
+use crate::money::Amount;
+
+/// Longest merchant id.
+pub(crate) const MAX_MERCHANT_ID: usize = 32;
+/// Longest merchant display name: short enough for the SMS to fit one segment.
+pub(crate) const MAX_DISPLAY_NAME: usize = 40;
+/// Longest order reference.
+pub(crate) const MAX_REFERENCE: usize = 64;
+
+/// A merchant's stable identifier: 1 to 32 ASCII letters, digits, `.`, `_` or `-`.
+///
+/// It is bound into every code (a code for one merchant is worthless at another) and sent to
+/// the bank.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct MerchantId(String);
+
+impl MerchantId {
+    /// The id text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for MerchantId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+        if s.is_empty() {
+            Err(Error::InvalidMerchant(TextError::Empty))
+        } else if s.len() > MAX_MERCHANT_ID {
+            Err(Error::InvalidMerchant(TextError::TooLong {
+                max: MAX_MERCHANT_ID,
+            }))
+        } else if !s.bytes().all(allowed) {
+            Err(Error::InvalidMerchant(TextError::ForbiddenCharacter))
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for MerchantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who is paid: a [`MerchantId`] and the name the buyer sees in the SMS.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Merchant {
+    id: MerchantId,
+    display_name: String,
+}
+
+impl Merchant {
+    /// A merchant with its id and a display name of 1 to 40 characters (trimmed, no control
+    /// characters). Names in the GSM-7 alphabet keep the SMS to one 160-character segment;
+    /// other characters make the gateway use UCS-2 (70 characters a segment).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidMerchant`] naming the problem with the id or the name.
+    pub fn new(id: &str, display_name: &str) -> Result<Self, Error> {
+        Ok(Self {
+            id: id.parse()?,
+            display_name: checked_text(display_name, MAX_DISPLAY_NAME)
+                .map_err(Error::InvalidMerchant)?,
+        })
+    }
+
+    /// The merchant's id.
+    #[must_use]
+    pub fn id(&self) -> &MerchantId {
+        &self.id
+    }
+
+    /// The name shown to the buyer.
+    #[must_use]
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+}
+
+impl fmt::Display for Merchant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_name)
+    }
+}
+
+/// Where the buyer pays from. The engine behaves the same on each; the host may use it for its
+/// screens and its reports.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum Channel {
+    /// A web page.
+    #[default]
+    Web,
+    /// A phone application.
+    Mobile,
+    /// A connected TV.
+    Tv,
+}
+
+impl Channel {
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            Self::Web => 0,
+            Self::Mobile => 1,
+            Self::Tv => 2,
+        }
+    }
+
+    pub(crate) const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Web),
+            1 => Some(Self::Mobile),
+            2 => Some(Self::Tv),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Web => "web",
+            Self::Mobile => "mobile",
+            Self::Tv => "tv",
+        })
+    }
+}
+
+impl FromStr for Channel {
+    type Err = Error;
+
+    /// Reads `web`, `mobile` or `tv`, in any case.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [Self::Web, Self::Mobile, Self::Tv]
+            .into_iter()
+            .find(|c| c.to_string().eq_ignore_ascii_case(s.trim()))
+            .ok_or(Error::InvalidChannel)
+    }
+}
+
+/// What the buyer pays: merchant, amount, the merchant's own reference, and the channel.
+///
+/// Immutable once built; a payment keeps its order from `initiate` to the debit, and the code
+/// the buyer receives is bound to its merchant and amount.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Order {
+    merchant: Merchant,
+    amount: Amount,
+    reference: String,
+    channel: Channel,
+}
+
+impl Order {
+    /// An order on the web channel; see [`Order::with_channel`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidReference`] unless `reference` has 1 to 64 characters and no control
+    /// character.
+    pub fn new(merchant: Merchant, amount: Amount, reference: &str) -> Result<Self, Error> {
+        Ok(Self {
+            merchant,
+            amount,
+            reference: checked_text(reference, MAX_REFERENCE).map_err(Error::InvalidReference)?,
+            channel: Channel::Web,
+        })
+    }
+
+    /// The same order, paid from `channel`.
+    #[must_use]
+    pub fn with_channel(self, channel: Channel) -> Self {
+        Self { channel, ..self }
+    }
+
+    /// The merchant paid.
+    #[must_use]
+    pub fn merchant(&self) -> &Merchant {
+        &self.merchant
+    }
+
+    /// The amount debited.
+    #[must_use]
+    pub fn amount(&self) -> Amount {
+        self.amount
+    }
+
+    /// The merchant's reference for this order.
+    #[must_use]
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+
+    /// Where the buyer pays from.
+    #[must_use]
+    pub fn channel(&self) -> Channel {
+        self.channel
+    }
+}
+
+/// `text` trimmed, if it has 1 to `max` characters and no control character.
+fn checked_text(text: &str, max: usize) -> Result<String, TextError> {
+    let text = text.trim();
+    if text.is_empty() {
+        Err(TextError::Empty)
+    } else if text.chars().count() > max {
+        Err(TextError::TooLong { max })
+    } else if text.chars().any(char::is_control) {
+        Err(TextError::ForbiddenCharacter)
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    #[test]
+    fn builds_an_order() {
+        let merchant = Merchant::new("boutique-42", "  Boutique Exemple ").unwrap();
+        assert_eq!(merchant.display_name(), "Boutique Exemple");
+        assert_eq!(merchant.id().as_str(), "boutique-42");
+        let amount = Amount::new(4990, Currency::EUR).unwrap();
+        let order = Order::new(merchant, amount, "CMD-2026-000123")
+            .unwrap()
+            .with_channel(Channel::Tv);
+        assert_eq!(order.channel(), Channel::Tv);
+        assert_eq!(order.amount(), amount);
+        assert_eq!(order.reference(), "CMD-2026-000123");
+    }
+
+    #[test]
+    fn merchant_refusals_name_the_problem() {
+        let refusal = |id: &str, name: &str| match Merchant::new(id, name) {
+            Err(Error::InvalidMerchant(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refusal("", "Shop"), TextError::Empty);
+        assert_eq!(refusal("shop 1", "Shop"), TextError::ForbiddenCharacter);
+        assert_eq!(
+            refusal(&"s".repeat(33), "Shop"),
+            TextError::TooLong { max: 32 }
+        );
+        assert_eq!(refusal("shop", " "), TextError::Empty);
+        assert_eq!(refusal("shop", "Sh\nop"), TextError::ForbiddenCharacter);
+        assert_eq!(
+            refusal("shop", &"é".repeat(41)),
+            TextError::TooLong { max: 40 }
+        );
+        assert!(Merchant::new("shop", &"é".repeat(40)).is_ok());
+    }
+
+    #[test]
+    fn reference_refusals_name_the_problem() {
+        let merchant = Merchant::new("shop", "Shop").unwrap();
+        let amount = Amount::new(1, Currency::EUR).unwrap();
+        let refusal = |reference: &str| match Order::new(merchant.clone(), amount, reference) {
+            Err(Error::InvalidReference(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refusal(""), TextError::Empty);
+        assert_eq!(refusal(&"r".repeat(65)), TextError::TooLong { max: 64 });
+        assert_eq!(refusal("a\u{7}b"), TextError::ForbiddenCharacter);
+    }
+
+    #[test]
+    fn channels_round_trip() {
+        for channel in [Channel::Web, Channel::Mobile, Channel::Tv] {
+            assert_eq!(channel.to_string().parse::<Channel>().unwrap(), channel);
+            assert_eq!(Channel::from_code(channel.code()), Some(channel));
+        }
+        assert_eq!(Channel::from_code(3), None);
+        assert!(matches!(
+            "fax".parse::<Channel>(),
+            Err(Error::InvalidChannel)
+        ));
+    }
+}

@@ -1,0 +1,216 @@
+//! The payment record: common fields, then the state's own.
+
+use crate::Error;
+use crate::account::{read_funding, write_funding};
+use crate::codec::{Reader, RecordKind, Writer};
+use crate::host::{DeclineReason, Entry, Key};
+use crate::ids::PaymentId;
+use crate::keys::Keys;
+use crate::money::Amount;
+use crate::order::{Channel, Merchant, Order};
+
+use super::states::CodeTag;
+use super::{
+    AnyPayment, Authorized, CancelReason, Confirmed, Failed, FailureReason, Initiated, OtpSent,
+    Payment, PinVerified, Receipt, State,
+};
+
+/// How a state writes its own fields.
+pub(crate) trait StateRecord: State {
+    const CODE: u8;
+    fn write(&self, w: &mut Writer);
+}
+
+/// The sealed record of `payment`.
+pub(crate) fn encode<S: StateRecord>(payment: &Payment<S>, keys: &Keys) -> Vec<u8> {
+    let mut w = Writer::new(RecordKind::Payment, keys);
+    w.bytes(payment.id.as_bytes());
+    w.text(payment.phone.as_str());
+    let order = &payment.order;
+    w.text(order.merchant().id().as_str());
+    w.text(order.merchant().display_name());
+    w.u64(order.amount().minor_units());
+    w.text(order.amount().currency().code());
+    w.text(order.reference());
+    w.u8(order.channel().code());
+    w.time(payment.created_at);
+    w.time(payment.expires_at);
+    w.u8(S::CODE);
+    payment.state.write(&mut w);
+    w.seal(keys, &Key::payment(&payment.id))
+}
+
+/// The payment stored as `entry` under the key of `id`, verified and re-validated.
+pub(crate) fn decode(keys: &Keys, id: &PaymentId, entry: &Entry) -> Result<AnyPayment, Error> {
+    let key = Key::payment(id);
+    let mut r = Reader::open(keys, &key, RecordKind::Payment, entry.value())?;
+    let common = read_common(&mut r, id, entry)?;
+    let any = match r.u8()? {
+        Initiated::CODE => common.with_state(Initiated::new()).into_any(),
+        PinVerified::CODE => common.with_state(read_pin_verified(&mut r)?).into_any(),
+        OtpSent::CODE => common.with_state(read_otp_sent(&mut r)?).into_any(),
+        Authorized::CODE => common.with_state(read_authorized(&mut r)?).into_any(),
+        Confirmed::CODE => {
+            let state = read_confirmed(&mut r, &common)?;
+            common.with_state(state).into_any()
+        }
+        Failed::CODE => common.with_state(read_failed(&mut r)?).into_any(),
+        _ => return Err(Error::Tampered),
+    };
+    r.finish()?;
+    Ok(any)
+}
+
+/// Everything but the state, as a `Payment<Initiated>` to be given its real state.
+fn read_common(
+    r: &mut Reader<'_>,
+    id: &PaymentId,
+    entry: &Entry,
+) -> Result<Payment<Initiated>, Error> {
+    let stored_id = r.array::<16>()?;
+    if &stored_id != id.as_bytes() {
+        return Err(Error::Tampered);
+    }
+    let phone = valid(r.text()?.parse())?;
+    let merchant = valid(Merchant::new(r.text()?, r.text()?))?;
+    let minor_units = r.u64()?;
+    let amount = valid(Amount::new(minor_units, valid(r.text()?.parse())?))?;
+    let reference = r.text()?;
+    let channel = Channel::from_code(r.u8()?).ok_or(Error::Tampered)?;
+    let order = valid(Order::new(merchant, amount, reference))?.with_channel(channel);
+    Ok(Payment {
+        id: *id,
+        order,
+        phone,
+        created_at: r.time()?,
+        expires_at: r.time()?,
+        version: entry.version(),
+        state: Initiated::new(),
+    })
+}
+
+/// A value the record decoded but its constructor refused: the record is not one the engine
+/// wrote.
+fn valid<T>(value: Result<T, Error>) -> Result<T, Error> {
+    value.map_err(|_| Error::Tampered)
+}
+
+impl StateRecord for Initiated {
+    const CODE: u8 = 1;
+    fn write(&self, _: &mut Writer) {}
+}
+
+impl StateRecord for PinVerified {
+    const CODE: u8 = 2;
+    fn write(&self, w: &mut Writer) {
+        write_funding(w, &self.funding);
+        w.time(self.verified_at);
+    }
+}
+
+fn read_pin_verified(r: &mut Reader<'_>) -> Result<PinVerified, Error> {
+    Ok(PinVerified {
+        funding: read_funding(r)?,
+        verified_at: r.time()?,
+    })
+}
+
+impl StateRecord for OtpSent {
+    const CODE: u8 = 3;
+    fn write(&self, w: &mut Writer) {
+        write_funding(w, &self.funding);
+        w.u8(self.code.key_id);
+        w.bytes(&self.code.tag);
+        w.time(self.code_expires_at);
+        w.u8(self.attempts_left);
+        w.u8(self.resends_left);
+        w.time(self.last_sent_at);
+    }
+}
+
+fn read_otp_sent(r: &mut Reader<'_>) -> Result<OtpSent, Error> {
+    Ok(OtpSent {
+        funding: read_funding(r)?,
+        code: CodeTag {
+            key_id: r.u8()?,
+            tag: r.array()?,
+        },
+        code_expires_at: r.time()?,
+        attempts_left: r.u8()?,
+        resends_left: r.u8()?,
+        last_sent_at: r.time()?,
+    })
+}
+
+impl StateRecord for Authorized {
+    const CODE: u8 = 4;
+    fn write(&self, w: &mut Writer) {
+        write_funding(w, &self.funding);
+        w.time(self.authorized_at);
+    }
+}
+
+fn read_authorized(r: &mut Reader<'_>) -> Result<Authorized, Error> {
+    Ok(Authorized {
+        funding: read_funding(r)?,
+        authorized_at: r.time()?,
+    })
+}
+
+impl StateRecord for Confirmed {
+    const CODE: u8 = 5;
+    fn write(&self, w: &mut Writer) {
+        w.text(&self.receipt.bank_reference);
+        w.time(self.receipt.confirmed_at);
+    }
+}
+
+fn read_confirmed(r: &mut Reader<'_>, common: &Payment<Initiated>) -> Result<Confirmed, Error> {
+    Ok(Confirmed {
+        receipt: Receipt {
+            payment_id: common.id,
+            amount: common.order.amount(),
+            merchant: common.order.merchant().id().clone(),
+            order_reference: common.order.reference().to_owned(),
+            bank_reference: r.text()?.to_owned(),
+            confirmed_at: r.time()?,
+        },
+    })
+}
+
+impl StateRecord for Failed {
+    const CODE: u8 = 6;
+    fn write(&self, w: &mut Writer) {
+        match self.reason {
+            FailureReason::Expired => w.u8(1),
+            FailureReason::Cancelled(reason) => {
+                w.u8(2);
+                w.u8(reason.code());
+            }
+            FailureReason::TooManyAttempts => w.u8(3),
+            FailureReason::Declined(reason) => {
+                w.u8(4);
+                w.u8(reason.code());
+            }
+        }
+        w.time(self.failed_at);
+    }
+}
+
+fn read_failed(r: &mut Reader<'_>) -> Result<Failed, Error> {
+    let reason = match r.u8()? {
+        1 => FailureReason::Expired,
+        2 => {
+            let code = r.u8()?;
+            let reason = CancelReason::ALL.into_iter().find(|c| c.code() == code);
+            FailureReason::Cancelled(reason.ok_or(Error::Tampered)?)
+        }
+        3 => FailureReason::TooManyAttempts,
+        4 => FailureReason::Declined(DeclineReason::from_code(r.u8()?).ok_or(Error::Tampered)?),
+        _ => return Err(Error::Tampered),
+    };
+    Ok(Failed {
+        reason,
+        failed_at: r.time()?,
+    })
+}

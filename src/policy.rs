@@ -1,0 +1,291 @@
+//! [`Policy`]: every limit the engine enforces, with its default and its validation.
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::Error;
+use crate::secret::{CODE_DIGITS, PIN_DIGITS};
+use crate::text::Language;
+
+/// The limits of the engine. Start from [`Policy::default`] and change fields;
+/// [`EngineBuilder::build`](crate::EngineBuilder::build) validates the result.
+///
+/// | field | default | allowed |
+/// |---|---|---|
+/// | `max_pin_failures` | 3 | 1 to 5 (PSD2 RTS art. 4(3)(b)) |
+/// | `pin_lock` | 15 min, doubling with each lock | 1 s to 24 h |
+/// | `max_pin_locks` | 5, then the lock is permanent | 1 to 10 |
+/// | `min_pin_digits`, `max_pin_digits` | 6, 6 | 4 to 8, min ≤ max |
+/// | `max_code_attempts` | 3 | 1 to 5 |
+/// | `code_digits` | 6 | 6 to 9 |
+/// | `code_ttl` | 5 min | 30 s to 10 min, ≤ `payment_ttl` |
+/// | `payment_ttl` | 15 min | 1 min to 1 h |
+/// | `resend_cooldown` | 30 s | 0 to `code_ttl` |
+/// | `max_resends` | 3 | 0 to 10 |
+/// | `max_sms_per_number` | 5 per `sms_window` | 1 to 100 |
+/// | `sms_window` | 10 min | 1 min to 24 h |
+/// | `sms_language` | by the number's country | — |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Consecutive wrong PINs (per number, across payments) that lock PIN checks.
+    pub max_pin_failures: u8,
+    /// Length of the first lock; each further lock lasts twice the one before.
+    pub pin_lock: Duration,
+    /// Number of locks after which the lock is permanent (until the host intervenes).
+    pub max_pin_locks: u8,
+    /// Fewest digits of a PIN at enrollment.
+    pub min_pin_digits: u8,
+    /// Most digits of a PIN at enrollment.
+    pub max_pin_digits: u8,
+    /// Wrong codes a payment may receive; the last one fails the payment.
+    pub max_code_attempts: u8,
+    /// Digits of the SMS code.
+    pub code_digits: u8,
+    /// How long a code stays valid after it is sent.
+    pub code_ttl: Duration,
+    /// How long a payment may take from `initiate` to authorization.
+    pub payment_ttl: Duration,
+    /// Time between two sends of a code for the same payment.
+    pub resend_cooldown: Duration,
+    /// New codes a payment may ask for after the first.
+    pub max_resends: u8,
+    /// SMS to one number within `sms_window`, all payments together.
+    pub max_sms_per_number: u8,
+    /// The sliding window of `max_sms_per_number`.
+    pub sms_window: Duration,
+    /// The SMS language; `None` picks it from the number ([`Language::for_number`]).
+    pub sms_language: Option<Language>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            max_pin_failures: 3,
+            pin_lock: Duration::from_secs(15 * 60),
+            max_pin_locks: 5,
+            min_pin_digits: 6,
+            max_pin_digits: 6,
+            max_code_attempts: 3,
+            code_digits: 6,
+            code_ttl: Duration::from_secs(5 * 60),
+            payment_ttl: Duration::from_secs(15 * 60),
+            resend_cooldown: Duration::from_secs(30),
+            max_resends: 3,
+            max_sms_per_number: 5,
+            sms_window: Duration::from_secs(10 * 60),
+            sms_language: None,
+        }
+    }
+}
+
+/// Which [`Policy`] field was refused, and the rule it broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyError {
+    field: &'static str,
+    rule: &'static str,
+}
+
+impl PolicyError {
+    /// The name of the field, as in [`Policy`].
+    #[must_use]
+    pub const fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// The rule the value broke.
+    #[must_use]
+    pub const fn rule(&self) -> &'static str {
+        self.rule
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.field, self.rule)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+const SECOND: Duration = Duration::from_secs(1);
+const HALF_MINUTE: Duration = Duration::from_secs(30);
+const MINUTE: Duration = Duration::from_secs(60);
+const TEN_MINUTES: Duration = Duration::from_secs(600);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+impl Policy {
+    /// Checks every field against the table above.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPolicy`] naming the first field out of range.
+    pub fn validate(&self) -> Result<(), Error> {
+        let checks: [(bool, &'static str, &'static str); 14] = [
+            (
+                within(self.max_pin_failures, 1, 5),
+                "max_pin_failures",
+                "must be 1 to 5: PSD2 allows at most 5 consecutive failures",
+            ),
+            (
+                self.pin_lock >= SECOND && self.pin_lock <= DAY,
+                "pin_lock",
+                "must be 1 second to 24 hours",
+            ),
+            (
+                within(self.max_pin_locks, 1, 10),
+                "max_pin_locks",
+                "must be 1 to 10",
+            ),
+            (
+                within(self.min_pin_digits, PIN_DIGITS.0, PIN_DIGITS.1),
+                "min_pin_digits",
+                "must be 4 to 8",
+            ),
+            (
+                within(self.max_pin_digits, self.min_pin_digits, PIN_DIGITS.1),
+                "max_pin_digits",
+                "must be min_pin_digits to 8",
+            ),
+            (
+                within(self.max_code_attempts, 1, 5),
+                "max_code_attempts",
+                "must be 1 to 5",
+            ),
+            (
+                within(self.code_digits, CODE_DIGITS.0, CODE_DIGITS.1),
+                "code_digits",
+                "must be 6 to 9",
+            ),
+            (
+                self.code_ttl >= HALF_MINUTE && self.code_ttl <= TEN_MINUTES,
+                "code_ttl",
+                "must be 30 seconds to 10 minutes",
+            ),
+            (
+                self.payment_ttl >= MINUTE && self.payment_ttl <= HOUR,
+                "payment_ttl",
+                "must be 1 minute to 1 hour",
+            ),
+            (
+                self.code_ttl <= self.payment_ttl,
+                "code_ttl",
+                "must not exceed payment_ttl",
+            ),
+            (
+                self.resend_cooldown <= self.code_ttl,
+                "resend_cooldown",
+                "must not exceed code_ttl",
+            ),
+            (self.max_resends <= 10, "max_resends", "must be 0 to 10"),
+            (
+                within(self.max_sms_per_number, 1, 100),
+                "max_sms_per_number",
+                "must be 1 to 100",
+            ),
+            (
+                self.sms_window >= MINUTE && self.sms_window <= DAY,
+                "sms_window",
+                "must be 1 minute to 24 hours",
+            ),
+        ];
+        match checks.into_iter().find(|(ok, _, _)| !ok) {
+            Some((_, field, rule)) => Err(Error::InvalidPolicy(PolicyError { field, rule })),
+            None => Ok(()),
+        }
+    }
+
+    /// How long the `lock_number`-th lock (from 1) lasts: `pin_lock` doubled each time.
+    pub(crate) fn lock_duration(&self, lock_number: u8) -> Duration {
+        let doublings = u32::from(lock_number.saturating_sub(1)).min(16);
+        self.pin_lock
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(Duration::MAX)
+    }
+}
+
+const fn within(value: u8, min: u8, max: u8) -> bool {
+    value >= min && value <= max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused_field(policy: &Policy) -> &'static str {
+        match policy.validate() {
+            Err(Error::InvalidPolicy(e)) => e.field(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones_and_valid() {
+        let p = Policy::default();
+        assert_eq!(
+            (p.max_pin_failures, p.max_pin_locks, p.max_code_attempts),
+            (3, 5, 3)
+        );
+        assert_eq!(
+            (p.code_digits, p.max_resends, p.max_sms_per_number),
+            (6, 3, 5)
+        );
+        assert_eq!(p.pin_lock, 15 * MINUTE);
+        assert_eq!((p.code_ttl, p.payment_ttl), (5 * MINUTE, 15 * MINUTE));
+        assert_eq!(
+            (p.resend_cooldown, p.sms_window),
+            (30 * SECOND, 10 * MINUTE)
+        );
+        assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        type Change = fn(&mut Policy);
+        let cases: [(Change, &str); 14] = [
+            (|p| p.max_pin_failures = 6, "max_pin_failures"),
+            (|p| p.max_pin_failures = 0, "max_pin_failures"),
+            (|p| p.pin_lock = Duration::ZERO, "pin_lock"),
+            (|p| p.max_pin_locks = 0, "max_pin_locks"),
+            (|p| p.min_pin_digits = 3, "min_pin_digits"),
+            (|p| p.max_pin_digits = 5, "max_pin_digits"),
+            (|p| p.max_code_attempts = 0, "max_code_attempts"),
+            (|p| p.code_digits = 5, "code_digits"),
+            (|p| p.code_ttl = 11 * MINUTE, "code_ttl"),
+            (|p| p.payment_ttl = 2 * HOUR, "payment_ttl"),
+            (|p| p.resend_cooldown = 6 * MINUTE, "resend_cooldown"),
+            (|p| p.max_resends = 11, "max_resends"),
+            (|p| p.max_sms_per_number = 0, "max_sms_per_number"),
+            (|p| p.sms_window = SECOND, "sms_window"),
+        ];
+        for (change, field) in cases {
+            let mut policy = Policy::default();
+            change(&mut policy);
+            assert_eq!(refused_field(&policy), field);
+        }
+        let policy = Policy {
+            payment_ttl: 2 * MINUTE,
+            ..Policy::default()
+        };
+        assert_eq!(refused_field(&policy), "code_ttl");
+        let err = Policy {
+            max_pin_failures: 9,
+            ..Policy::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid policy: max_pin_failures must be 1 to 5: PSD2 allows at most 5 consecutive failures"
+        );
+    }
+
+    #[test]
+    fn locks_double() {
+        let p = Policy::default();
+        assert_eq!(p.lock_duration(1), 15 * MINUTE);
+        assert_eq!(p.lock_duration(2), 30 * MINUTE);
+        assert_eq!(p.lock_duration(4), 2 * HOUR);
+        assert!(p.lock_duration(255) >= p.lock_duration(17));
+    }
+}

@@ -1,0 +1,124 @@
+//! What the buyer reads: the [`Language`], the SMS template, and GSM-7 length accounting.
+
+use crate::money::Amount;
+use crate::phone::PhoneNumber;
+use crate::secret::OtpCode;
+
+/// The language of SMS texts and localized amounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Language {
+    /// French: `49,90 €`.
+    French,
+    /// English: `€49.90`.
+    English,
+}
+
+impl Language {
+    /// French for numbers of France, its overseas departments and territories, and Monaco;
+    /// English for the rest.
+    #[must_use]
+    pub fn for_number(phone: &PhoneNumber) -> Self {
+        const FRENCH: [u16; 11] = [33, 262, 269, 377, 508, 590, 594, 596, 681, 687, 689];
+        if FRENCH.contains(&phone.calling_code()) {
+            Self::French
+        } else {
+            Self::English
+        }
+    }
+}
+
+/// The body of the SMS carrying `code`: the code, the amount, the merchant, and a warning never
+/// to share it (PSD2 dynamic linking: the buyer sees what they authorize).
+pub(crate) fn code_message(
+    language: Language,
+    code: &OtpCode,
+    amount: Amount,
+    merchant: &str,
+) -> String {
+    let code = code.expose_secret();
+    let amount = amount.localized(language);
+    match language {
+        Language::French => format!(
+            "Code {code} : paiement de {amount} à {merchant}. Ne donnez jamais ce code à personne."
+        ),
+        Language::English => format!(
+            "Code {code}: payment of {amount} to {merchant}. Never share this code with anyone."
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    /// Septets `text` takes in the GSM 03.38 default alphabet (characters of the extension table
+    /// count two), or `None` when a character forces UCS-2.
+    fn gsm7_septets(text: &str) -> Option<usize> {
+        const BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+                             ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+        const EXTENSION: &str = "^{}\\[~]|€\u{c}";
+        text.chars().try_fold(0usize, |septets, c| {
+            let width = if BASIC.contains(c) {
+                1
+            } else if EXTENSION.contains(c) {
+                2
+            } else {
+                return None;
+            };
+            Some(septets.saturating_add(width))
+        })
+    }
+
+    #[test]
+    fn gsm7_counts_extension_characters_twice() {
+        assert_eq!(gsm7_septets("abc"), Some(3));
+        assert_eq!(gsm7_septets("49,90 €"), Some(8));
+        assert_eq!(gsm7_septets("[x]"), Some(5));
+        assert_eq!(gsm7_septets("à é è ù Ç"), Some(9));
+        assert_eq!(gsm7_septets("ç"), None);
+        assert_eq!(gsm7_septets("même"), None);
+        assert_eq!(gsm7_septets("😀"), None);
+    }
+
+    #[test]
+    fn french_sms_fits_one_segment_in_the_worst_case() {
+        // The longest code, the largest amount and the longest merchant name allowed.
+        let code: OtpCode = "123456789".parse().unwrap();
+        let amount = Amount::new(Amount::MAX_MINOR_UNITS, Currency::EUR).unwrap();
+        let merchant = "M".repeat(crate::order::MAX_DISPLAY_NAME);
+        for language in [Language::French, Language::English] {
+            let body = code_message(language, &code, amount, &merchant);
+            let septets = gsm7_septets(&body).expect("GSM-7 only");
+            assert!(septets <= 160, "{language:?}: {septets} septets: {body}");
+        }
+    }
+
+    #[test]
+    fn sms_names_code_amount_merchant_and_warns() {
+        let code: OtpCode = "482913".parse().unwrap();
+        let amount = Amount::new(4990, Currency::EUR).unwrap();
+        let fr = code_message(Language::French, &code, amount, "Boutique Exemple");
+        assert_eq!(
+            fr,
+            "Code 482913 : paiement de 49,90 € à Boutique Exemple. Ne donnez jamais ce code à personne."
+        );
+        assert_eq!(gsm7_septets(&fr), Some(91));
+        let en = code_message(Language::English, &code, amount, "Example Shop");
+        assert_eq!(
+            en,
+            "Code 482913: payment of €49.90 to Example Shop. Never share this code with anyone."
+        );
+    }
+
+    #[test]
+    fn language_follows_the_number() {
+        let fr: PhoneNumber = "+33612345678".parse().unwrap();
+        let re: PhoneNumber = "+262692123456".parse().unwrap();
+        let uk: PhoneNumber = "+447911123456".parse().unwrap();
+        assert_eq!(Language::for_number(&fr), Language::French);
+        assert_eq!(Language::for_number(&re), Language::French);
+        assert_eq!(Language::for_number(&uk), Language::English);
+    }
+}
