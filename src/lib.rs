@@ -1,4 +1,73 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # The flow
+//!
+//! ```text
+//!             initiate(order, phone)
+//!                     │
+//!                     ▼
+//!               ┌───────────┐  verify_pin ✗ (attempts left)    locked after max_pin_failures
+//!               │ Initiated │◀────────────────────────┐       (per number, not per payment)
+//!               └─────┬─────┘─────────────────────────┘
+//!          verify_pin ✓
+//!                     ▼
+//!              ┌─────────────┐
+//!              │ PinVerified │
+//!              └──────┬──────┘
+//!           send_code │  SMS: code + amount + merchant
+//!                     ▼
+//!                ┌─────────┐  confirm ✗ (attempts left) / resend_code (cooldown, cap)
+//!                │ OtpSent │◀────────────────────────┐
+//!                └────┬────┘─────────────────────────┘
+//!        confirm ✓    │  code consumed by compare-and-swap
+//!                     ▼
+//!               ┌────────────┐  Bank::debit, idempotency key = payment id
+//!               │ Authorized │────────────────────────────┐  bank unreachable: stays
+//!               └────────────┘                            │  Authorized; settle again
+//!                                                         ▼
+//!                                                  ┌───────────┐
+//!                                                  │ Confirmed │ receipt
+//!                                                  └───────────┘
+//!  Initiated, PinVerified, OtpSent ──(expiry, cancel, too many codes)──▶ Failed(reason)
+//!  Authorized ──(bank decline)──▶ Failed(Declined)
+//! ```
+//!
+//! A transition takes the payment by value and returns the next typed state; see
+//! [`Payment`] for the `compile_fail` proofs that illegal calls do not compile. A rejected PIN
+//! or code is an answer ([`PinCheck::Rejected`], [`CodeCheck::Rejected`], with at least one
+//! attempt left); the attempt that reaches the limit is an error ([`Error::Locked`],
+//! [`Error::TooManyAttempts`]).
+//!
+//! # Decisions
+//!
+//! Where the contract leaves a choice, this is what the engine does.
+//!
+//! - **Every PIN attempt is written.** A right PIN resets the number's guard by
+//!   compare-and-swap just as a wrong one counts in it, so attempts made in parallel are
+//!   answered one at a time and none is answered once the lock is reached. A right PIN also
+//!   forgets past locks: the permanent lock needs five locks without a right PIN between them.
+//! - **Unknown numbers lock too.** Their first wrong PIN creates a guard record, exactly as for
+//!   an enrolled number; `initiate` never reads accounts.
+//! - **A lock leaves the payment as it is** (`Initiated`); it expires with its time to live, or
+//!   the host cancels it.
+//! - **The funding source is fixed when the PIN is verified**, copied from the account into the
+//!   payment, so the debit charges the account the buyer authenticated for.
+//! - **An expired code is not a guess.** The payment stays `OtpSent` and `resend_code` sends a
+//!   new one; a code never outlives its payment. An expired payment becomes `Failed(Expired)`
+//!   at its next transition or cancellation; [`Engine::load`] is a pure read.
+//! - **Code attempts count per payment**, across resends; a resend does not give new attempts.
+//! - **A code of another length is a wrong code** (counted); [`OtpCode`] itself accepts 6 to 9
+//!   digits.
+//! - **SMS are counted before they are sent**, failed sends included, so a failing gateway
+//!   cannot be hammered. The code's tag is stored before the SMS leaves; if the gateway fails
+//!   the previous state is put back, so the send can be retried.
+//! - **`Authorized` never expires**: the money may be moving. Only the bank's answer ends it,
+//!   through [`Engine::settle`], and [`Engine::cancel`] refuses it.
+//! - **`cancel` is idempotent** on a `Failed` payment and records `Expired` rather than
+//!   `Cancelled` for a payment already past its time to live.
+//! - **A lost compare-and-swap race** makes the engine read again and decide again; after 16
+//!   lost races in one call it gives up with [`Error::Conflict`].
+//! - **Receipts keep the first 255 bytes** of the bank's reference.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(

@@ -1,48 +1,4 @@
 //! The typestate payment: one generic [`Payment<S>`], one data-carrying struct per state.
-//!
-//! A transition consumes a `Payment<S>` and returns the next state's type, so a call the
-//! state does not allow does not compile:
-//!
-//! ```compile_fail
-//! # async fn f(
-//! #     engine: &buyster::Engine<buyster::memory::MemoryStore, buyster::memory::MemorySms,
-//! #                              buyster::memory::MemoryBank, buyster::memory::ManualClock>,
-//! #     payment: buyster::Payment<buyster::Initiated>, code: &buyster::OtpCode,
-//! # ) {
-//! engine.confirm(payment, code).await; // `confirm` needs a `Payment<OtpSent>`
-//! # }
-//! ```
-//!
-//! ```compile_fail
-//! # async fn f(
-//! #     engine: &buyster::Engine<buyster::memory::MemoryStore, buyster::memory::MemorySms,
-//! #                              buyster::memory::MemoryBank, buyster::memory::ManualClock>,
-//! #     payment: buyster::Payment<buyster::Initiated>,
-//! # ) {
-//! engine.send_code(payment).await; // no SMS before the PIN: `send_code` needs `PinVerified`
-//! # }
-//! ```
-//!
-//! ```compile_fail
-//! # async fn f(
-//! #     engine: &buyster::Engine<buyster::memory::MemoryStore, buyster::memory::MemorySms,
-//! #                              buyster::memory::MemoryBank, buyster::memory::ManualClock>,
-//! #     payment: buyster::Payment<buyster::OtpSent>, code: &buyster::OtpCode,
-//! # ) {
-//! let _ = engine.confirm(payment, code).await;
-//! engine.confirm(payment, code).await; // a transition consumes the payment
-//! # }
-//! ```
-//!
-//! ```compile_fail
-//! # async fn f(
-//! #     engine: &buyster::Engine<buyster::memory::MemoryStore, buyster::memory::MemorySms,
-//! #                              buyster::memory::MemoryBank, buyster::memory::ManualClock>,
-//! #     payment: buyster::Payment<buyster::PinVerified>,
-//! # ) {
-//! engine.settle(payment).await; // settling needs an `Authorized` payment
-//! # }
-//! ```
 
 mod any;
 mod record;
@@ -69,6 +25,61 @@ use crate::phone::PhoneNumber;
 ///
 /// Between HTTP requests keep only its [`id`](Payment::id) and get the payment back with
 /// [`Engine::resume`](crate::Engine::resume).
+///
+/// # Typestate
+///
+/// Each transition consumes a `Payment<S>` and returns the next state's type, so a call the
+/// state does not allow does not compile. With
+///
+/// ```
+/// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+/// type Shop = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+/// ```
+///
+/// the right state compiles:
+///
+/// ```no_run
+/// # use buyster::{*, memory::*};
+/// # async fn f(engine: &Engine<MemoryStore, MemorySms, MemoryBank>, payment: Payment<OtpSent>,
+/// #     code: &OtpCode) -> Result<(), Error> {
+/// let answer = engine.confirm(payment, code).await?;
+/// # Ok(()) }
+/// ```
+///
+/// and none of these does:
+///
+/// ```compile_fail
+/// # use buyster::{*, memory::*};
+/// # async fn f(engine: &Engine<MemoryStore, MemorySms, MemoryBank>, payment: Payment<Initiated>,
+/// #     code: &OtpCode) -> Result<(), Error> {
+/// let answer = engine.confirm(payment, code).await?; // confirm needs a Payment<OtpSent>
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail
+/// # use buyster::{*, memory::*};
+/// # async fn f(engine: &Engine<MemoryStore, MemorySms, MemoryBank>, payment: Payment<Initiated>)
+/// #     -> Result<(), Error> {
+/// let sent = engine.send_code(payment).await?; // no SMS before the PIN: needs PinVerified
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail
+/// # use buyster::{*, memory::*};
+/// # async fn f(engine: &Engine<MemoryStore, MemorySms, MemoryBank>, payment: Payment<PinVerified>)
+/// #     -> Result<(), Error> {
+/// let paid = engine.settle(payment).await?; // settle needs an Authorized payment
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail
+/// # use buyster::{*, memory::*};
+/// # async fn f(engine: &Engine<MemoryStore, MemorySms, MemoryBank>, payment: Payment<OtpSent>,
+/// #     code: &OtpCode) -> Result<(), Error> {
+/// let first = engine.confirm(payment, code).await?;
+/// let again = engine.confirm(payment, code).await?; // the first call consumed the payment
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Payment<S: State> {
     id: PaymentId,

@@ -1,0 +1,150 @@
+//! A ready host for the integration tests: an engine on the memory host with a manual clock,
+//! and one enrolled buyer.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
+use buyster::{
+    Amount, AnyPayment, Currency, Engine, FundingSource, Keys, Merchant, Order, OtpCode, OtpSent,
+    Payment, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Policy, SecretKey, StateKind,
+    Timestamp,
+};
+
+pub const PIN: &str = "246813";
+pub const WRONG_PIN: &str = "246831";
+pub const PHONE: &str = "+33612345678";
+pub const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
+pub const T0: Timestamp = Timestamp::from_unix_millis(1_795_786_860_000);
+pub const MASTER: [u8; 32] = [0x5a; 32];
+
+pub type TestEngine = Engine<MemoryStore, MemorySms, MemoryBank, ManualClock>;
+
+pub fn pin(digits: &str) -> Pin {
+    digits.parse().unwrap()
+}
+
+pub fn minutes(n: u64) -> Duration {
+    Duration::from_secs(60 * n)
+}
+
+pub fn seconds(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+pub fn after(t: Timestamp, d: Duration) -> Timestamp {
+    t.saturating_add(d)
+}
+
+pub fn order(minor: u64) -> Order {
+    let merchant = Merchant::new("boutique-exemple", "Boutique Exemple").unwrap();
+    Order::new(
+        merchant,
+        Amount::new(minor, Currency::EUR).unwrap(),
+        "CMD-2026-000123",
+    )
+    .unwrap()
+}
+
+/// A code surely different from `code`: its last digit changed.
+pub fn other_code(code: &OtpCode) -> OtpCode {
+    let mut digits: Vec<u8> = code.expose_secret().bytes().collect();
+    let last = digits.last_mut().unwrap();
+    *last = b'0' + (*last - b'0' + 1) % 10;
+    String::from_utf8(digits).unwrap().parse().unwrap()
+}
+
+pub struct Host {
+    pub engine: TestEngine,
+    pub store: MemoryStore,
+    pub sms: MemorySms,
+    pub bank: MemoryBank,
+    pub clock: ManualClock,
+    pub phone: PhoneNumber,
+}
+
+impl Host {
+    pub async fn new() -> Self {
+        Self::with_policy(Policy::default()).await
+    }
+
+    pub async fn with_policy(policy: Policy) -> Self {
+        let host = Self::empty(policy, MemoryStore::new());
+        let iban: FundingSource = IBAN.parse().unwrap();
+        host.engine
+            .enroll(&host.phone, &pin(PIN), iban)
+            .await
+            .unwrap();
+        host
+    }
+
+    /// A host with no buyer enrolled, over `store`.
+    pub fn empty(policy: Policy, store: MemoryStore) -> Self {
+        Self::empty_with_key(policy, store, MASTER)
+    }
+
+    /// A host with no buyer enrolled, over `store`, with its own master key.
+    pub fn empty_with_key(policy: Policy, store: MemoryStore, master: [u8; 32]) -> Self {
+        let (sms, bank, clock) = (MemorySms::new(), MemoryBank::new(), ManualClock::new(T0));
+        let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(master)))
+            .store(store.clone())
+            .sms(sms.clone())
+            .bank(bank.clone())
+            .clock(clock.clone())
+            .policy(policy)
+            .build()
+            .unwrap();
+        Self {
+            engine,
+            store,
+            sms,
+            bank,
+            clock,
+            phone: PHONE.parse().unwrap(),
+        }
+    }
+
+    pub async fn initiate(&self) -> Payment<buyster::Initiated> {
+        self.engine
+            .initiate(order(4990), &self.phone)
+            .await
+            .unwrap()
+    }
+
+    pub async fn verified(&self) -> Payment<PinVerified> {
+        let payment = self.initiate().await;
+        match self.engine.verify_pin(payment, &pin(PIN)).await.unwrap() {
+            PinCheck::Verified(p) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    pub async fn sent(&self) -> Payment<OtpSent> {
+        let verified = self.verified().await;
+        self.engine.send_code(verified).await.unwrap()
+    }
+
+    /// The last code sent to the buyer.
+    pub fn code(&self) -> OtpCode {
+        self.sms.last_code(&self.phone).unwrap()
+    }
+
+    pub async fn stored(&self, id: PaymentId) -> AnyPayment {
+        self.engine.load(id).await.unwrap()
+    }
+
+    pub async fn kind(&self, id: PaymentId) -> StateKind {
+        self.stored(id).await.kind()
+    }
+
+    pub async fn failure(&self, id: PaymentId) -> buyster::FailureReason {
+        match self.stored(id).await {
+            AnyPayment::Failed(p) => p.reason(),
+            other => panic!("not failed: {other:?}"),
+        }
+    }
+
+    pub async fn stored_otp(&self, id: PaymentId) -> Payment<OtpSent> {
+        self.engine.resume::<OtpSent>(id).await.unwrap()
+    }
+}

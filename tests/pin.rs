@@ -1,0 +1,331 @@
+//! PIN checks: rejection, lockout and its end, per-number counting, unknown numbers, enrollment.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
+use buyster::{
+    DigitsError, Engine, Entry, Error, Key, Keys, PinCheck, Policy, SecretKey, StateKind, Store,
+    StoreError, Version,
+};
+use common::*;
+
+async fn wrong(host: &Host) -> Result<u8, Error> {
+    let payment = host.initiate().await;
+    match host.engine.verify_pin(payment, &pin(WRONG_PIN)).await? {
+        PinCheck::Rejected {
+            attempts_left,
+            payment,
+        } => {
+            assert_eq!(payment.kind(), StateKind::Initiated);
+            Ok(attempts_left)
+        }
+        PinCheck::Verified(_) => panic!("wrong PIN accepted"),
+    }
+}
+
+async fn right(host: &Host) -> Result<StateKind, Error> {
+    let payment = host.initiate().await;
+    match host.engine.verify_pin(payment, &pin(PIN)).await? {
+        PinCheck::Verified(p) => Ok(p.kind()),
+        PinCheck::Rejected { .. } => panic!("right PIN refused"),
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_pin_is_an_answer_and_leaves_the_payment_initiated() {
+    let host = Host::new().await;
+    let payment = host.initiate().await;
+    let id = payment.id();
+    let PinCheck::Rejected {
+        payment,
+        attempts_left,
+    } = host
+        .engine
+        .verify_pin(payment, &pin(WRONG_PIN))
+        .await
+        .unwrap()
+    else {
+        panic!("wrong PIN accepted");
+    };
+    assert_eq!(attempts_left, 2);
+    assert_eq!(host.kind(id).await, StateKind::Initiated);
+    // The same payment takes the right PIN next.
+    let answer = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap();
+    assert!(matches!(answer, PinCheck::Verified(_)));
+    assert_eq!(host.kind(id).await, StateKind::PinVerified);
+    assert!(host.sms.sent().is_empty());
+}
+
+#[tokio::test]
+async fn the_third_wrong_pin_locks_for_fifteen_minutes() {
+    let host = Host::new().await;
+    assert_eq!(wrong(&host).await.unwrap(), 2);
+    assert_eq!(wrong(&host).await.unwrap(), 1);
+    let until = after(T0, minutes(15));
+    assert!(matches!(wrong(&host).await, Err(Error::Locked { until: Some(u) }) if u == until));
+
+    // Locked: even the right PIN is refused, without being checked, and nothing is sent.
+    let payment = host.initiate().await;
+    let id = payment.id();
+    let refused = host
+        .engine
+        .verify_pin(payment, &pin(PIN))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Locked { until: Some(u) } if u == until));
+    assert!(
+        refused.to_string().contains("2026-11-27T13:56:00.000Z"),
+        "{refused}"
+    );
+    assert_eq!(host.kind(id).await, StateKind::Initiated);
+    host.clock.advance(minutes(15) - seconds(1));
+    assert!(matches!(right(&host).await, Err(Error::Locked { .. })));
+
+    // The lock ends on time, and the count starts again.
+    host.clock.advance(seconds(1));
+    assert_eq!(right(&host).await.unwrap(), StateKind::PinVerified);
+    assert_eq!(wrong(&host).await.unwrap(), 2);
+    assert!(host.sms.sent().is_empty());
+}
+
+#[tokio::test]
+async fn failures_count_per_number_across_payments() {
+    let host = Host::new().await;
+    let (a, b, c) = (
+        host.initiate().await,
+        host.initiate().await,
+        host.initiate().await,
+    );
+    let PinCheck::Rejected {
+        attempts_left: 2, ..
+    } = host.engine.verify_pin(a, &pin(WRONG_PIN)).await.unwrap()
+    else {
+        panic!();
+    };
+    let PinCheck::Rejected {
+        attempts_left: 1, ..
+    } = host.engine.verify_pin(b, &pin(WRONG_PIN)).await.unwrap()
+    else {
+        panic!();
+    };
+    assert!(matches!(
+        host.engine.verify_pin(c, &pin(WRONG_PIN)).await,
+        Err(Error::Locked { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_right_pin_resets_the_count() {
+    let host = Host::new().await;
+    assert_eq!(wrong(&host).await.unwrap(), 2);
+    assert_eq!(wrong(&host).await.unwrap(), 1);
+    assert_eq!(right(&host).await.unwrap(), StateKind::PinVerified);
+    assert_eq!(wrong(&host).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn locks_double_and_the_fifth_is_permanent() {
+    let host = Host::new().await;
+    let mut lengths = Vec::new();
+    loop {
+        match wrong(&host).await {
+            Ok(_) => {}
+            Err(Error::Locked { until: Some(until) }) => {
+                lengths.push(until.saturating_duration_since(buyster::Clock::now(&host.clock)));
+                host.clock.set(until);
+            }
+            Err(Error::Locked { until: None }) => break,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(
+        lengths,
+        [minutes(15), minutes(30), minutes(60), minutes(120)]
+    );
+    host.clock.advance(minutes(60 * 24 * 365));
+    assert!(matches!(
+        right(&host).await,
+        Err(Error::Locked { until: None })
+    ));
+}
+
+#[tokio::test]
+async fn the_policy_sets_the_limit() {
+    let policy = Policy {
+        max_pin_failures: 5,
+        ..Policy::default()
+    };
+    let host = Host::with_policy(policy).await;
+    for left in (1..=4).rev() {
+        assert_eq!(wrong(&host).await.unwrap(), left);
+    }
+    assert!(matches!(wrong(&host).await, Err(Error::Locked { .. })));
+}
+
+#[tokio::test]
+async fn an_unknown_number_is_answered_like_a_wrong_pin() {
+    let host = Host::new().await;
+    let unknown = "+33698765432".parse().unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let payment = host.engine.initiate(order(4990), &unknown).await.unwrap();
+        answers.push(match host.engine.verify_pin(payment, &pin(PIN)).await {
+            Ok(PinCheck::Rejected { attempts_left, .. }) => Ok(attempts_left),
+            Ok(PinCheck::Verified(_)) => panic!("no account, yet verified"),
+            Err(error) => Err(error.to_string()),
+        });
+    }
+    let mut known = Vec::new();
+    for _ in 0..3 {
+        known.push(wrong(&host).await.map_err(|e| e.to_string()));
+    }
+    assert_eq!(answers, known);
+    assert_eq!(
+        answers[2],
+        Err("too many wrong PINs: locked until 2026-11-27T13:56:00.000Z".into())
+    );
+}
+
+/// A store that records the calls it receives, by kind of key.
+#[derive(Clone, Default)]
+struct Recording {
+    inner: MemoryStore,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recording {
+    fn log(&self, call: &str, key: &Key) {
+        let kind = key.as_str().split('/').next().unwrap().to_owned();
+        self.calls.lock().unwrap().push(format!("{call} {kind}"));
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.calls.lock().unwrap())
+    }
+}
+
+impl Store for Recording {
+    async fn get(&self, key: &Key) -> Result<Option<Entry>, StoreError> {
+        self.log("get", key);
+        self.inner.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &Key,
+        expected: Option<Version>,
+        value: Vec<u8>,
+    ) -> Result<Version, StoreError> {
+        self.log(
+            if expected.is_some() {
+                "update"
+            } else {
+                "insert"
+            },
+            key,
+        );
+        self.inner.put(key, expected, value).await
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_number_costs_the_same_store_calls_as_a_wrong_pin() {
+    let store = Recording::default();
+    let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
+        .store(store.clone())
+        .sms(MemorySms::new())
+        .bank(MemoryBank::new())
+        .clock(ManualClock::new(T0))
+        .build()
+        .unwrap();
+    let known = "+33612345678".parse().unwrap();
+    let unknown = "+33698765432".parse().unwrap();
+    engine
+        .enroll(&known, &pin(PIN), IBAN.parse().unwrap())
+        .await
+        .unwrap();
+    let mut traces = Vec::new();
+    for phone in [&known, &unknown, &known, &unknown] {
+        let payment = engine.initiate(order(4990), phone).await.unwrap();
+        store.take();
+        let answer = engine.verify_pin(payment, &pin(WRONG_PIN)).await.unwrap();
+        assert!(matches!(answer, PinCheck::Rejected { .. }));
+        traces.push(store.take());
+    }
+    assert_eq!(traces[0], ["get guard", "get account", "insert guard"]);
+    assert_eq!(traces[0], traces[1]);
+    assert_eq!(traces[2], ["get guard", "get account", "update guard"]);
+    assert_eq!(traces[2], traces[3]);
+}
+
+#[tokio::test]
+async fn an_expired_payment_fails_at_the_pin() {
+    let host = Host::new().await;
+    let payment = host.initiate().await;
+    let id = payment.id();
+    host.clock.advance(minutes(15));
+    let error = host
+        .engine
+        .verify_pin(payment, &pin(PIN))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Expired));
+    assert_eq!(host.failure(id).await, buyster::FailureReason::Expired);
+}
+
+#[tokio::test]
+async fn a_second_tab_cannot_verify_a_payment_twice() {
+    let host = Host::new().await;
+    let id = host.initiate().await.id();
+    let first = host.engine.resume::<buyster::Initiated>(id).await.unwrap();
+    let second = host.engine.resume::<buyster::Initiated>(id).await.unwrap();
+    assert!(matches!(
+        host.engine.verify_pin(first, &pin(PIN)).await.unwrap(),
+        PinCheck::Verified(_)
+    ));
+    let error = host.engine.verify_pin(second, &pin(PIN)).await.unwrap_err();
+    assert!(matches!(
+        error,
+        Error::WrongState {
+            expected: StateKind::Initiated,
+            found: StateKind::PinVerified
+        }
+    ));
+    assert_eq!(host.kind(id).await, StateKind::PinVerified);
+}
+
+#[tokio::test]
+async fn enrollment_refuses_a_second_account_and_a_pin_outside_the_policy() {
+    let host = Host::new().await;
+    let again = host
+        .engine
+        .enroll(&host.phone, &pin("135790"), IBAN.parse().unwrap())
+        .await;
+    assert!(matches!(again, Err(Error::AlreadyEnrolled)));
+    // The first PIN still works: nothing was overwritten.
+    assert_eq!(right(&host).await.unwrap(), StateKind::PinVerified);
+
+    let other = "+33711223344".parse().unwrap();
+    let short = host
+        .engine
+        .enroll(&other, &pin("1357"), IBAN.parse().unwrap())
+        .await;
+    assert!(matches!(
+        short,
+        Err(Error::InvalidPin(DigitsError::Length { min: 6, max: 6 }))
+    ));
+    let payment = host.engine.initiate(order(4990), &other).await.unwrap();
+    let answer = host.engine.verify_pin(payment, &pin("1357")).await.unwrap();
+    assert!(
+        matches!(
+            answer,
+            PinCheck::Rejected {
+                attempts_left: 2,
+                ..
+            }
+        ),
+        "no account was made"
+    );
+}
