@@ -8,8 +8,8 @@ use crate::host::{Key, Timestamp};
 use crate::keys::Keys;
 use crate::secret::Pin;
 
-/// An enrolled buyer. The PIN is stored only as HMAC(pepper, salt ‖ PIN) with the id of the key
-/// that made it; the pepper is never stored.
+/// An enrolled buyer, as written. The PIN is stored only as HMAC(pepper, salt ‖ PIN) with the
+/// id of the key that made it; the pepper is never stored.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct Account {
     pin_key_id: u8,
@@ -20,8 +20,6 @@ pub(crate) struct Account {
 }
 
 const STATUS_ACTIVE: u8 = 1;
-const FUNDING_IBAN: u8 = 1;
-const FUNDING_TOKEN: u8 = 2;
 
 impl Account {
     /// A new account whose PIN is hashed under a fresh salt and the current key.
@@ -38,17 +36,42 @@ impl Account {
         }
     }
 
-    /// Whether `pin` is this account's PIN: one HMAC and a constant-time comparison.
-    pub(crate) fn pin_matches(&self, keys: &Keys, pin: &Pin) -> Result<bool, Error> {
-        let candidate = keys
-            .pin_tag(self.pin_key_id, &self.salt, pin)
-            .ok_or(Error::Tampered)?;
-        Ok(tags_equal(&candidate, &self.pin_tag))
+    pub(crate) fn encode(&self, keys: &Keys, key: &Key) -> Vec<u8> {
+        let mut w = Writer::new(RecordKind::Account, keys);
+        w.u8(STATUS_ACTIVE);
+        w.u8(self.pin_key_id);
+        w.bytes(&self.salt);
+        w.bytes(&self.pin_tag);
+        self.funding.write(&mut w);
+        w.time(self.enrolled_at);
+        w.seal(keys, key)
     }
 
-    /// The same work as [`Account::pin_matches`] on an account that does not exist: one HMAC and
-    /// one comparison, whose answer is always no. Unknown numbers and wrong PINs must cost the
-    /// same, so that timing tells nothing about enrollment.
+    /// Verifies the record and reads what a PIN check needs, leaving the funding source
+    /// unparsed: a wrong PIN then costs the same as an unknown number's decoy.
+    pub(crate) fn open<'a>(
+        keys: &Keys,
+        key: &Key,
+        record: &'a [u8],
+    ) -> Result<StoredAccount<'a>, Error> {
+        let mut r = Reader::open(keys, key, RecordKind::Account, record)?;
+        if r.u8()? != STATUS_ACTIVE {
+            return Err(Error::Tampered);
+        }
+        let stored = StoredAccount {
+            pin_key_id: r.u8()?,
+            salt: r.array()?,
+            pin_tag: r.array()?,
+            funding: r.rest(8)?,
+        };
+        let _enrolled_at = r.time()?;
+        r.finish()?;
+        Ok(stored)
+    }
+
+    /// The same work as [`StoredAccount::pin_matches`] for an account that does not exist: one
+    /// HMAC and one comparison, whose answer is always no. Unknown numbers and wrong PINs must
+    /// cost the same, so that timing tells nothing about enrollment.
     pub(crate) fn dummy_check(keys: &Keys, pin: &Pin) -> bool {
         let candidate = keys
             .pin_tag(keys.key_id(), &[0; 16], pin)
@@ -57,63 +80,33 @@ impl Account {
         let never: Tag = [0xff; 32];
         tags_equal(&candidate, &never)
     }
+}
 
-    pub(crate) fn funding(&self) -> &FundingSource {
-        &self.funding
+/// A verified account record, read just enough to check a PIN.
+pub(crate) struct StoredAccount<'a> {
+    pin_key_id: u8,
+    salt: [u8; 16],
+    pin_tag: Tag,
+    /// The encoded funding source, parsed only after a right PIN.
+    funding: Reader<'a>,
+}
+
+impl StoredAccount<'_> {
+    /// Whether `pin` is this account's PIN: one HMAC and a constant-time comparison.
+    pub(crate) fn pin_matches(&self, keys: &Keys, pin: &Pin) -> Result<bool, Error> {
+        let candidate = keys
+            .pin_tag(self.pin_key_id, &self.salt, pin)
+            .ok_or(Error::Tampered)?;
+        Ok(tags_equal(&candidate, &self.pin_tag))
     }
 
-    pub(crate) fn encode(&self, keys: &Keys, key: &Key) -> Vec<u8> {
-        let mut w = Writer::new(RecordKind::Account, keys);
-        w.u8(STATUS_ACTIVE);
-        w.u8(self.pin_key_id);
-        w.bytes(&self.salt);
-        w.bytes(&self.pin_tag);
-        write_funding(&mut w, &self.funding);
-        w.time(self.enrolled_at);
-        w.seal(keys, key)
-    }
-
-    pub(crate) fn decode(keys: &Keys, key: &Key, record: &[u8]) -> Result<Self, Error> {
-        let mut r = Reader::open(keys, key, RecordKind::Account, record)?;
-        if r.u8()? != STATUS_ACTIVE {
-            return Err(Error::Tampered);
-        }
-        let account = Self {
-            pin_key_id: r.u8()?,
-            salt: r.array()?,
-            pin_tag: r.array()?,
-            funding: read_funding(&mut r)?,
-            enrolled_at: r.time()?,
-        };
+    /// The account to debit.
+    pub(crate) fn funding(&self) -> Result<FundingSource, Error> {
+        let mut r = self.funding.clone();
+        let funding = FundingSource::read(&mut r)?;
         r.finish()?;
-        Ok(account)
+        Ok(funding)
     }
-}
-
-/// Writes a funding source; shared with the payment record.
-pub(crate) fn write_funding(w: &mut Writer, funding: &FundingSource) {
-    match funding {
-        FundingSource::Iban(iban) => {
-            w.u8(FUNDING_IBAN);
-            w.text(iban.as_str());
-        }
-        FundingSource::Token(token) => {
-            w.u8(FUNDING_TOKEN);
-            w.text(token.as_str());
-        }
-    }
-}
-
-/// Reads a funding source, re-validating it: a verified record still only yields valid values.
-pub(crate) fn read_funding(r: &mut Reader<'_>) -> Result<FundingSource, Error> {
-    let kind = r.u8()?;
-    let text = r.text()?;
-    let funding = match kind {
-        FUNDING_IBAN => text.parse().map(FundingSource::Iban),
-        FUNDING_TOKEN => text.parse().map(FundingSource::Token),
-        _ => return Err(Error::Tampered),
-    };
-    funding.map_err(|_| Error::Tampered)
 }
 
 #[cfg(test)]
@@ -135,22 +128,28 @@ mod tests {
         )
     }
 
+    fn stored<'a>(keys: &Keys, key: &Key, record: &'a [u8]) -> StoredAccount<'a> {
+        Account::open(keys, key, record).unwrap()
+    }
+
     #[test]
     fn checks_the_pin() {
         let keys = keys();
-        let account = account(&keys);
+        let key = Key::account("ab");
+        let record = account(&keys).encode(&keys, &key);
+        let stored = stored(&keys, &key, &record);
         assert!(
-            account
+            stored
                 .pin_matches(&keys, &"246813".parse().unwrap())
                 .unwrap()
         );
         assert!(
-            !account
+            !stored
                 .pin_matches(&keys, &"246814".parse().unwrap())
                 .unwrap()
         );
         assert!(
-            !account
+            !stored
                 .pin_matches(&keys, &"2468130".parse().unwrap())
                 .unwrap()
         );
@@ -166,10 +165,13 @@ mod tests {
     #[test]
     fn a_pin_hash_under_an_unknown_key_is_refused() {
         let keys = keys();
+        let key = Key::account("ab");
         let mut account = account(&keys);
         account.pin_key_id = 2;
+        let record = account.encode(&keys, &key);
+        let stored = stored(&keys, &key, &record);
         assert!(matches!(
-            account.pin_matches(&keys, &"246813".parse().unwrap()),
+            stored.pin_matches(&keys, &"246813".parse().unwrap()),
             Err(Error::Tampered)
         ));
     }
@@ -183,7 +185,13 @@ mod tests {
             account.funding = funding.parse().unwrap();
             let record = account.encode(&keys, &key);
             assert!(!record.windows(6).any(|w| w == b"246813"));
-            assert_eq!(Account::decode(&keys, &key, &record).unwrap(), account);
+            let stored = stored(&keys, &key, &record);
+            assert_eq!(stored.pin_key_id, account.pin_key_id);
+            assert_eq!(
+                (stored.salt, stored.pin_tag),
+                (account.salt, account.pin_tag)
+            );
+            assert_eq!(stored.funding().unwrap(), account.funding);
         }
     }
 }

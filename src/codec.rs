@@ -83,6 +83,7 @@ pub(crate) fn decoy(kind: RecordKind, keys: &Keys, body_len: usize) -> Vec<u8> {
 }
 
 /// Reads the fields of a record whose tag has been verified.
+#[derive(Clone)]
 pub(crate) struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
@@ -137,6 +138,15 @@ impl<'a> Reader<'a> {
         let (head, rest) = self.0.split_at_checked(len).ok_or(Error::Tampered)?;
         self.0 = rest;
         core::str::from_utf8(head).map_err(|_| Error::Tampered)
+    }
+
+    /// A reader over the fields before the last `keep` bytes, which stay in `self`: for a
+    /// variable-length field to be read later, followed by fixed-length ones.
+    pub(crate) fn rest(&mut self, keep: usize) -> Result<Self, Error> {
+        let at = self.0.len().checked_sub(keep).ok_or(Error::Tampered)?;
+        let (head, tail) = self.0.split_at(at);
+        self.0 = tail;
+        Ok(Self(head))
     }
 
     /// Ends reading: a record with bytes left over is not one the engine wrote.

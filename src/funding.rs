@@ -4,8 +4,12 @@ use core::fmt;
 use core::str::FromStr;
 
 use crate::Error;
+use crate::codec::{Reader, Writer};
 use crate::error::TextError;
 use crate::iban::Iban;
+
+const IBAN: u8 = 1;
+const TOKEN: u8 = 2;
 
 /// The buyer's account that [`Bank::debit`](crate::Bank::debit) charges: an IBAN, or an opaque
 /// token the host's bank integration understands (a mandate reference, a vaulted account id).
@@ -19,6 +23,35 @@ pub enum FundingSource {
     Iban(Iban),
     /// An opaque reference held by the bank integration.
     Token(FundingToken),
+}
+
+impl FundingSource {
+    /// Writes the source into a record: its kind, then its text.
+    pub(crate) fn write(&self, w: &mut Writer) {
+        match self {
+            Self::Iban(iban) => {
+                w.u8(IBAN);
+                w.text(iban.as_str());
+            }
+            Self::Token(token) => {
+                w.u8(TOKEN);
+                w.text(token.as_str());
+            }
+        }
+    }
+
+    /// Reads a source from a verified record, re-validating it: a record still yields only
+    /// valid values.
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let kind = r.u8()?;
+        let text = r.text()?;
+        let source = match kind {
+            IBAN => text.parse().map(Self::Iban),
+            TOKEN => text.parse().map(Self::Token),
+            _ => return Err(Error::Tampered),
+        };
+        source.map_err(|_| Error::Tampered)
+    }
 }
 
 impl fmt::Display for FundingSource {

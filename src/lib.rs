@@ -58,9 +58,11 @@
 //! - **Code attempts count per payment**, across resends; a resend does not give new attempts.
 //! - **A code of another length is a wrong code** (counted); [`OtpCode`] itself accepts 6 to 9
 //!   digits.
-//! - **SMS are counted before they are sent**, failed sends included, so a failing gateway
-//!   cannot be hammered. The code's tag is stored before the SMS leaves; if the gateway fails
-//!   the previous state is put back, so the send can be retried.
+//! - **A send is recorded before it leaves.** `send_code` and `resend_code` first store the new
+//!   code's tag by compare-and-swap (so racing resends send one SMS), then count the SMS in the
+//!   number's window, then call the gateway. If the window is full or the gateway fails, the
+//!   previous state is put back and the error returned, so the send can be retried; an SMS the
+//!   gateway failed still counts, so a failing gateway cannot be hammered.
 //! - **`Authorized` never expires**: the money may be moving. Only the bank's answer ends it,
 //!   through [`Engine::settle`], and [`Engine::cancel`] refuses it.
 //! - **`cancel` is idempotent** on a `Failed` payment and records `Expired` rather than

@@ -312,3 +312,25 @@ async fn the_pin_comes_before_any_sms() {
     assert!(host.sms.sent().is_empty());
     assert_eq!(host.sms.attempts(), 0);
 }
+
+#[tokio::test]
+async fn a_rate_limited_resend_keeps_the_previous_code() {
+    let host = Host::new().await;
+    let sent = host.sent().await;
+    let id = sent.id();
+    let code = host.code();
+    for _ in 0..4 {
+        host.sent().await;
+    }
+    host.clock.advance(seconds(30));
+    let error = host.engine.resend_code(sent).await.unwrap_err();
+    assert!(matches!(error, Error::RateLimited { retry_at } if retry_at == after(T0, minutes(10))));
+    let stored = host.stored_otp(id).await;
+    assert_eq!(stored.resends_left(), 3);
+    assert_eq!(stored.state().last_sent_at(), T0);
+    assert_eq!(host.sms.sent().len(), 5);
+    assert!(matches!(
+        host.engine.confirm(stored, &code).await.unwrap(),
+        CodeCheck::Confirmed(_)
+    ));
+}

@@ -16,8 +16,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Sends the buyer a single-use code by SMS, naming the amount and the merchant.
     ///
     /// The code is stored only as a tag bound to this payment, its amount and its merchant,
-    /// before the SMS leaves. If the gateway fails, the payment is put back to `PinVerified` and
-    /// `send_code` may be called again (after [`Engine::resume`]).
+    /// before the SMS is counted against the number's window and handed to the gateway. If
+    /// either refuses, the payment is put back to `PinVerified`, and `send_code` may be called
+    /// again (after [`Engine::resume`]).
     ///
     /// # Errors
     ///
@@ -29,17 +30,17 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         payment: Payment<PinVerified>,
     ) -> Result<Payment<OtpSent>, Error> {
         let now = self.clock.now();
-        if payment.is_expired(now) {
-            return Err(self.expire(payment, now).await);
-        }
-        self.count_sms(payment.phone(), now).await?;
         let code = OtpCode::random(self.policy.code_digits);
-        let (id, verified_at) = (payment.id(), payment.state().verified_at());
+        let id = payment.id();
         let mut payment = payment;
         for _ in 0..MAX_RACES {
+            if payment.is_expired(now) {
+                return Err(self.expire(payment, now).await);
+            }
+            let verified_at = payment.state().verified_at();
             let next = code_sent(payment, &code, now, &self.keys, &self.policy);
             if let Some(sent) = self.replace(next).await? {
-                return match self.deliver(&sent, code).await {
+                return match self.dispatch(&sent, code, now).await {
                     Ok(()) => Ok(sent),
                     Err(error) => {
                         self.undo_send(code_not_sent(sent, verified_at)).await;
@@ -55,26 +56,28 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Sends a new code in place of the current one, after the policy's cooldown and within its
     /// number of resends. Wrong attempts made on earlier codes still count.
     ///
+    /// The resend is recorded on the payment by compare-and-swap before anything is sent, so
+    /// racing resends send one SMS; if the window or the gateway refuses, the previous code and
+    /// counters are put back and stay valid.
+    ///
     /// # Errors
     ///
-    /// [`Error::ResendTooSoon`], [`Error::ResendLimit`], [`Error::RateLimited`], [`Error::Sms`]
-    /// (the previous code stays valid), [`Error::Expired`], [`Error::WrongState`],
-    /// [`Error::Storage`].
+    /// [`Error::ResendTooSoon`], [`Error::ResendLimit`], [`Error::RateLimited`], [`Error::Sms`],
+    /// [`Error::Expired`], [`Error::WrongState`], [`Error::Storage`].
     pub async fn resend_code(&self, payment: Payment<OtpSent>) -> Result<Payment<OtpSent>, Error> {
         let now = self.clock.now();
-        if payment.is_expired(now) {
-            return Err(self.expire(payment, now).await);
-        }
-        check_resend(&payment, now, &self.policy)?;
-        self.count_sms(payment.phone(), now).await?;
         let code = OtpCode::random(self.policy.code_digits);
         let id = payment.id();
         let mut payment = payment;
         for _ in 0..MAX_RACES {
+            if payment.is_expired(now) {
+                return Err(self.expire(payment, now).await);
+            }
+            check_resend(&payment, now, &self.policy)?;
             let previous = payment.state().snapshot();
             let next = code_resent(payment, &code, now, &self.keys, &self.policy);
             if let Some(sent) = self.replace(next).await? {
-                return match self.deliver(&sent, code).await {
+                return match self.dispatch(&sent, code, now).await {
                     Ok(()) => Ok(sent),
                     Err(error) => {
                         self.undo_send(code_restored(sent, &previous)).await;
@@ -83,7 +86,6 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 };
             }
             payment = self.resume::<OtpSent>(id).await?;
-            check_resend(&payment, now, &self.policy)?;
         }
         Err(Error::Conflict)
     }
@@ -149,6 +151,18 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let policy = &self.policy;
         self.update_guard(&key, current, |g| Ok((g.after_sms(now, policy)?, ())))
             .await
+    }
+
+    /// Counts the SMS carrying `code` against the number's window, then hands it to the
+    /// gateway.
+    async fn dispatch(
+        &self,
+        payment: &Payment<OtpSent>,
+        code: OtpCode,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.count_sms(payment.phone(), now).await?;
+        self.deliver(payment, code).await
     }
 
     /// Hands the SMS carrying `code` for `payment` to the gateway.

@@ -110,14 +110,16 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     async fn check_pin(&self, key: &Key, pin: &Pin) -> Result<Option<FundingSource>, Error> {
         let Some(entry) = self.read(key).await? else {
             let decoy = decoy(RecordKind::Account, &self.keys, TYPICAL_ACCOUNT_BODY);
-            let _ = Account::decode(&self.keys, key, &decoy);
+            let _ = Account::open(&self.keys, key, &decoy);
             Account::dummy_check(&self.keys, pin);
             return Ok(None);
         };
-        let account = Account::decode(&self.keys, key, entry.value())?;
-        Ok(account
-            .pin_matches(&self.keys, pin)?
-            .then(|| account.funding().clone()))
+        let account = Account::open(&self.keys, key, entry.value())?;
+        if account.pin_matches(&self.keys, pin)? {
+            account.funding().map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     async fn mark_pin_verified(

@@ -74,8 +74,10 @@ impl Version {
 /// A stored value and its current version.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Entry {
-    version: Version,
-    value: Vec<u8>,
+    /// The version the value was written with.
+    pub version: Version,
+    /// The stored bytes.
+    pub value: Vec<u8>,
 }
 
 impl Entry {

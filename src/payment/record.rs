@@ -1,8 +1,8 @@
 //! The payment record: common fields, then the state's own.
 
 use crate::Error;
-use crate::account::{read_funding, write_funding};
 use crate::codec::{Reader, RecordKind, Writer};
+use crate::funding::FundingSource;
 use crate::host::{DeclineReason, Entry, Key};
 use crate::ids::PaymentId;
 use crate::keys::Keys;
@@ -103,14 +103,14 @@ impl StateRecord for Initiated {
 impl StateRecord for PinVerified {
     const CODE: u8 = 2;
     fn write(&self, w: &mut Writer) {
-        write_funding(w, &self.funding);
+        self.funding.write(w);
         w.time(self.verified_at);
     }
 }
 
 fn read_pin_verified(r: &mut Reader<'_>) -> Result<PinVerified, Error> {
     Ok(PinVerified {
-        funding: read_funding(r)?,
+        funding: FundingSource::read(r)?,
         verified_at: r.time()?,
     })
 }
@@ -118,7 +118,7 @@ fn read_pin_verified(r: &mut Reader<'_>) -> Result<PinVerified, Error> {
 impl StateRecord for OtpSent {
     const CODE: u8 = 3;
     fn write(&self, w: &mut Writer) {
-        write_funding(w, &self.funding);
+        self.funding.write(w);
         w.u8(self.code.key_id);
         w.bytes(&self.code.tag);
         w.time(self.code_expires_at);
@@ -130,7 +130,7 @@ impl StateRecord for OtpSent {
 
 fn read_otp_sent(r: &mut Reader<'_>) -> Result<OtpSent, Error> {
     Ok(OtpSent {
-        funding: read_funding(r)?,
+        funding: FundingSource::read(r)?,
         code: CodeTag {
             key_id: r.u8()?,
             tag: r.array()?,
@@ -145,14 +145,14 @@ fn read_otp_sent(r: &mut Reader<'_>) -> Result<OtpSent, Error> {
 impl StateRecord for Authorized {
     const CODE: u8 = 4;
     fn write(&self, w: &mut Writer) {
-        write_funding(w, &self.funding);
+        self.funding.write(w);
         w.time(self.authorized_at);
     }
 }
 
 fn read_authorized(r: &mut Reader<'_>) -> Result<Authorized, Error> {
     Ok(Authorized {
-        funding: read_funding(r)?,
+        funding: FundingSource::read(r)?,
         authorized_at: r.time()?,
     })
 }
