@@ -102,6 +102,8 @@ mod payment;
 mod phone;
 mod policy;
 mod secret;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod text;
 
 pub use engine::{Engine, EngineBuilder, Unset};

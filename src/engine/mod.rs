@@ -8,6 +8,7 @@
 mod builder;
 mod checkout;
 mod pin;
+mod recover;
 mod settle;
 
 use core::fmt;

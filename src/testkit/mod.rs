@@ -1,0 +1,74 @@
+//! Tools for testing a host (feature `testkit`, off by default).
+//!
+//! - [`store_conformance`] runs the battery of checks a [`Store`](crate::Store) must pass for
+//!   the engine's guarantees to hold: call it from your own tests with your own store.
+//! - [`FaultyStore`], [`FaultySms`] and [`FaultyBank`] wrap a host and fail chosen calls in a
+//!   chosen way, following a [`FaultPlan`] that numbers the calls of all three in order: fail
+//!   before applying, fail after applying (the ambiguous write, the lost answer), or yield to
+//!   the scheduler inside the call. A plan is explicit or drawn from a seed, so every failure
+//!   reproduces.
+//! - [`block_on`] drives a future on the current thread, for tests on plain `std` threads.
+//!
+//! ```
+//! use buyster::memory::MemoryStore;
+//! let report = buyster::testkit::store_conformance(MemoryStore::new);
+//! assert!(report.checks().contains(&"concurrent compare-and-swap storm"));
+//! ```
+
+mod conformance;
+mod faults;
+
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::Wake;
+use std::thread::{self, Thread};
+
+pub use conformance::{ConformanceFailure, ConformanceReport, check_store, store_conformance};
+pub use faults::{Call, Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore, InjectedFault};
+
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs `future` to completion on the current thread, parking it while the future waits.
+///
+/// Enough for the in-memory host and for stores whose futures need no runtime of their own;
+/// inside an async runtime, `.await` instead.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut context = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+/// A future that is pending once, asking to be polled again: a scheduling point for async
+/// runtimes, plus an OS-level yield for plain threads.
+pub(crate) async fn yield_once() {
+    let mut yielded = false;
+    core::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            thread::yield_now();
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await;
+}
