@@ -1,0 +1,332 @@
+//! Crash at every step: fail each host call of a checkout in each way, drop the engine, start a
+//! new one over the same store and bank, recover, and let the buyer carry on as a person would.
+//! Whatever happened, the buyer is debited exactly once, a payment is `Confirmed` if and only if
+//! the bank holds its debit, and no payment is left where nobody can finish or fail it.
+#![cfg(feature = "testkit")]
+
+mod common;
+
+use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
+use buyster::testkit::{Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore};
+use buyster::{
+    AnyPayment, CodeCheck, Engine, Error, Keys, OtpCode, OtpSent, PaymentId, PinCheck, SecretKey,
+    StateKind, Store,
+};
+use common::*;
+
+type FaultyEngine =
+    Engine<FaultyStore<MemoryStore>, FaultySms<MemorySms>, FaultyBank<MemoryBank>, ManualClock>;
+
+/// What survives a crash: the store, the bank, the buyer's phone and the time.
+#[derive(Clone)]
+struct World {
+    store: MemoryStore,
+    sms: MemorySms,
+    bank: MemoryBank,
+    clock: ManualClock,
+}
+
+impl World {
+    async fn new() -> Self {
+        let world = Self {
+            store: MemoryStore::new(),
+            sms: MemorySms::new(),
+            bank: MemoryBank::new(),
+            clock: ManualClock::new(T0),
+        };
+        world
+            .engine(FaultPlan::none())
+            .enroll(&PHONE.parse().unwrap(), &pin(PIN), IBAN.parse().unwrap())
+            .await
+            .unwrap();
+        world
+    }
+
+    /// A fresh engine process over the durable parts.
+    fn engine(&self, plan: FaultPlan) -> FaultyEngine {
+        Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
+            .store(FaultyStore::new(self.store.clone(), plan.clone()))
+            .sms(FaultySms::new(self.sms.clone(), plan.clone()))
+            .bank(FaultyBank::new(self.bank.clone(), plan))
+            .clock(self.clock.clone())
+            .build()
+            .unwrap()
+    }
+
+    /// The code in the last SMS the buyer received for `id`.
+    fn last_code(&self, id: PaymentId) -> Option<OtpCode> {
+        let sms = self
+            .sms
+            .sent()
+            .into_iter()
+            .rev()
+            .find(|sms| sms.payment_id() == id)?;
+        let digits: String = sms
+            .body()
+            .chars()
+            .skip(5)
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    }
+}
+
+/// The checkout a web server runs over three requests; stops at the first error. Returns the
+/// payment id if `initiate` answered.
+async fn checkout(engine: &FaultyEngine, world: &World) -> Option<PaymentId> {
+    let phone = PHONE.parse().unwrap();
+    let payment = engine.initiate(order(4990), &phone).await.ok()?;
+    let id = payment.id();
+    let run = async {
+        let PinCheck::Verified(verified) = engine.verify_pin(payment, &pin(PIN)).await? else {
+            panic!("right PIN refused");
+        };
+        drop(engine.send_code(verified).await?);
+        let payment = engine.resume::<OtpSent>(id).await?;
+        let code = world.last_code(id).expect("an SMS was delivered");
+        engine.confirm(payment, &code).await
+    };
+    let _ = run.await;
+    Some(id)
+}
+
+/// The buyer carries on after a failure, as a person would: looks at where the payment stands
+/// and takes the next step, asks for a new code when the last one does not work, waits when
+/// told to, starts a new checkout when there is no payment or it failed. Returns the payment
+/// the buyer ended with.
+async fn carry_on(engine: &FaultyEngine, world: &World, mut id: Option<PaymentId>) -> PaymentId {
+    let phone = PHONE.parse().unwrap();
+    for _ in 0..40 {
+        let Some(current) = id else {
+            id = engine
+                .initiate(order(4990), &phone)
+                .await
+                .ok()
+                .map(|p| p.id());
+            continue;
+        };
+        let Ok(stored) = engine.load(current).await else {
+            continue;
+        };
+        let outcome = match stored {
+            AnyPayment::Initiated(p) => engine.verify_pin(p, &pin(PIN)).await.map(drop),
+            AnyPayment::PinVerified(p) => engine.send_code(p).await.map(drop),
+            AnyPayment::OtpSent(p) => match world.last_code(current) {
+                Some(code) => match engine.confirm(p, &code).await {
+                    Ok(CodeCheck::Rejected { payment, .. }) => {
+                        world.clock.advance(seconds(30));
+                        engine.resend_code(payment).await.map(drop)
+                    }
+                    other => other.map(drop),
+                },
+                None => {
+                    world.clock.advance(seconds(30));
+                    engine.resend_code(p).await.map(drop)
+                }
+            },
+            AnyPayment::Authorized(_) => engine.recover(current).await.map(drop),
+            AnyPayment::Confirmed(_) => return current,
+            AnyPayment::Failed(_) => {
+                id = None;
+                Ok(())
+            }
+        };
+        match outcome {
+            Err(Error::RateLimited { retry_at } | Error::ResendTooSoon { retry_at }) => {
+                world.clock.set(retry_at)
+            }
+            Err(Error::Expired) => {
+                // The code expired: the next round asks for another.
+            }
+            _ => {}
+        }
+    }
+    panic!(
+        "the buyer could not finish: {:?}",
+        id.map(|id| stored_state(world, id))
+    );
+}
+
+fn stored_state(world: &World, id: PaymentId) -> StateKind {
+    let engine = world.engine(FaultPlan::none());
+    buyster::testkit::block_on(engine.load(id)).unwrap().kind()
+}
+
+/// Every payment in the store, after everything expired and a recovery pass.
+async fn final_states(world: &World) -> Vec<(PaymentId, StateKind)> {
+    world.clock.advance(minutes(60));
+    let engine = world.engine(FaultPlan::none());
+    let mut states = Vec::new();
+    for key in world.store.keys() {
+        if let Some(id) = key.as_str().strip_prefix("payment/") {
+            let id: PaymentId = id.parse().unwrap();
+            states.push((id, engine.recover(id).await.unwrap().kind()));
+        }
+    }
+    states
+}
+
+async fn check_invariants(world: &World, paid: PaymentId, scenario: &str) {
+    let debits = world.bank.debits();
+    assert_eq!(
+        debits.len(),
+        1,
+        "{scenario}: the buyer must be debited exactly once"
+    );
+    assert_eq!(debits[0].payment_id(), paid, "{scenario}");
+    for (id, state) in final_states(world).await {
+        assert!(state.is_terminal(), "{scenario}: payment {id} left {state}");
+        let debited = debits.iter().any(|d| d.payment_id() == id);
+        assert_eq!(
+            state == StateKind::Confirmed,
+            debited,
+            "{scenario}: payment {id} is {state}, debited: {debited}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_call_of_a_checkout_can_fail_in_every_way() {
+    let world = World::new().await;
+    let plan = FaultPlan::none();
+    let paid = checkout(&world.engine(plan.clone()), &world).await.unwrap();
+    assert_eq!(
+        world
+            .engine(FaultPlan::none())
+            .load(paid)
+            .await
+            .unwrap()
+            .kind(),
+        StateKind::Confirmed
+    );
+    let calls = plan.calls();
+    assert!(
+        calls >= 12,
+        "a checkout makes {calls} host calls: {:?}",
+        plan.log()
+    );
+
+    let mut scenarios = 0;
+    for call in 0..calls {
+        for fault in [Fault::FailBefore, Fault::FailAfter, Fault::Yield(2)] {
+            let world = World::new().await;
+            let plan = FaultPlan::at(call, fault);
+            let engine = world.engine(plan.clone());
+            let id = checkout(&engine, &world).await;
+            let scenario = format!(
+                "{fault:?} on call {call} ({:?})",
+                plan.log().get(call).map(|c| c.0)
+            );
+            drop(engine); // the process dies
+
+            let engine = world.engine(FaultPlan::none());
+            if let Some(id) = id {
+                engine.recover(id).await.unwrap();
+            }
+            let paid = carry_on(&engine, &world, id).await;
+            check_invariants(&world, paid, &scenario).await;
+            scenarios += 1;
+        }
+    }
+    assert_eq!(scenarios, calls * 3);
+}
+
+#[tokio::test]
+async fn many_faults_at_random_still_debit_once() {
+    for seed in 0..150u64 {
+        let world = World::new().await;
+        let plan = FaultPlan::seeded(seed, 150);
+        let engine = world.engine(plan.clone());
+        let id = checkout(&engine, &world).await;
+        let mut id = id;
+        // The buyer carries on while faults keep coming, through several crashes.
+        for _ in 0..3 {
+            let engine = world.engine(plan.clone());
+            if let Some(current) = id {
+                let _ = engine.recover(current).await;
+            }
+            id = Some(carry_on_briefly(&engine, &world, id).await).flatten();
+        }
+        plan.disarm();
+        let engine = world.engine(plan.clone());
+        let paid = carry_on(&engine, &world, id).await;
+        check_invariants(&world, paid, &format!("seed {seed}")).await;
+    }
+}
+
+/// A few steps of [`carry_on`] that may not finish, for runs with faults still armed.
+async fn carry_on_briefly(
+    engine: &FaultyEngine,
+    world: &World,
+    id: Option<PaymentId>,
+) -> Option<PaymentId> {
+    let attempt = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let phone = PHONE.parse().unwrap();
+        let mut id = id;
+        for _ in 0..6 {
+            let current = match id {
+                Some(current) => current,
+                None => match engine.initiate(order(4990), &phone).await {
+                    Ok(p) => {
+                        id = Some(p.id());
+                        continue;
+                    }
+                    Err(_) => continue,
+                },
+            };
+            match engine.load(current).await {
+                Ok(AnyPayment::Initiated(p)) => drop(engine.verify_pin(p, &pin(PIN)).await),
+                Ok(AnyPayment::PinVerified(p)) => drop(engine.send_code(p).await),
+                Ok(AnyPayment::OtpSent(p)) => {
+                    if let Some(code) = world.last_code(current) {
+                        drop(engine.confirm(p, &code).await);
+                    }
+                }
+                Ok(AnyPayment::Authorized(_)) => drop(engine.recover(current).await),
+                Ok(AnyPayment::Failed(_)) => id = None,
+                Ok(AnyPayment::Confirmed(_)) | Err(_) => {}
+            }
+        }
+        id
+    });
+    attempt.await.unwrap()
+}
+
+#[tokio::test]
+async fn the_store_never_holds_an_unfinishable_payment_after_recovery() {
+    // A payment abandoned at every state, then recovered after its time to live.
+    let world = World::new().await;
+    let engine = world.engine(FaultPlan::none());
+    let phone = PHONE.parse().unwrap();
+    let initiated = engine.initiate(order(100), &phone).await.unwrap().id();
+    let payment = engine.initiate(order(200), &phone).await.unwrap();
+    let PinCheck::Verified(verified) = engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+        panic!()
+    };
+    let pin_verified = verified.id();
+    let payment = engine.initiate(order(300), &phone).await.unwrap();
+    let PinCheck::Verified(verified) = engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+        panic!()
+    };
+    let otp_sent = engine.send_code(verified).await.unwrap().id();
+    for id in [initiated, pin_verified, otp_sent] {
+        assert!(
+            !engine.recover(id).await.unwrap().kind().is_terminal(),
+            "alive before its TTL"
+        );
+    }
+    let states = final_states(&world).await;
+    assert_eq!(states.len(), 3);
+    for (_, state) in states {
+        assert_eq!(state, StateKind::Failed);
+    }
+    assert!(world.bank.debits().is_empty());
+    assert!(
+        world
+            .store
+            .get(&buyster::Key::payment(&initiated))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -1,0 +1,249 @@
+//! Concurrency stress: 200 rounds of 16 `std` threads racing on one payment or one number,
+//! with the store yielding at random inside every call so that reads and writes interleave.
+//! Every guess is answered at most once per counter value, every payment debited at most once.
+#![cfg(feature = "testkit")]
+
+mod common;
+
+use std::sync::Barrier;
+use std::thread;
+
+use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
+use buyster::testkit::{FaultPlan, FaultyStore, block_on};
+use buyster::{
+    CancelReason, CodeCheck, Engine, Error, Keys, OtpCode, OtpSent, PaymentId, PhoneNumber,
+    PinCheck, SecretKey, StateKind,
+};
+use common::*;
+
+const ROUNDS: u64 = 200;
+const THREADS: usize = 16;
+
+type StressEngine = Engine<FaultyStore<MemoryStore>, MemorySms, MemoryBank, ManualClock>;
+
+struct Round {
+    engine: StressEngine,
+    sms: MemorySms,
+    bank: MemoryBank,
+    clock: ManualClock,
+    phone: PhoneNumber,
+}
+
+impl Round {
+    /// A fresh host whose store yields 0 to 3 times in each call, drawn from `seed`.
+    fn new(seed: u64) -> Self {
+        let (sms, bank, clock) = (MemorySms::new(), MemoryBank::new(), ManualClock::new(T0));
+        let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
+            .store(FaultyStore::new(MemoryStore::new(), FaultPlan::seeded(seed, 0)))
+            .sms(sms.clone())
+            .bank(bank.clone())
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let phone: PhoneNumber = PHONE.parse().unwrap();
+        block_on(engine.enroll(&phone, &pin(PIN), IBAN.parse().unwrap())).unwrap();
+        Self { engine, sms, bank, clock, phone }
+    }
+
+    fn sent(&self) -> PaymentId {
+        block_on(async {
+            let payment = self.engine.initiate(order(4990), &self.phone).await.unwrap();
+            let PinCheck::Verified(verified) = self.engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+                panic!("right PIN refused");
+            };
+            self.engine.send_code(verified).await.unwrap().id()
+        })
+    }
+
+    fn code(&self) -> OtpCode {
+        self.sms.last_code(&self.phone).unwrap()
+    }
+
+    fn kind(&self, id: PaymentId) -> StateKind {
+        block_on(self.engine.load(id)).unwrap().kind()
+    }
+}
+
+/// Runs `task(i)` on `THREADS` threads released at once, and collects the answers.
+fn race<T: Send>(task: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let start = Barrier::new(THREADS);
+    thread::scope(|scope| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let (start, task) = (&start, &task);
+                scope.spawn(move || {
+                    start.wait();
+                    task(i)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn racing_confirmations_with_the_right_code_confirm_once() {
+    for seed in 0..ROUNDS {
+        let round = Round::new(seed);
+        let id = round.sent();
+        let code = round.code();
+        let answers = race(|_| {
+            block_on(async {
+                let payment = round.engine.resume::<OtpSent>(id).await?;
+                round.engine.confirm(payment, &code).await
+            })
+        });
+        let mut confirmed = 0;
+        for answer in answers {
+            match answer {
+                Ok(CodeCheck::Confirmed(_)) => confirmed += 1,
+                Ok(CodeCheck::Rejected { .. }) => panic!("the right code was rejected"),
+                Err(Error::WrongState { .. } | Error::Conflict) => {}
+                Err(other) => panic!("{other}"),
+            }
+        }
+        assert_eq!(confirmed, 1, "seed {seed}");
+        assert_eq!(round.bank.debits().len(), 1, "seed {seed}");
+        assert_eq!(round.kind(id), StateKind::Confirmed);
+    }
+}
+
+#[test]
+fn parallel_wrong_codes_get_at_most_the_allowed_answers() {
+    for seed in 0..ROUNDS {
+        let round = Round::new(seed);
+        let id = round.sent();
+        let wrong = other_code(&round.code());
+        let answers = race(|_| {
+            block_on(async {
+                let payment = round.engine.resume::<OtpSent>(id).await?;
+                round.engine.confirm(payment, &wrong).await
+            })
+        });
+        let (mut rejected, mut exhausted) = (Vec::new(), 0);
+        for answer in answers {
+            match answer {
+                Ok(CodeCheck::Rejected { attempts_left, .. }) => rejected.push(attempts_left),
+                Ok(CodeCheck::Confirmed(_)) => panic!("a wrong code confirmed"),
+                Err(Error::TooManyAttempts) => exhausted += 1,
+                Err(Error::WrongState { .. } | Error::Conflict) => {}
+                Err(other) => panic!("{other}"),
+            }
+        }
+        rejected.sort_unstable();
+        assert_eq!((rejected.as_slice(), exhausted), (&[1, 2][..], 1), "seed {seed}: 3 answers, one per attempt");
+        assert_eq!(round.kind(id), StateKind::Failed);
+        assert!(round.bank.debits().is_empty());
+    }
+}
+
+#[test]
+fn parallel_wrong_pins_across_payments_are_answered_up_to_the_lock() {
+    for seed in 0..ROUNDS {
+        let round = Round::new(seed);
+        let payments: Vec<_> = (0..THREADS)
+            .map(|_| block_on(round.engine.initiate(order(4990), &round.phone)).unwrap())
+            .collect();
+        let payments = std::sync::Mutex::new(payments);
+        let answers = race(|_| {
+            let payment = payments.lock().unwrap().pop().unwrap();
+            block_on(round.engine.verify_pin(payment, &pin(WRONG_PIN)))
+        });
+        let (mut rejected, mut locked) = (Vec::new(), 0);
+        for answer in answers {
+            match answer {
+                Ok(PinCheck::Rejected { attempts_left, .. }) => rejected.push(attempts_left),
+                Ok(PinCheck::Verified(_)) => panic!("a wrong PIN verified"),
+                Err(Error::Locked { .. }) => locked += 1,
+                Err(Error::Conflict) => {}
+                Err(other) => panic!("{other}"),
+            }
+        }
+        rejected.sort_unstable();
+        assert_eq!(rejected, [1, 2], "seed {seed}: at most max_pin_failures answers, then the lock");
+        assert!(locked >= 1, "seed {seed}");
+        let payment = block_on(round.engine.initiate(order(4990), &round.phone)).unwrap();
+        assert!(matches!(block_on(round.engine.verify_pin(payment, &pin(PIN))), Err(Error::Locked { .. })));
+    }
+}
+
+#[test]
+fn racing_resends_never_send_more_than_the_cap() {
+    for seed in 0..ROUNDS {
+        let round = Round::new(seed);
+        let id = round.sent();
+        // Waves of racing resends, each after the cooldown: one SMS per wave, until the cap.
+        for wave in 1..=4usize {
+            round.clock.advance(seconds(30));
+            let answers = race(|_| {
+                block_on(async {
+                    let payment = round.engine.resume::<OtpSent>(id).await?;
+                    round.engine.resend_code(payment).await
+                })
+            });
+            let resent = answers.iter().filter(|a| a.is_ok()).count();
+            for answer in answers {
+                match answer {
+                    Ok(_) | Err(Error::ResendTooSoon { .. } | Error::ResendLimit | Error::Conflict) => {}
+                    Err(other) => panic!("{other}"),
+                }
+            }
+            assert_eq!(resent, usize::from(wave <= 3), "seed {seed}, wave {wave}");
+            assert_eq!(round.sms.sent().len(), 1 + wave.min(3), "seed {seed}, wave {wave}");
+        }
+    }
+}
+
+#[test]
+fn cancel_racing_confirm_ends_one_way_only() {
+    for seed in 0..ROUNDS {
+        let round = Round::new(seed);
+        let id = round.sent();
+        let code = round.code();
+        let answers = race(|i| {
+            block_on(async {
+                if i % 2 == 0 {
+                    let payment = round.engine.resume::<OtpSent>(id).await?;
+                    round.engine.confirm(payment, &code).await.map(|_| StateKind::Confirmed)
+                } else {
+                    round.engine.cancel(id, CancelReason::Buyer).await.map(|_| StateKind::Failed)
+                }
+            })
+        });
+        let confirmed = answers.iter().filter(|a| matches!(a, Ok(StateKind::Confirmed))).count();
+        match round.kind(id) {
+            StateKind::Confirmed => {
+                assert_eq!(confirmed, 1, "seed {seed}");
+                assert_eq!(round.bank.debits().len(), 1, "seed {seed}");
+                assert!(!answers.iter().any(|a| matches!(a, Ok(StateKind::Failed))), "seed {seed}");
+            }
+            StateKind::Failed => {
+                assert_eq!(confirmed, 0, "seed {seed}");
+                assert!(round.bank.debits().is_empty(), "seed {seed}");
+            }
+            other => panic!("seed {seed}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn a_right_pin_among_parallel_guesses_is_answered_only_before_the_lock() {
+    for seed in 0..ROUNDS {
+        let round = Round::new(seed);
+        let payments: Vec<_> = (0..THREADS)
+            .map(|_| block_on(round.engine.initiate(order(4990), &round.phone)).unwrap())
+            .collect();
+        let payments = std::sync::Mutex::new(payments);
+        let answers = race(|i| {
+            let payment = payments.lock().unwrap().pop().unwrap();
+            let digits = if i == THREADS / 2 { PIN } else { WRONG_PIN };
+            block_on(round.engine.verify_pin(payment, &pin(digits)))
+        });
+        let wrong = answers.iter().filter(|a| matches!(a, Ok(PinCheck::Rejected { .. }))).count();
+        let right = answers.iter().filter(|a| matches!(a, Ok(PinCheck::Verified(_)))).count();
+        // Attempts are serialized on the number's guard. A right PIN is answered only before
+        // the lock and resets the count: at most 2 wrong answers before it and 2 after it.
+        assert!(right <= 1);
+        assert!(wrong <= 2 * (right + 1), "seed {seed}: {wrong} wrong and {right} right answered");
+    }
+}
