@@ -24,9 +24,21 @@ use crate::ids::PaymentId;
 use crate::keys::Keys;
 use crate::order::Order;
 use crate::payment::transitions::failed;
-use crate::payment::{self, AnyPayment, FailureReason, Initiated, Payment, State, StateRecord};
+use crate::payment::{
+    self, AnyPayment, FailureReason, Failed, Initiated, Payment, State, StateRecord,
+};
 use crate::phone::PhoneNumber;
 use crate::policy::Policy;
+
+/// What [`Engine::fail_open`] did.
+enum Fail {
+    /// The payment is now `Failed`.
+    Done(Payment<Failed>),
+    /// A racing call changed it first: read again.
+    Lost,
+    /// It is `Authorized`, `Confirmed` or `Failed` already, and was left as it is.
+    Settled(AnyPayment),
+}
 
 /// How many times an operation reads again after losing a compare-and-swap race before it gives
 /// up with [`Error::Conflict`].
@@ -163,16 +175,44 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         Ok(version.map(|version| next.with_version(version)))
     }
 
-    /// Records that `payment` expired, and returns the error to give the caller. A lost race
-    /// leaves the record to whoever changed it; the caller still learns that it expired.
+    /// Records that `payment` expired, and returns the error to give the caller: `Expired` once
+    /// the stored payment is `Failed(Expired)`, `WrongState` when a racing call took it
+    /// elsewhere first (a stale value of a payment confirmed meanwhile is not "expired").
     async fn expire<S: StateRecord>(&self, payment: Payment<S>, now: Timestamp) -> Error {
-        match self
-            .replace(failed(payment, FailureReason::Expired, now))
-            .await
-        {
-            Ok(_) => Error::Expired,
-            Err(error) => error,
+        let id = payment.id();
+        let mut any = S::into_any(payment);
+        for _ in 0..MAX_RACES {
+            match self.fail_open(any, FailureReason::Expired, now).await {
+                Ok(Fail::Done(_)) => return Error::Expired,
+                Ok(Fail::Settled(AnyPayment::Failed(p))) if p.reason() == FailureReason::Expired => {
+                    return Error::Expired;
+                }
+                Ok(Fail::Settled(other)) => {
+                    return Error::WrongState {
+                        expected: S::KIND,
+                        found: other.kind(),
+                    };
+                }
+                Ok(Fail::Lost) => {}
+                Err(error) => return error,
+            }
+            any = match self.load(id).await {
+                Ok(any) => any,
+                Err(error) => return error,
+            };
         }
+        Error::Conflict
+    }
+
+    /// Fails `any` for `reason` by compare-and-swap if it is not authorized yet.
+    async fn fail_open(&self, any: AnyPayment, reason: FailureReason, now: Timestamp) -> Result<Fail, Error> {
+        let stored = match any {
+            AnyPayment::Initiated(p) => self.replace(failed(p, reason, now)).await?,
+            AnyPayment::PinVerified(p) => self.replace(failed(p, reason, now)).await?,
+            AnyPayment::OtpSent(p) => self.replace(failed(p, reason, now)).await?,
+            settled => return Ok(Fail::Settled(settled)),
+        };
+        Ok(stored.map_or(Fail::Lost, Fail::Done))
     }
 
     /// Applies `decide` to the guard under `key` by compare-and-swap, starting from `current`

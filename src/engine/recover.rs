@@ -3,10 +3,9 @@
 use crate::Error;
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
-use crate::payment::transitions::failed;
-use crate::payment::{AnyPayment, FailureReason, Payment, StateRecord};
+use crate::payment::{AnyPayment, FailureReason};
 
-use super::{Engine, MAX_RACES};
+use super::{Engine, Fail, MAX_RACES};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Brings the payment `id` as far as it can go without the buyer, and returns it as it now
@@ -30,35 +29,22 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         for _ in 0..MAX_RACES {
             let now = self.clock.now();
             let any = self.load(id).await?;
-            let expired = now >= any.expires_at();
-            let changed = match any {
-                AnyPayment::Authorized(payment) => match self.settle(payment).await {
-                    Ok(confirmed) => return Ok(AnyPayment::Confirmed(confirmed)),
-                    Err(Error::Bank(BankError::Unavailable) | Error::Declined(_)) => {
-                        return self.load(id).await;
-                    }
-                    Err(error) => return Err(error),
-                },
-                AnyPayment::Initiated(p) if expired => self.fail_expired(p, now).await?,
-                AnyPayment::PinVerified(p) if expired => self.fail_expired(p, now).await?,
-                AnyPayment::OtpSent(p) if expired => self.fail_expired(p, now).await?,
-                settled_or_alive => return Ok(settled_or_alive),
-            };
-            if let Some(now_failed) = changed {
-                return Ok(now_failed);
+            if let AnyPayment::Authorized(payment) = any {
+                return match self.settle(payment).await {
+                    Ok(confirmed) => Ok(AnyPayment::Confirmed(confirmed)),
+                    Err(Error::Bank(BankError::Unavailable) | Error::Declined(_)) => self.load(id).await,
+                    Err(error) => Err(error),
+                };
+            }
+            if now < any.expires_at() {
+                return Ok(any);
+            }
+            match self.fail_open(any, FailureReason::Expired, now).await? {
+                Fail::Done(failed) => return Ok(AnyPayment::Failed(failed)),
+                Fail::Settled(settled) => return Ok(settled),
+                Fail::Lost => {}
             }
         }
         Err(Error::Conflict)
-    }
-
-    async fn fail_expired<S: StateRecord>(
-        &self,
-        payment: Payment<S>,
-        now: crate::host::Timestamp,
-    ) -> Result<Option<AnyPayment>, Error> {
-        let stored = self
-            .replace(failed(payment, FailureReason::Expired, now))
-            .await?;
-        Ok(stored.map(AnyPayment::Failed))
     }
 }

@@ -8,7 +8,7 @@ use crate::payment::{
 };
 use crate::{Error, StateKind};
 
-use super::{Engine, MAX_RACES};
+use super::{Engine, Fail, MAX_RACES};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Debits an authorized payment: what [`Engine::confirm`] does after a right code, and what
@@ -84,20 +84,16 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             } else {
                 FailureReason::Cancelled(reason)
             };
-            let stored = match any {
-                AnyPayment::Initiated(p) => self.replace(failed(p, why, now)).await?,
-                AnyPayment::PinVerified(p) => self.replace(failed(p, why, now)).await?,
-                AnyPayment::OtpSent(p) => self.replace(failed(p, why, now)).await?,
-                AnyPayment::Failed(p) => return Ok(p),
-                other @ (AnyPayment::Authorized(_) | AnyPayment::Confirmed(_)) => {
+            match self.fail_open(any, why, now).await? {
+                Fail::Done(cancelled) => return Ok(cancelled),
+                Fail::Lost => {}
+                Fail::Settled(AnyPayment::Failed(p)) => return Ok(p),
+                Fail::Settled(other) => {
                     return Err(Error::WrongState {
                         expected: StateKind::OtpSent,
                         found: other.kind(),
                     });
                 }
-            };
-            if let Some(cancelled) = stored {
-                return Ok(cancelled);
             }
         }
         Err(Error::Conflict)

@@ -19,6 +19,7 @@ use super::{
 pub(crate) trait StateRecord: State {
     const CODE: u8;
     fn write(&self, w: &mut Writer);
+    fn into_any(payment: Payment<Self>) -> AnyPayment;
 }
 
 /// The sealed record of `payment`.
@@ -97,11 +98,17 @@ fn valid<T>(value: Result<T, Error>) -> Result<T, Error> {
 
 impl StateRecord for Initiated {
     const CODE: u8 = 1;
+    fn into_any(payment: Payment<Self>) -> AnyPayment {
+        AnyPayment::Initiated(payment)
+    }
     fn write(&self, _: &mut Writer) {}
 }
 
 impl StateRecord for PinVerified {
     const CODE: u8 = 2;
+    fn into_any(payment: Payment<Self>) -> AnyPayment {
+        AnyPayment::PinVerified(payment)
+    }
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.time(self.verified_at);
@@ -117,6 +124,9 @@ fn read_pin_verified(r: &mut Reader<'_>) -> Result<PinVerified, Error> {
 
 impl StateRecord for OtpSent {
     const CODE: u8 = 3;
+    fn into_any(payment: Payment<Self>) -> AnyPayment {
+        AnyPayment::OtpSent(payment)
+    }
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.u8(self.code.key_id);
@@ -144,6 +154,9 @@ fn read_otp_sent(r: &mut Reader<'_>) -> Result<OtpSent, Error> {
 
 impl StateRecord for Authorized {
     const CODE: u8 = 4;
+    fn into_any(payment: Payment<Self>) -> AnyPayment {
+        AnyPayment::Authorized(payment)
+    }
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.time(self.authorized_at);
@@ -159,6 +172,9 @@ fn read_authorized(r: &mut Reader<'_>) -> Result<Authorized, Error> {
 
 impl StateRecord for Confirmed {
     const CODE: u8 = 5;
+    fn into_any(payment: Payment<Self>) -> AnyPayment {
+        AnyPayment::Confirmed(payment)
+    }
     fn write(&self, w: &mut Writer) {
         w.text(&self.receipt.bank_reference);
         w.time(self.receipt.confirmed_at);
@@ -180,6 +196,9 @@ fn read_confirmed(r: &mut Reader<'_>, common: &Payment<Initiated>) -> Result<Con
 
 impl StateRecord for Failed {
     const CODE: u8 = 6;
+    fn into_any(payment: Payment<Self>) -> AnyPayment {
+        AnyPayment::Failed(payment)
+    }
     fn write(&self, w: &mut Writer) {
         match self.reason {
             FailureReason::Expired => w.u8(1),
