@@ -3,14 +3,20 @@
 use crate::Error;
 use crate::codec::{Reader, RecordKind, Writer};
 use crate::crypto::{Tag, random_bytes, tags_equal};
-use crate::funding::FundingSource;
+use crate::funding::{FundingSource, FundingToken};
 use crate::host::{Key, Timestamp};
 use crate::keys::Keys;
 use crate::secret::Pin;
 
+/// Field bytes of every account record: status, PIN key id, salt, PIN tag, funding source in
+/// a fixed-size field, enrollment time. All accounts weigh the same, and so does the decoy that
+/// stands in for an unknown number.
+pub(crate) const ACCOUNT_BODY: usize = 1 + 1 + 16 + 32 + 1 + 2 + FundingToken::MAX_LEN + 8;
+
+const STATUS_ACTIVE: u8 = 1;
+
 /// An enrolled buyer, as written. The PIN is stored only as HMAC(pepper, salt ‖ PIN) with the
 /// id of the key that made it; the pepper is never stored.
-#[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct Account {
     pin_key_id: u8,
     salt: [u8; 16],
@@ -19,11 +25,14 @@ pub(crate) struct Account {
     enrolled_at: Timestamp,
 }
 
-const STATUS_ACTIVE: u8 = 1;
-
 impl Account {
     /// A new account whose PIN is hashed under a fresh salt and the current key.
-    pub(crate) fn new(keys: &Keys, pin: &Pin, funding: FundingSource, now: Timestamp) -> Self {
+    pub(crate) fn new(
+        keys: &Keys,
+        pin: &Pin,
+        funding: FundingSource,
+        enrolled_at: Timestamp,
+    ) -> Self {
         let salt = random_bytes();
         let pin_key_id = keys.key_id();
         let pin_tag = keys.pin_tag(pin_key_id, &salt, pin).unwrap_or([0; 32]);
@@ -32,7 +41,7 @@ impl Account {
             salt,
             pin_tag,
             funding,
-            enrolled_at: now,
+            enrolled_at,
         }
     }
 
@@ -42,7 +51,7 @@ impl Account {
         w.u8(self.pin_key_id);
         w.bytes(&self.salt);
         w.bytes(&self.pin_tag);
-        self.funding.write(&mut w);
+        self.funding.write_padded(&mut w);
         w.time(self.enrolled_at);
         w.seal(keys, key)
     }
@@ -62,9 +71,10 @@ impl Account {
             pin_key_id: r.u8()?,
             salt: r.array()?,
             pin_tag: r.array()?,
-            funding: r.rest(8)?,
+            funding_kind: r.u8()?,
+            funding: r.padded_text(FundingToken::MAX_LEN)?,
+            enrolled_at: r.time()?,
         };
-        let _enrolled_at = r.time()?;
         r.finish()?;
         Ok(stored)
     }
@@ -87,8 +97,10 @@ pub(crate) struct StoredAccount<'a> {
     pin_key_id: u8,
     salt: [u8; 16],
     pin_tag: Tag,
-    /// The encoded funding source, parsed only after a right PIN.
-    funding: Reader<'a>,
+    funding_kind: u8,
+    /// The funding source's text, parsed only after a right PIN.
+    funding: &'a str,
+    enrolled_at: Timestamp,
 }
 
 impl StoredAccount<'_> {
@@ -102,10 +114,18 @@ impl StoredAccount<'_> {
 
     /// The account to debit.
     pub(crate) fn funding(&self) -> Result<FundingSource, Error> {
-        let mut r = self.funding.clone();
-        let funding = FundingSource::read(&mut r)?;
-        r.finish()?;
-        Ok(funding)
+        FundingSource::from_record(self.funding_kind, self.funding)
+    }
+
+    /// Whether the PIN hash was made under a previous key of the ring.
+    pub(crate) fn needs_rehash(&self, keys: &Keys) -> bool {
+        self.pin_key_id != keys.key_id()
+    }
+
+    /// The account with its PIN (known right) hashed again under the current key and a fresh
+    /// salt.
+    pub(crate) fn rehashed(&self, keys: &Keys, pin: &Pin) -> Result<Account, Error> {
+        Ok(Account::new(keys, pin, self.funding()?, self.enrolled_at))
     }
 }
 
@@ -118,26 +138,21 @@ mod tests {
         Keys::new(1, SecretKey::from_bytes([9; 32]))
     }
 
-    fn account(keys: &Keys) -> Account {
-        let funding = "FR76 3000 6000 0112 3456 7890 189".parse().unwrap();
+    fn account(keys: &Keys, funding: &str) -> Account {
         Account::new(
             keys,
             &"246813".parse().unwrap(),
-            funding,
+            funding.parse().unwrap(),
             Timestamp::from_unix_millis(5),
         )
-    }
-
-    fn stored<'a>(keys: &Keys, key: &Key, record: &'a [u8]) -> StoredAccount<'a> {
-        Account::open(keys, key, record).unwrap()
     }
 
     #[test]
     fn checks_the_pin() {
         let keys = keys();
         let key = Key::account("ab");
-        let record = account(&keys).encode(&keys, &key);
-        let stored = stored(&keys, &key, &record);
+        let record = account(&keys, "FR7630006000011234567890189").encode(&keys, &key);
+        let stored = Account::open(&keys, &key, &record).unwrap();
         assert!(
             stored
                 .pin_matches(&keys, &"246813".parse().unwrap())
@@ -159,17 +174,18 @@ mod tests {
     #[test]
     fn salts_differ_so_equal_pins_hash_differently() {
         let keys = keys();
-        assert_ne!(account(&keys).pin_tag, account(&keys).pin_tag);
+        let (a, b) = (account(&keys, "token:a"), account(&keys, "token:a"));
+        assert_ne!(a.pin_tag, b.pin_tag);
     }
 
     #[test]
     fn a_pin_hash_under_an_unknown_key_is_refused() {
         let keys = keys();
         let key = Key::account("ab");
-        let mut account = account(&keys);
+        let mut account = account(&keys, "token:a");
         account.pin_key_id = 2;
         let record = account.encode(&keys, &key);
-        let stored = stored(&keys, &key, &record);
+        let stored = Account::open(&keys, &key, &record).unwrap();
         assert!(matches!(
             stored.pin_matches(&keys, &"246813".parse().unwrap()),
             Err(Error::Tampered)
@@ -177,21 +193,43 @@ mod tests {
     }
 
     #[test]
-    fn record_round_trips_without_the_pin() {
+    fn every_account_record_has_the_same_size_and_no_pin() {
         let keys = keys();
         let key = Key::account("ab");
-        for funding in ["FR7630006000011234567890189", "token:tok_123"] {
-            let mut account = account(&keys);
-            account.funding = funding.parse().unwrap();
+        let long_token = format!("token:{}", "t".repeat(FundingToken::MAX_LEN));
+        for funding in [
+            "FR7630006000011234567890189",
+            "NO9386011117947",
+            "token:x",
+            &long_token,
+        ] {
+            let account = account(&keys, funding);
             let record = account.encode(&keys, &key);
+            assert_eq!(record.len(), 3 + ACCOUNT_BODY + 32, "{funding}");
             assert!(!record.windows(6).any(|w| w == b"246813"));
-            let stored = stored(&keys, &key, &record);
+            let stored = Account::open(&keys, &key, &record).unwrap();
             assert_eq!(stored.pin_key_id, account.pin_key_id);
             assert_eq!(
                 (stored.salt, stored.pin_tag),
                 (account.salt, account.pin_tag)
             );
             assert_eq!(stored.funding().unwrap(), account.funding);
+            assert_eq!(stored.enrolled_at, account.enrolled_at);
         }
+    }
+
+    #[test]
+    fn a_rehash_moves_the_pin_to_the_current_key() {
+        let old = keys();
+        let key = Key::account("ab");
+        let record = account(&old, "token:a").encode(&old, &key);
+        let ring = old.rotate(2, SecretKey::from_bytes([8; 32])).unwrap();
+        let stored = Account::open(&ring, &key, &record).unwrap();
+        assert!(stored.needs_rehash(&ring));
+        let pin = "246813".parse().unwrap();
+        let rehashed = stored.rehashed(&ring, &pin).unwrap().encode(&ring, &key);
+        let stored = Account::open(&ring, &key, &rehashed).unwrap();
+        assert!(!stored.needs_rehash(&ring));
+        assert!(stored.pin_matches(&ring, &pin).unwrap());
     }
 }

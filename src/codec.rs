@@ -60,6 +60,21 @@ impl Writer {
             .extend_from_slice(value.as_bytes().get(..usize::from(len)).unwrap_or_default());
     }
 
+    /// Text in a field of `width` bytes after its 2-byte length, zero-filled; longer text is
+    /// cut (callers bound it below `width`).
+    pub(crate) fn padded_text(&mut self, value: &str, width: usize) {
+        let bytes = value.as_bytes().get(..width).unwrap_or(value.as_bytes());
+        let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+        self.0.extend_from_slice(&len.to_be_bytes());
+        self.0.extend_from_slice(bytes);
+        self.0.resize(
+            self.0
+                .len()
+                .saturating_add(width.saturating_sub(bytes.len())),
+            0,
+        );
+    }
+
     /// The finished record, tagged for `key` with the current record key.
     pub(crate) fn seal(mut self, keys: &Keys, key: &Key) -> Vec<u8> {
         let tag = keys
@@ -140,13 +155,16 @@ impl<'a> Reader<'a> {
         core::str::from_utf8(head).map_err(|_| Error::Tampered)
     }
 
-    /// A reader over the fields before the last `keep` bytes, which stay in `self`: for a
-    /// variable-length field to be read later, followed by fixed-length ones.
-    pub(crate) fn rest(&mut self, keep: usize) -> Result<Self, Error> {
-        let at = self.0.len().checked_sub(keep).ok_or(Error::Tampered)?;
-        let (head, tail) = self.0.split_at(at);
-        self.0 = tail;
-        Ok(Self(head))
+    /// Text written by [`Writer::padded_text`] with the same `width`; the padding must be zeros.
+    pub(crate) fn padded_text(&mut self, width: usize) -> Result<&'a str, Error> {
+        let len = usize::from(u16::from_be_bytes(self.array()?));
+        let (field, rest) = self.0.split_at_checked(width).ok_or(Error::Tampered)?;
+        self.0 = rest;
+        let (text, padding) = field.split_at_checked(len).ok_or(Error::Tampered)?;
+        if padding.iter().any(|b| *b != 0) {
+            return Err(Error::Tampered);
+        }
+        core::str::from_utf8(text).map_err(|_| Error::Tampered)
     }
 
     /// Ends reading: a record with bytes left over is not one the engine wrote.
@@ -233,6 +251,29 @@ mod tests {
             Reader::open(&other_id, &key, RecordKind::Guard, &record),
             Err(Error::Tampered)
         ));
+    }
+
+    #[test]
+    fn padded_text_has_a_fixed_size_and_refuses_dirty_padding() {
+        let (keys, key) = (keys(), Key::guard("abc"));
+        let sizes: Vec<usize> = ["", "abc", "0123456789"]
+            .iter()
+            .map(|text| {
+                let mut w = Writer::new(RecordKind::Guard, &keys);
+                w.padded_text(text, 10);
+                let record = w.seal(&keys, &key);
+                let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+                assert_eq!(reader.padded_text(10).unwrap(), *text);
+                reader.finish().unwrap();
+                record.len()
+            })
+            .collect();
+        assert_eq!(sizes, [3 + 12 + 32; 3]);
+        let mut w = Writer::new(RecordKind::Guard, &keys);
+        w.bytes(&[0, 1, b'a', b'b', 0]);
+        let record = w.seal(&keys, &key);
+        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+        assert!(matches!(reader.padded_text(3), Err(Error::Tampered)));
     }
 
     #[test]

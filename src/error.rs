@@ -79,6 +79,12 @@ pub enum Error {
     /// The merchant's order reference was refused.
     #[error("invalid order reference: {0}")]
     InvalidReference(TextError),
+    /// [`Keys::rotate`](crate::Keys::rotate) was given a key id the ring already holds.
+    #[error("key id {key_id} is already in the key ring")]
+    KeyIdInUse {
+        /// The repeated key id.
+        key_id: u8,
+    },
     /// Too many consecutive wrong PINs for this number: PIN checks are refused until `until`,
     /// or for good when `until` is `None`.
     #[error("too many wrong PINs: {}", LockedUntil(*.until))]

@@ -28,29 +28,45 @@ pub enum FundingSource {
 impl FundingSource {
     /// Writes the source into a record: its kind, then its text.
     pub(crate) fn write(&self, w: &mut Writer) {
-        match self {
-            Self::Iban(iban) => {
-                w.u8(IBAN);
-                w.text(iban.as_str());
-            }
-            Self::Token(token) => {
-                w.u8(TOKEN);
-                w.text(token.as_str());
-            }
-        }
+        w.u8(self.record_kind());
+        w.text(self.record_text());
     }
 
-    /// Reads a source from a verified record, re-validating it: a record still yields only
-    /// valid values.
+    /// Writes the source into a field of fixed size, whatever its kind and length, so that
+    /// every account record has the same size.
+    pub(crate) fn write_padded(&self, w: &mut Writer) {
+        w.u8(self.record_kind());
+        w.padded_text(self.record_text(), FundingToken::MAX_LEN);
+    }
+
+    /// Reads a source written by [`FundingSource::write`].
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
         let kind = r.u8()?;
-        let text = r.text()?;
+        Self::from_record(kind, r.text()?)
+    }
+
+    /// The source of a verified record, re-validated: a record yields only valid values.
+    pub(crate) fn from_record(kind: u8, text: &str) -> Result<Self, Error> {
         let source = match kind {
             IBAN => text.parse().map(Self::Iban),
             TOKEN => text.parse().map(Self::Token),
             _ => return Err(Error::Tampered),
         };
         source.map_err(|_| Error::Tampered)
+    }
+
+    fn record_kind(&self) -> u8 {
+        match self {
+            Self::Iban(_) => IBAN,
+            Self::Token(_) => TOKEN,
+        }
+    }
+
+    fn record_text(&self) -> &str {
+        match self {
+            Self::Iban(iban) => iban.as_str(),
+            Self::Token(token) => token.as_str(),
+        }
     }
 }
 

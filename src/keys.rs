@@ -1,15 +1,16 @@
-//! [`Keys`]: the master secret's sub-keys, and every keyed tag the engine makes with them.
+//! [`Keys`]: the master secrets' sub-keys, and every keyed tag the engine makes with them.
 
 use core::fmt;
 
+use crate::Error;
 use crate::crypto::{MacKey, Tag};
 use crate::ids::PaymentId;
 use crate::order::Order;
 use crate::phone::PhoneNumber;
 use crate::secret::{OtpCode, Pin, SecretKey};
 
-/// The engine's keys: sub-keys derived from one [`SecretKey`] by HMAC with distinct labels,
-/// under a one-byte key id.
+/// The engine's keys: sub-keys derived from a [`SecretKey`] by HMAC with distinct labels, under
+/// a one-byte key id, and a ring of previous keys for rotation.
 ///
 /// | sub-key | tags |
 /// |---|---|
@@ -18,18 +19,41 @@ use crate::secret::{OtpCode, Pin, SecretKey};
 /// | record key | every stored record: HMAC(key, store key ‖ record) |
 /// | index key | store keys of accounts and guards: HMAC(key, phone number) |
 ///
-/// The key id is stored beside every PIN hash and record tag, so that a record made under
-/// another key is recognised as such (and refused as [`Error::Tampered`](crate::Error::Tampered)).
+/// The key id is stored beside every PIN hash, code tag and record tag. Everything new is made
+/// under the current key; what was made under a previous key of the ring is still checked with
+/// that key, and is made again under the current one at its next write (a PIN hash, at the next
+/// right PIN). A record under a key id the ring does not hold is refused as
+/// [`Error::Tampered`].
+///
+/// # Rotation
+///
+/// ```
+/// # use buyster::{Keys, SecretKey};
+/// # let (first, second) = (SecretKey::generate(), SecretKey::generate());
+/// let keys = Keys::new(1, first).rotate(2, second)?; // new writes under key 2
+/// assert_eq!(keys.key_id(), 2);
+/// # Ok::<(), buyster::Error>(())
+/// ```
+///
+/// The index key, which names accounts and guards in the store, comes from the first key of
+/// the ring and is kept through rotations (changing it would hide every account): always build
+/// the ring from the same first key.
 ///
 /// # Security
 ///
-/// None of the sub-keys is ever stored; `Debug` shows only the key id.
+/// None of the sub-keys is ever stored; `Debug` shows only the key ids.
 pub struct Keys {
+    current: KeySet,
+    previous: Vec<KeySet>,
+    index: MacKey,
+}
+
+/// The sub-keys of one master key.
+struct KeySet {
     key_id: u8,
     pin: MacKey,
     code: MacKey,
     record: MacKey,
-    index: MacKey,
 }
 
 impl Keys {
@@ -37,44 +61,56 @@ impl Keys {
     /// returns.
     #[must_use]
     pub fn new(key_id: u8, master: SecretKey) -> Self {
-        let root = MacKey::new(master.expose_secret());
-        let derive = |label: &[u8]| {
-            let mut sub = root.tag(&[b"buyster sub-key", label]);
-            let key = MacKey::new(&sub);
-            zeroize::Zeroize::zeroize(&mut sub);
-            key
-        };
+        let (current, index) = derive(key_id, &master);
         Self {
-            key_id,
-            pin: derive(b"pin pepper"),
-            code: derive(b"code"),
-            record: derive(b"record"),
-            index: derive(b"account index"),
+            current,
+            previous: Vec::new(),
+            index,
         }
     }
 
-    /// The id stored beside everything these keys tag.
-    #[must_use]
-    pub const fn key_id(&self) -> u8 {
-        self.key_id
+    /// The same ring with `master` as the current key under `key_id`; the current key becomes
+    /// a previous one, still accepted for what it made.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyIdInUse`] when the ring already holds `key_id`.
+    pub fn rotate(mut self, key_id: u8, master: SecretKey) -> Result<Self, Error> {
+        if self.set(key_id).is_some() {
+            return Err(Error::KeyIdInUse { key_id });
+        }
+        let (next, _) = derive(key_id, &master);
+        self.previous
+            .push(core::mem::replace(&mut self.current, next));
+        Ok(self)
     }
 
-    /// The record key for `key_id`, if these keys have it.
+    /// The id everything new is made under.
+    #[must_use]
+    pub const fn key_id(&self) -> u8 {
+        self.current.key_id
+    }
+
+    fn set(&self, key_id: u8) -> Option<&KeySet> {
+        core::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|set| set.key_id == key_id)
+    }
+
+    /// The record key for `key_id`, if the ring holds it.
     pub(crate) fn record(&self, key_id: u8) -> Option<&MacKey> {
-        (key_id == self.key_id).then_some(&self.record)
+        self.set(key_id).map(|set| &set.record)
     }
 
     /// The record key new records are tagged with.
     pub(crate) fn current_record(&self) -> &MacKey {
-        &self.record
+        &self.current.record
     }
 
     /// HMAC(pepper, salt ‖ PIN) under the pepper of `key_id`.
     pub(crate) fn pin_tag(&self, key_id: u8, salt: &[u8; 16], pin: &Pin) -> Option<Tag> {
-        (key_id == self.key_id).then(|| {
-            self.pin
-                .tag(&[b"pin", salt, pin.expose_secret().as_bytes()])
-        })
+        let set = self.set(key_id)?;
+        Some(set.pin.tag(&[b"pin", salt, pin.expose_secret().as_bytes()]))
     }
 
     /// The tag that binds `code` to this payment, its amount and its merchant.
@@ -85,17 +121,16 @@ impl Keys {
         order: &Order,
         code: &OtpCode,
     ) -> Option<Tag> {
+        let set = self.set(key_id)?;
         let amount = order.amount();
-        (key_id == self.key_id).then(|| {
-            self.code.tag(&[
-                b"code",
-                id.as_bytes(),
-                &amount.minor_units().to_be_bytes(),
-                amount.currency().code().as_bytes(),
-                order.merchant().id().as_str().as_bytes(),
-                code.expose_secret().as_bytes(),
-            ])
-        })
+        Some(set.code.tag(&[
+            b"code",
+            id.as_bytes(),
+            &amount.minor_units().to_be_bytes(),
+            amount.currency().code().as_bytes(),
+            order.merchant().id().as_str().as_bytes(),
+            code.expose_secret().as_bytes(),
+        ]))
     }
 
     /// The hex name under which the account and guard of `phone` are stored: 128 bits of
@@ -106,10 +141,30 @@ impl Keys {
     }
 }
 
+/// The sub-keys of `master`, and its index key.
+fn derive(key_id: u8, master: &SecretKey) -> (KeySet, MacKey) {
+    let root = MacKey::new(master.expose_secret());
+    let derive = |label: &[u8]| {
+        let mut sub = root.tag(&[b"buyster sub-key", label]);
+        let key = MacKey::new(&sub);
+        zeroize::Zeroize::zeroize(&mut sub);
+        key
+    };
+    let set = KeySet {
+        key_id,
+        pin: derive(b"pin pepper"),
+        code: derive(b"code"),
+        record: derive(b"record"),
+    };
+    (set, derive(b"account index"))
+}
+
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let previous: Vec<u8> = self.previous.iter().map(|set| set.key_id).collect();
         f.debug_struct("Keys")
-            .field("key_id", &self.key_id)
+            .field("key_id", &self.current.key_id)
+            .field("previous", &previous)
             .finish_non_exhaustive()
     }
 }
@@ -138,10 +193,11 @@ mod tests {
         assert_eq!(a.account_index(&phone).len(), 32);
         // Same input bytes, different sub-keys: different tags.
         let parts: [&[u8]; 1] = [b"x"];
+        let set = &a.current;
         let tags = [
-            a.pin.tag(&parts),
-            a.code.tag(&parts),
-            a.record.tag(&parts),
+            set.pin.tag(&parts),
+            set.code.tag(&parts),
+            set.record.tag(&parts),
             a.index.tag(&parts),
         ];
         for (i, x) in tags.iter().enumerate() {
@@ -180,7 +236,29 @@ mod tests {
     }
 
     #[test]
-    fn debug_shows_only_the_key_id() {
-        assert_eq!(format!("{:?}", keys(5)), "Keys { key_id: 1, .. }");
+    fn rotation_keeps_old_keys_for_checking_and_the_index() {
+        let phone: PhoneNumber = "+33612345678".parse().unwrap();
+        let pin: Pin = "123456".parse().unwrap();
+        let old = keys(5);
+        let old_tag = old.pin_tag(1, &[0; 16], &pin).unwrap();
+        let old_index = old.account_index(&phone);
+        let ring = old.rotate(2, SecretKey::from_bytes([6; 32])).unwrap();
+        assert_eq!(ring.key_id(), 2);
+        assert_eq!(ring.pin_tag(1, &[0; 16], &pin), Some(old_tag));
+        assert_ne!(ring.pin_tag(2, &[0; 16], &pin), Some(old_tag));
+        assert_eq!(ring.account_index(&phone), old_index);
+        assert!(ring.record(1).is_some() && ring.record(2).is_some() && ring.record(3).is_none());
+        let again = ring.rotate(1, SecretKey::from_bytes([7; 32]));
+        assert!(matches!(again, Err(Error::KeyIdInUse { key_id: 1 })));
+    }
+
+    #[test]
+    fn debug_shows_only_the_key_ids() {
+        assert_eq!(
+            format!("{:?}", keys(5)),
+            "Keys { key_id: 1, previous: [], .. }"
+        );
+        let ring = keys(5).rotate(9, SecretKey::from_bytes([1; 32])).unwrap();
+        assert_eq!(format!("{ring:?}"), "Keys { key_id: 9, previous: [1], .. }");
     }
 }

@@ -341,11 +341,20 @@ async fn a_stale_value_of_a_paid_payment_is_not_reported_expired() {
     let id = host.sent().await.id();
     let code = host.code();
     let (first, second) = (host.stored_otp(id).await, host.stored_otp(id).await);
-    assert!(matches!(host.engine.confirm(first, &code).await.unwrap(), CodeCheck::Confirmed(_)));
+    assert!(matches!(
+        host.engine.confirm(first, &code).await.unwrap(),
+        CodeCheck::Confirmed(_)
+    ));
     host.clock.advance(minutes(20));
     let error = host.engine.confirm(second, &code).await.unwrap_err();
     assert!(
-        matches!(error, Error::WrongState { expected: StateKind::OtpSent, found: StateKind::Confirmed }),
+        matches!(
+            error,
+            Error::WrongState {
+                expected: StateKind::OtpSent,
+                found: StateKind::Confirmed
+            }
+        ),
         "{error}"
     );
     assert_eq!(host.kind(id).await, StateKind::Confirmed);
@@ -357,9 +366,24 @@ async fn a_stale_value_of_a_cancelled_payment_is_not_reported_expired() {
     let host = Host::new().await;
     let sent = host.sent().await;
     let id = sent.id();
-    host.engine.cancel(id, buyster::CancelReason::Buyer).await.unwrap();
+    host.engine
+        .cancel(id, buyster::CancelReason::Buyer)
+        .await
+        .unwrap();
     host.clock.advance(minutes(20));
     let error = host.engine.confirm(sent, &host.code()).await.unwrap_err();
-    assert!(matches!(error, Error::WrongState { found: StateKind::Failed, .. }), "{error}");
-    assert_eq!(host.failure(id).await, FailureReason::Cancelled(buyster::CancelReason::Buyer));
+    assert!(
+        matches!(
+            error,
+            Error::WrongState {
+                found: StateKind::Failed,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        host.failure(id).await,
+        FailureReason::Cancelled(buyster::CancelReason::Buyer)
+    );
 }

@@ -95,7 +95,7 @@ fn secrets_print_redacted() {
     assert_eq!(format!("{code:?}"), "OtpCode([redacted])");
     assert_eq!(format!("{key:?}"), "SecretKey([redacted])");
     let keys = Keys::new(3, SecretKey::from_bytes(MASTER));
-    assert_eq!(format!("{keys:?}"), "Keys { key_id: 3, .. }");
+    assert_eq!(format!("{keys:?}"), "Keys { key_id: 3, previous: [], .. }");
     let funding: FundingSource = IBAN.parse().unwrap();
     assert_clean(&format!("{funding:?}"), "918273");
 }

@@ -34,7 +34,10 @@ impl Round {
     fn new(seed: u64) -> Self {
         let (sms, bank, clock) = (MemorySms::new(), MemoryBank::new(), ManualClock::new(T0));
         let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
-            .store(FaultyStore::new(MemoryStore::new(), FaultPlan::seeded(seed, 0)))
+            .store(FaultyStore::new(
+                MemoryStore::new(),
+                FaultPlan::seeded(seed, 0),
+            ))
             .sms(sms.clone())
             .bank(bank.clone())
             .clock(clock.clone())
@@ -42,13 +45,25 @@ impl Round {
             .unwrap();
         let phone: PhoneNumber = PHONE.parse().unwrap();
         block_on(engine.enroll(&phone, &pin(PIN), IBAN.parse().unwrap())).unwrap();
-        Self { engine, sms, bank, clock, phone }
+        Self {
+            engine,
+            sms,
+            bank,
+            clock,
+            phone,
+        }
     }
 
     fn sent(&self) -> PaymentId {
         block_on(async {
-            let payment = self.engine.initiate(order(4990), &self.phone).await.unwrap();
-            let PinCheck::Verified(verified) = self.engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+            let payment = self
+                .engine
+                .initiate(order(4990), &self.phone)
+                .await
+                .unwrap();
+            let PinCheck::Verified(verified) =
+                self.engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+            else {
                 panic!("right PIN refused");
             };
             self.engine.send_code(verified).await.unwrap().id()
@@ -131,7 +146,11 @@ fn parallel_wrong_codes_get_at_most_the_allowed_answers() {
             }
         }
         rejected.sort_unstable();
-        assert_eq!((rejected.as_slice(), exhausted), (&[1, 2][..], 1), "seed {seed}: 3 answers, one per attempt");
+        assert_eq!(
+            (rejected.as_slice(), exhausted),
+            (&[1, 2][..], 1),
+            "seed {seed}: 3 answers, one per attempt"
+        );
         assert_eq!(round.kind(id), StateKind::Failed);
         assert!(round.bank.debits().is_empty());
     }
@@ -160,10 +179,17 @@ fn parallel_wrong_pins_across_payments_are_answered_up_to_the_lock() {
             }
         }
         rejected.sort_unstable();
-        assert_eq!(rejected, [1, 2], "seed {seed}: at most max_pin_failures answers, then the lock");
+        assert_eq!(
+            rejected,
+            [1, 2],
+            "seed {seed}: at most max_pin_failures answers, then the lock"
+        );
         assert!(locked >= 1, "seed {seed}");
         let payment = block_on(round.engine.initiate(order(4990), &round.phone)).unwrap();
-        assert!(matches!(block_on(round.engine.verify_pin(payment, &pin(PIN))), Err(Error::Locked { .. })));
+        assert!(matches!(
+            block_on(round.engine.verify_pin(payment, &pin(PIN))),
+            Err(Error::Locked { .. })
+        ));
     }
 }
 
@@ -184,12 +210,17 @@ fn racing_resends_never_send_more_than_the_cap() {
             let resent = answers.iter().filter(|a| a.is_ok()).count();
             for answer in answers {
                 match answer {
-                    Ok(_) | Err(Error::ResendTooSoon { .. } | Error::ResendLimit | Error::Conflict) => {}
+                    Ok(_)
+                    | Err(Error::ResendTooSoon { .. } | Error::ResendLimit | Error::Conflict) => {}
                     Err(other) => panic!("{other}"),
                 }
             }
             assert_eq!(resent, usize::from(wave <= 3), "seed {seed}, wave {wave}");
-            assert_eq!(round.sms.sent().len(), 1 + wave.min(3), "seed {seed}, wave {wave}");
+            assert_eq!(
+                round.sms.sent().len(),
+                1 + wave.min(3),
+                "seed {seed}, wave {wave}"
+            );
         }
     }
 }
@@ -204,18 +235,32 @@ fn cancel_racing_confirm_ends_one_way_only() {
             block_on(async {
                 if i % 2 == 0 {
                     let payment = round.engine.resume::<OtpSent>(id).await?;
-                    round.engine.confirm(payment, &code).await.map(|_| StateKind::Confirmed)
+                    round
+                        .engine
+                        .confirm(payment, &code)
+                        .await
+                        .map(|_| StateKind::Confirmed)
                 } else {
-                    round.engine.cancel(id, CancelReason::Buyer).await.map(|_| StateKind::Failed)
+                    round
+                        .engine
+                        .cancel(id, CancelReason::Buyer)
+                        .await
+                        .map(|_| StateKind::Failed)
                 }
             })
         });
-        let confirmed = answers.iter().filter(|a| matches!(a, Ok(StateKind::Confirmed))).count();
+        let confirmed = answers
+            .iter()
+            .filter(|a| matches!(a, Ok(StateKind::Confirmed)))
+            .count();
         match round.kind(id) {
             StateKind::Confirmed => {
                 assert_eq!(confirmed, 1, "seed {seed}");
                 assert_eq!(round.bank.debits().len(), 1, "seed {seed}");
-                assert!(!answers.iter().any(|a| matches!(a, Ok(StateKind::Failed))), "seed {seed}");
+                assert!(
+                    !answers.iter().any(|a| matches!(a, Ok(StateKind::Failed))),
+                    "seed {seed}"
+                );
             }
             StateKind::Failed => {
                 assert_eq!(confirmed, 0, "seed {seed}");
@@ -239,11 +284,20 @@ fn a_right_pin_among_parallel_guesses_is_answered_only_before_the_lock() {
             let digits = if i == THREADS / 2 { PIN } else { WRONG_PIN };
             block_on(round.engine.verify_pin(payment, &pin(digits)))
         });
-        let wrong = answers.iter().filter(|a| matches!(a, Ok(PinCheck::Rejected { .. }))).count();
-        let right = answers.iter().filter(|a| matches!(a, Ok(PinCheck::Verified(_)))).count();
+        let wrong = answers
+            .iter()
+            .filter(|a| matches!(a, Ok(PinCheck::Rejected { .. })))
+            .count();
+        let right = answers
+            .iter()
+            .filter(|a| matches!(a, Ok(PinCheck::Verified(_))))
+            .count();
         // Attempts are serialized on the number's guard. A right PIN is answered only before
         // the lock and resets the count: at most 2 wrong answers before it and 2 after it.
         assert!(right <= 1);
-        assert!(wrong <= 2 * (right + 1), "seed {seed}: {wrong} wrong and {right} right answered");
+        assert!(
+            wrong <= 2 * (right + 1),
+            "seed {seed}: {wrong} wrong and {right} right answered"
+        );
     }
 }

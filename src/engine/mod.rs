@@ -25,7 +25,7 @@ use crate::keys::Keys;
 use crate::order::Order;
 use crate::payment::transitions::failed;
 use crate::payment::{
-    self, AnyPayment, FailureReason, Failed, Initiated, Payment, State, StateRecord,
+    self, AnyPayment, Failed, FailureReason, Initiated, Payment, State, StateRecord,
 };
 use crate::phone::PhoneNumber;
 use crate::policy::Policy;
@@ -184,7 +184,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         for _ in 0..MAX_RACES {
             match self.fail_open(any, FailureReason::Expired, now).await {
                 Ok(Fail::Done(_)) => return Error::Expired,
-                Ok(Fail::Settled(AnyPayment::Failed(p))) if p.reason() == FailureReason::Expired => {
+                Ok(Fail::Settled(AnyPayment::Failed(p)))
+                    if p.reason() == FailureReason::Expired =>
+                {
                     return Error::Expired;
                 }
                 Ok(Fail::Settled(other)) => {
@@ -205,7 +207,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// Fails `any` for `reason` by compare-and-swap if it is not authorized yet.
-    async fn fail_open(&self, any: AnyPayment, reason: FailureReason, now: Timestamp) -> Result<Fail, Error> {
+    async fn fail_open(
+        &self,
+        any: AnyPayment,
+        reason: FailureReason,
+        now: Timestamp,
+    ) -> Result<Fail, Error> {
         let stored = match any {
             AnyPayment::Initiated(p) => self.replace(failed(p, reason, now)).await?,
             AnyPayment::PinVerified(p) => self.replace(failed(p, reason, now)).await?,

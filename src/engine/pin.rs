@@ -1,11 +1,11 @@
 //! Enrollment and the PIN check.
 
 use crate::Error;
-use crate::account::Account;
+use crate::account::{ACCOUNT_BODY, Account};
 use crate::codec::{RecordKind, decoy};
 use crate::funding::FundingSource;
 use crate::guard::Failure;
-use crate::host::{Bank, Clock, Key, SmsGateway, Store, Timestamp};
+use crate::host::{Bank, Clock, Key, SmsGateway, Store, Timestamp, Version};
 use crate::payment::transitions::pin_verified;
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
 use crate::phone::PhoneNumber;
@@ -13,8 +13,19 @@ use crate::secret::{DigitsError, Pin};
 
 use super::{Engine, MAX_RACES};
 
-/// Field bytes of an account record with a French IBAN: what an unknown number's decoy weighs.
-const TYPICAL_ACCOUNT_BODY: usize = 1 + 1 + 16 + 32 + 1 + 2 + 27 + 8;
+/// What a PIN check found.
+enum Found {
+    /// No account for the number: answered exactly like a wrong PIN.
+    Unknown,
+    /// An account, and a wrong PIN.
+    Wrong,
+    /// The right PIN, the account's funding source, and the account re-hashed under the
+    /// current key (with the version to replace) when its PIN hash was made under an older one.
+    Right {
+        funding: FundingSource,
+        rehash: Option<(Vec<u8>, Version)>,
+    },
+}
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Enrolls `phone` with `pin` and the account to debit.
@@ -78,18 +89,25 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let guard_key = Key::guard(&index);
         let guard = self.read_guard(&guard_key).await?;
         guard.0.check_open(now)?;
+        let account_key = Key::account(&index);
+        let found = self.check_pin(&account_key, pin).await?;
         let policy = &self.policy;
-        match self.check_pin(&Key::account(&index), pin).await? {
-            Some(funding) => {
+        match found {
+            Found::Right { funding, rehash } => {
                 self.update_guard(&guard_key, guard, |g| {
                     g.check_open(now)?;
                     Ok((g.after_success(), ()))
                 })
                 .await?;
+                if let Some((record, version)) = rehash {
+                    // Best effort: a lost race or a failed write leaves the old hash, which
+                    // the ring still checks, to be re-made at the next right PIN.
+                    let _ = self.try_put(&account_key, Some(version), record).await;
+                }
                 let verified = self.mark_pin_verified(payment, funding, now).await?;
                 Ok(PinCheck::Verified(verified))
             }
-            None => {
+            Found::Unknown | Found::Wrong => {
                 let failure = self.update_guard(&guard_key, guard, |g| {
                     g.check_open(now)?;
                     Ok(g.after_failure(now, policy))
@@ -105,21 +123,30 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         }
     }
 
-    /// The account's funding source if `pin` is its PIN; `None` for a wrong PIN or an unknown
-    /// number, after the same work: one record verification and one PIN hash either way.
-    async fn check_pin(&self, key: &Key, pin: &Pin) -> Result<Option<FundingSource>, Error> {
+    /// Checks `pin` against the account under `key`, with the same work for an unknown number
+    /// and a wrong PIN: one record verification (of a decoy of the same size when there is no
+    /// account) and one PIN hash.
+    async fn check_pin(&self, key: &Key, pin: &Pin) -> Result<Found, Error> {
         let Some(entry) = self.read(key).await? else {
-            let decoy = decoy(RecordKind::Account, &self.keys, TYPICAL_ACCOUNT_BODY);
+            let decoy = decoy(RecordKind::Account, &self.keys, ACCOUNT_BODY);
             let _ = Account::open(&self.keys, key, &decoy);
             Account::dummy_check(&self.keys, pin);
-            return Ok(None);
+            return Ok(Found::Unknown);
         };
         let account = Account::open(&self.keys, key, entry.value())?;
-        if account.pin_matches(&self.keys, pin)? {
-            account.funding().map(Some)
-        } else {
-            Ok(None)
+        if !account.pin_matches(&self.keys, pin)? {
+            return Ok(Found::Wrong);
         }
+        let rehash = if account.needs_rehash(&self.keys) {
+            let record = account.rehashed(&self.keys, pin)?.encode(&self.keys, key);
+            Some((record, entry.version()))
+        } else {
+            None
+        };
+        Ok(Found::Right {
+            funding: account.funding()?,
+            rehash,
+        })
     }
 
     async fn mark_pin_verified(

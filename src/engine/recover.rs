@@ -32,7 +32,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             if let AnyPayment::Authorized(payment) = any {
                 return match self.settle(payment).await {
                     Ok(confirmed) => Ok(AnyPayment::Confirmed(confirmed)),
-                    Err(Error::Bank(BankError::Unavailable) | Error::Declined(_)) => self.load(id).await,
+                    Err(Error::Bank(BankError::Unavailable) | Error::Declined(_)) => {
+                        self.load(id).await
+                    }
                     Err(error) => Err(error),
                 };
             }

@@ -1,0 +1,128 @@
+//! Key rotation: what was made under a previous key keeps working, and is made again under the
+//! current key at its next write.
+
+mod common;
+
+use buyster::memory::BankFault;
+use buyster::{
+    Authorized, CodeCheck, Engine, Error, Keys, OtpSent, PinCheck, Policy, SecretKey, Store,
+};
+use common::*;
+
+const NEXT: [u8; 32] = [0x33; 32];
+
+/// An engine over `host`'s parts with the key ring 1 → 2.
+fn rotated(host: &Host) -> TestEngine {
+    let keys = Keys::new(1, SecretKey::from_bytes(MASTER))
+        .rotate(2, SecretKey::from_bytes(NEXT))
+        .unwrap();
+    Engine::builder(keys)
+        .store(host.store.clone())
+        .sms(host.sms.clone())
+        .bank(host.bank.clone())
+        .clock(host.clock.clone())
+        .policy(Policy::default())
+        .build()
+        .unwrap()
+}
+
+async fn account_bytes(host: &Host) -> Vec<u8> {
+    let key = host
+        .store
+        .keys()
+        .into_iter()
+        .find(|k| k.as_str().starts_with("account/"))
+        .unwrap();
+    host.store.get(&key).await.unwrap().unwrap().value
+}
+
+#[tokio::test]
+async fn a_payment_authorized_before_a_rotation_settles_after_it() {
+    let host = Host::new().await;
+    let sent = host.sent().await;
+    let id = sent.id();
+    host.bank.fail_next(BankFault::AppliedButUnavailable);
+    assert!(host.engine.confirm(sent, &host.code()).await.is_err());
+
+    let engine = rotated(&host);
+    let authorized = engine.resume::<Authorized>(id).await.unwrap();
+    let confirmed = engine.settle(authorized).await.unwrap();
+    assert_eq!(confirmed.receipt().bank_reference(), "MB-000001");
+    assert_eq!(host.bank.debits().len(), 1);
+
+    // Re-sealed under key 2: an engine holding only key 2 reads it; one holding only key 1
+    // does not.
+    let only_next = Engine::builder(Keys::new(2, SecretKey::from_bytes(NEXT)))
+        .store(host.store.clone())
+        .sms(host.sms.clone())
+        .bank(host.bank.clone())
+        .build()
+        .unwrap();
+    assert!(only_next.load(id).await.is_ok());
+    assert!(matches!(host.engine.load(id).await, Err(Error::Tampered)));
+}
+
+#[tokio::test]
+async fn a_code_sent_before_a_rotation_is_checked_after_it() {
+    let host = Host::new().await;
+    let id = host.sent().await.id();
+    let engine = rotated(&host);
+    let payment = engine.resume::<OtpSent>(id).await.unwrap();
+    let answer = engine.confirm(payment, &host.code()).await.unwrap();
+    assert!(matches!(answer, CodeCheck::Confirmed(_)));
+}
+
+#[tokio::test]
+async fn a_pin_hash_is_made_again_under_the_current_key_at_the_next_right_pin() {
+    let host = Host::new().await;
+    let before = account_bytes(&host).await;
+    // Header: format, kind, record key id; then status, PIN key id.
+    assert_eq!((before[2], before[4]), (1, 1));
+
+    let engine = rotated(&host);
+    let payment = engine.initiate(order(4990), &host.phone).await.unwrap();
+    let answer = engine.verify_pin(payment, &pin(WRONG_PIN)).await.unwrap();
+    assert!(
+        matches!(
+            answer,
+            PinCheck::Rejected {
+                attempts_left: 2,
+                ..
+            }
+        ),
+        "the old hash is checked"
+    );
+    assert_eq!(
+        account_bytes(&host).await,
+        before,
+        "a wrong PIN re-makes nothing"
+    );
+
+    let payment = engine.initiate(order(4990), &host.phone).await.unwrap();
+    assert!(matches!(
+        engine.verify_pin(payment, &pin(PIN)).await.unwrap(),
+        PinCheck::Verified(_)
+    ));
+    let after = account_bytes(&host).await;
+    assert_eq!((after[2], after[4]), (2, 2));
+    assert_ne!(after[5..21], before[5..21], "a fresh salt");
+
+    let payment = engine.initiate(order(4990), &host.phone).await.unwrap();
+    assert!(matches!(
+        engine.verify_pin(payment, &pin(PIN)).await.unwrap(),
+        PinCheck::Verified(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_ring_without_the_old_key_refuses_its_records() {
+    let host = Host::new().await;
+    let id = host.sent().await.id();
+    let stranger = Engine::builder(Keys::new(2, SecretKey::from_bytes(NEXT)))
+        .store(host.store.clone())
+        .sms(host.sms.clone())
+        .bank(host.bank.clone())
+        .build()
+        .unwrap();
+    assert!(matches!(stranger.load(id).await, Err(Error::Tampered)));
+}
