@@ -156,6 +156,12 @@ pub enum TextError {
         /// The maximum number of characters.
         max: usize,
     },
+    /// In GSM-7, the alphabet of SMS, longer than allowed (`€ [ ] { } | ^ ~ \` count two).
+    #[error("it takes more than {max_septets} characters of an SMS")]
+    TooLongForSms {
+        /// The most GSM-7 characters allowed.
+        max_septets: usize,
+    },
     /// A character outside the allowed set (control characters, or as documented per type).
     #[error("it contains a character that is not allowed")]
     ForbiddenCharacter,

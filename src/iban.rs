@@ -102,13 +102,16 @@ fn parse(input: &str) -> Result<String, IbanError> {
     }
     let bytes = compact.as_bytes();
     let country = bytes.get(..2).ok_or(IbanError::InvalidCharacter)?;
-    let check = bytes.get(2..4).ok_or(IbanError::InvalidCharacter)?;
-    if !country.iter().all(u8::is_ascii_uppercase) || !check.iter().all(u8::is_ascii_digit) {
+    if !country.iter().all(u8::is_ascii_uppercase) {
         return Err(IbanError::InvalidCharacter);
     }
     let expected = registry_length(country).ok_or(IbanError::UnknownCountry)?;
     if compact.len() != usize::from(expected) {
         return Err(IbanError::WrongLength { expected });
+    }
+    let check = bytes.get(2..4).ok_or(IbanError::InvalidCharacter)?;
+    if !check.iter().all(u8::is_ascii_digit) {
+        return Err(IbanError::InvalidCharacter);
     }
     if check == b"00" || check == b"01" || check == b"99" || mod97(bytes) != 1 {
         return Err(IbanError::ChecksumMismatch);
@@ -273,6 +276,7 @@ mod tests {
         assert_eq!(refusal("   "), IbanError::Empty);
         assert_eq!(refusal("FR76-3000-6000"), IbanError::InvalidCharacter);
         assert_eq!(refusal("F"), IbanError::InvalidCharacter);
+        assert_eq!(refusal("FR7"), IbanError::WrongLength { expected: 27 });
         assert_eq!(
             refusal("7630006000011234567890189FR"),
             IbanError::InvalidCharacter

@@ -248,7 +248,7 @@ impl FromStr for Amount {
 fn split_currency(s: &str) -> Result<(Currency, &str), Error> {
     for currency in Currency::ALL {
         for token in [currency.code(), currency.symbol()] {
-            if let Some(rest) = s.strip_prefix(token).or_else(|| s.strip_suffix(token)) {
+            if let Some(rest) = strip_either_end(s, token) {
                 return Ok((currency, rest));
             }
         }
@@ -263,6 +263,18 @@ fn split_currency(s: &str) -> Result<(Currency, &str), Error> {
         AmountError::MissingCurrency
     };
     Err(Error::InvalidAmount(error))
+}
+
+/// `s` without `token` at its start or its end, in any ASCII case.
+fn strip_either_end<'a>(s: &'a str, token: &str) -> Option<&'a str> {
+    let n = token.len();
+    let head = s.get(..n).filter(|head| head.eq_ignore_ascii_case(token));
+    if head.is_some() {
+        return s.get(n..);
+    }
+    let at = s.len().checked_sub(n)?;
+    let tail = s.get(at..).filter(|tail| tail.eq_ignore_ascii_case(token));
+    tail.and_then(|_| s.get(..at))
 }
 
 const SPACES: [char; 3] = [' ', '\u{a0}', '\u{202f}'];
@@ -403,6 +415,11 @@ mod tests {
         }
         assert_eq!("£5.00".parse::<Amount>().unwrap().currency(), Currency::GBP);
         assert_eq!("$5".parse::<Amount>().unwrap().currency(), Currency::USD);
+        assert_eq!("49.90 eur".parse::<Amount>().unwrap(), eur(4990));
+        assert_eq!(
+            "chf 10".parse::<Amount>().unwrap().currency(),
+            Currency::CHF
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use core::str::FromStr;
 use crate::Error;
 use crate::error::TextError;
 use crate::money::Amount;
+use crate::text::gsm7_septets;
 
 /// Longest merchant id.
 pub(crate) const MAX_MERCHANT_ID: usize = 32;
@@ -63,8 +64,9 @@ pub struct Merchant {
 
 impl Merchant {
     /// A merchant with its id and a display name of 1 to 40 characters (trimmed, no control
-    /// characters). Names in the GSM-7 alphabet keep the SMS to one 160-character segment;
-    /// other characters make the gateway use UCS-2 (70 characters a segment).
+    /// characters). A name in the GSM-7 alphabet must also fit 40 GSM-7 characters, where
+    /// `€ [ ] { } | ^ ~ \` count two, so that the SMS fits one 160-character segment; a name
+    /// with other characters makes the gateway send UCS-2 (70 characters a segment).
     ///
     /// # Errors
     ///
@@ -72,8 +74,7 @@ impl Merchant {
     pub fn new(id: &str, display_name: &str) -> Result<Self, Error> {
         Ok(Self {
             id: id.parse()?,
-            display_name: checked_text(display_name, MAX_DISPLAY_NAME)
-                .map_err(Error::InvalidMerchant)?,
+            display_name: display_name_text(display_name).map_err(Error::InvalidMerchant)?,
         })
     }
 
@@ -209,6 +210,17 @@ impl Order {
     }
 }
 
+/// A display name that keeps the SMS to one segment when it is GSM-7.
+fn display_name_text(name: &str) -> Result<String, TextError> {
+    let name = checked_text(name, MAX_DISPLAY_NAME)?;
+    match gsm7_septets(&name) {
+        Some(septets) if septets > MAX_DISPLAY_NAME => Err(TextError::TooLongForSms {
+            max_septets: MAX_DISPLAY_NAME,
+        }),
+        _ => Ok(name),
+    }
+}
+
 /// `text` trimmed, if it has 1 to `max` characters and no control character.
 fn checked_text(text: &str, max: usize) -> Result<String, TextError> {
     let text = text.trim();
@@ -261,6 +273,15 @@ mod tests {
             TextError::TooLong { max: 40 }
         );
         assert!(Merchant::new("shop", &"é".repeat(40)).is_ok());
+        assert_eq!(
+            refusal("shop", &"€".repeat(21)),
+            TextError::TooLongForSms { max_septets: 40 }
+        );
+        assert!(Merchant::new("shop", &"€".repeat(20)).is_ok());
+        assert!(
+            Merchant::new("shop", &"ç".repeat(40)).is_ok(),
+            "not GSM-7: sent as UCS-2"
+        );
     }
 
     #[test]

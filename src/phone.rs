@@ -235,11 +235,17 @@ fn build(digits: &str) -> Result<PhoneNumber, PhoneError> {
     })
 }
 
-/// `+33 06 12 34 56 78` is a common slip for `+33 6 12 34 56 78`; accept it where the length
-/// makes the meaning certain.
+/// `+33 06 12 34 56 78` is a common slip for `+33 6 12 34 56 78`: in countries that dial a
+/// trunk `0` before national numbers, no national number starts with it, so it is dropped.
 fn strip_misplaced_trunk<'a>(code: &str, national: &'a str) -> &'a str {
-    match (fixed_national_len(code), national.strip_prefix('0')) {
-        (Some(len), Some(rest)) if rest.len() == len => rest,
+    const TRUNK_ZERO: [&str; 44] = [
+        "20", "27", "31", "32", "33", "36", "41", "43", "44", "46", "49", "61", "62", "63", "64",
+        "66", "81", "82", "84", "86", "90", "91", "92", "98", "212", "213", "234", "254", "262",
+        "353", "358", "380", "590", "594", "596", "880", "886", "961", "962", "963", "964", "966",
+        "971", "972",
+    ];
+    match national.strip_prefix('0') {
+        Some(rest) if TRUNK_ZERO.contains(&code) => rest,
         _ => national,
     }
 }
@@ -262,28 +268,44 @@ fn check_length(code: &str, national: &str) -> Result<(), PhoneError> {
 /// National significant number length of countries where it is fixed.
 fn fixed_national_len(code: &str) -> Option<usize> {
     match code {
+        "1" => Some(10),
         "33" | "34" | "41" => Some(9),
         _ => None,
     }
 }
 
 /// Length of the ITU-T E.164 country calling code that starts `digits`: 1 for zones 1 and 7,
-/// 2 for the codes listed below, 3 for the rest of the plan.
+/// 2 or 3 for the codes assigned to countries and to mobile satellite services; `None` for a
+/// code that is unassigned or reaches no mobile (freephone, shared-cost and the like).
 fn calling_code_len(digits: &str) -> Option<usize> {
     const TWO_DIGIT: [&str; 44] = [
         "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
         "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
         "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
     ];
+    const THREE_DIGIT: [&str; 165] = [
+        "211", "212", "213", "216", "218", "220", "221", "222", "223", "224", "225", "226", "227",
+        "228", "229", "230", "231", "232", "233", "234", "235", "236", "237", "238", "239", "240",
+        "241", "242", "243", "244", "245", "246", "247", "248", "249", "250", "251", "252", "253",
+        "254", "255", "256", "257", "258", "260", "261", "262", "263", "264", "265", "266", "267",
+        "268", "269", "290", "291", "297", "298", "299", "350", "351", "352", "353", "354", "355",
+        "356", "357", "358", "359", "370", "371", "372", "373", "374", "375", "376", "377", "378",
+        "379", "380", "381", "382", "383", "385", "386", "387", "389", "420", "421", "423", "500",
+        "501", "502", "503", "504", "505", "506", "507", "508", "509", "590", "591", "592", "593",
+        "594", "595", "596", "597", "598", "599", "670", "672", "673", "674", "675", "676", "677",
+        "678", "679", "680", "681", "682", "683", "685", "686", "687", "688", "689", "690", "691",
+        "692", "850", "852", "853", "855", "856", "870", "880", "881", "882", "883", "886", "960",
+        "961", "962", "963", "964", "965", "966", "967", "968", "970", "971", "972", "973", "974",
+        "975", "976", "977", "992", "993", "994", "995", "996", "998",
+    ];
     let first = digits.get(..1)?;
     if first == "1" || first == "7" {
         return Some(1);
     }
-    let two = digits.get(..2)?;
-    if TWO_DIGIT.contains(&two) {
+    if TWO_DIGIT.contains(&digits.get(..2)?) {
         return Some(2);
     }
-    digits.get(..3).map(|_| 3)
+    THREE_DIGIT.contains(&digits.get(..3)?).then_some(3)
 }
 
 #[cfg(test)]
@@ -365,6 +387,22 @@ mod tests {
         assert_eq!(e164("+44 1234 567 890 123"), "+441234567890123");
         assert_eq!(refusal(&"9".repeat(40)), PhoneError::TooLong);
         assert_eq!(refusal("+2"), PhoneError::InvalidCountryCode);
+        assert_eq!(refusal("+999 1234 5678"), PhoneError::InvalidCountryCode);
+        assert_eq!(refusal("+800 1234 5678"), PhoneError::InvalidCountryCode);
+        assert_eq!(refusal("+210 0000 000"), PhoneError::InvalidCountryCode);
+        assert_eq!(refusal("+1 4155"), PhoneError::TooShort);
+        assert_eq!(refusal("+1 415 555 26710"), PhoneError::TooLong);
+    }
+
+    #[test]
+    fn a_trunk_zero_after_the_country_code_is_dropped_where_countries_dial_one() {
+        assert_eq!(e164("+44 07911 123456"), "+447911123456");
+        assert_eq!(e164("+49 0151 23456789"), "+4915123456789");
+        assert_eq!(e164("0044 07911 123456"), "+447911123456");
+        // Italy keeps its leading 0 in international form.
+        assert_eq!(e164("+39 06 1234 5678"), "+390612345678");
+        // Côte d'Ivoire numbers start with 0.
+        assert_eq!(e164("+225 07 12 34 56 78"), "+2250712345678");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! What the buyer reads: the [`Language`], the SMS template, and GSM-7 length accounting.
 
+use core::fmt::Write;
+
 use crate::money::Amount;
 use crate::phone::PhoneNumber;
 use crate::secret::OtpCode;
@@ -28,6 +30,10 @@ impl Language {
     }
 }
 
+/// Bytes of the longest body: template, 9-digit code, largest amount, longest merchant name
+/// (40 characters of up to 4 bytes).
+const MAX_BODY_BYTES: usize = 512;
+
 /// The body of the SMS carrying `code`: the code, the amount, the merchant, and a warning never
 /// to share it (PSD2 dynamic linking: the buyer sees what they authorize).
 pub(crate) fn code_message(
@@ -38,38 +44,44 @@ pub(crate) fn code_message(
 ) -> String {
     let code = code.expose_secret();
     let amount = amount.localized(language);
-    match language {
-        Language::French => format!(
+    // Sized once for the longest body, so that no reallocation leaves a copy of the code.
+    let mut body = String::with_capacity(MAX_BODY_BYTES);
+    // Writing into a `String` cannot fail.
+    let _ = match language {
+        Language::French => write!(
+            body,
             "Code {code} : paiement de {amount} à {merchant}. Ne donnez jamais ce code à personne."
         ),
-        Language::English => format!(
+        Language::English => write!(
+            body,
             "Code {code}: payment of {amount} to {merchant}. Never share this code with anyone."
         ),
-    }
+    };
+    body
+}
+
+/// Septets `text` takes in the GSM 03.38 default alphabet (characters of the extension table
+/// count two), or `None` when a character forces UCS-2.
+pub(crate) fn gsm7_septets(text: &str) -> Option<usize> {
+    const BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+                         ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+    const EXTENSION: &str = "^{}\\[~]|€\u{c}";
+    text.chars().try_fold(0usize, |septets, c| {
+        let width = if BASIC.contains(c) {
+            1
+        } else if EXTENSION.contains(c) {
+            2
+        } else {
+            return None;
+        };
+        Some(septets.saturating_add(width))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::money::Currency;
-
-    /// Septets `text` takes in the GSM 03.38 default alphabet (characters of the extension table
-    /// count two), or `None` when a character forces UCS-2.
-    fn gsm7_septets(text: &str) -> Option<usize> {
-        const BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
-                             ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-        const EXTENSION: &str = "^{}\\[~]|€\u{c}";
-        text.chars().try_fold(0usize, |septets, c| {
-            let width = if BASIC.contains(c) {
-                1
-            } else if EXTENSION.contains(c) {
-                2
-            } else {
-                return None;
-            };
-            Some(septets.saturating_add(width))
-        })
-    }
 
     #[test]
     fn gsm7_counts_extension_characters_twice() {
@@ -84,14 +96,18 @@ mod tests {
 
     #[test]
     fn french_sms_fits_one_segment_in_the_worst_case() {
-        // The longest code, the largest amount and the longest merchant name allowed.
+        // The longest code, the largest amount and the longest merchant names allowed.
         let code: OtpCode = "123456789".parse().unwrap();
         let amount = Amount::new(Amount::MAX_MINOR_UNITS, Currency::EUR).unwrap();
-        let merchant = "M".repeat(crate::order::MAX_DISPLAY_NAME);
-        for language in [Language::French, Language::English] {
-            let body = code_message(language, &code, amount, &merchant);
-            let septets = gsm7_septets(&body).expect("GSM-7 only");
-            assert!(septets <= 160, "{language:?}: {septets} septets: {body}");
+        let longest = ["M".repeat(40), "€".repeat(20), "[]".repeat(10)];
+        for name in longest {
+            let merchant = crate::order::Merchant::new("shop", &name).unwrap();
+            for language in [Language::French, Language::English] {
+                let body = code_message(language, &code, amount, merchant.display_name());
+                let septets = gsm7_septets(&body).expect("GSM-7 only");
+                assert!(septets <= 160, "{language:?}: {septets} septets: {body}");
+                assert!(body.len() <= MAX_BODY_BYTES);
+            }
         }
     }
 
