@@ -70,6 +70,59 @@
 //! - **A lost compare-and-swap race** makes the engine read again and decide again; after 16
 //!   lost races in one call it gives up with [`Error::Conflict`].
 //! - **Receipts keep the first 255 bytes** of the bank's reference.
+//!
+//! # Guarantees
+//!
+//! What holds when the host keeps the contracts of the four traits ([`Store`]: atomic
+//! compare-and-swap, versions never reused; [`Bank`]: idempotent on the key for as long as a
+//! payment may be `Authorized`; [`SmsGateway`] and [`Clock`] as documented), whatever races,
+//! crashes, retries, timeouts and concurrent callers happen:
+//!
+//! - **At most one debit per payment.** The code is consumed by a compare-and-swap into
+//!   `Authorized` before the bank is called, and every debit of a payment, first or retried,
+//!   carries the payment id as its idempotency key.
+//! - **A debit only for the right code**, unexpired, of that payment: the code's tag binds the
+//!   payment id, the amount, the currency and the merchant, and a code works once.
+//! - **No lost debit.** A payment whose debit may have happened stays `Authorized` until the
+//!   bank answers; [`Engine::settle`] and [`Engine::recover`] ask again with the same key. A
+//!   payment is `Confirmed` only after the bank's `Ok`, and `Failed(Declined)` only after its
+//!   decline.
+//! - **Every guess counted exactly once.** A PIN or code attempt is answered only after its
+//!   count is written by compare-and-swap; a lost race reads again and decides again. A number
+//!   gets at most `max_pin_failures` answers before it locks (a right PIN, answered in turn,
+//!   starts the count again); a payment gets at most `max_code_attempts` answers to wrong codes.
+//! - **Ambiguous writes are safe.** A `put` that committed but reported an error keeps what it
+//!   wrote (a counted guess stays counted, a consumed code stays consumed); the caller sees an
+//!   error, never an answer whose count was not written.
+//! - **Every payment can end.** Before `Authorized` it expires (recorded at its next call or by
+//!   [`Engine::recover`]) or is cancelled; `Authorized` ends with the bank's answer.
+//! - **Records cannot be forged**: each is sealed by an HMAC over its store key and its bytes,
+//!   so an edited, truncated, forged or moved record is refused as [`Error::Tampered`].
+//! - **SMS are bounded**: none before a right PIN; at most `1 + max_resends` per payment, even
+//!   when resends race; at most `max_sms_per_number` per number per window.
+//!
+//! What is **not** guaranteed:
+//!
+//! - **A store that breaks compare-and-swap** loses counts (more guesses than the policy
+//!   allows) and may let a code through twice; the bank's idempotency key still stops a second
+//!   debit of the same payment. Check a store with `testkit::store_conformance` (feature
+//!   `testkit`).
+//! - **A bank that ignores idempotency keys**, or forgets them before the payment is settled,
+//!   may debit twice when a settle is retried after an outage or a crash.
+//! - **Freshness.** The HMAC proves that the engine wrote a record for its key, not that it is
+//!   the latest one: whoever can write to the store can put back an older record (or delete a
+//!   guard) and win back PIN or code guesses. Such a writer still cannot change an amount, a
+//!   funding source or a code, nor cause a second debit. Keep write access to the store as
+//!   narrow as access to the keys.
+//! - **Finding unfinished payments.** The store has no listing: the host keeps the ids of its
+//!   unpaid orders and runs [`Engine::recover`] on them (see the README's recovery job).
+//! - **The store's own timing.** The engine does the same calls and the same HMAC work for an
+//!   unknown number as for a wrong PIN; a store whose reads are faster when a key is absent, or
+//!   whose inserts cost more than updates, is the host's to even out.
+//! - **Activity of a number.** A right PIN starts the failure count again, so someone guessing
+//!   at a number can notice from `attempts_left` that its owner paid in between.
+//! - **The clock.** A clock that jumps ahead expires payments and codes early; one that jumps
+//!   back extends locks, cooldowns and windows.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(

@@ -175,6 +175,9 @@ pub enum BankError {
 /// - When the outcome is unknown (timeout, connection lost, 5xx), return
 ///   [`BankError::Unavailable`]: the engine keeps the payment `Authorized` and retries with the
 ///   same key.
+/// - The bank MUST remember a key for as long as its payment may stay `Authorized`, that is
+///   until the host's recovery job has settled it. Many providers keep keys for 24 hours: run
+///   recovery well within that.
 pub trait Bank: Send + Sync {
     /// Debits `request.amount()` from `request.funding_source()`.
     fn debit(
