@@ -129,10 +129,7 @@ async fn a_decline_after_an_outage_fails_the_payment() {
 #[tokio::test]
 async fn settling_twice_returns_the_same_confirmation() {
     let host = Host::new().await;
-    let sent = host.sent().await;
-    let id = sent.id();
-    host.bank.fail_next(BankFault::Unavailable);
-    assert!(host.engine.confirm(sent, &host.code()).await.is_err());
+    let id = host.authorized_despite(BankFault::Unavailable).await;
     let first = host.engine.resume::<Authorized>(id).await.unwrap();
     let second = host.engine.resume::<Authorized>(id).await.unwrap();
     let a = host.engine.settle(first).await.unwrap();
@@ -198,10 +195,7 @@ async fn a_cancelled_payment_cannot_be_confirmed() {
 #[tokio::test]
 async fn an_authorized_or_confirmed_payment_cannot_be_cancelled() {
     let host = Host::new().await;
-    let sent = host.sent().await;
-    let id = sent.id();
-    host.bank.fail_next(BankFault::Unavailable);
-    assert!(host.engine.confirm(sent, &host.code()).await.is_err());
+    let id = host.authorized_despite(BankFault::Unavailable).await;
     let error = host
         .engine
         .cancel(id, CancelReason::Buyer)

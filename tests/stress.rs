@@ -5,14 +5,14 @@
 
 mod common;
 
-use std::sync::Barrier;
+use std::sync::{Barrier, Mutex};
 use std::thread;
 
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{FaultPlan, FaultyStore, block_on};
 use buyster::{
-    CancelReason, CodeCheck, Engine, Error, Keys, OtpCode, OtpSent, PaymentId, PhoneNumber,
-    PinCheck, SecretKey, StateKind,
+    CancelReason, CodeCheck, Engine, Error, Initiated, Keys, OtpCode, OtpSent, Payment, PaymentId,
+    PhoneNumber, PinCheck, SecretKey, StateKind,
 };
 use common::*;
 
@@ -68,6 +68,14 @@ impl Round {
             };
             self.engine.send_code(verified).await.unwrap().id()
         })
+    }
+
+    /// One initiated payment per racing thread, for the threads to take.
+    fn initiated(&self) -> Mutex<Vec<Payment<Initiated>>> {
+        let payments = (0..THREADS)
+            .map(|_| block_on(self.engine.initiate(order(4990), &self.phone)).unwrap())
+            .collect();
+        Mutex::new(payments)
     }
 
     fn code(&self) -> OtpCode {
@@ -160,10 +168,7 @@ fn parallel_wrong_codes_get_at_most_the_allowed_answers() {
 fn parallel_wrong_pins_across_payments_are_answered_up_to_the_lock() {
     for seed in 0..ROUNDS {
         let round = Round::new(seed);
-        let payments: Vec<_> = (0..THREADS)
-            .map(|_| block_on(round.engine.initiate(order(4990), &round.phone)).unwrap())
-            .collect();
-        let payments = std::sync::Mutex::new(payments);
+        let payments = round.initiated();
         let answers = race(|_| {
             let payment = payments.lock().unwrap().pop().unwrap();
             block_on(round.engine.verify_pin(payment, &pin(WRONG_PIN)))
@@ -275,10 +280,7 @@ fn cancel_racing_confirm_ends_one_way_only() {
 fn a_right_pin_among_parallel_guesses_is_answered_only_before_the_lock() {
     for seed in 0..ROUNDS {
         let round = Round::new(seed);
-        let payments: Vec<_> = (0..THREADS)
-            .map(|_| block_on(round.engine.initiate(order(4990), &round.phone)).unwrap())
-            .collect();
-        let payments = std::sync::Mutex::new(payments);
+        let payments = round.initiated();
         let answers = race(|i| {
             let payment = payments.lock().unwrap().pop().unwrap();
             let digits = if i == THREADS / 2 { PIN } else { WRONG_PIN };

@@ -124,6 +124,16 @@ impl Host {
         self.engine.send_code(verified).await.unwrap()
     }
 
+    /// A payment whose right code met `fault` at the bank: left `Authorized` (or `Failed` for a
+    /// decline).
+    pub async fn authorized_despite(&self, fault: buyster::memory::BankFault) -> PaymentId {
+        let sent = self.sent().await;
+        let id = sent.id();
+        self.bank.fail_next(fault);
+        assert!(self.engine.confirm(sent, &self.code()).await.is_err());
+        id
+    }
+
     /// The last code sent to the buyer.
     pub fn code(&self) -> OtpCode {
         self.sms.last_code(&self.phone).unwrap()
