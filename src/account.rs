@@ -112,6 +112,21 @@ impl StoredAccount<'_> {
         Ok(tags_equal(&candidate, &self.pin_tag))
     }
 
+    /// The PIN check done wrong, for the timing harness's negative control: the tags compared
+    /// byte by byte, stopping at the first difference.
+    #[cfg(test)]
+    pub(crate) fn pin_matches_early_exit(&self, keys: &Keys, pin: &Pin) -> bool {
+        let candidate = keys
+            .pin_tag(self.pin_key_id, &self.salt, pin)
+            .unwrap_or([0; 32]);
+        for (a, b) in candidate.iter().zip(&self.pin_tag) {
+            if a != b {
+                return false;
+            }
+        }
+        true
+    }
+
     /// The account to debit.
     pub(crate) fn funding(&self) -> Result<FundingSource, Error> {
         FundingSource::from_record(self.funding_kind, self.funding)

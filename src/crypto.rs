@@ -35,17 +35,16 @@ impl MacKey {
 
     /// The tag of `parts`, each framed by its length so that no two part lists collide.
     pub(crate) fn tag(&self, parts: &[&[u8]]) -> Tag {
-        count::hmac();
         self.framed(parts).finalize().into_bytes().into()
     }
 
     /// Whether `tag` is the tag of `parts`, compared in constant time.
     pub(crate) fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        count::hmac();
         self.framed(parts).verify_slice(tag).is_ok()
     }
 
     fn framed(&self, parts: &[&[u8]]) -> HmacSha256 {
+        count::hmac(parts.iter().map(|part| part.len().saturating_add(4)).sum());
         let mut mac = self.0.clone();
         for part in parts {
             let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
@@ -86,33 +85,46 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Tag {
     mac.finalize().into_bytes().into()
 }
 
-/// Counters of HMAC evaluations and random draws, kept for the cost accounting of benchmarks and
-/// tests; compiled to nothing unless the `testkit` feature is on.
+/// Counters of HMAC evaluations and random draws, per thread, for the cost accounting of
+/// benchmarks and tests; compiled to nothing unless the `testkit` feature (or a test) is on.
 pub(crate) mod count {
     #[cfg(any(test, feature = "testkit"))]
-    use core::sync::atomic::{AtomicU64, Ordering};
+    use core::cell::Cell;
 
     #[cfg(any(test, feature = "testkit"))]
-    static HMACS: AtomicU64 = AtomicU64::new(0);
-    #[cfg(any(test, feature = "testkit"))]
-    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    std::thread_local! {
+        static HMACS: Cell<u64> = const { Cell::new(0) };
+        static HMAC_BYTES: Cell<u64> = const { Cell::new(0) };
+        static DRAWS: Cell<u64> = const { Cell::new(0) };
+    }
 
+    /// One HMAC over a message of `bytes` bytes.
     #[inline]
-    pub(crate) fn hmac() {
+    pub(crate) fn hmac(bytes: usize) {
         #[cfg(any(test, feature = "testkit"))]
-        HMACS.fetch_add(1, Ordering::Relaxed);
+        {
+            HMACS.with(|n| n.set(n.get().saturating_add(1)));
+            let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+            HMAC_BYTES.with(|n| n.set(n.get().saturating_add(bytes)));
+        }
+        #[cfg(not(any(test, feature = "testkit")))]
+        let _ = bytes;
     }
 
     #[inline]
     pub(crate) fn draw() {
         #[cfg(any(test, feature = "testkit"))]
-        DRAWS.fetch_add(1, Ordering::Relaxed);
+        DRAWS.with(|n| n.set(n.get().saturating_add(1)));
     }
 
-    /// HMAC evaluations and random draws made so far by the whole process.
-    #[cfg(test)]
-    pub(crate) fn totals() -> (u64, u64) {
-        (HMACS.load(Ordering::Relaxed), DRAWS.load(Ordering::Relaxed))
+    /// HMAC evaluations, bytes they covered, and random draws made so far on this thread.
+    #[cfg(any(test, feature = "testkit"))]
+    pub(crate) fn totals() -> (u64, u64, u64) {
+        (
+            HMACS.with(Cell::get),
+            HMAC_BYTES.with(Cell::get),
+            DRAWS.with(Cell::get),
+        )
     }
 }
 

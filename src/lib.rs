@@ -158,6 +158,8 @@ mod secret;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod text;
+#[cfg(test)]
+mod timing;
 
 pub use engine::{Engine, EngineBuilder, Unset};
 pub use error::{Error, StateKind, TextError};

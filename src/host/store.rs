@@ -71,8 +71,9 @@ impl Version {
     }
 }
 
-/// A stored value and its current version.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// A stored value and its current version. `Debug` shows the value's length only: a payment
+/// record holds the buyer's number.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The version the value was written with.
     pub version: Version,
@@ -103,6 +104,15 @@ impl Entry {
     #[must_use]
     pub fn into_value(self) -> Vec<u8> {
         self.value
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("version", &self.version)
+            .field("value", &format_args!("[{} bytes]", self.value.len()))
+            .finish()
     }
 }
 

@@ -152,11 +152,7 @@ pub(crate) fn code_typed(
     if now >= payment.state.code_expires_at {
         return Err(Error::Expired);
     }
-    let stored = &payment.state.code;
-    let candidate = keys
-        .code_tag(stored.key_id, &payment.id, &payment.order, code)
-        .ok_or(Error::Tampered)?;
-    if crate::crypto::tags_equal(&candidate, &stored.tag) {
+    if code_matches(&payment, code, keys)? {
         let funding = payment.state.funding.clone();
         return Ok(CodeStep::Right(payment.with_state(Authorized {
             funding,
@@ -178,6 +174,20 @@ pub(crate) fn code_typed(
         ..payment.state
     };
     Ok(CodeStep::Wrong(payment.with_state(state)))
+}
+
+/// Whether `code` is the code in force for `payment`: one HMAC and a constant-time comparison
+/// of tags, never of digits.
+pub(crate) fn code_matches(
+    payment: &Payment<OtpSent>,
+    code: &OtpCode,
+    keys: &Keys,
+) -> Result<bool, Error> {
+    let stored = &payment.state.code;
+    let candidate = keys
+        .code_tag(stored.key_id, &payment.id, &payment.order, code)
+        .ok_or(Error::Tampered)?;
+    Ok(crate::crypto::tags_equal(&candidate, &stored.tag))
 }
 
 /// The debit of an authorized payment; its idempotency key is the payment id.

@@ -8,6 +8,8 @@
 //!   the scheduler inside the call. A plan is explicit or drawn from a seed, so every failure
 //!   reproduces.
 //! - [`block_on`] drives a future on the current thread, for tests on plain `std` threads.
+//! - [`CryptoWork`] counts the HMAC evaluations and random draws made on a thread, the floor
+//!   of what a checkout costs.
 //!
 //! ```
 //! use buyster::memory::MemoryStore;
@@ -27,6 +29,48 @@ use std::thread::{self, Thread};
 
 pub use conformance::{ConformanceFailure, ConformanceReport, check_store, store_conformance};
 pub use faults::{Call, Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore, InjectedFault};
+
+/// The cryptographic work done on this thread: HMAC-SHA256 evaluations and random draws (an
+/// id, a salt, a code), counted where the engine makes them.
+///
+/// ```
+/// use buyster::testkit::CryptoWork;
+/// let before = CryptoWork::on_this_thread();
+/// let _key = buyster::SecretKey::generate();
+/// assert_eq!(CryptoWork::on_this_thread().since(before).random_draws, 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CryptoWork {
+    /// HMAC-SHA256 evaluations (tags made or verified).
+    pub hmacs: u64,
+    /// Bytes of message those evaluations covered.
+    pub hmac_bytes: u64,
+    /// Draws from the random number generator.
+    pub random_draws: u64,
+}
+
+impl CryptoWork {
+    /// The work done on this thread since it started.
+    #[must_use]
+    pub fn on_this_thread() -> Self {
+        let (hmacs, hmac_bytes, random_draws) = crate::crypto::count::totals();
+        Self {
+            hmacs,
+            hmac_bytes,
+            random_draws,
+        }
+    }
+
+    /// The work done between `earlier` and `self`.
+    #[must_use]
+    pub fn since(self, earlier: Self) -> Self {
+        Self {
+            hmacs: self.hmacs.saturating_sub(earlier.hmacs),
+            hmac_bytes: self.hmac_bytes.saturating_sub(earlier.hmac_bytes),
+            random_draws: self.random_draws.saturating_sub(earlier.random_draws),
+        }
+    }
+}
 
 struct Unpark(Thread);
 
