@@ -23,6 +23,10 @@ pub enum PhoneError {
     /// The digits after `+` or `00` do not start with a country calling code.
     #[error("it does not start with a valid country calling code")]
     InvalidCountryCode,
+    /// A `0` after the country code where that country's numbers have none (one such `0`, the
+    /// national trunk prefix, is forgiven: `+33 06 …`).
+    #[error("it has a 0 after the country code where numbers of that country have none")]
+    MisplacedZero,
     /// Fewer digits than a number of that country has.
     #[error("it has too few digits")]
     TooShort,
@@ -227,7 +231,7 @@ fn build(digits: &str) -> Result<PhoneNumber, PhoneError> {
     }
     let code_len = calling_code_len(digits).ok_or(PhoneError::InvalidCountryCode)?;
     let (code, national) = digits.split_at(code_len);
-    let national = strip_misplaced_trunk(code, national);
+    let national = strip_misplaced_trunk(code, national)?;
     check_length(code, national)?;
     Ok(PhoneNumber {
         e164: format!("+{code}{national}"),
@@ -237,16 +241,20 @@ fn build(digits: &str) -> Result<PhoneNumber, PhoneError> {
 
 /// `+33 06 12 34 56 78` is a common slip for `+33 6 12 34 56 78`: in countries that dial a
 /// trunk `0` before national numbers, no national number starts with it, so it is dropped.
-fn strip_misplaced_trunk<'a>(code: &str, national: &'a str) -> &'a str {
+fn strip_misplaced_trunk<'a>(code: &str, national: &'a str) -> Result<&'a str, PhoneError> {
     const TRUNK_ZERO: [&str; 44] = [
         "20", "27", "31", "32", "33", "36", "41", "43", "44", "46", "49", "61", "62", "63", "64",
         "66", "81", "82", "84", "86", "90", "91", "92", "98", "212", "213", "234", "254", "262",
         "353", "358", "380", "590", "594", "596", "880", "886", "961", "962", "963", "964", "966",
         "971", "972",
     ];
+    if !TRUNK_ZERO.contains(&code) {
+        return Ok(national);
+    }
     match national.strip_prefix('0') {
-        Some(rest) if TRUNK_ZERO.contains(&code) => rest,
-        _ => national,
+        Some(rest) if rest.starts_with('0') => Err(PhoneError::MisplacedZero),
+        Some(rest) => Ok(rest),
+        None => Ok(national),
     }
 }
 
@@ -387,6 +395,8 @@ mod tests {
         assert_eq!(e164("+44 1234 567 890 123"), "+441234567890123");
         assert_eq!(refusal(&"9".repeat(40)), PhoneError::TooLong);
         assert_eq!(refusal("+2"), PhoneError::InvalidCountryCode);
+        assert_eq!(refusal("+31 00 1234 5678"), PhoneError::MisplacedZero);
+        assert_eq!(refusal("+33 00 12 34 56 78"), PhoneError::MisplacedZero);
         assert_eq!(refusal("+999 1234 5678"), PhoneError::InvalidCountryCode);
         assert_eq!(refusal("+800 1234 5678"), PhoneError::InvalidCountryCode);
         assert_eq!(refusal("+210 0000 000"), PhoneError::InvalidCountryCode);

@@ -1,0 +1,240 @@
+//! Parser fuzzing on stable, with proptest: every parser and the record decoder take arbitrary
+//! input without panicking, refuse it with their own typed error, and read back what they
+//! print. `FUZZ_CASES` sets the inputs per parser (100,000 by default).
+#![cfg(feature = "testkit")]
+
+mod common;
+
+use buyster::memory::MemoryStore;
+use buyster::testkit::block_on;
+use buyster::{
+    Amount, AnyPayment, Currency, Error, Iban, Key, Language, OtpCode, PaymentId, PhoneNumber, Pin,
+    Store,
+};
+use common::*;
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+fn cases() -> u32 {
+    std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+}
+
+fn config() -> Config {
+    Config { cases: cases(), failure_persistence: None, ..Config::default() }
+}
+
+/// Text of the sort people type into forms: digits, separators, signs, letters, a few symbols,
+/// some multi-byte characters.
+fn typed() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9 .+()/€£$,A-Za-z-]{0,40}",
+        any::<String>(),
+        "[0-9]{0,20}",
+        "\\+[0-9 ]{0,20}",
+        "[A-Z]{2}[0-9]{2}[A-Z0-9 ]{0,34}",
+        "[0-9]{1,9}([.,][0-9]{0,3})? ?(EUR|€|eur|GBP|£|CHF|USD|\\$|XYZ)?",
+        "[0-9a-f]{0,40}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn phone_numbers(input in typed()) {
+        match input.parse::<PhoneNumber>() {
+            Ok(phone) => {
+                let text = phone.to_string();
+                prop_assert!(text.starts_with('+') && text.len() <= 16);
+                prop_assert_eq!(text.parse::<PhoneNumber>().unwrap(), phone.clone());
+                let debug = format!("{:?}", phone);
+                prop_assert!(!debug.contains(&text[text.len() - 6..]));
+            }
+            Err(error) => prop_assert!(matches!(error, Error::InvalidPhone(_)), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn amounts(input in typed()) {
+        match input.parse::<Amount>() {
+            Ok(amount) => {
+                prop_assert!(amount.minor_units() > 0);
+                prop_assert_eq!(amount.to_string().parse::<Amount>().unwrap(), amount);
+            }
+            Err(error) => prop_assert!(matches!(error, Error::InvalidAmount(_)), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn pins_and_codes(input in typed()) {
+        match input.parse::<Pin>() {
+            Ok(pin) => {
+                let digits = pin.expose_secret();
+                prop_assert!((4..=8).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()));
+                let again: Pin = digits.parse().unwrap();
+                prop_assert_eq!(again.expose_secret(), digits);
+            }
+            Err(error) => prop_assert!(matches!(error, Error::InvalidPin(_)), "{error:?}"),
+        }
+        match input.parse::<OtpCode>() {
+            Ok(code) => {
+                let digits = code.expose_secret();
+                prop_assert!((6..=9).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()));
+                let again: OtpCode = digits.parse().unwrap();
+                prop_assert_eq!(again.expose_secret(), digits);
+            }
+            Err(error) => prop_assert!(matches!(error, Error::InvalidCode(_)), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn ibans(input in typed()) {
+        match input.parse::<Iban>() {
+            Ok(iban) => prop_assert_eq!(iban.to_string().parse::<Iban>().unwrap(), iban),
+            Err(error) => prop_assert!(matches!(error, Error::InvalidIban(_)), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn payment_ids(input in typed()) {
+        match input.parse::<PaymentId>() {
+            Ok(id) => prop_assert_eq!(id.to_string(), input),
+            Err(error) => prop_assert!(matches!(error, Error::InvalidPaymentId), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_values_read_back_what_they_print(
+        national in "[67][0-9]{8}",
+        minor in 1..=Amount::MAX_MINOR_UNITS,
+        currency in prop::sample::select(vec![Currency::EUR, Currency::GBP, Currency::CHF, Currency::USD]),
+        bban in "[0-9]{23}",
+        id in "[0-9a-f]{32}",
+        digits in "[0-9]{6,9}",
+    ) {
+        let phone: PhoneNumber = format!("0{national}").parse().unwrap();
+        prop_assert_eq!(phone.to_string().parse::<PhoneNumber>().unwrap(), phone.clone());
+        prop_assert_eq!(phone.masked().parse::<PhoneNumber>().is_err(), true);
+        let amount = Amount::new(minor, currency).unwrap();
+        for text in [amount.to_string(), amount.localized(Language::French), amount.localized(Language::English)] {
+            prop_assert_eq!(text.parse::<Amount>().unwrap(), amount);
+        }
+        let iban: Iban = french_iban(&bban).parse().unwrap();
+        prop_assert_eq!(iban.to_string().parse::<Iban>().unwrap(), iban);
+        prop_assert_eq!(id.parse::<PaymentId>().unwrap().to_string(), id);
+        let code: OtpCode = digits.parse().unwrap();
+        prop_assert_eq!(code.expose_secret(), digits.as_str());
+    }
+}
+
+/// A French IBAN with the given 23-digit BBAN and its computed check digits.
+fn french_iban(bban: &str) -> String {
+    // Check digits: 98 - (BBAN ‖ "FR00" as digits) mod 97, F = 15, R = 27.
+    let remainder = format!("{bban}152700").bytes().fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+    format!("FR{:02}{bban}", 98 - remainder)
+}
+
+/// A payment stored in `state` (0 to 5 steps along the flow), and the engine's host.
+fn stored_payment(host: &Host, steps: u8) -> PaymentId {
+    block_on(async {
+        let payment = host.initiate().await;
+        let id = payment.id();
+        if steps == 0 {
+            return id;
+        }
+        let buyster::PinCheck::Verified(verified) = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+            panic!();
+        };
+        if steps == 1 {
+            return id;
+        }
+        let sent = host.engine.send_code(verified).await.unwrap();
+        match steps {
+            2 => {}
+            3 => drop(host.engine.confirm(sent, &host.code()).await.unwrap()),
+            4 => drop(host.engine.cancel(id, buyster::CancelReason::Buyer).await.unwrap()),
+            _ => {
+                host.bank.fail_next(buyster::memory::BankFault::Unavailable);
+                assert!(host.engine.confirm(sent, &host.code()).await.is_err());
+            }
+        }
+        id
+    })
+}
+
+#[test]
+fn every_single_bit_flip_of_every_kind_of_record_is_refused() {
+    let host = block_on(Host::new());
+    // Payment records in each state.
+    for steps in 0..=5 {
+        let id = stored_payment(&host, steps);
+        let key = Key::payment(&id);
+        let entry = block_on(host.store.get(&key)).unwrap().unwrap();
+        assert!(block_on(host.engine.load(id)).is_ok());
+        let mut version = entry.version();
+        for bit in 0..entry.value().len() * 8 {
+            let mut flipped = entry.value().to_vec();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
+            let loaded = block_on(host.engine.load(id));
+            assert!(matches!(loaded, Err(Error::Tampered)), "state {steps}, bit {bit}: {loaded:?}");
+        }
+        block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
+        assert!(block_on(host.engine.load(id)).is_ok());
+    }
+    // The account and the guard, checked by every PIN attempt.
+    for kind in ["account/", "guard/"] {
+        let key = host.store.keys().into_iter().find(|k| k.as_str().starts_with(kind)).unwrap();
+        let entry = block_on(host.store.get(&key)).unwrap().unwrap();
+        let mut version = entry.version();
+        for bit in (0..entry.value().len() * 8).step_by(3) {
+            let mut flipped = entry.value().to_vec();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
+            let payment = block_on(host.initiate());
+            let answer = block_on(host.engine.verify_pin(payment, &pin(WRONG_PIN)));
+            assert!(matches!(answer, Err(Error::Tampered)), "{kind} bit {bit}: {answer:?}");
+        }
+        block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: cases() / 10, failure_persistence: None, ..Config::default() })]
+
+    /// Random bytes, truncations and extensions of real records, stored under a payment's key.
+    #[test]
+    fn the_record_decoder_refuses_what_the_engine_did_not_write(
+        noise in prop::collection::vec(any::<u8>(), 0..300),
+        steps in 0u8..=5,
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let host = block_on(Host::new());
+        let id = stored_payment(&host, steps);
+        let key = Key::payment(&id);
+        let entry = block_on(host.store.get(&key)).unwrap().unwrap();
+        let real = entry.value().to_vec();
+        let truncated = real[..cut.index(real.len())].to_vec();
+        let extended = [real.as_slice(), &noise].concat();
+        let spliced = [&real[..cut.index(real.len())], noise.as_slice()].concat();
+        let mut version = entry.version();
+        for bytes in [noise.clone(), truncated, extended, spliced] {
+            if bytes == real {
+                continue;
+            }
+            version = block_on(host.store.put(&key, Some(version), bytes)).unwrap();
+            let loaded = block_on(host.engine.load(id));
+            prop_assert!(matches!(loaded, Err(Error::Tampered)), "{:?}", loaded.map(|p| p.kind()));
+        }
+    }
+}
+
+#[test]
+fn the_memory_store_round_trips_a_loaded_payment_unchanged() {
+    let store = MemoryStore::new();
+    let host = Host::empty(buyster::Policy::default(), store);
+    let id = block_on(host.engine.initiate(order(4990), &host.phone)).unwrap().id();
+    let AnyPayment::Initiated(loaded) = block_on(host.engine.load(id)).unwrap() else { panic!() };
+    assert_eq!(loaded.order(), &order(4990));
+    assert_eq!(loaded.phone(), &host.phone);
+}
