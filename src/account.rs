@@ -11,6 +11,7 @@ use crate::secret::Pin;
 /// Field bytes of every account record: status, PIN key id, salt, PIN tag, funding source in
 /// a fixed-size field, enrollment time. All accounts weigh the same, and so does the decoy that
 /// stands in for an unknown number.
+#[cfg(test)]
 pub(crate) const ACCOUNT_BODY: usize = 1 + 1 + 16 + 32 + 1 + 2 + FundingToken::MAX_LEN + 8;
 
 const STATUS_ACTIVE: u8 = 1;
@@ -79,16 +80,20 @@ impl Account {
         Ok(stored)
     }
 
-    /// The same work as [`StoredAccount::pin_matches`] for an account that does not exist: one
-    /// HMAC and one comparison, whose answer is always no. Unknown numbers and wrong PINs must
-    /// cost the same, so that timing tells nothing about enrollment.
-    pub(crate) fn dummy_check(keys: &Keys, pin: &Pin) -> bool {
-        let candidate = keys
-            .pin_tag(keys.key_id(), &[0; 16], pin)
-            .unwrap_or([0; 32]);
-        // A tag of all ones: matching it means finding an HMAC preimage, so the answer is no.
-        let never: Tag = [0xff; 32];
-        tags_equal(&candidate, &never)
+    /// A real account record, of the same size as every other, stored nowhere: checking a PIN
+    /// against it is the work done for a number that has no account, so that an unknown number
+    /// costs what a wrong PIN costs (one record verified and read, one PIN hash compared).
+    pub(crate) fn decoy(keys: &Keys) -> (Key, Vec<u8>) {
+        let key = Key::account(&"0".repeat(32));
+        let pin = "000000".parse::<Pin>();
+        let funding = "FR76 3000 6000 0112 3456 7890 189".parse::<FundingSource>();
+        let record = match (pin, funding) {
+            (Ok(pin), Ok(funding)) => {
+                Self::new(keys, &pin, funding, Timestamp::from_unix_millis(0)).encode(keys, &key)
+            }
+            _ => Vec::new(),
+        };
+        (key, record)
     }
 }
 
@@ -183,7 +188,23 @@ mod tests {
                 .pin_matches(&keys, &"2468130".parse().unwrap())
                 .unwrap()
         );
-        assert!(!Account::dummy_check(&keys, &"246813".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_decoy_is_an_account_like_any_other() {
+        let keys = keys();
+        let (key, decoy) = Account::decoy(&keys);
+        assert_eq!(decoy.len(), 3 + ACCOUNT_BODY + 32);
+        assert_eq!(
+            key.as_str().len(),
+            Key::account(&"ab".repeat(16)).as_str().len()
+        );
+        let stored = Account::open(&keys, &key, &decoy).unwrap();
+        assert!(
+            !stored
+                .pin_matches(&keys, &"246813".parse().unwrap())
+                .unwrap()
+        );
     }
 
     #[test]

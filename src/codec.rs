@@ -85,18 +85,6 @@ impl Writer {
     }
 }
 
-/// A `kind` record with `body_len` zero bytes of fields and a tag of zeros. Opening it costs
-/// what opening a real record of that size costs (one HMAC over the same number of blocks), and
-/// fails: it stands in for a record that does not exist.
-pub(crate) fn decoy(kind: RecordKind, keys: &Keys, body_len: usize) -> Vec<u8> {
-    let mut bytes = Writer::new(kind, keys).0;
-    bytes.resize(
-        HEADER_LEN.saturating_add(body_len).saturating_add(TAG_LEN),
-        0,
-    );
-    bytes
-}
-
 /// Reads the fields of a record whose tag has been verified.
 #[derive(Clone)]
 pub(crate) struct Reader<'a>(&'a [u8]);
@@ -274,20 +262,6 @@ mod tests {
         let record = w.seal(&keys, &key);
         let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
         assert!(matches!(reader.padded_text(3), Err(Error::Tampered)));
-    }
-
-    #[test]
-    fn a_decoy_costs_one_verification_and_fails() {
-        let (keys, key) = (keys(), Key::account("abc"));
-        let decoy = decoy(RecordKind::Account, &keys, 50);
-        assert_eq!(decoy.len(), 3 + 50 + 32);
-        let (hmacs_before, _, _) = crate::crypto::count::totals();
-        assert!(matches!(
-            Reader::open(&keys, &key, RecordKind::Account, &decoy),
-            Err(Error::Tampered)
-        ));
-        let (hmacs_after, _, _) = crate::crypto::count::totals();
-        assert_eq!(hmacs_after, hmacs_before + 1);
     }
 
     #[test]

@@ -204,3 +204,120 @@ impl fmt::Display for StateKind {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Timestamp;
+    use crate::money::AmountError;
+    use crate::phone::PhoneError;
+    use crate::policy::Policy;
+
+    /// One of every variant.
+    fn every_error() -> Vec<Error> {
+        let policy = Policy {
+            max_pin_failures: 9,
+            ..Policy::default()
+        };
+        let Err(invalid_policy) = policy.validate() else {
+            panic!("a PIN limit of 9 is refused");
+        };
+        let t = Timestamp::from_unix_millis(1_800_000_000_000);
+        vec![
+            Error::AlreadyEnrolled,
+            Error::Bank(BankError::Unavailable),
+            Error::Conflict,
+            Error::Declined(DeclineReason::InsufficientFunds),
+            Error::Expired,
+            Error::InvalidAmount(AmountError::Malformed),
+            Error::InvalidChannel,
+            Error::InvalidCode(DigitsError::NotDigits),
+            Error::InvalidFundingToken(TextError::Empty),
+            Error::InvalidIban(IbanError::ChecksumMismatch),
+            Error::InvalidKey,
+            Error::InvalidMerchant(TextError::TooLongForSms { max_septets: 40 }),
+            Error::InvalidPaymentId,
+            Error::InvalidPhone(PhoneError::TooShort),
+            Error::InvalidPin(DigitsError::Length { min: 4, max: 8 }),
+            invalid_policy,
+            Error::InvalidReference(TextError::ForbiddenCharacter),
+            Error::KeyIdInUse { key_id: 7 },
+            Error::Locked { until: Some(t) },
+            Error::Locked { until: None },
+            Error::NotFound,
+            Error::RateLimited { retry_at: t },
+            Error::ResendLimit,
+            Error::ResendTooSoon { retry_at: t },
+            Error::Sms(SmsError::Rejected),
+            Error::Storage(StoreError::Conflict),
+            Error::Tampered,
+            Error::TooManyAttempts,
+            Error::WrongState {
+                expected: StateKind::OtpSent,
+                found: StateKind::Confirmed,
+            },
+        ]
+    }
+
+    /// Does not compile when a variant is added and not listed in `every_error`.
+    fn listed(error: &Error) -> bool {
+        match error {
+            Error::AlreadyEnrolled
+            | Error::Bank(_)
+            | Error::Conflict
+            | Error::Declined(_)
+            | Error::Expired
+            | Error::InvalidAmount(_)
+            | Error::InvalidChannel
+            | Error::InvalidCode(_)
+            | Error::InvalidFundingToken(_)
+            | Error::InvalidIban(_)
+            | Error::InvalidKey
+            | Error::InvalidMerchant(_)
+            | Error::InvalidPaymentId
+            | Error::InvalidPhone(_)
+            | Error::InvalidPin(_)
+            | Error::InvalidPolicy(_)
+            | Error::InvalidReference(_)
+            | Error::KeyIdInUse { .. }
+            | Error::Locked { .. }
+            | Error::NotFound
+            | Error::RateLimited { .. }
+            | Error::ResendLimit
+            | Error::ResendTooSoon { .. }
+            | Error::Sms(_)
+            | Error::Storage(_)
+            | Error::Tampered
+            | Error::TooManyAttempts
+            | Error::WrongState { .. } => true,
+        }
+    }
+
+    #[test]
+    fn every_variant_reads_as_a_lowercase_sentence_without_data() {
+        let errors = every_error();
+        assert_eq!(errors.len(), 29);
+        for error in errors {
+            assert!(listed(&error));
+            let text = error.to_string();
+            let first = text.chars().next().unwrap();
+            assert!(first.is_lowercase(), "{text}");
+            // Only times, key ids, limits and state names appear: no run of 5 digits but in a
+            // timestamp.
+            let without_time = text.replace("2027-01-15T08:00:00.000Z", "");
+            let longest_run = without_time
+                .split(|c: char| !c.is_ascii_digit())
+                .map(str::len)
+                .max()
+                .unwrap_or(0);
+            assert!(longest_run < 5, "{text}");
+        }
+    }
+
+    #[test]
+    fn states_name_themselves() {
+        assert!(StateKind::Confirmed.is_terminal() && StateKind::Failed.is_terminal());
+        assert!(!StateKind::Authorized.is_terminal());
+        assert_eq!(StateKind::PinVerified.to_string(), "pin verified");
+    }
+}

@@ -25,16 +25,27 @@ fn build(name: &str, source: &Path) -> (bool, String) {
     let output = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--quiet", "--offline", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", root.join("target").join("compile-cases-target"))
+        .env(
+            "CARGO_TARGET_DIR",
+            root.join("target").join("compile-cases-target"),
+        )
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 fn cases(folder: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(folder);
-    let mut cases: Vec<PathBuf> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(folder);
+    let mut cases: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     cases.sort();
     cases
 }
@@ -55,6 +66,9 @@ fn misuse_does_not_compile() {
         let name = case.file_stem().unwrap().to_string_lossy().into_owned();
         let (ok, errors) = build(&name, &case);
         assert!(!ok, "{name} compiled, but must not");
-        assert!(errors.contains(&format!("error[{code}]")), "{name} must fail with {code}, got:\n{errors}");
+        assert!(
+            errors.contains(&format!("error[{code}]")),
+            "{name} must fail with {code}, got:\n{errors}"
+        );
     }
 }

@@ -16,11 +16,18 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 fn cases() -> u32 {
-    std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
 }
 
 fn config() -> Config {
-    Config { cases: cases(), failure_persistence: None, ..Config::default() }
+    Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 /// Text of the sort people type into forms: digits, separators, signs, letters, a few symbols,
@@ -130,7 +137,9 @@ proptest! {
 /// A French IBAN with the given 23-digit BBAN and its computed check digits.
 fn french_iban(bban: &str) -> String {
     // Check digits: 98 - (BBAN ‖ "FR00" as digits) mod 97, F = 15, R = 27.
-    let remainder = format!("{bban}152700").bytes().fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+    let remainder = format!("{bban}152700")
+        .bytes()
+        .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
     format!("FR{:02}{bban}", 98 - remainder)
 }
 
@@ -142,7 +151,9 @@ fn stored_payment(host: &Host, steps: u8) -> PaymentId {
         if steps == 0 {
             return id;
         }
-        let buyster::PinCheck::Verified(verified) = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+        let buyster::PinCheck::Verified(verified) =
+            host.engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+        else {
             panic!();
         };
         if steps == 1 {
@@ -152,7 +163,12 @@ fn stored_payment(host: &Host, steps: u8) -> PaymentId {
         match steps {
             2 => {}
             3 => drop(host.engine.confirm(sent, &host.code()).await.unwrap()),
-            4 => drop(host.engine.cancel(id, buyster::CancelReason::Buyer).await.unwrap()),
+            4 => drop(
+                host.engine
+                    .cancel(id, buyster::CancelReason::Buyer)
+                    .await
+                    .unwrap(),
+            ),
             _ => {
                 host.bank.fail_next(buyster::memory::BankFault::Unavailable);
                 assert!(host.engine.confirm(sent, &host.code()).await.is_err());
@@ -177,14 +193,22 @@ fn every_single_bit_flip_of_every_kind_of_record_is_refused() {
             flipped[bit / 8] ^= 1 << (bit % 8);
             version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
             let loaded = block_on(host.engine.load(id));
-            assert!(matches!(loaded, Err(Error::Tampered)), "state {steps}, bit {bit}: {loaded:?}");
+            assert!(
+                matches!(loaded, Err(Error::Tampered)),
+                "state {steps}, bit {bit}: {loaded:?}"
+            );
         }
         block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
         assert!(block_on(host.engine.load(id)).is_ok());
     }
     // The account and the guard, checked by every PIN attempt.
     for kind in ["account/", "guard/"] {
-        let key = host.store.keys().into_iter().find(|k| k.as_str().starts_with(kind)).unwrap();
+        let key = host
+            .store
+            .keys()
+            .into_iter()
+            .find(|k| k.as_str().starts_with(kind))
+            .unwrap();
         let entry = block_on(host.store.get(&key)).unwrap().unwrap();
         let mut version = entry.version();
         for bit in (0..entry.value().len() * 8).step_by(3) {
@@ -193,7 +217,10 @@ fn every_single_bit_flip_of_every_kind_of_record_is_refused() {
             version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
             let payment = block_on(host.initiate());
             let answer = block_on(host.engine.verify_pin(payment, &pin(WRONG_PIN)));
-            assert!(matches!(answer, Err(Error::Tampered)), "{kind} bit {bit}: {answer:?}");
+            assert!(
+                matches!(answer, Err(Error::Tampered)),
+                "{kind} bit {bit}: {answer:?}"
+            );
         }
         block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
     }
@@ -233,8 +260,12 @@ proptest! {
 fn the_memory_store_round_trips_a_loaded_payment_unchanged() {
     let store = MemoryStore::new();
     let host = Host::empty(buyster::Policy::default(), store);
-    let id = block_on(host.engine.initiate(order(4990), &host.phone)).unwrap().id();
-    let AnyPayment::Initiated(loaded) = block_on(host.engine.load(id)).unwrap() else { panic!() };
+    let id = block_on(host.engine.initiate(order(4990), &host.phone))
+        .unwrap()
+        .id();
+    let AnyPayment::Initiated(loaded) = block_on(host.engine.load(id)).unwrap() else {
+        panic!()
+    };
     assert_eq!(loaded.order(), &order(4990));
     assert_eq!(loaded.phone(), &host.phone);
 }

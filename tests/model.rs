@@ -18,8 +18,15 @@ use proptest::test_runner::Config;
 use proptest_state_machine::prop_state_machine;
 
 fn config() -> Config {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    Config { cases, failure_persistence: None, ..Config::default() }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 prop_state_machine! {
@@ -33,15 +40,45 @@ prop_state_machine! {
 fn the_model_gives_the_documented_answers() {
     use model::reference::{Expect, Op};
     let model = model::reference::Model::new();
-    let model = Reference::step(model, &Op::Initiate { number: 0, amount: 4990 });
+    let model = Reference::step(
+        model,
+        &Op::Initiate {
+            number: 0,
+            amount: 4990,
+        },
+    );
     assert_eq!(model.last, Expect::Ok);
-    let model = Reference::step(model, &Op::VerifyPin { payment: 0, right: false });
+    let model = Reference::step(
+        model,
+        &Op::VerifyPin {
+            payment: 0,
+            right: false,
+        },
+    );
     assert_eq!(model.last, Expect::Rejected(2));
-    let model = Reference::step(model, &Op::VerifyPin { payment: 0, right: false });
+    let model = Reference::step(
+        model,
+        &Op::VerifyPin {
+            payment: 0,
+            right: false,
+        },
+    );
     assert_eq!(model.last, Expect::Rejected(1));
-    let model = Reference::step(model, &Op::VerifyPin { payment: 0, right: false });
+    let model = Reference::step(
+        model,
+        &Op::VerifyPin {
+            payment: 0,
+            right: false,
+        },
+    );
     let lock = Expect::Locked(Some(15 * model::reference::MINUTE));
     assert_eq!(model.last, lock);
-    let model = Reference::step(model, &Op::VerifyPin { payment: 0, right: true });
+    let model = Reference::step(
+        model,
+        &Op::VerifyPin {
+            payment: 0,
+            right: true,
+        },
+    );
     assert_eq!(model.last, lock);
 }

@@ -1,6 +1,7 @@
 //! [`EngineBuilder`]: the host's parts go in, a validated [`Engine`] comes out.
 
 use crate::Error;
+use crate::account::Account;
 use crate::host::{Bank, Clock, SmsGateway, Store, SystemClock};
 use crate::keys::Keys;
 use crate::policy::Policy;
@@ -110,6 +111,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> EngineBuilder<St, Sm, Bk, C>
     /// [`Error::InvalidPolicy`] naming the first [`Policy`] field out of range.
     pub fn build(self) -> Result<Engine<St, Sm, Bk, C>, Error> {
         self.policy.validate()?;
+        let decoy = Account::decoy(&self.keys);
         Ok(Engine {
             store: self.store,
             sms: self.sms,
@@ -117,6 +119,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> EngineBuilder<St, Sm, Bk, C>
             clock: self.clock,
             keys: self.keys,
             policy: self.policy,
+            decoy,
         })
     }
 }

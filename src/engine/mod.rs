@@ -55,6 +55,8 @@ pub struct Engine<St, Sm, Bk, C = SystemClock> {
     clock: C,
     keys: Keys,
     policy: Policy,
+    /// The account record checked for numbers that have none, and its key.
+    decoy: (Key, Vec<u8>),
 }
 
 impl<St, Sm, Bk, C> fmt::Debug for Engine<St, Sm, Bk, C> {

@@ -1,8 +1,7 @@
 //! Enrollment and the PIN check.
 
 use crate::Error;
-use crate::account::{ACCOUNT_BODY, Account};
-use crate::codec::{RecordKind, decoy};
+use crate::account::Account;
 use crate::funding::FundingSource;
 use crate::guard::Failure;
 use crate::host::{Bank, Clock, Key, SmsGateway, Store, Timestamp, Version};
@@ -124,13 +123,14 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// Checks `pin` against the account under `key`, with the same work for an unknown number
-    /// and a wrong PIN: one record verification (of a decoy of the same size when there is no
-    /// account) and one PIN hash.
+    /// and a wrong PIN: one record of the same size verified and read (the engine's decoy when
+    /// there is no account), one PIN hash compared.
     async fn check_pin(&self, key: &Key, pin: &Pin) -> Result<Found, Error> {
         let Some(entry) = self.read(key).await? else {
-            let decoy = decoy(RecordKind::Account, &self.keys, ACCOUNT_BODY);
-            let _ = Account::open(&self.keys, key, &decoy);
-            Account::dummy_check(&self.keys, pin);
+            let (decoy_key, decoy) = &self.decoy;
+            let decoy = Account::open(&self.keys, decoy_key, decoy)?;
+            // Whatever the decoy says, there is no account: the answer is "unknown".
+            let _ = decoy.pin_matches(&self.keys, pin)?;
             return Ok(Found::Unknown);
         };
         let account = Account::open(&self.keys, key, entry.value())?;

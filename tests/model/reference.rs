@@ -122,7 +122,13 @@ pub struct Model {
 
 impl Model {
     pub fn new() -> Self {
-        let number = Number { enrolled: false, failures: 0, locks: 0, lock: Lock::Open, sms: Vec::new() };
+        let number = Number {
+            enrolled: false,
+            failures: 0,
+            locks: 0,
+            lock: Lock::Open,
+            sms: Vec::new(),
+        };
         let mut numbers = vec![number; NUMBERS];
         numbers[0].enrolled = true;
         Self {
@@ -149,7 +155,11 @@ impl Model {
     /// The check `resume::<S>` makes.
     fn resume(&self, p: usize, expected: StateKind) -> Result<(), Expect> {
         let found = self.payments[p].state;
-        if found == expected { Ok(()) } else { Err(Expect::WrongState(expected, found)) }
+        if found == expected {
+            Ok(())
+        } else {
+            Err(Expect::WrongState(expected, found))
+        }
     }
 
     fn verify_pin(&mut self, p: usize, right: bool) -> Expect {
@@ -195,7 +205,12 @@ impl Model {
     fn dispatch(&mut self, number: usize) -> Result<(), Expect> {
         let now = self.now;
         let n = &mut self.numbers[number];
-        let recent: Vec<u64> = n.sms.iter().copied().filter(|t| *t + SMS_WINDOW > now).collect();
+        let recent: Vec<u64> = n
+            .sms
+            .iter()
+            .copied()
+            .filter(|t| *t + SMS_WINDOW > now)
+            .collect();
         if recent.len() >= SMS_PER_WINDOW {
             return Err(Expect::RateLimited(recent[0] + SMS_WINDOW));
         }
@@ -317,7 +332,11 @@ impl Model {
     fn cancel(&mut self, p: usize) -> Expect {
         match self.payments[p].state {
             StateKind::Initiated | StateKind::PinVerified | StateKind::OtpSent => {
-                let reason = if self.expired(p) { Reason::Expired } else { Reason::Cancelled };
+                let reason = if self.expired(p) {
+                    Reason::Expired
+                } else {
+                    Reason::Cancelled
+                };
                 self.fail(p, reason);
                 Expect::Ok
             }
@@ -331,7 +350,9 @@ impl Model {
             StateKind::Authorized => {
                 let _ = self.settle_now(p);
             }
-            StateKind::Initiated | StateKind::PinVerified | StateKind::OtpSent if self.expired(p) => {
+            StateKind::Initiated | StateKind::PinVerified | StateKind::OtpSent
+                if self.expired(p) =>
+            {
                 self.fail(p, Reason::Expired);
             }
             _ => {}
@@ -414,7 +435,16 @@ impl ReferenceStateMachine for Reference {
     fn transitions(state: &Model) -> BoxedStrategy<Op> {
         let numbers = 0..NUMBERS;
         let amounts = prop::sample::select(vec![1u64, 4990, 99_999]);
-        let advance = prop::sample::select(vec![1_000u64, 10_000, 30_000, 61_000, 5 * MINUTE, 10 * MINUTE, 16 * MINUTE, 120 * MINUTE]);
+        let advance = prop::sample::select(vec![
+            1_000u64,
+            10_000,
+            30_000,
+            61_000,
+            5 * MINUTE,
+            10 * MINUTE,
+            16 * MINUTE,
+            120 * MINUTE,
+        ]);
         let faults = prop::sample::select(vec![
             BankFault::Unavailable,
             BankFault::AppliedButUnavailable,
@@ -460,7 +490,8 @@ impl ReferenceStateMachine for Reference {
             | Op::Cancel { payment }
             | Op::Recover { payment } => exists(payment),
             Op::Confirm { payment, code } => {
-                exists(payment) && !matches!(code, Code::OtherPayments(other) if !exists(other) || other == payment)
+                exists(payment)
+                    && !matches!(code, Code::OtherPayments(other) if !exists(other) || other == payment)
             }
             _ => true,
         }

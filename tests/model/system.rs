@@ -4,8 +4,8 @@
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::block_on;
 use buyster::{
-    AnyPayment, Authorized, CancelReason, CodeCheck, Engine, Error, FundingSource, Initiated,
-    Keys, OtpCode, OtpSent, PaymentId, PhoneNumber, PinCheck, PinVerified, SecretKey, StateKind,
+    AnyPayment, Authorized, CancelReason, CodeCheck, Engine, Error, FundingSource, Initiated, Keys,
+    OtpCode, OtpSent, PaymentId, PhoneNumber, PinCheck, PinVerified, SecretKey, StateKind,
     Timestamp,
 };
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
@@ -25,7 +25,12 @@ pub struct System {
     ids: Vec<PaymentId>,
 }
 
-fn new_engine(store: &MemoryStore, sms: &MemorySms, bank: &MemoryBank, clock: &ManualClock) -> MemoryEngine {
+fn new_engine(
+    store: &MemoryStore,
+    sms: &MemorySms,
+    bank: &MemoryBank,
+    clock: &ManualClock,
+) -> MemoryEngine {
     Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
         .store(store.clone())
         .sms(sms.clone())
@@ -69,14 +74,32 @@ impl System {
         assert_eq!(phones.len(), NUMBERS);
         let engine = new_engine(&store, &sms, &bank, &clock);
         block_on(engine.enroll(&phones[0], &pin(PIN), IBAN.parse().unwrap())).unwrap();
-        Self { engine, store, sms, bank, clock, phones, ids: Vec::new() }
+        Self {
+            engine,
+            store,
+            sms,
+            bank,
+            clock,
+            phones,
+            ids: Vec::new(),
+        }
     }
 
     /// The code in the last SMS sent for payment `p`, if any.
     fn last_code(&self, p: usize) -> Option<OtpCode> {
         let id = *self.ids.get(p)?;
-        let sms = self.sms.sent().into_iter().rev().find(|sms| sms.payment_id() == id)?;
-        let digits: String = sms.body().chars().skip(5).take_while(char::is_ascii_digit).collect();
+        let sms = self
+            .sms
+            .sent()
+            .into_iter()
+            .rev()
+            .find(|sms| sms.payment_id() == id)?;
+        let digits: String = sms
+            .body()
+            .chars()
+            .skip(5)
+            .take_while(char::is_ascii_digit)
+            .collect();
         digits.parse().ok()
     }
 
@@ -91,7 +114,9 @@ impl System {
             Code::Right => right.expect("a payment waiting for its code has had one delivered"),
             Code::Wrong => wrong(&right),
             Code::OtherPayments(other) => match (self.last_code(other), &right) {
-                (Some(theirs), Some(ours)) if theirs.expose_secret() != ours.expose_secret() => theirs,
+                (Some(theirs), Some(ours)) if theirs.expose_secret() != ours.expose_secret() => {
+                    theirs
+                }
                 (Some(theirs), None) => theirs,
                 _ => wrong(&right),
             },
@@ -103,10 +128,14 @@ impl System {
         match *op {
             Op::Enroll { number } => {
                 let funding: FundingSource = IBAN.parse().unwrap();
-                observe(block_on(engine.enroll(&self.phones[number], &pin(PIN), funding)), |()| Expect::Ok)
+                observe(
+                    block_on(engine.enroll(&self.phones[number], &pin(PIN), funding)),
+                    |()| Expect::Ok,
+                )
             }
             Op::Initiate { number, amount } => {
-                let payment = block_on(engine.initiate(order(amount), &self.phones[number])).unwrap();
+                let payment =
+                    block_on(engine.initiate(order(amount), &self.phones[number])).unwrap();
                 self.ids.push(payment.id());
                 Expect::Ok
             }
@@ -154,8 +183,13 @@ impl System {
                 }),
                 |_| Expect::Ok,
             ),
-            Op::Cancel { payment } => observe(block_on(engine.cancel(self.ids[payment], CancelReason::Buyer)), |_| Expect::Ok),
-            Op::Recover { payment } => observe(block_on(engine.recover(self.ids[payment])), |_| Expect::Ok),
+            Op::Cancel { payment } => observe(
+                block_on(engine.cancel(self.ids[payment], CancelReason::Buyer)),
+                |_| Expect::Ok,
+            ),
+            Op::Recover { payment } => {
+                observe(block_on(engine.recover(self.ids[payment])), |_| Expect::Ok)
+            }
             Op::Advance { millis } => {
                 self.clock.advance(std::time::Duration::from_millis(millis));
                 Expect::Ok
@@ -200,15 +234,31 @@ impl StateMachineTest for EngineUnderTest {
             assert_eq!(stored.kind(), expected.state, "payment {p}");
             // The payment's data never changes between initiate and debit.
             assert_eq!(stored.order(), &order(expected.amount), "payment {p}");
-            assert_eq!(stored.phone(), &system.phones[expected.number], "payment {p}");
+            assert_eq!(
+                stored.phone(),
+                &system.phones[expected.number],
+                "payment {p}"
+            );
             match stored {
                 AnyPayment::OtpSent(payment) => {
-                    assert_eq!(payment.attempts_left(), expected.attempts_left, "payment {p}");
+                    assert_eq!(
+                        payment.attempts_left(),
+                        expected.attempts_left,
+                        "payment {p}"
+                    );
                     assert_eq!(payment.resends_left(), expected.resends_left, "payment {p}");
-                    assert_eq!(millis(payment.code_expires_at()), expected.code_expires_at, "payment {p}");
+                    assert_eq!(
+                        millis(payment.code_expires_at()),
+                        expected.code_expires_at,
+                        "payment {p}"
+                    );
                 }
                 AnyPayment::Failed(payment) => {
-                    assert_eq!(Some(reason_of(payment.reason())), expected.reason, "payment {p}");
+                    assert_eq!(
+                        Some(reason_of(payment.reason())),
+                        expected.reason,
+                        "payment {p}"
+                    );
                 }
                 AnyPayment::Confirmed(payment) => {
                     assert_eq!(payment.receipt().amount(), order(expected.amount).amount());
@@ -220,20 +270,46 @@ impl StateMachineTest for EngineUnderTest {
         let debits = system.bank.debits();
         assert_eq!(debits.len(), model.debits);
         for debit in &debits {
-            let p = system.ids.iter().position(|id| *id == debit.payment_id()).unwrap();
-            assert!(model.payments[p].authorized_by_code, "payment {p} debited without its code");
+            let p = system
+                .ids
+                .iter()
+                .position(|id| *id == debit.payment_id())
+                .unwrap();
+            assert!(
+                model.payments[p].authorized_by_code,
+                "payment {p} debited without its code"
+            );
             assert_eq!(debit.amount(), order(model.payments[p].amount).amount());
-            assert_eq!(debits.iter().filter(|d| d.payment_id() == debit.payment_id()).count(), 1);
+            assert_eq!(
+                debits
+                    .iter()
+                    .filter(|d| d.payment_id() == debit.payment_id())
+                    .count(),
+                1
+            );
         }
         // Never more SMS than the policy allows, and exactly those the model sent.
         for (number, phone) in system.phones.iter().enumerate() {
-            let sent = system.sms.sent().iter().filter(|sms| sms.to() == phone).count();
+            let sent = system
+                .sms
+                .sent()
+                .iter()
+                .filter(|sms| sms.to() == phone)
+                .count();
             assert_eq!(sent, model.delivered[number], "SMS to number {number}");
         }
         for (p, payment) in model.payments.iter().enumerate() {
             let id = system.ids[p];
-            let sent = system.sms.sent().iter().filter(|sms| sms.payment_id() == id).count();
-            assert!(sent <= 1 + usize::from(payment.resends_left.max(3)), "payment {p}: {sent} SMS");
+            let sent = system
+                .sms
+                .sent()
+                .iter()
+                .filter(|sms| sms.payment_id() == id)
+                .count();
+            assert!(
+                sent <= 1 + usize::from(payment.resends_left.max(3)),
+                "payment {p}: {sent} SMS"
+            );
         }
         let _ = <Reference as ReferenceStateMachine>::init_state;
         let _ = StateKind::Initiated;
