@@ -234,7 +234,7 @@ fn code_check_is_constant_time() {
         now,
         Policy::default().payment_ttl,
     );
-    let payment = pin_verified(payment, "token:t".parse().unwrap(), now);
+    let payment = pin_verified(payment, "token:t".parse().unwrap(), now, false);
     let right: OtpCode = "482913".parse().unwrap();
     let payment = code_sent(payment, &right, now, &keys, &Policy::default());
     let mut worst: f64 = 0.0;

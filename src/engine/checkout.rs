@@ -32,6 +32,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let now = self.clock.now();
         let code = OtpCode::random(self.policy.code_digits);
         let id = payment.id();
+        // Counted already when this value comes straight from a right PIN.
+        let counted = payment.state().sms_counted;
         let mut payment = payment;
         for _ in 0..MAX_RACES {
             if payment.is_expired(now) {
@@ -40,7 +42,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let verified_at = payment.state().verified_at();
             let next = code_sent(payment, &code, now, &self.keys, &self.policy);
             if let Some(sent) = self.replace(next).await? {
-                return match self.dispatch(&sent, code, now).await {
+                return match self.dispatch(&sent, code, now, counted).await {
                     Ok(()) => Ok(sent),
                     Err(error) => {
                         self.undo_send(code_not_sent(sent, verified_at)).await;
@@ -77,7 +79,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let previous = payment.state().snapshot();
             let next = code_resent(payment, &code, now, &self.keys, &self.policy);
             if let Some(sent) = self.replace(next).await? {
-                return match self.dispatch(&sent, code, now).await {
+                return match self.dispatch(&sent, code, now, false).await {
                     Ok(()) => Ok(sent),
                     Err(error) => {
                         self.undo_send(code_restored(sent, &previous)).await;
@@ -153,15 +155,18 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             .await
     }
 
-    /// Counts the SMS carrying `code` against the number's window, then hands it to the
-    /// gateway.
+    /// Counts the SMS carrying `code` against the number's window (unless `counted` already),
+    /// then hands it to the gateway.
     async fn dispatch(
         &self,
         payment: &Payment<OtpSent>,
         code: OtpCode,
         now: Timestamp,
+        counted: bool,
     ) -> Result<(), Error> {
-        self.count_sms(payment.phone(), now).await?;
+        if !counted {
+            self.count_sms(payment.phone(), now).await?;
+        }
         self.deliver(payment, code).await
     }
 

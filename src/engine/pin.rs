@@ -93,17 +93,26 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let policy = &self.policy;
         match found {
             Found::Right { funding, rehash } => {
-                self.update_guard(&guard_key, guard, |g| {
-                    g.check_open(now)?;
-                    Ok((g.after_success(), ()))
-                })
-                .await?;
+                // The same write counts the SMS that `send_code` sends next, when the window
+                // has room: one round trip fewer per checkout.
+                let sms_counted = self
+                    .update_guard(&guard_key, guard, |g| {
+                        g.check_open(now)?;
+                        let reset = g.after_success();
+                        Ok(match reset.after_sms(now, policy) {
+                            Ok(counted) => (counted, true),
+                            Err(_) => (reset, false),
+                        })
+                    })
+                    .await?;
                 if let Some((record, version)) = rehash {
                     // Best effort: a lost race or a failed write leaves the old hash, which
                     // the ring still checks, to be re-made at the next right PIN.
                     let _ = self.try_put(&account_key, Some(version), record).await;
                 }
-                let verified = self.mark_pin_verified(payment, funding, now).await?;
+                let verified = self
+                    .mark_pin_verified(payment, funding, now, sms_counted)
+                    .await?;
                 Ok(PinCheck::Verified(verified))
             }
             Found::Unknown | Found::Wrong => {
@@ -154,12 +163,13 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         payment: Payment<Initiated>,
         funding: FundingSource,
         now: Timestamp,
+        sms_counted: bool,
     ) -> Result<Payment<PinVerified>, Error> {
         let id = payment.id();
         let mut payment = payment;
         for _ in 0..MAX_RACES {
             if let Some(stored) = self
-                .replace(pin_verified(payment, funding.clone(), now))
+                .replace(pin_verified(payment, funding.clone(), now, sms_counted))
                 .await?
             {
                 return Ok(stored);

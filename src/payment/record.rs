@@ -119,6 +119,7 @@ fn read_pin_verified(r: &mut Reader<'_>) -> Result<PinVerified, Error> {
     Ok(PinVerified {
         funding: FundingSource::read(r)?,
         verified_at: r.time()?,
+        sms_counted: false,
     })
 }
 

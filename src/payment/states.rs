@@ -29,6 +29,9 @@ impl Initiated {
 pub struct PinVerified {
     pub(crate) funding: FundingSource,
     pub(crate) verified_at: Timestamp,
+    /// Whether the PIN check already counted the code's SMS in the number's window (in this
+    /// value only, never stored: a payment resumed from the store counts it when it sends).
+    pub(crate) sms_counted: bool,
 }
 
 impl PinVerified {

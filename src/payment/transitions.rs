@@ -37,15 +37,18 @@ pub(crate) fn failed<S: State>(
     })
 }
 
-/// The PIN was right: the account's funding source is fixed for this payment.
+/// The PIN was right: the account's funding source is fixed for this payment. `sms_counted`
+/// says whether the code's SMS was already counted in the number's window.
 pub(crate) fn pin_verified(
     payment: Payment<Initiated>,
     funding: FundingSource,
     now: Timestamp,
+    sms_counted: bool,
 ) -> Payment<PinVerified> {
     payment.with_state(PinVerified {
         funding,
         verified_at: now,
+        sms_counted,
     })
 }
 
@@ -91,6 +94,7 @@ pub(crate) fn code_not_sent(
     payment.with_state(PinVerified {
         funding,
         verified_at,
+        sms_counted: false,
     })
 }
 
