@@ -32,14 +32,14 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let now = self.clock.now();
         let code = OtpCode::random(self.policy.code_digits);
         let id = payment.id();
-        // Counted already when this value comes straight from a right PIN.
-        let counted = payment.state().sms_counted;
         let mut payment = payment;
         for _ in 0..MAX_RACES {
             if payment.is_expired(now) {
                 return Err(self.expire(payment, now).await);
             }
             let verified_at = payment.state().verified_at();
+            // The right PIN counted this SMS already, when the window had room.
+            let counted = payment.state().sms_counted;
             let next = code_sent(payment, &code, now, &self.keys, &self.policy);
             if let Some(sent) = self.replace(next).await? {
                 return match self.dispatch(&sent, code, now, counted).await {

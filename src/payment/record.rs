@@ -112,6 +112,7 @@ impl StateRecord for PinVerified {
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.time(self.verified_at);
+        w.u8(u8::from(self.sms_counted));
     }
 }
 
@@ -119,7 +120,11 @@ fn read_pin_verified(r: &mut Reader<'_>) -> Result<PinVerified, Error> {
     Ok(PinVerified {
         funding: FundingSource::read(r)?,
         verified_at: r.time()?,
-        sms_counted: false,
+        sms_counted: match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(Error::Tampered),
+        },
     })
 }
 

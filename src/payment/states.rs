@@ -29,8 +29,7 @@ impl Initiated {
 pub struct PinVerified {
     pub(crate) funding: FundingSource,
     pub(crate) verified_at: Timestamp,
-    /// Whether the PIN check already counted the code's SMS in the number's window (in this
-    /// value only, never stored: a payment resumed from the store counts it when it sends).
+    /// Whether the PIN check already counted the code's SMS in the number's window.
     pub(crate) sms_counted: bool,
 }
 

@@ -103,6 +103,8 @@ pub struct Payment {
     last_sent: u64,
     /// Whether the right code of this payment was typed (and the code consumed).
     pub authorized_by_code: bool,
+    /// Whether the right PIN counted the first SMS in the number's window.
+    sms_counted: bool,
     /// What the bank decided for this payment's key, if anything.
     pub ledger: Option<Result<(), DeclineReason>>,
 }
@@ -181,7 +183,10 @@ impl Model {
             n.failures = 0;
             n.locks = 0;
             n.lock = Lock::Open;
+            // The same write counts the SMS to come, when the window has room.
+            let counted = count_in_window(n, now).is_ok();
             self.payments[p].state = StateKind::PinVerified;
+            self.payments[p].sms_counted = counted;
             return Expect::Ok;
         }
         n.lock = Lock::Open;
@@ -232,7 +237,12 @@ impl Model {
             self.fail(p, Reason::Expired);
             return Expect::Expired;
         }
-        if let Err(e) = self.dispatch(self.payments[p].number) {
+        let counted = self.payments[p].sms_counted;
+        if let Err(e) = self.dispatch(self.payments[p].number, counted) {
+            // The payment is put back as `PinVerified`; a counted SMS stays counted.
+            if e == Expect::Sms {
+                self.payments[p].sms_counted = false;
+            }
             return e;
         }
         let now = self.now;
@@ -260,7 +270,7 @@ impl Model {
         if self.now < payment.last_sent + COOLDOWN {
             return Expect::ResendTooSoon(payment.last_sent + COOLDOWN);
         }
-        if let Err(e) = self.dispatch(payment.number) {
+        if let Err(e) = self.dispatch(payment.number, false) {
             return e;
         }
         let now = self.now;
@@ -361,6 +371,22 @@ impl Model {
     }
 }
 
+/// Counts an SMS sent at `now` in the number's window, or says when the window frees up.
+fn count_in_window(n: &mut Number, now: u64) -> Result<(), Expect> {
+    let recent: Vec<u64> = n
+        .sms
+        .iter()
+        .copied()
+        .filter(|t| *t + SMS_WINDOW > now)
+        .collect();
+    if recent.len() >= SMS_PER_WINDOW {
+        return Err(Expect::RateLimited(recent[0] + SMS_WINDOW));
+    }
+    n.sms = recent;
+    n.sms.push(now);
+    Ok(())
+}
+
 impl Default for Model {
     fn default() -> Self {
         Self::new()
@@ -392,6 +418,7 @@ impl Reference {
                     code_expires_at: 0,
                     last_sent: 0,
                     authorized_by_code: false,
+                    sms_counted: false,
                     ledger: None,
                 });
                 Expect::Ok
