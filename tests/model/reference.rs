@@ -206,21 +206,11 @@ impl Model {
         }
     }
 
-    /// Counts an SMS in the number's window and hands it to the gateway.
-    fn dispatch(&mut self, number: usize) -> Result<(), Expect> {
-        let now = self.now;
-        let n = &mut self.numbers[number];
-        let recent: Vec<u64> = n
-            .sms
-            .iter()
-            .copied()
-            .filter(|t| *t + SMS_WINDOW > now)
-            .collect();
-        if recent.len() >= SMS_PER_WINDOW {
-            return Err(Expect::RateLimited(recent[0] + SMS_WINDOW));
+    /// Counts an SMS in the number's window (unless `counted`) and hands it to the gateway.
+    fn dispatch(&mut self, number: usize, counted: bool) -> Result<(), Expect> {
+        if !counted {
+            count_in_window(&mut self.numbers[number], self.now)?;
         }
-        n.sms = recent;
-        n.sms.push(now);
         if self.sms_faults > 0 {
             self.sms_faults -= 1;
             return Err(Expect::Sms);
