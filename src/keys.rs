@@ -137,7 +137,7 @@ impl Keys {
     /// HMAC(index key, E.164 number), so the store never holds a number in a key.
     pub(crate) fn account_index(&self, phone: &PhoneNumber) -> String {
         let tag = self.index.tag(&[b"account", phone.as_str().as_bytes()]);
-        tag.iter().take(16).map(|b| format!("{b:02x}")).collect()
+        crate::ids::hex(tag.get(..16).unwrap_or_default())
     }
 }
 

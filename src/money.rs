@@ -88,6 +88,11 @@ impl Currency {
         2
     }
 
+    /// The currency of an exact ISO 4217 code, as records store it.
+    pub(crate) fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
     fn minor_per_major(self) -> u64 {
         10u64.pow(u32::from(self.minor_digits()))
     }

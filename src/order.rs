@@ -78,6 +78,17 @@ impl Merchant {
         })
     }
 
+    /// A merchant as the engine stored it, checked for shape only.
+    pub(crate) fn from_record(id: &str, display_name: &str) -> Option<Self> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+        let id_ok = (1..=MAX_MERCHANT_ID).contains(&id.len()) && id.bytes().all(allowed);
+        let name_ok = plain_text(display_name, MAX_DISPLAY_NAME);
+        (id_ok && name_ok).then(|| Self {
+            id: MerchantId(id.to_owned()),
+            display_name: display_name.to_owned(),
+        })
+    }
+
     /// The merchant's id.
     #[must_use]
     pub fn id(&self) -> &MerchantId {
@@ -179,6 +190,21 @@ impl Order {
         })
     }
 
+    /// An order as the engine stored it, checked for shape only.
+    pub(crate) fn from_record(
+        merchant: Merchant,
+        amount: Amount,
+        reference: &str,
+        channel: Channel,
+    ) -> Option<Self> {
+        plain_text(reference, MAX_REFERENCE).then(|| Self {
+            merchant,
+            amount,
+            reference: reference.to_owned(),
+            channel,
+        })
+    }
+
     /// The same order, paid from `channel`.
     #[must_use]
     pub fn with_channel(self, channel: Channel) -> Self {
@@ -219,6 +245,12 @@ fn display_name_text(name: &str) -> Result<String, TextError> {
         }),
         _ => Ok(name),
     }
+}
+
+/// Whether stored `text` has the shape `checked_text` gives: 1 to `max` characters (at most 4
+/// bytes each), none of them a control character.
+fn plain_text(text: &str, max: usize) -> bool {
+    (1..=max.saturating_mul(4)).contains(&text.len()) && !text.chars().any(char::is_control)
 }
 
 /// `text` trimmed, if it has 1 to `max` characters and no control character.

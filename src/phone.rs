@@ -111,6 +111,18 @@ impl PhoneNumber {
         parse(input, region).map_err(Error::InvalidPhone)
     }
 
+    /// A number as the engine stored it (E.164 text), checked for shape only.
+    pub(crate) fn from_record(e164: &str) -> Option<Self> {
+        let digits = e164.strip_prefix('+')?;
+        let well_formed =
+            (5..=MAX_DIGITS).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        let code_len = calling_code_len(digits).filter(|_| well_formed)?;
+        Some(Self {
+            e164: e164.to_owned(),
+            code_len: u8::try_from(code_len).ok()?,
+        })
+    }
+
     /// The country calling code, for example 33.
     #[must_use]
     pub fn calling_code(&self) -> u16 {
@@ -430,6 +442,23 @@ mod tests {
         let uk: PhoneNumber = "+447911123456".parse().unwrap();
         assert_eq!(uk.masked(), "+44 7 •• •• •• • 56");
         assert!(!format!("{uk:?}").contains("7911123456"));
+    }
+
+    #[test]
+    fn stored_numbers_read_back_and_odd_ones_do_not() {
+        for input in ["+33612345678", "+447911123456", "+14155552671"] {
+            let phone: PhoneNumber = input.parse().unwrap();
+            assert_eq!(PhoneNumber::from_record(phone.as_str()), Some(phone));
+        }
+        for odd in [
+            "33612345678",
+            "+",
+            "+3361234567a",
+            "+9991234567",
+            "+1234567890123456",
+        ] {
+            assert_eq!(PhoneNumber::from_record(odd), None, "{odd}");
+        }
     }
 
     #[test]

@@ -63,25 +63,54 @@ pub(crate) fn code_message(
 /// Septets `text` takes in the GSM 03.38 default alphabet (characters of the extension table
 /// count two), or `None` when a character forces UCS-2.
 pub(crate) fn gsm7_septets(text: &str) -> Option<usize> {
-    const BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
-                         ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-    const EXTENSION: &str = "^{}\\[~]|€\u{c}";
     text.chars().try_fold(0usize, |septets, c| {
-        let width = if BASIC.contains(c) {
-            1
-        } else if EXTENSION.contains(c) {
-            2
-        } else {
-            return None;
-        };
-        Some(septets.saturating_add(width))
+        Some(septets.saturating_add(gsm7_width(c)?))
     })
+}
+
+/// Septets of one character in GSM 03.38: the basic table, then the extension table.
+fn gsm7_width(c: char) -> Option<usize> {
+    match c {
+        'A'..='Z' | 'a'..='z' | '0'..='9' | ' ' | '\n' | '\r' => Some(1),
+        '!' | '"' | '#' | '%' | '&' | '\'' | '(' | ')' | '*' | '+' | ',' | '-' | '.' | '/' => {
+            Some(1)
+        }
+        ':' | ';' | '<' | '=' | '>' | '?' | '@' | '$' | '_' => Some(1),
+        '£' | '¥' | 'è' | 'é' | 'ù' | 'ì' | 'ò' | 'Ç' | 'Ø' | 'ø' | 'Å' | 'å' | 'Æ' | 'æ' | 'ß' => {
+            Some(1)
+        }
+        'É' | '¤' | '¡' | 'Ä' | 'Ö' | 'Ñ' | 'Ü' | '§' | '¿' | 'ä' | 'ö' | 'ñ' | 'ü' | 'à' => {
+            Some(1)
+        }
+        'Δ' | 'Φ' | 'Γ' | 'Λ' | 'Ω' | 'Π' | 'Ψ' | 'Σ' | 'Θ' | 'Ξ' => Some(1),
+        '^' | '{' | '}' | '\\' | '[' | '~' | ']' | '|' | '€' | '\u{c}' => Some(2),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::money::Currency;
+
+    #[test]
+    fn gsm7_tables_hold_their_128_and_10_characters() {
+        const BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+                             ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+        const EXTENSION: &str = "^{}\\[~]|€\u{c}";
+        assert_eq!(
+            BASIC.chars().count(),
+            127,
+            "the 128th is the escape to the extension table"
+        );
+        assert!(BASIC.chars().all(|c| gsm7_width(c) == Some(1)));
+        assert!(EXTENSION.chars().all(|c| gsm7_width(c) == Some(2)));
+        let others = (0..0x3000u32)
+            .filter_map(char::from_u32)
+            .filter(|c| gsm7_width(*c).is_some())
+            .count();
+        assert_eq!(others, 127 + 10);
+    }
 
     #[test]
     fn gsm7_counts_extension_characters_twice() {

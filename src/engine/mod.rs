@@ -88,10 +88,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         phone: &PhoneNumber,
     ) -> Result<Payment<Initiated>, Error> {
         let now = self.clock.now();
+        let mut payment = Payment::new(order, phone.clone(), now, self.policy.payment_ttl);
         for _ in 0..MAX_RACES {
-            let payment = Payment::new(order.clone(), phone.clone(), now, self.policy.payment_ttl);
-            if let Some(stored) = self.insert(payment).await? {
-                return Ok(stored);
+            let record = payment::encode(&payment, &self.keys);
+            match self.try_put(payment.key(), None, record).await? {
+                Some(version) => return Ok(payment.with_version(version)),
+                None => payment = payment.with_new_id(),
             }
         }
         Err(Error::Conflict)
@@ -107,11 +109,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::NotFound`], [`Error::Tampered`] when the record fails its integrity check,
     /// [`Error::Storage`].
     pub async fn load(&self, id: PaymentId) -> Result<AnyPayment, Error> {
-        let entry = self
-            .read(&Key::payment(&id))
-            .await?
-            .ok_or(Error::NotFound)?;
-        payment::decode(&self.keys, &id, &entry)
+        let key = Key::payment(&id);
+        let entry = self.read(&key).await?.ok_or(Error::NotFound)?;
+        payment::decode(&self.keys, key, &id, &entry)
     }
 
     /// The payment stored under `id`, which must be in state `S`: how a web server picks a
@@ -156,24 +156,13 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         }
     }
 
-    /// Stores a new payment; `Ok(None)` if its id is taken.
-    async fn insert<S: StateRecord>(
-        &self,
-        payment: Payment<S>,
-    ) -> Result<Option<Payment<S>>, Error> {
-        let record = payment::encode(&payment, &self.keys);
-        let version = self
-            .try_put(&Key::payment(&payment.id()), None, record)
-            .await?;
-        Ok(version.map(|version| payment.with_version(version)))
-    }
-
     /// Replaces the stored payment if it is still at the version `next` was derived from;
     /// `Ok(None)` when it changed meanwhile.
     async fn replace<S: StateRecord>(&self, next: Payment<S>) -> Result<Option<Payment<S>>, Error> {
         let record = payment::encode(&next, &self.keys);
-        let key = Key::payment(&next.id());
-        let version = self.try_put(&key, Some(next.version()), record).await?;
+        let version = self
+            .try_put(next.key(), Some(next.version()), record)
+            .await?;
         Ok(version.map(|version| next.with_version(version)))
     }
 

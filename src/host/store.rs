@@ -16,15 +16,25 @@ impl Key {
     /// The key of a payment record.
     #[must_use]
     pub fn payment(id: &PaymentId) -> Self {
-        Self(format!("payment/{id}"))
+        let mut key = String::with_capacity(40);
+        key.push_str("payment/");
+        crate::ids::push_hex(&mut key, id.as_bytes());
+        Self(key)
     }
 
     pub(crate) fn account(index: &str) -> Self {
-        Self(format!("account/{index}"))
+        Self::named("account/", index)
     }
 
     pub(crate) fn guard(index: &str) -> Self {
-        Self(format!("guard/{index}"))
+        Self::named("guard/", index)
+    }
+
+    fn named(kind: &str, name: &str) -> Self {
+        let mut key = String::with_capacity(kind.len().saturating_add(name.len()));
+        key.push_str(kind);
+        key.push_str(name);
+        Self(key)
     }
 
     /// The key text, for a host's own storage.

@@ -1,11 +1,12 @@
 //! [`MemoryBank`]: a ledger with idempotency keys and scriptable declines and outages.
 
+use core::hash::BuildHasherDefault;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::host::{Bank, BankError, DebitReceipt, DebitRequest, DeclineReason};
 
-use super::lock;
+use super::{Fnv, lock};
 
 /// A failure for [`MemoryBank::fail_next`] to play on the next debit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub enum BankFault {
 #[derive(Debug, Default)]
 struct Ledger {
     /// First decided outcome per idempotency key.
-    outcomes: HashMap<String, Result<DebitReceipt, DeclineReason>>,
+    outcomes: HashMap<String, Result<DebitReceipt, DeclineReason>, BuildHasherDefault<Fnv>>,
     /// Debits applied, in order.
     applied: Vec<DebitRequest>,
     faults: VecDeque<BankFault>,

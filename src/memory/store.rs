@@ -3,16 +3,15 @@
 use core::fmt;
 use core::hash::{BuildHasher, BuildHasherDefault};
 use std::collections::HashMap;
-use std::collections::hash_map::DefaultHasher;
 use std::sync::{Arc, Mutex};
 
 use crate::host::{Entry, Key, Store, StoreError, Version};
 
-use super::lock;
+use super::{Fnv, lock};
 
 const SHARDS: usize = 16;
 
-type Shard = Mutex<HashMap<Key, Entry>>;
+type Shard = Mutex<HashMap<Key, Entry, BuildHasherDefault<Fnv>>>;
 
 /// A [`Store`] in memory: 16 shards, each behind its own lock, so independent payments do not
 /// contend. `put` compares and swaps under the shard's lock; versions count up from 1 per key.
@@ -53,11 +52,9 @@ impl MemoryStore {
     }
 
     fn shard(&self, key: &Key) -> &Shard {
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
-        let index = hash
-            .checked_rem(SHARDS as u64)
-            .and_then(|i| usize::try_from(i).ok())
-            .unwrap_or(0);
+        let hash = BuildHasherDefault::<Fnv>::default().hash_one(key);
+        // The top bits pick the shard; the maps inside use the low ones.
+        let index = usize::try_from(hash >> 60).unwrap_or(0);
         let [first, ..] = &*self.shards;
         self.shards.get(index).unwrap_or(first)
     }
@@ -78,7 +75,12 @@ impl MemoryStore {
             return Err(StoreError::Conflict);
         }
         let next = Version::new(current.map_or(1, |v| v.number().saturating_add(1)));
-        shard.insert(key.clone(), Entry::new(next, value));
+        match shard.get_mut(key) {
+            Some(entry) => *entry = Entry::new(next, value),
+            None => {
+                shard.insert(key.clone(), Entry::new(next, value));
+            }
+        }
         Ok(next)
     }
 }

@@ -15,7 +15,7 @@ pub use states::{
 };
 
 use crate::StateKind;
-use crate::host::{Timestamp, Version};
+use crate::host::{Key, Timestamp, Version};
 use crate::ids::PaymentId;
 use crate::order::Order;
 use crate::phone::PhoneNumber;
@@ -83,6 +83,8 @@ use crate::phone::PhoneNumber;
 #[derive(Debug)]
 pub struct Payment<S: State> {
     id: PaymentId,
+    /// The store key of the payment, made once.
+    key: Key,
     order: Order,
     phone: PhoneNumber,
     created_at: Timestamp,
@@ -165,6 +167,10 @@ impl<S: State> Payment<S> {
         self.version
     }
 
+    pub(crate) fn key(&self) -> &Key {
+        &self.key
+    }
+
     pub(crate) fn with_version(self, version: Version) -> Self {
         Self { version, ..self }
     }
@@ -177,6 +183,7 @@ impl<S: State> Payment<S> {
     pub(crate) fn with_state<T: State>(self, state: T) -> Payment<T> {
         Payment {
             id: self.id,
+            key: self.key,
             order: self.order,
             phone: self.phone,
             created_at: self.created_at,
@@ -195,14 +202,28 @@ impl Payment<Initiated> {
         now: Timestamp,
         ttl: core::time::Duration,
     ) -> Self {
+        let id = PaymentId::random();
         Self {
-            id: PaymentId::random(),
+            id,
+            key: Key::payment(&id),
             order,
             phone,
             created_at: now,
             expires_at: now.saturating_add(ttl),
             version: Version::new(0),
             state: Initiated::new(),
+        }
+    }
+}
+
+impl Payment<Initiated> {
+    /// The same new payment under another random id, after the first one was found taken.
+    pub(crate) fn with_new_id(self) -> Self {
+        let id = PaymentId::random();
+        Self {
+            id,
+            key: Key::payment(&id),
+            ..self
         }
     }
 }

@@ -6,8 +6,9 @@ use crate::funding::FundingSource;
 use crate::host::{DeclineReason, Entry, Key};
 use crate::ids::PaymentId;
 use crate::keys::Keys;
-use crate::money::Amount;
+use crate::money::{Amount, Currency};
 use crate::order::{Channel, Merchant, Order};
+use crate::phone::PhoneNumber;
 
 use super::states::CodeTag;
 use super::{
@@ -38,14 +39,18 @@ pub(crate) fn encode<S: StateRecord>(payment: &Payment<S>, keys: &Keys) -> Vec<u
     w.time(payment.expires_at);
     w.u8(S::CODE);
     payment.state.write(&mut w);
-    w.seal(keys, &Key::payment(&payment.id))
+    w.seal(keys, &payment.key)
 }
 
-/// The payment stored as `entry` under the key of `id`, verified and re-validated.
-pub(crate) fn decode(keys: &Keys, id: &PaymentId, entry: &Entry) -> Result<AnyPayment, Error> {
-    let key = Key::payment(id);
+/// The payment `id` stored as `entry` under `key` (the key of `id`), verified.
+pub(crate) fn decode(
+    keys: &Keys,
+    key: Key,
+    id: &PaymentId,
+    entry: &Entry,
+) -> Result<AnyPayment, Error> {
     let mut r = Reader::open(keys, &key, RecordKind::Payment, entry.value())?;
-    let common = read_common(&mut r, id, entry)?;
+    let common = read_common(&mut r, key, id, entry)?;
     let any = match r.u8()? {
         Initiated::CODE => common.with_state(Initiated::new()).into_any(),
         PinVerified::CODE => common.with_state(read_pin_verified(&mut r)?).into_any(),
@@ -65,6 +70,7 @@ pub(crate) fn decode(keys: &Keys, id: &PaymentId, entry: &Entry) -> Result<AnyPa
 /// Everything but the state, as a `Payment<Initiated>` to be given its real state.
 fn read_common(
     r: &mut Reader<'_>,
+    key: Key,
     id: &PaymentId,
     entry: &Entry,
 ) -> Result<Payment<Initiated>, Error> {
@@ -72,15 +78,19 @@ fn read_common(
     if &stored_id != id.as_bytes() {
         return Err(Error::Tampered);
     }
-    let phone = valid(r.text()?.parse())?;
-    let merchant = valid(Merchant::new(r.text()?, r.text()?))?;
+    // The record verified, so its values are the engine's own: they are checked for shape
+    // (a record is still refused rather than trusted blindly), not parsed again from text.
+    let phone = PhoneNumber::from_record(r.text()?).ok_or(Error::Tampered)?;
+    let merchant = Merchant::from_record(r.text()?, r.text()?).ok_or(Error::Tampered)?;
     let minor_units = r.u64()?;
-    let amount = valid(Amount::new(minor_units, valid(r.text()?.parse())?))?;
+    let currency = Currency::from_code(r.text()?).ok_or(Error::Tampered)?;
+    let amount = valid(Amount::new(minor_units, currency))?;
     let reference = r.text()?;
     let channel = Channel::from_code(r.u8()?).ok_or(Error::Tampered)?;
-    let order = valid(Order::new(merchant, amount, reference))?.with_channel(channel);
+    let order = Order::from_record(merchant, amount, reference, channel).ok_or(Error::Tampered)?;
     Ok(Payment {
         id: *id,
+        key,
         order,
         phone,
         created_at: r.time()?,

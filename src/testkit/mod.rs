@@ -9,7 +9,7 @@
 //!   reproduces.
 //! - [`block_on`] drives a future on the current thread, for tests on plain `std` threads.
 //! - [`CryptoWork`] counts the HMAC evaluations and random draws made on a thread, the floor
-//!   of what a checkout costs.
+//!   of what a checkout costs; [`PaymentCodec`] opens the record codec to benchmarks.
 //!
 //! ```
 //! use buyster::memory::MemoryStore;
@@ -17,6 +17,7 @@
 //! assert!(report.checks().contains(&"concurrent compare-and-swap storm"));
 //! ```
 
+mod codec;
 mod conformance;
 mod faults;
 
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use std::task::Wake;
 use std::thread::{self, Thread};
 
+pub use codec::PaymentCodec;
 pub use conformance::{ConformanceFailure, ConformanceReport, check_store, store_conformance};
 pub use faults::{Call, Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore, InjectedFault};
 
