@@ -11,8 +11,10 @@ use crate::secret::Pin;
 /// Field bytes of every account record: status, PIN key id, salt, PIN tag, funding source in
 /// a fixed-size field, enrollment time. All accounts weigh the same, and so does the decoy that
 /// stands in for an unknown number.
-#[cfg(test)]
 pub(crate) const ACCOUNT_BODY: usize = 1 + 1 + 16 + 32 + 1 + 2 + FundingToken::MAX_LEN + 8;
+
+/// Bytes of every account record: header, fields, tag.
+pub(crate) const ACCOUNT_RECORD: usize = 3 + ACCOUNT_BODY + crate::crypto::TAG_LEN;
 
 const STATUS_ACTIVE: u8 = 1;
 
@@ -117,21 +119,6 @@ impl StoredAccount<'_> {
         Ok(tags_equal(&candidate, &self.pin_tag))
     }
 
-    /// The PIN check done wrong, for the timing harness's negative control: the tags compared
-    /// byte by byte, stopping at the first difference.
-    #[cfg(test)]
-    pub(crate) fn pin_matches_early_exit(&self, keys: &Keys, pin: &Pin) -> bool {
-        let candidate = keys
-            .pin_tag(self.pin_key_id, &self.salt, pin)
-            .unwrap_or([0; 32]);
-        for (a, b) in candidate.iter().zip(&self.pin_tag) {
-            if a != b {
-                return false;
-            }
-        }
-        true
-    }
-
     /// The account to debit.
     pub(crate) fn funding(&self) -> Result<FundingSource, Error> {
         FundingSource::from_record(self.funding_kind, self.funding)
@@ -194,7 +181,7 @@ mod tests {
     fn the_decoy_is_an_account_like_any_other() {
         let keys = keys();
         let (key, decoy) = Account::decoy(&keys);
-        assert_eq!(decoy.len(), 3 + ACCOUNT_BODY + 32);
+        assert_eq!(decoy.len(), ACCOUNT_RECORD);
         assert_eq!(
             key.as_str().len(),
             Key::account(&"ab".repeat(16)).as_str().len()

@@ -40,6 +40,7 @@ impl MacKey {
 
     /// Whether `tag` is the tag of `parts`, compared in constant time.
     pub(crate) fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
+        count::constant_time_comparison();
         self.framed(parts).verify_slice(tag).is_ok()
     }
 
@@ -57,6 +58,7 @@ impl MacKey {
 
 /// Constant-time equality of two tags.
 pub(crate) fn tags_equal(a: &Tag, b: &Tag) -> bool {
+    count::constant_time_comparison();
     a.ct_eq(b).into()
 }
 
@@ -96,6 +98,14 @@ pub(crate) mod count {
         static HMACS: Cell<u64> = const { Cell::new(0) };
         static HMAC_BYTES: Cell<u64> = const { Cell::new(0) };
         static DRAWS: Cell<u64> = const { Cell::new(0) };
+        static COMPARISONS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// One comparison of a secret tag, in constant time.
+    #[inline]
+    pub(crate) fn constant_time_comparison() {
+        #[cfg(any(test, feature = "testkit"))]
+        COMPARISONS.with(|n| n.set(n.get().saturating_add(1)));
     }
 
     /// One HMAC over a message of `bytes` bytes.
@@ -125,6 +135,12 @@ pub(crate) mod count {
             HMAC_BYTES.with(Cell::get),
             DRAWS.with(Cell::get),
         )
+    }
+
+    /// Constant-time comparisons of secret tags made so far on this thread.
+    #[cfg(any(test, feature = "testkit"))]
+    pub(crate) fn comparisons() -> u64 {
+        COMPARISONS.with(Cell::get)
     }
 }
 

@@ -21,20 +21,33 @@ struct Meter {
 
 impl Meter {
     fn new(plan: &FaultPlan) -> Self {
-        Self { plan: plan.clone(), calls: plan.calls(), work: CryptoWork::on_this_thread() }
+        Self {
+            plan: plan.clone(),
+            calls: plan.calls(),
+            work: CryptoWork::on_this_thread(),
+        }
     }
 
-    /// Store calls, HMACs and draws since the last reading.
-    fn read(&mut self) -> (usize, u64, u64) {
+    /// Store calls, HMACs, draws and constant-time comparisons since the last reading.
+    fn read(&mut self) -> (usize, u64, u64, u64) {
         let (calls, work) = (self.plan.calls(), CryptoWork::on_this_thread());
         let spent = work.since(self.work);
-        let reading = (calls - self.calls, spent.hmacs, spent.random_draws);
+        let reading = (
+            calls - self.calls,
+            spent.hmacs,
+            spent.random_draws,
+            spent.constant_time_comparisons,
+        );
         (self.calls, self.work) = (calls, work);
         reading
     }
 }
 
-async fn checkout(engine: &Counted, sms: &MemorySms, meter: &mut Meter) -> Vec<(usize, u64, u64)> {
+async fn checkout(
+    engine: &Counted,
+    sms: &MemorySms,
+    meter: &mut Meter,
+) -> Vec<(usize, u64, u64, u64)> {
     let phone = PHONE.parse().unwrap();
     let mut steps = Vec::new();
     meter.read();
@@ -42,7 +55,9 @@ async fn checkout(engine: &Counted, sms: &MemorySms, meter: &mut Meter) -> Vec<(
     steps.push(meter.read());
     let payment = engine.resume::<Initiated>(id).await.unwrap();
     steps.push(meter.read());
-    let PinCheck::Verified(verified) = engine.verify_pin(payment, &pin(PIN)).await.unwrap() else { panic!() };
+    let PinCheck::Verified(verified) = engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+        panic!()
+    };
     steps.push(meter.read());
     drop(engine.send_code(verified).await.unwrap());
     steps.push(meter.read());
@@ -50,14 +65,21 @@ async fn checkout(engine: &Counted, sms: &MemorySms, meter: &mut Meter) -> Vec<(
     steps.push(meter.read());
     let code = sms.last_code(&phone).unwrap();
     meter.read(); // reading the outbox is the buyer's, not the engine's
-    let CodeCheck::Confirmed(_) = engine.confirm(payment, &code).await.unwrap() else { panic!() };
+    let CodeCheck::Confirmed(_) = engine.confirm(payment, &code).await.unwrap() else {
+        panic!()
+    };
     steps.push(meter.read());
     steps
 }
 
 #[tokio::test]
 async fn a_checkout_takes_ten_round_trips_and_thirteen_hmacs() {
-    let (plan, store, sms, clock) = (FaultPlan::none(), MemoryStore::new(), MemorySms::new(), ManualClock::new(T0));
+    let (plan, store, sms, clock) = (
+        FaultPlan::none(),
+        MemoryStore::new(),
+        MemorySms::new(),
+        ManualClock::new(T0),
+    );
     let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
         .store(FaultyStore::new(store, plan.clone()))
         .sms(sms.clone())
@@ -65,20 +87,35 @@ async fn a_checkout_takes_ten_round_trips_and_thirteen_hmacs() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    engine.enroll(&PHONE.parse().unwrap(), &pin(PIN), IBAN.parse().unwrap()).await.unwrap();
+    engine
+        .enroll(&PHONE.parse().unwrap(), &pin(PIN), IBAN.parse().unwrap())
+        .await
+        .unwrap();
     let mut meter = Meter::new(&plan);
 
-    // (store calls, HMACs, random draws) per step: initiate, resume, verify_pin, send_code,
-    // resume, confirm (with the debit).
+    // (store calls, HMACs, random draws, constant-time comparisons) per step: initiate,
+    // resume, verify_pin, send_code, resume, confirm (with the debit). Every secret a step
+    // compares (a record's tag, the PIN's, the code's) is counted only when compared in
+    // constant time: a comparison rewritten with `==` changes these numbers.
     let first = checkout(&engine, &sms, &mut meter).await;
-    assert_eq!(first, [(1, 1, 1), (1, 1, 0), (4, 5, 0), (1, 2, 1), (1, 1, 0), (2, 3, 0)]);
+    assert_eq!(
+        first,
+        [
+            (1, 1, 1, 0),
+            (1, 1, 0, 1),
+            (4, 5, 0, 2),
+            (1, 2, 1, 0),
+            (1, 1, 0, 1),
+            (2, 3, 0, 1)
+        ]
+    );
     let calls: usize = first.iter().map(|s| s.0).sum();
     assert!(calls <= 10, "{calls} round trips");
 
     // Later checkouts read the number's guard too: one more verification.
     clock.advance(minutes(11));
     let later = checkout(&engine, &sms, &mut meter).await;
-    assert_eq!(later[2], (4, 6, 0));
+    assert_eq!(later[2], (4, 6, 0, 3));
     assert_eq!(later.iter().map(|s| s.0).sum::<usize>(), 10);
     assert_eq!(later.iter().map(|s| s.1).sum::<u64>(), 14);
     assert_eq!(later.iter().map(|s| s.2).sum::<u64>(), 2);
@@ -95,7 +132,10 @@ async fn records_stay_small() {
     let payment = host.initiate().await;
     let id = payment.id();
     sizes.push((StateKind::Initiated, record(Key::payment(&id)).await));
-    let PinCheck::Verified(verified) = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap() else { panic!() };
+    let PinCheck::Verified(verified) = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+    else {
+        panic!()
+    };
     sizes.push((StateKind::PinVerified, record(Key::payment(&id)).await));
     let sent = host.engine.send_code(verified).await.unwrap();
     sizes.push((StateKind::OtpSent, record(Key::payment(&id)).await));
@@ -105,7 +145,10 @@ async fn records_stay_small() {
     host.engine.recover(id).await.unwrap();
     sizes.push((StateKind::Confirmed, record(Key::payment(&id)).await));
     let cancelled = host.initiate().await.id();
-    host.engine.cancel(cancelled, buyster::CancelReason::Buyer).await.unwrap();
+    host.engine
+        .cancel(cancelled, buyster::CancelReason::Buyer)
+        .await
+        .unwrap();
     sizes.push((StateKind::Failed, record(Key::payment(&cancelled)).await));
     for (state, size) in &sizes {
         assert!(*size <= 256, "a {state} payment record takes {size} bytes");
@@ -113,9 +156,21 @@ async fn records_stay_small() {
     assert_eq!(sizes.iter().map(|s| s.1).max(), Some(230), "{sizes:?}");
 
     let keys = host.store.keys();
-    let account = keys.iter().find(|k| k.as_str().starts_with("account/")).unwrap().clone();
-    assert_eq!(record(account).await, 224, "every account record has the same size");
-    let guard = keys.iter().find(|k| k.as_str().starts_with("guard/")).unwrap().clone();
+    let account = keys
+        .iter()
+        .find(|k| k.as_str().starts_with("account/"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        record(account).await,
+        224,
+        "every account record has the same size"
+    );
+    let guard = keys
+        .iter()
+        .find(|k| k.as_str().starts_with("guard/"))
+        .unwrap()
+        .clone();
     let guard_size = record(guard.clone()).await;
     assert_eq!(guard_size, 39 + 8, "a guard with one SMS in its window");
     // A full SMS window adds four more timestamps, at most.

@@ -1,10 +1,10 @@
 //! Enrollment and the PIN check.
 
 use crate::Error;
-use crate::account::Account;
+use crate::account::{ACCOUNT_RECORD, Account};
 use crate::funding::FundingSource;
 use crate::guard::Failure;
-use crate::host::{Bank, Clock, Key, SmsGateway, Store, Timestamp, Version};
+use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Timestamp, Version};
 use crate::payment::transitions::pin_verified;
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
 use crate::phone::PhoneNumber;
@@ -135,20 +135,35 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// and a wrong PIN: one record of the same size verified and read (the engine's decoy when
     /// there is no account), one PIN hash compared.
     async fn check_pin(&self, key: &Key, pin: &Pin) -> Result<Found, Error> {
-        let Some(entry) = self.read(key).await? else {
-            let (decoy_key, decoy) = &self.decoy;
-            let decoy = Account::open(&self.keys, decoy_key, decoy)?;
-            // Whatever the decoy says, there is no account: the answer is "unknown".
-            let _ = decoy.pin_matches(&self.keys, pin)?;
-            return Ok(Found::Unknown);
-        };
-        let account = Account::open(&self.keys, key, entry.value())?;
-        if !account.pin_matches(&self.keys, pin)? {
-            return Ok(Found::Wrong);
+        let entry = self.read(key).await?;
+        // One path for both: the account's record, or the decoy when there is none. Both the
+        // found record and the decoy are read whole and one is selected byte by byte into the
+        // same place, so that the work and the memory touched do not depend on which it is.
+        let (decoy_key, decoy) = (&self.decoy.0, self.decoy.1.as_slice());
+        let found = entry.as_ref().map_or(decoy, Entry::value);
+        if found.len() != ACCOUNT_RECORD || decoy.len() != ACCOUNT_RECORD {
+            return Err(Error::Tampered);
         }
+        let keep = 0u8.wrapping_sub(u8::from(entry.is_some()));
+        let record_key = Key::select(key, decoy_key, keep).ok_or(Error::Tampered)?;
+        let mut record = [0u8; ACCOUNT_RECORD];
+        for ((to, mine), spare) in record.iter_mut().zip(found).zip(decoy) {
+            *to = (mine & keep) | (spare & !keep);
+        }
+        let version = entry.map(|entry| entry.version());
+        let account = Account::open(&self.keys, &record_key, &record)?;
+        let right = account.pin_matches(&self.keys, pin)?;
+        let Some(version) = version.filter(|_| right) else {
+            // A wrong PIN, or no account (whatever the decoy said).
+            return Ok(if version.is_some() {
+                Found::Wrong
+            } else {
+                Found::Unknown
+            });
+        };
         let rehash = if account.needs_rehash(&self.keys) {
             let record = account.rehashed(&self.keys, pin)?.encode(&self.keys, key);
-            Some((record, entry.version()))
+            Some((record, version))
         } else {
             None
         };

@@ -30,6 +30,21 @@ impl Key {
         Self::named("guard/", index)
     }
 
+    /// `a` where `keep_a` is all ones, `b` where it is zero, chosen byte by byte into a new
+    /// key, reading both whole whichever is chosen. The keys must have the same length.
+    pub(crate) fn select(a: &Self, b: &Self, keep_a: u8) -> Option<Self> {
+        let (a, b) = (a.0.as_bytes(), b.0.as_bytes());
+        if a.len() != b.len() {
+            return None;
+        }
+        let bytes = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x & keep_a) | (y & !keep_a))
+            .collect();
+        String::from_utf8(bytes).ok().map(Self)
+    }
+
     fn named(kind: &str, name: &str) -> Self {
         let mut key = String::with_capacity(kind.len().saturating_add(name.len()));
         key.push_str(kind);

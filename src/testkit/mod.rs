@@ -49,6 +49,9 @@ pub struct CryptoWork {
     pub hmac_bytes: u64,
     /// Draws from the random number generator.
     pub random_draws: u64,
+    /// Comparisons of secret tags (a PIN's, a code's, a record's), all in constant time: a
+    /// comparison written with `==` would not be counted.
+    pub constant_time_comparisons: u64,
 }
 
 impl CryptoWork {
@@ -60,6 +63,7 @@ impl CryptoWork {
             hmacs,
             hmac_bytes,
             random_draws,
+            constant_time_comparisons: crate::crypto::count::comparisons(),
         }
     }
 
@@ -70,6 +74,9 @@ impl CryptoWork {
             hmacs: self.hmacs.saturating_sub(earlier.hmacs),
             hmac_bytes: self.hmac_bytes.saturating_sub(earlier.hmac_bytes),
             random_draws: self.random_draws.saturating_sub(earlier.random_draws),
+            constant_time_comparisons: self
+                .constant_time_comparisons
+                .saturating_sub(earlier.constant_time_comparisons),
         }
     }
 }
