@@ -7,6 +7,7 @@
 mod server;
 
 mod api;
+mod browser;
 mod pages;
 #[cfg(feature = "testkit")]
 mod store;
