@@ -58,6 +58,16 @@ async fn a_payment_goes_through_the_json_api_once() {
     shown.expect(200, None).state("confirmed");
     assert_eq!(shown.json["receipt"]["bank_reference"], bank_reference);
     assert_eq!(server.ledger(&id).await, [("debited".to_owned(), 1)]);
+    let ledger = server.get("/dev/ledger").await;
+    assert_eq!(
+        ledger
+            .text
+            .matches(&format!("data-payment=\"{id}\""))
+            .count(),
+        1
+    );
+    assert!(ledger.text.contains(&format!("debited {bank_reference}")));
+    assert!(ledger.text.contains("FR76 •••• 189"));
     server.finish().await;
 }
 

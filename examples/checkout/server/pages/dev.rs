@@ -38,7 +38,7 @@ async fn outbox(State(app): State<Arc<App>>) -> Response {
             ul.dev #outbox {
                 @for sms in messages {
                     li.card data-payment=(sms.payment) {
-                        div.muted { (words::date_time(sms.sent_at)) " · " (sms.to) }
+                        div.muted { (words::date_time(sms.sent_at)) " · " span.nowrap { (sms.to) } }
                         div.body { (sms.body.as_str()) }
                         a href=(format!("/payments/{}", sms.payment)) { "Ouvrir le paiement" }
                     }
@@ -61,23 +61,23 @@ async fn ledger(State(app): State<Arc<App>>) -> Response {
                 .into_response();
         }
     };
+    let debits = entries.iter().filter(|e| e.outcome == "debited").count();
     let body = html! {
         h1 { "Grand livre de la banque" }
-        div.dev {
-            table #ledger {
-                tr { th { "Date" } th { "Paiement" } th { "Commande" } th { "Montant" }
-                     th { "Compte" } th { "Résultat" } th { "Appels" } }
-                @for entry in &entries {
-                    tr data-payment=(entry.idempotency_key) {
-                        td { (words::date_time(entry.decided_at)) }
-                        td { (entry.idempotency_key) }
-                        td { (entry.merchant) " " (entry.reference) }
-                        td { (amount(entry.amount_minor, &entry.currency)) }
-                        td { (entry.account) }
-                        td { (entry.outcome) " "
-                             (entry.bank_reference.as_deref().or(entry.decline_reason.as_deref()).unwrap_or("")) }
-                        td { (entry.calls) }
+        p.muted { (debits) " débit(s), " (entries.len() - debits) " refus · banque de démonstration" }
+        ul.dev #ledger {
+            @for entry in &entries {
+                li.card data-payment=(entry.idempotency_key) {
+                    div.summary {
+                        strong { (entry.outcome) " " (entry.bank_reference.as_deref()
+                            .or(entry.decline_reason.as_deref()).unwrap_or("")) }
+                        strong.nowrap { (amount(entry.amount_minor, &entry.currency)) }
                     }
+                    div.muted { (words::date_time(entry.decided_at)) " · " (entry.merchant)
+                        " · commande " (entry.reference) }
+                    div.muted { "compte " (entry.account) " · " (entry.calls) " appel(s)" }
+                    div.muted { "paiement " a href=(format!("/payments/{}", entry.idempotency_key))
+                        { (entry.idempotency_key) } }
                 }
             }
         }

@@ -46,7 +46,7 @@ button.link{background:none;color:#5b6776;font-weight:400;font-size:.95rem;text-
 .facts dd{margin:0;text-align:right;font-weight:600;overflow-wrap:anywhere}
 footer{margin-top:1.5rem;text-align:center;font-size:.85rem;color:#5b6776}
 footer a{color:#5b6776}
-.dev table{font-size:.85rem;background:#fff}.dev td,.dev th{border:1px solid #d8dee6;padding:.3rem}
+ul.dev{list-style:none;padding:0;margin:0}.dev li{overflow-wrap:anywhere}
 ";
 
 /// A page: its status, its markup, and the session whose cookie it may set.
