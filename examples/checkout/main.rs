@@ -1,0 +1,96 @@
+//! A merchant's checkout server on buyster and SQLite: a JSON API, HTML checkout pages, a
+//! demo bank and a console SMS gateway, and a recovery task.
+//!
+//! ```sh
+//! cargo run --example checkout                  # http://127.0.0.1:8080, checkout.db
+//! cargo run --example checkout -- --help        # flags and environment variables
+//! ```
+//!
+//! The server code lives in `server/`, which the tests include too.
+
+mod server;
+
+use std::process::ExitCode;
+
+use server::{Command, Config, KeyOrigin, Server, seed};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_args(std::env::args().skip(1), |name| std::env::var(name).ok())
+    {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            println!("{}", server::config::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(*config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), server::StartError> {
+    let (addr, db, dev_pages) = (config.addr, config.db.clone(), config.dev_pages);
+    let (server, key) = Server::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("buyster checkout server on {url}");
+    println!("  shop:           {url}/");
+    println!("  JSON API:       {url}/api/payments");
+    if dev_pages {
+        println!("  SMS outbox:     {url}/dev/sms");
+        println!("  bank ledger:    {url}/dev/ledger");
+    }
+    println!("  database:       {}", db.display());
+    println!(
+        "  demo merchant:  {} ({})",
+        seed::MERCHANT_ID,
+        seed::MERCHANT_NAME
+    );
+    println!(
+        "  demo buyer:     {} (06 12 34 56 78), PIN {}",
+        seed::BUYER_PHONE,
+        seed::BUYER_PIN
+    );
+    println!(
+        "  demo bank:      amount_minor {} is declined; {} and {} meet a bank outage",
+        server::bank::DECLINED_AMOUNT,
+        server::bank::OUTAGE_AMOUNT,
+        server::bank::LOST_ANSWER_AMOUNT
+    );
+    match key {
+        KeyOrigin::Environment => println!("  master key:     from BUYSTER_MASTER_KEY"),
+        KeyOrigin::File(path) | KeyOrigin::NewFile(path) => {
+            println!("  master key:     {} (mode 0600)", path.display());
+            println!(
+                "warning: the master key is in a file beside the database, for this demo only; \
+                 a real deployment keeps it in a secret manager and passes it in BUYSTER_MASTER_KEY"
+            );
+        }
+    }
+    if dev_pages {
+        println!(
+            "warning: /dev/sms shows every code sent; turn the development pages off (--no-dev-pages) \
+             anywhere but on your machine"
+        );
+    }
+    server.serve(listener, shutdown_signal()).await?;
+    println!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C.
+async fn shutdown_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handler: run until killed.
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,139 @@
+//! The JSON API, for a merchant's own front end.
+//!
+//! | request | body | success |
+//! |---|---|---|
+//! | `POST /api/payments` | `{merchant, amount_minor, currency, reference, phone, channel?}` | 201 |
+//! | `GET /api/payments/{id}` | | 200 |
+//! | `POST /api/payments/{id}/pin` | `{pin}` | 200, `otp_sent`: the code is sent |
+//! | `POST /api/payments/{id}/code` | `{code}` | 200, `confirmed` |
+//! | `POST /api/payments/{id}/resend` | | 200, `otp_sent` |
+//! | `POST /api/payments/{id}/cancel` | | 200, `failed` |
+//!
+//! Every success is the payment's view ([`view::PaymentView`]); every error is
+//! `{error, message}` plus, when there is a payment, its `id` and `state`, and the details of
+//! the error (`attempts_left`, `retry_at`, `locked_until`, `decline_reason`). A wrong PIN or
+//! code is 422 with `attempts_left`. See `reply.rs` for every status.
+//!
+//! The API sets and reads no cookie: the payment id in the URL is the only handle, so there is
+//! nothing for another site to ride on (no CSRF), and bodies must be `application/json`.
+
+mod body;
+mod reply;
+mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use buyster::{Amount, Channel, Clock, Currency};
+
+use super::App;
+use super::flow::Answer;
+use super::input::{self, Field, malformed};
+use body::JsonObject;
+use reply::Reply;
+
+type Shared = State<Arc<App>>;
+
+/// The routes under `/api`.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/payments", post(create))
+        .route("/payments/{id}", get(show))
+        .route("/payments/{id}/pin", post(pin))
+        .route("/payments/{id}/code", post(code))
+        .route("/payments/{id}/resend", post(resend))
+        .route("/payments/{id}/cancel", post(cancel))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// `POST /api/payments`: starts a payment; the PIN comes next.
+async fn create(State(app): Shared, body: JsonObject) -> Reply {
+    let now = app.clock.now();
+    let started = async {
+        let merchant = body.text("merchant", Field::Merchant)?;
+        let minor = body.whole_number("amount_minor", Field::Amount)?;
+        let currency = body.text("currency", Field::Currency)?;
+        let currency: Currency = currency
+            .parse()
+            .map_err(|_| malformed(Field::Currency, "`currency` must be EUR, GBP, CHF or USD"))?;
+        let amount = Amount::new(minor, currency)
+            .map_err(|error| malformed(Field::Amount, error.to_string()))?;
+        let reference = body.text("reference", Field::Reference)?;
+        let channel = match body.optional_text("channel", Field::Channel)? {
+            Some(name) => name
+                .parse()
+                .map_err(|error: buyster::Error| malformed(Field::Channel, error.to_string()))?,
+            None => Channel::Web,
+        };
+        let phone = input::phone(body.text("phone", Field::Phone)?)?;
+        let order = app.order(merchant, amount, reference).await?;
+        app.start(order.with_channel(channel), &phone).await
+    };
+    match started.await {
+        Ok(payment) => Reply::payment(StatusCode::CREATED, &payment)
+            .located(&format!("/api/payments/{}", payment.id())),
+        Err(refusal) => Reply::of_refusal(&refusal, now),
+    }
+}
+
+/// `GET /api/payments/{id}`.
+async fn show(State(app): Shared, Path(id): Path<String>) -> Reply {
+    let now = app.clock.now();
+    let found = async { app.payment(input::payment_id(&id)?).await };
+    match found.await {
+        Ok(payment) => Reply::payment(StatusCode::OK, &payment),
+        Err(refusal) => Reply::of_refusal(&refusal, now),
+    }
+}
+
+/// `POST /api/payments/{id}/pin`: checks the PIN, then sends the code.
+async fn pin(State(app): Shared, Path(id): Path<String>, body: JsonObject) -> Reply {
+    let answer = async {
+        let id = input::payment_id(&id)?;
+        let pin = input::pin(body.text("pin", Field::Pin)?, app.policy())?;
+        app.submit_pin(id, &pin).await
+    };
+    step(&app, answer.await)
+}
+
+/// `POST /api/payments/{id}/code`: checks the code; a right one debits the buyer.
+async fn code(State(app): Shared, Path(id): Path<String>, body: JsonObject) -> Reply {
+    let answer = async {
+        let id = input::payment_id(&id)?;
+        let code = input::code(body.text("code", Field::Code)?, app.policy())?;
+        app.submit_code(id, &code).await
+    };
+    step(&app, answer.await)
+}
+
+/// `POST /api/payments/{id}/resend`: sends a new code (or the first, if its send failed).
+async fn resend(State(app): Shared, Path(id): Path<String>) -> Reply {
+    let answer = async { app.resend(input::payment_id(&id)?).await };
+    step(&app, answer.await)
+}
+
+/// `POST /api/payments/{id}/cancel`: the buyer gives up.
+async fn cancel(State(app): Shared, Path(id): Path<String>) -> Reply {
+    let answer = async { app.cancel(input::payment_id(&id)?).await };
+    step(&app, answer.await)
+}
+
+fn step(app: &App, answer: Answer) -> Reply {
+    Reply::of_answer(answer, StatusCode::OK, app.clock.now())
+}
+
+async fn not_found() -> Reply {
+    Reply::error(StatusCode::NOT_FOUND, "not_found", "no such API route")
+}
+
+async fn method_not_allowed() -> Reply {
+    Reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take this method",
+    )
+}

@@ -1,0 +1,182 @@
+//! The API's answers: a payment view on success, a stable error code and a message otherwise,
+//! with the payment's state whenever there is a payment.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use buyster::{AnyPayment, Timestamp};
+use serde_json::{Map, Value, json};
+
+use super::super::bank::decline_code;
+use super::super::flow::{Answer, Problem, Refusal, Step};
+use super::super::index::state_name;
+use super::view::PaymentView;
+
+/// An answer of the API, ready to send.
+pub struct Reply {
+    status: StatusCode,
+    body: Value,
+    retry_after_secs: Option<u64>,
+    location: Option<String>,
+}
+
+impl Reply {
+    /// `status` with the view of `payment`.
+    pub fn payment(status: StatusCode, payment: &AnyPayment) -> Self {
+        Self {
+            status,
+            body: json!(PaymentView::of(payment)),
+            retry_after_secs: None,
+            location: None,
+        }
+    }
+
+    /// Adds a `Location` header: where the payment created can be read.
+    pub fn located(mut self, path: &str) -> Self {
+        self.location = Some(path.to_owned());
+        self
+    }
+
+    /// An error: `status`, a stable `code` for programs and a `message` for people.
+    pub fn error(status: StatusCode, code: &str, message: &str) -> Self {
+        Self {
+            status,
+            body: json!({ "error": code, "message": message }),
+            retry_after_secs: None,
+            location: None,
+        }
+    }
+
+    /// The answer to a step: `ok` and the payment when it moved on.
+    pub fn of_answer(answer: Answer, ok: StatusCode, now: Timestamp) -> Self {
+        match answer {
+            Ok(Step::Moved(payment)) => Self::payment(ok, &payment),
+            Ok(Step::WrongPin {
+                payment,
+                attempts_left,
+            }) => Self::error(StatusCode::UNPROCESSABLE_ENTITY, "wrong_pin", "wrong PIN")
+                .about(&payment)
+                .with("attempts_left", json!(attempts_left)),
+            Ok(Step::WrongCode {
+                payment,
+                attempts_left,
+            }) => Self::error(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code", "wrong code")
+                .about(&payment)
+                .with("attempts_left", json!(attempts_left)),
+            Err(refusal) => Self::of_refusal(&refusal, now),
+        }
+    }
+
+    /// The answer to a refused step.
+    pub fn of_refusal(refusal: &Refusal, now: Timestamp) -> Self {
+        let reply = Self::of_problem(&refusal.problem, now);
+        match &refusal.payment {
+            Some(payment) => reply.about(payment),
+            None => reply,
+        }
+    }
+
+    fn of_problem(problem: &Problem, now: Timestamp) -> Self {
+        let reply = |code: &str, message: &str| Self::error(problem.status(), code, message);
+        match problem {
+            Problem::Malformed { field, message } => reply(field.error_code(), message),
+            Problem::UnknownMerchant => reply("unknown_merchant", "no merchant has this id"),
+            Problem::UnknownPayment => reply("unknown_payment", "no payment has this id"),
+            Problem::WrongState => reply(
+                "wrong_state",
+                "the payment is not in a state that allows this step",
+            ),
+            Problem::ResendLimit => reply("resend_limit", "the payment has no resend left"),
+            Problem::Conflict => reply(
+                "conflict",
+                "the payment was changed by a concurrent request; try again",
+            ),
+            Problem::Expired => reply(
+                "expired",
+                "the payment or its code has expired; a payment still otp_sent can resend",
+            ),
+            Problem::TooManyAttempts => reply(
+                "too_many_attempts",
+                "wrong code, and the last attempt: the payment has failed",
+            )
+            .with("attempts_left", json!(0)),
+            Problem::Locked { until } => {
+                let locked = reply(
+                    "locked",
+                    "too many wrong PINs for this number; PINs are refused for now",
+                );
+                match until {
+                    Some(until) => locked
+                        .with("locked_until", json!(until.to_string()))
+                        .retry_at(*until, now),
+                    None => locked.with("locked_until", Value::Null),
+                }
+            }
+            Problem::RateLimited { retry_at } => reply(
+                "rate_limited",
+                "too many SMS were sent to this number lately",
+            )
+            .retry_at(*retry_at, now),
+            Problem::ResendTooSoon { retry_at } => {
+                reply("resend_too_soon", "a new code cannot be sent yet").retry_at(*retry_at, now)
+            }
+            Problem::Declined(reason) => reply("declined", "the bank declined the debit")
+                .with("decline_reason", json!(decline_code(*reason))),
+            Problem::BankUnavailable => reply(
+                "bank_unavailable",
+                "the bank did not answer; the payment is authorized and will be settled",
+            )
+            .retry_after(60),
+            Problem::SmsUnavailable => reply(
+                "sms_unavailable",
+                "the SMS could not be sent; ask for it again with resend",
+            ),
+            Problem::Internal => reply("internal", "internal error"),
+        }
+    }
+
+    /// Adds the payment's id and state.
+    fn about(self, payment: &AnyPayment) -> Self {
+        self.with("id", json!(payment.id().to_string()))
+            .with("state", json!(state_name(payment.kind())))
+    }
+
+    /// Adds `retry_at` and a `Retry-After` header.
+    fn retry_at(self, retry_at: Timestamp, now: Timestamp) -> Self {
+        let wait = retry_at.saturating_duration_since(now);
+        // Whole seconds, rounded up: retrying at the announced time must not be too soon.
+        let wait = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        self.with("retry_at", json!(retry_at.to_string()))
+            .retry_after(wait)
+    }
+
+    fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    fn with(mut self, name: &str, value: Value) -> Self {
+        if let Value::Object(map) = &mut self.body {
+            map.insert(name.to_owned(), value);
+        } else {
+            let mut map = Map::new();
+            map.insert(name.to_owned(), value);
+            self.body = Value::Object(map);
+        }
+        self
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(header::LOCATION, location);
+        }
+        response
+    }
+}

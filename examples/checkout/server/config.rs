@@ -1,0 +1,106 @@
+//! The server's settings: defaults for the demo, changed by flags or environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use buyster::{Policy, SecretKey};
+
+/// What `--help` prints.
+pub const USAGE: &str = "\
+A merchant's checkout server on buyster and SQLite.
+
+Usage: cargo run --example checkout -- [OPTIONS]
+
+Options:
+  --addr ADDR        address to listen on [env CHECKOUT_ADDR] [default: 127.0.0.1:8080]
+  --db PATH          SQLite database, created if absent [env CHECKOUT_DB] [default: checkout.db]
+  --no-dev-pages     turn off /dev/sms and /dev/ledger [env CHECKOUT_DEV_PAGES=0]
+  -h, --help         print this help
+
+The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
+once and kept in a file named like the database with the extension .key (mode 0600).";
+
+/// What the command line asks for.
+pub enum Command {
+    /// Run the server.
+    Run(Box<Config>),
+    /// Print [`USAGE`].
+    Help,
+}
+
+/// Where the server listens, what it stores where, and how it behaves.
+pub struct Config {
+    /// The address to listen on.
+    pub addr: SocketAddr,
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// The master key, when given (`BUYSTER_MASTER_KEY`); otherwise read from or created in
+    /// the key file beside the database.
+    pub master_key: Option<SecretKey>,
+    /// The engine's limits.
+    pub policy: Policy,
+    /// How often the recovery task runs.
+    pub recovery_every: Duration,
+    /// How old an unfinished payment must be for the recovery task to take it up.
+    pub recovery_after: Duration,
+    /// Whether `/dev/sms` and `/dev/ledger` are served.
+    pub dev_pages: bool,
+    /// Whether each SMS is printed on standard output.
+    pub print_sms: bool,
+}
+
+impl Config {
+    /// The demo's defaults, with the database at `db`.
+    pub fn new(db: PathBuf) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db,
+            master_key: None,
+            policy: Policy::default(),
+            recovery_every: Duration::from_secs(15),
+            recovery_after: Duration::from_secs(60),
+            dev_pages: true,
+            print_sms: true,
+        }
+    }
+
+    /// The settings from the command line `args` (without the program name), over those of
+    /// the environment read through `env`, over the defaults.
+    pub fn from_args(
+        args: impl IntoIterator<Item = String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Command, String> {
+        let mut config = Self::new(env("CHECKOUT_DB").map_or("checkout.db".into(), PathBuf::from));
+        if let Some(addr) = env("CHECKOUT_ADDR") {
+            config.addr = parse_addr(&addr)?;
+        }
+        if let Some(hex) = env("BUYSTER_MASTER_KEY") {
+            let key = hex
+                .parse()
+                .map_err(|_| "BUYSTER_MASTER_KEY must be 64 hexadecimal digits".to_owned())?;
+            config.master_key = Some(key);
+        }
+        config.dev_pages = env("CHECKOUT_DEV_PAGES").is_none_or(|value| value != "0");
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(Command::Help),
+                "--addr" => config.addr = parse_addr(&value_of(&arg, args.next())?)?,
+                "--db" => config.db = value_of(&arg, args.next())?.into(),
+                "--no-dev-pages" => config.dev_pages = false,
+                other => return Err(format!("unknown argument {other:?}; see --help")),
+            }
+        }
+        Ok(Command::Run(Box::new(config)))
+    }
+}
+
+fn value_of(flag: &str, value: Option<String>) -> Result<String, String> {
+    value.ok_or_else(|| format!("{flag} needs a value; see --help"))
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an address such as 127.0.0.1:8080"))
+}

@@ -1,0 +1,321 @@
+//! The buyer's steps, shared by the JSON API and the HTML pages. Each takes a payment id,
+//! picks the payment up from the store (never from the client), drives the engine, and says
+//! what became of the payment.
+
+use axum::http::StatusCode;
+use buyster::{
+    AnyPayment, CancelReason, Clock, CodeCheck, DeclineReason, Error, Initiated, MerchantId, Order,
+    OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Timestamp,
+};
+
+use super::App;
+use super::index::NewRecord;
+use super::input::Field;
+
+/// Why a step was refused, sorted for the answer to give (HTTP status, page text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A value could not be parsed.
+    Malformed {
+        /// The field at fault.
+        field: Field,
+        /// What is wrong with it; never the value itself.
+        message: String,
+    },
+    /// No merchant has the given id.
+    UnknownMerchant,
+    /// No payment has the given id (or the id is not one).
+    UnknownPayment,
+    /// The payment is not in a state that allows the step.
+    WrongState,
+    /// The payment has no resend left.
+    ResendLimit,
+    /// The payment kept changing under concurrent calls.
+    Conflict,
+    /// The payment, or only its code, is past its time to live.
+    Expired,
+    /// The last allowed code was wrong: the payment has failed.
+    TooManyAttempts,
+    /// Too many wrong PINs for the number.
+    Locked {
+        /// When PINs are taken again; `None` for good.
+        until: Option<Timestamp>,
+    },
+    /// Too many SMS to the number lately.
+    RateLimited {
+        /// When an SMS may be sent again.
+        retry_at: Timestamp,
+    },
+    /// A resend before the cooldown elapsed.
+    ResendTooSoon {
+        /// When a resend is accepted.
+        retry_at: Timestamp,
+    },
+    /// The bank refused the debit: the payment has failed.
+    Declined(DeclineReason),
+    /// The bank did not answer: the payment stays authorized and is settled later.
+    BankUnavailable,
+    /// The SMS gateway failed: the send may be tried again.
+    SmsUnavailable,
+    /// The store failed or a record failed its integrity check: logged, never detailed.
+    Internal,
+}
+
+impl Problem {
+    /// The HTTP status that tells this problem, for the API and the pages alike.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Malformed { .. } | Self::UnknownMerchant => StatusCode::BAD_REQUEST,
+            Self::Declined(_) => StatusCode::PAYMENT_REQUIRED,
+            Self::UnknownPayment => StatusCode::NOT_FOUND,
+            Self::WrongState | Self::ResendLimit | Self::Conflict => StatusCode::CONFLICT,
+            Self::Expired => StatusCode::GONE,
+            Self::TooManyAttempts => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Locked { .. } => StatusCode::LOCKED,
+            Self::RateLimited { .. } | Self::ResendTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::BankUnavailable | Self::SmsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The problem an engine error is, logging the ones the buyer cannot act on.
+    fn from_engine(error: &Error, id: Option<PaymentId>) -> Self {
+        match error {
+            Error::NotFound => Self::UnknownPayment,
+            Error::WrongState { .. } => Self::WrongState,
+            Error::Conflict => Self::Conflict,
+            Error::Expired => Self::Expired,
+            Error::TooManyAttempts => Self::TooManyAttempts,
+            Error::Locked { until } => Self::Locked { until: *until },
+            Error::RateLimited { retry_at } => Self::RateLimited {
+                retry_at: *retry_at,
+            },
+            Error::ResendTooSoon { retry_at } => Self::ResendTooSoon {
+                retry_at: *retry_at,
+            },
+            Error::ResendLimit => Self::ResendLimit,
+            Error::Declined(reason) => Self::Declined(*reason),
+            Error::Bank(_) => Self::BankUnavailable,
+            Error::Sms(_) => Self::SmsUnavailable,
+            // Storage, Tampered, and anything a later buyster adds: the operator's to see.
+            other => {
+                let id = id.map_or_else(|| "-".to_owned(), |id| id.to_string());
+                eprintln!("error: payment {id}: {other}");
+                Self::Internal
+            }
+        }
+    }
+}
+
+/// A step refused, and the payment as it now stands when there is one.
+#[derive(Debug)]
+pub struct Refusal {
+    /// Why.
+    pub problem: Problem,
+    /// The payment after the refusal (reloaded from the store).
+    pub payment: Option<AnyPayment>,
+}
+
+impl From<Problem> for Refusal {
+    fn from(problem: Problem) -> Self {
+        Self {
+            problem,
+            payment: None,
+        }
+    }
+}
+
+/// A step taken.
+#[derive(Debug)]
+pub enum Step {
+    /// The payment moved on, and now stands so.
+    Moved(AnyPayment),
+    /// A wrong PIN: the payment is unchanged; `attempts_left` more lock the number.
+    WrongPin {
+        /// The payment, still `Initiated`.
+        payment: AnyPayment,
+        /// Wrong PINs left before the lock.
+        attempts_left: u8,
+    },
+    /// A wrong code: `attempts_left` more fail the payment.
+    WrongCode {
+        /// The payment, still `OtpSent`.
+        payment: AnyPayment,
+        /// Wrong codes left.
+        attempts_left: u8,
+    },
+}
+
+/// What a step answers.
+pub type Answer = Result<Step, Refusal>;
+
+impl App {
+    /// The order of `amount` for `reference` at the merchant `merchant_id`.
+    pub async fn order(
+        &self,
+        merchant_id: &str,
+        amount: buyster::Amount,
+        reference: &str,
+    ) -> Result<Order, Refusal> {
+        if let Err(error) = merchant_id.parse::<MerchantId>() {
+            return Err(super::input::malformed(Field::Merchant, error.to_string()).into());
+        }
+        let merchant = match self.index.merchant(merchant_id).await {
+            Ok(Some(merchant)) => merchant,
+            Ok(None) => return Err(Problem::UnknownMerchant.into()),
+            Err(error) => return Err(internal("looking up a merchant", &error)),
+        };
+        Order::new(merchant, amount, reference)
+            .map_err(|error| super::input::malformed(Field::Reference, error.to_string()).into())
+    }
+
+    /// Starts a payment of `order` by the holder of `phone`, and records it for the recovery
+    /// task.
+    pub async fn start(&self, order: Order, phone: &PhoneNumber) -> Result<AnyPayment, Refusal> {
+        let payment = self
+            .engine
+            .initiate(order, phone)
+            .await
+            .map_err(|error| Refusal::from(Problem::from_engine(&error, None)))?;
+        let order = payment.order();
+        let record = NewRecord {
+            id: payment.id(),
+            merchant: order.merchant().id().as_str(),
+            reference: order.reference(),
+            amount_minor: order.amount().minor_units(),
+            currency: order.amount().currency().code(),
+            created_at: payment.created_at(),
+        };
+        if let Err(error) = self.index.record(record).await {
+            // Unrecorded, the payment would escape the recovery task: end it now.
+            let _ = self
+                .engine
+                .cancel(payment.id(), CancelReason::Merchant)
+                .await;
+            return Err(internal("recording a payment", &error));
+        }
+        Ok(payment.into_any())
+    }
+
+    /// The payment `id` as it stands.
+    pub async fn payment(&self, id: PaymentId) -> Result<AnyPayment, Refusal> {
+        self.engine
+            .load(id)
+            .await
+            .map_err(|error| Problem::from_engine(&error, Some(id)).into())
+    }
+
+    /// Checks the buyer's PIN and, when it is right, sends the code.
+    pub async fn submit_pin(&self, id: PaymentId, pin: &Pin) -> Answer {
+        let payment = self.resume::<Initiated>(id).await?;
+        match self.engine.verify_pin(payment, pin).await {
+            Ok(PinCheck::Verified(verified)) => self.send_code(verified).await,
+            Ok(PinCheck::Rejected {
+                payment,
+                attempts_left,
+            }) => Ok(Step::WrongPin {
+                payment: payment.into_any(),
+                attempts_left,
+            }),
+            Err(error) => Err(self.refusal(id, &error).await),
+        }
+    }
+
+    /// Checks the code the buyer typed; a right one is consumed and the buyer debited.
+    pub async fn submit_code(&self, id: PaymentId, code: &OtpCode) -> Answer {
+        let payment = self.resume::<OtpSent>(id).await?;
+        match self.engine.confirm(payment, code).await {
+            Ok(CodeCheck::Confirmed(paid)) => self.moved(paid.into_any()).await,
+            Ok(CodeCheck::Rejected {
+                payment,
+                attempts_left,
+            }) => Ok(Step::WrongCode {
+                payment: payment.into_any(),
+                attempts_left,
+            }),
+            Err(error) => Err(self.refusal(id, &error).await),
+        }
+    }
+
+    /// Sends the code: again for a payment waiting for it, or a first time for one whose
+    /// first send failed.
+    pub async fn resend(&self, id: PaymentId) -> Answer {
+        match self.payment(id).await? {
+            AnyPayment::PinVerified(verified) => self.send_code(verified).await,
+            AnyPayment::OtpSent(sent) => match self.engine.resend_code(sent).await {
+                Ok(sent) => self.moved(sent.into_any()).await,
+                Err(error) => Err(self.refusal(id, &error).await),
+            },
+            other => Err(Refusal {
+                problem: Problem::WrongState,
+                payment: Some(other),
+            }),
+        }
+    }
+
+    /// Cancels the payment for the buyer (again: cancelling a failed payment changes nothing).
+    pub async fn cancel(&self, id: PaymentId) -> Answer {
+        match self.engine.cancel(id, CancelReason::Buyer).await {
+            Ok(failed) => self.moved(failed.into_any()).await,
+            Err(error) => Err(self.refusal(id, &error).await),
+        }
+    }
+
+    async fn send_code(&self, verified: buyster::Payment<PinVerified>) -> Answer {
+        let id = verified.id();
+        match self.engine.send_code(verified).await {
+            Ok(sent) => self.moved(sent.into_any()).await,
+            Err(error) => Err(self.refusal(id, &error).await),
+        }
+    }
+
+    async fn resume<S: buyster::State>(
+        &self,
+        id: PaymentId,
+    ) -> Result<buyster::Payment<S>, Refusal> {
+        match self.engine.resume::<S>(id).await {
+            Ok(payment) => Ok(payment),
+            Err(error) => Err(self.refusal(id, &error).await),
+        }
+    }
+
+    async fn moved(&self, payment: AnyPayment) -> Answer {
+        self.note(&payment).await;
+        Ok(Step::Moved(payment))
+    }
+
+    /// The refusal for `error`, with the payment as the store now holds it.
+    async fn refusal(&self, id: PaymentId, error: &Error) -> Refusal {
+        let problem = Problem::from_engine(error, Some(id));
+        let payment = match problem {
+            Problem::UnknownPayment | Problem::Internal => None,
+            _ => self.engine.load(id).await.ok(),
+        };
+        if let Some(payment) = &payment {
+            self.note(payment).await;
+        }
+        Refusal { problem, payment }
+    }
+
+    /// Notes the payment's state in the index, for the recovery task. Best effort: a stale
+    /// state only makes the task look at the payment once more.
+    pub async fn note(&self, payment: &AnyPayment) {
+        let noted = self
+            .index
+            .note_state(payment.id(), payment.kind(), self.clock.now())
+            .await;
+        if let Err(error) = noted {
+            eprintln!(
+                "error: noting the state of payment {}: {error}",
+                payment.id()
+            );
+        }
+    }
+}
+
+/// Logs a failure of the server's own parts (its tables, its demo data) and refuses without
+/// details.
+pub fn internal(doing: &str, error: &dyn std::error::Error) -> Refusal {
+    eprintln!("error: {doing}: {error}");
+    Problem::Internal.into()
+}

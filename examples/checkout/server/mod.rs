@@ -1,0 +1,192 @@
+//! A merchant's checkout server on buyster: SQLite for the engine's records and the demo
+//! bank's ledger, a console SMS gateway, a JSON API for a merchant's own front end, HTML
+//! checkout pages, and a recovery task.
+//!
+//! ```text
+//! server/
+//!   mod.rs       App (the shared state) and Server (open, route, serve)
+//!   config.rs    flags and environment variables
+//!   keyfile.rs   the master key from the environment or a 0600 key file
+//!   db.rs        SQLite connections in WAL mode, called off the executor's threads
+//!   store.rs     SqliteStore: buyster's Store with a real compare-and-swap
+//!   bank.rs      SqliteBank: a demo ledger honouring idempotency keys
+//!   sms.rs       ConsoleSms: prints each SMS and keeps it for /dev/sms
+//!   clock.rs     ServerClock: the wall clock (tests move it forward)
+//!   index.rs     the merchant's own tables: merchants, payments (for recovery), counters
+//!   seed.rs      the demo merchant, buyer and basket
+//!   input.rs     parsing what buyers and merchants send
+//!   flow.rs      the buyer's steps, shared by the API and the pages
+//!   recovery.rs  the task that settles or expires unfinished payments
+//!   api/         the JSON API
+//!   pages/       the HTML pages (checkout, and the development pages)
+//! ```
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::indexing_slicing
+)]
+
+mod api;
+pub mod bank;
+mod clock;
+pub mod config;
+mod db;
+mod flow;
+mod index;
+mod input;
+pub mod keyfile;
+mod pages;
+mod recovery;
+pub mod seed;
+mod sms;
+mod store;
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use buyster::{Engine, Keys, Policy, SecretKey};
+use tokio::net::TcpListener;
+
+pub use bank::SqliteBank;
+pub use clock::ServerClock;
+pub use config::{Command, Config};
+pub use keyfile::KeyOrigin;
+pub use sms::ConsoleSms;
+pub use store::SqliteStore;
+
+/// The engine on the server's host: SQLite store, console SMS, demo bank, wall clock.
+pub type CheckoutEngine = Engine<SqliteStore, ConsoleSms, SqliteBank, ServerClock>;
+
+/// The largest request body accepted: JSON requests are a few hundred bytes.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Why the server could not start.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything a request handler needs, shared by all of them.
+pub struct App {
+    /// The checkout engine.
+    pub engine: CheckoutEngine,
+    /// The merchant's own records.
+    pub index: index::Index,
+    /// The demo bank, for the ledger page.
+    pub bank: SqliteBank,
+    /// The SMS outbox, for its page.
+    pub sms: ConsoleSms,
+    /// The server's clock.
+    pub clock: ServerClock,
+    /// Signs the pages' anti-forgery tokens.
+    csrf: pages::CsrfKey,
+    /// Whether the development pages are served.
+    dev_pages: bool,
+}
+
+impl App {
+    /// The engine's policy.
+    pub fn policy(&self) -> &Policy {
+        self.engine.policy()
+    }
+}
+
+/// The server: cheap to clone, each clone a handle on the same [`App`].
+#[derive(Clone)]
+pub struct Server {
+    app: Arc<App>,
+    recovery_every: std::time::Duration,
+    recovery_after: std::time::Duration,
+}
+
+impl Server {
+    /// Opens the database (creating it and the key file on first start), builds the engine and
+    /// seeds the demo merchant and buyer. Says where the master key came from.
+    pub async fn open(config: Config) -> Result<(Self, KeyOrigin), StartError> {
+        let (master, origin) = match config.master_key {
+            Some(key) => (key, KeyOrigin::Environment),
+            None => keyfile::read_or_create(&keyfile::key_file_of(&config.db))?,
+        };
+        let clock = ServerClock::default();
+        let sms = ConsoleSms::new(clock.clone(), config.print_sms);
+        let bank = SqliteBank::open(&config.db, clock.clone())?;
+        let csrf = pages::CsrfKey::derive(&master);
+        let engine = Engine::builder(Keys::new(1, master))
+            .store(SqliteStore::open(&config.db)?)
+            .sms(sms.clone())
+            .bank(bank.clone())
+            .clock(clock.clone())
+            .policy(config.policy)
+            .build()?;
+        let app = App {
+            engine,
+            index: index::Index::open(&config.db)?,
+            bank,
+            sms,
+            clock,
+            csrf,
+            dev_pages: config.dev_pages,
+        };
+        seed::seed(&app).await?;
+        let server = Self {
+            app: Arc::new(app),
+            recovery_every: config.recovery_every,
+            recovery_after: config.recovery_after,
+        };
+        Ok((server, origin))
+    }
+
+    /// The shared state.
+    #[allow(
+        dead_code,
+        reason = "the tests reach the engine and the clock through it"
+    )]
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Every route: the JSON API under `/api`, the pages, the development pages if enabled.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new()
+            .nest("/api", api::router())
+            .merge(pages::router());
+        if self.app.dev_pages {
+            router = router.merge(pages::dev_router());
+        }
+        router
+            .fallback(pages::not_found)
+            .layer(axum::middleware::map_response(pages::security_headers))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(Arc::clone(&self.app))
+    }
+
+    /// Serves on `listener`, with the recovery task running beside, until `shutdown`
+    /// completes.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let recovery = tokio::spawn(recovery::run(
+            Arc::clone(&self.app),
+            self.recovery_every,
+            self.recovery_after,
+        ));
+        let served = axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        // Stopping the task between two steps is safe: every step is a compare-and-swap, and
+        // the next run picks up where this one stopped.
+        recovery.abort();
+        served
+    }
+}
+
+/// The master key's bytes, for deriving the server's own keys. Kept here so that only this
+/// module and `keyfile` touch key material.
+fn master_bytes(key: &SecretKey) -> &[u8; 32] {
+    key.expose_secret()
+}

@@ -1,0 +1,140 @@
+//! Anti-forgery for the pages' forms: a session cookie, and a token derived from it in every
+//! form.
+//!
+//! The browser gets a random session id in a cookie that scripts cannot read (`HttpOnly`) and
+//! that other sites' requests do not carry (`SameSite=Strict`). Each form holds
+//! HMAC-SHA256(key, session id) in a hidden field; a POST is taken only when the field matches
+//! the cookie it came with. A forged cross-site form has neither the cookie nor a way to learn
+//! the token (the signed double-submit cookie pattern).
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use buyster::SecretKey;
+use hmac::{Hmac, KeyInit, Mac};
+use rand::RngExt;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::super::{App, master_bytes};
+
+/// The session cookie's name.
+const COOKIE: &str = "checkout_session";
+/// Length of a session id: 32 lowercase hexadecimal digits (128 random bits).
+const SESSION_ID_LEN: usize = 32;
+
+/// The key that signs form tokens, derived from the master key so that forms stay valid
+/// across restarts.
+pub struct CsrfKey(Zeroizing<[u8; 32]>);
+
+impl CsrfKey {
+    /// HMAC-SHA256(master, label): a key of its own, which reveals nothing of the master key.
+    pub fn derive(master: &SecretKey) -> Self {
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&mac(
+            master_bytes(master),
+            b"buyster checkout: form tokens v1",
+        ));
+        Self(key)
+    }
+
+    fn token(&self, session: &str) -> String {
+        hex(&mac(&self.0, session.as_bytes()))
+    }
+}
+
+/// HMAC-SHA256 under a 32-byte key (zero-padded to SHA-256's 64-byte block, as HMAC does).
+fn mac(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    let mut block = Zeroizing::new([0u8; 64]);
+    for (byte, key_byte) in block.iter_mut().zip(key) {
+        *byte = *key_byte;
+    }
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+fn random_session_id() -> String {
+    let mut bytes = [0u8; SESSION_ID_LEN / 2];
+    rand::rng().fill(&mut bytes);
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// The browser's session: its id (new if the request brought none) and its form token.
+pub struct Session {
+    id: String,
+    is_new: bool,
+    token: String,
+}
+
+impl Session {
+    /// The token to put in the hidden field `csrf` of every form.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Whether `submitted` is this session's token; never for a session the request did not
+    /// bring.
+    pub fn accepts(&self, submitted: &str) -> bool {
+        !self.is_new && bool::from(self.token.as_bytes().ct_eq(submitted.as_bytes()))
+    }
+
+    /// The `Set-Cookie` value that gives the browser this session, when it is new.
+    pub fn cookie(&self) -> Option<HeaderValue> {
+        if !self.is_new {
+            return None;
+        }
+        let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", self.id);
+        HeaderValue::from_str(&cookie).ok()
+    }
+}
+
+impl<S> FromRequestParts<S> for Session
+where
+    Arc<App>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let app = Arc::<App>::from_ref(state);
+        let (id, is_new) = match session_cookie(&parts.headers) {
+            Some(id) => (id, false),
+            None => (random_session_id(), true),
+        };
+        let token = app.csrf.token(&id);
+        Ok(Self { id, is_new, token })
+    }
+}
+
+/// The well-formed session id in the request's cookies, if any.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value)
+        .filter(|value| {
+            value.len() == SESSION_ID_LEN
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+        .map(str::to_owned)
+}

@@ -1,0 +1,281 @@
+//! The HTML checkout pages: server-rendered, French, phone-sized, no script, no build step.
+//!
+//! | page | what |
+//! |---|---|
+//! | `GET /` | the order summary of the demo basket |
+//! | `GET /checkout`, `POST /checkout` | mobile number and PIN: starts the payment, checks the PIN, sends the code |
+//! | `GET /payments/{id}` | the payment's screen: PIN, code (attempts and time left, resend), in progress, receipt or failure |
+//! | `POST /payments/{id}/pin`, `/code`, `/resend`, `/cancel` | the buyer's steps |
+//!
+//! A step that moves the payment on answers `303 See Other` to the payment's page; a refused
+//! one shows the page again with a notice and the status of the refusal. Every form carries
+//! an anti-forgery token (see [`csrf`]).
+
+mod csrf;
+mod dev;
+mod layout;
+mod screens;
+mod words;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use buyster::{AnyPayment, Clock, PaymentId};
+use serde::Deserialize;
+
+use super::App;
+use super::flow::{self, Answer, Problem, Refusal, Step};
+use super::input;
+use super::seed;
+pub use csrf::CsrfKey;
+use csrf::Session;
+pub use dev::router as dev_router;
+pub use layout::security_headers;
+
+type Shared = State<Arc<App>>;
+
+/// The checkout pages.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(shop))
+        .route("/checkout", get(checkout).post(start))
+        .route("/payments/{id}", get(show))
+        .route("/payments/{id}/pin", axum::routing::post(pin))
+        .route("/payments/{id}/code", axum::routing::post(code))
+        .route("/payments/{id}/resend", axum::routing::post(resend))
+        .route("/payments/{id}/cancel", axum::routing::post(cancel))
+}
+
+/// Any other path.
+pub async fn not_found() -> Response {
+    screens::not_found().into_response()
+}
+
+/// The fields of the forms; a missing field reads as empty and is refused as malformed.
+#[derive(Deserialize)]
+struct Fields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn shop(State(app): Shared, session: Session) -> Response {
+    screens::shop(&session, app.dev_pages).into_response()
+}
+
+async fn checkout(session: Session) -> Response {
+    screens::checkout(&session, None).into_response()
+}
+
+/// `POST /checkout`: a new order for the basket, its payment, the PIN check and the code.
+async fn start(State(app): Shared, session: Session, Form(fields): Form<Fields>) -> Response {
+    if !session.accepts(&fields.csrf) {
+        return screens::forbidden(&session, "/checkout").into_response();
+    }
+    let parsed = input::phone(&fields.phone)
+        .and_then(|phone| Ok((phone, input::pin(&fields.pin, app.policy())?)));
+    let (phone, pin) = match parsed {
+        Ok(parsed) => parsed,
+        Err(problem) => {
+            let text = words::problem(&problem, app.clock.now(), app.policy());
+            return screens::checkout(&session, Some(&text))
+                .status(StatusCode::BAD_REQUEST)
+                .into_response();
+        }
+    };
+    let started = async {
+        let amount = seed::basket_total().map_err(|e| flow::internal("the basket", &e))?;
+        let number = app
+            .index
+            .next_number("order")
+            .await
+            .map_err(|e| flow::internal("numbering an order", &e))?;
+        let order = app
+            .order(seed::MERCHANT_ID, amount, &format!("CMD-{number:06}"))
+            .await?;
+        app.start(order, &phone).await
+    };
+    match started.await {
+        Ok(payment) => {
+            let id = payment.id();
+            respond(&app, &session, id, app.submit_pin(id, &pin).await).await
+        }
+        Err(refusal) => refused_without_payment(&app, &session, &refusal),
+    }
+}
+
+async fn show(State(app): Shared, session: Session, Path(id): Path<String>) -> Response {
+    let Ok(id) = input::payment_id(&id) else {
+        return not_found().await;
+    };
+    match app.payment(id).await {
+        Ok(payment) => screens::payment(&session, &payment, None, app.clock.now(), app.policy())
+            .into_response(),
+        Err(refusal) => refused_without_payment(&app, &session, &refusal),
+    }
+}
+
+async fn pin(
+    State(app): Shared,
+    session: Session,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let id = match checked(&session, &id, &fields.csrf) {
+        Ok(id) => id,
+        Err(untaken) => return untaken.into_response(&session),
+    };
+    let answer = match input::pin(&fields.pin, app.policy()) {
+        Ok(pin) => app.submit_pin(id, &pin).await,
+        Err(problem) => Err(problem.into()),
+    };
+    respond(&app, &session, id, answer).await
+}
+
+async fn code(
+    State(app): Shared,
+    session: Session,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let id = match checked(&session, &id, &fields.csrf) {
+        Ok(id) => id,
+        Err(untaken) => return untaken.into_response(&session),
+    };
+    let answer = match input::code(&fields.code, app.policy()) {
+        Ok(code) => app.submit_code(id, &code).await,
+        Err(problem) => Err(problem.into()),
+    };
+    respond(&app, &session, id, answer).await
+}
+
+async fn resend(
+    State(app): Shared,
+    session: Session,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    match checked(&session, &id, &fields.csrf) {
+        Ok(id) => respond(&app, &session, id, app.resend(id).await).await,
+        Err(untaken) => untaken.into_response(&session),
+    }
+}
+
+async fn cancel(
+    State(app): Shared,
+    session: Session,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    match checked(&session, &id, &fields.csrf) {
+        Ok(id) => respond(&app, &session, id, app.cancel(id).await).await,
+        Err(untaken) => untaken.into_response(&session),
+    }
+}
+
+/// Why a posted form is not taken.
+enum Untaken {
+    /// It did not carry this browser's token; `back` is the page to reload.
+    Forged { back: String },
+    /// Its URL names no payment.
+    NotFound,
+}
+
+impl Untaken {
+    fn into_response(self, session: &Session) -> Response {
+        match self {
+            Self::Forged { back } => screens::forbidden(session, &back).into_response(),
+            Self::NotFound => screens::not_found().into_response(),
+        }
+    }
+}
+
+/// The payment id of a form posted with this session's token.
+fn checked(session: &Session, id: &str, token: &str) -> Result<PaymentId, Untaken> {
+    let parsed = input::payment_id(id);
+    if !session.accepts(token) {
+        let back = parsed.map_or_else(|_| "/".to_owned(), |id| format!("/payments/{id}"));
+        return Err(Untaken::Forged { back });
+    }
+    parsed.map_err(|_| Untaken::NotFound)
+}
+
+/// The answer to a step: to the payment's page when it moved on (or ended), the page again
+/// with a notice when the step was refused.
+async fn respond(app: &App, session: &Session, id: PaymentId, answer: Answer) -> Response {
+    let (payment, notice, status) = match answer {
+        Ok(Step::Moved(_)) => return see_payment(id),
+        Ok(Step::WrongPin {
+            payment,
+            attempts_left,
+        }) => (
+            payment,
+            words::wrong_pin(attempts_left),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Ok(Step::WrongCode {
+            payment,
+            attempts_left,
+        }) => (
+            payment,
+            words::wrong_code(attempts_left),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(Refusal { problem, payment }) => {
+            let payment = match payment {
+                Some(payment) => payment,
+                None => match app.payment(id).await {
+                    Ok(payment) => payment,
+                    Err(refusal) => return refused_without_payment(app, session, &refusal),
+                },
+            };
+            if ended(&payment) {
+                return see_payment(id);
+            }
+            let now = app.clock.now();
+            (
+                payment,
+                words::problem(&problem, now, app.policy()),
+                problem.status(),
+            )
+        }
+    };
+    screens::payment(
+        session,
+        &payment,
+        Some(&notice),
+        app.clock.now(),
+        app.policy(),
+    )
+    .status(status)
+    .into_response()
+}
+
+/// Whether the payment's own screen tells the outcome (in progress, paid, failed).
+fn ended(payment: &AnyPayment) -> bool {
+    matches!(
+        payment,
+        AnyPayment::Authorized(_) | AnyPayment::Confirmed(_) | AnyPayment::Failed(_)
+    )
+}
+
+fn see_payment(id: PaymentId) -> Response {
+    Redirect::to(&format!("/payments/{id}")).into_response()
+}
+
+fn refused_without_payment(app: &App, session: &Session, refusal: &Refusal) -> Response {
+    if refusal.problem == Problem::UnknownPayment {
+        return screens::not_found().into_response();
+    }
+    let text = words::problem(&refusal.problem, app.clock.now(), app.policy());
+    screens::error(session, &text, refusal.problem.status()).into_response()
+}

@@ -1,0 +1,14 @@
+//! The checkout server of `examples/checkout`, tested from outside: its JSON API over HTTP,
+//! its pages over HTTP and in headless Chromium, and its SQLite store against the store
+//! conformance kit.
+
+#[allow(dead_code, reason = "the tests use part of the server's API")]
+#[path = "../../examples/checkout/server/mod.rs"]
+mod server;
+
+mod api;
+mod browser;
+mod pages;
+#[cfg(feature = "testkit")]
+mod store;
+mod support;

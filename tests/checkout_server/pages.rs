@@ -1,0 +1,160 @@
+//! The HTML pages over plain HTTP: anti-forgery, escaping, headers, unknown pages.
+
+use serde_json::json;
+
+use super::server::seed;
+use super::support::{Answer, PHONE, PIN, TestServer};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// The session cookie a page set (`name=value`), and the form token it holds.
+fn session_of(page: &Answer) -> (String, String) {
+    let set_cookie = page.headers["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.text.find(marker).expect("no token in the form") + marker.len();
+    let token = page.text[start..].split('"').next().unwrap().to_owned();
+    (cookie, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_are_taken_only_with_the_session_token() {
+    let server = TestServer::start().await;
+    let (cookie, token) = session_of(&server.get("/checkout").await);
+    let (other_cookie, _) = session_of(&server.get("/checkout").await);
+    assert_ne!(cookie, other_cookie);
+    let form = |token: &str| format!("csrf={token}&phone=0612345678&pin={PIN}");
+    for (body, cookie) in [
+        (form(&token), None),
+        (form("0000"), Some(cookie.as_str())),
+        (form(""), Some(cookie.as_str())),
+        (format!("phone=0612345678&pin={PIN}"), Some(cookie.as_str())),
+        (form(&token), Some(other_cookie.as_str())),
+    ] {
+        let answer = server
+            .post_raw("/checkout", Some(FORM), &body, cookie)
+            .await;
+        assert_eq!(answer.status, 403, "{body}");
+        assert!(answer.text.contains("Page expirée"));
+    }
+    assert!(server.server.app().sms.with_messages(|sms| sms.count()) == 0);
+
+    let answer = server
+        .post_raw("/checkout", Some(FORM), &form(&token), Some(&cookie))
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.text);
+    let location = answer.headers["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/payments/"));
+    let page = server.get_with_cookie(&location, &cookie).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Code reçu par SMS"));
+    assert!(page.text.contains("+33 6 •• •• •• 78"));
+    let id = location.trim_start_matches("/payments/");
+    server.code_for(id).await;
+
+    // The same token is refused on a payment's forms without its cookie.
+    let answer = server
+        .post_raw(
+            &format!("{location}/cancel"),
+            Some(FORM),
+            &format!("csrf={token}"),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 403);
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_on_the_pages_is_told_in_french() {
+    let server = TestServer::start().await;
+    let (cookie, token) = session_of(&server.get("/checkout").await);
+    let post = |body: String| {
+        let cookie = cookie.clone();
+        let server = &server;
+        async move {
+            server
+                .post_raw("/checkout", Some(FORM), &body, Some(&cookie))
+                .await
+        }
+    };
+    let bad_phone = post(format!("csrf={token}&phone=12&pin={PIN}")).await;
+    assert_eq!(bad_phone.status, 400);
+    assert!(
+        bad_phone
+            .text
+            .contains("numéro de mobile n&#39;est pas valide")
+            || bad_phone.text.contains("numéro de mobile n'est pas valide")
+    );
+    let bad_pin = post(format!("csrf={token}&phone=0612345678&pin=12ab")).await;
+    assert_eq!(bad_pin.status, 400);
+    assert!(bad_pin.text.contains("6 chiffres"));
+    let wrong_pin = post(format!("csrf={token}&phone=0612345678&pin=135790")).await;
+    assert_eq!(wrong_pin.status, 422);
+    assert!(
+        wrong_pin.text.contains("Il vous reste 2 essais"),
+        "{}",
+        wrong_pin.text
+    );
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_escape_what_they_show() {
+    let server = TestServer::start().await;
+    let created = server
+        .post(
+            "/api/payments",
+            json!({
+                "merchant": seed::MERCHANT_ID, "amount_minor": 1500, "currency": "EUR",
+                "reference": "<script>alert(\"x\")</script>&", "phone": PHONE,
+            }),
+        )
+        .await;
+    created.expect(201, None);
+    let page = server
+        .get(&format!("/payments/{}", created.field("id")))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("<script>"), "{}", page.text);
+    assert!(page.text.contains("&lt;script&gt;"), "{}", page.text);
+    assert!(page.text.contains("15,00 €"));
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_french_phone_sized_and_locked_down() {
+    let server = TestServer::start().await;
+    let shop = server.get("/").await;
+    assert_eq!(shop.status, 200);
+    assert!(shop.text.contains("<html lang=\"fr\">"));
+    assert!(shop.text.contains("name=\"viewport\""));
+    assert!(shop.text.contains("Payer avec mon mobile"));
+    assert!(shop.text.contains("49,90 €"));
+    let csp = shop.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"));
+    assert_eq!(shop.headers["cache-control"], "no-store");
+    assert_eq!(shop.headers["referrer-policy"], "no-referrer");
+    assert_eq!(shop.headers["x-frame-options"], "DENY");
+    for path in [
+        "/payments/nope",
+        "/payments/0123456789abcdef0123456789abcdef",
+        "/nothing",
+    ] {
+        let page = server.get(path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.text.contains("Page introuvable"));
+    }
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn development_pages_can_be_turned_off() {
+    let server = TestServer::start_with(|config| config.dev_pages = false).await;
+    assert_eq!(server.get("/dev/sms").await.status, 404);
+    assert_eq!(server.get("/dev/ledger").await.status, 404);
+    assert!(!server.get("/").await.text.contains("/dev/sms"));
+    server.finish().await;
+}
