@@ -55,19 +55,7 @@ impl World {
 
     /// The code in the last SMS the buyer received for `id`.
     fn last_code(&self, id: PaymentId) -> Option<OtpCode> {
-        let sms = self
-            .sms
-            .sent()
-            .into_iter()
-            .rev()
-            .find(|sms| sms.payment_id() == id)?;
-        let digits: String = sms
-            .body()
-            .chars()
-            .skip(5)
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().ok()
+        self.sms.last_code_for(id)
     }
 }
 

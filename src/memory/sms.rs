@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use crate::host::{SmsError, SmsGateway, SmsMessage};
+use crate::ids::PaymentId;
 use crate::phone::PhoneNumber;
 use crate::secret::OtpCode;
 
@@ -44,6 +45,18 @@ impl MemorySms {
     pub fn last_code(&self, phone: &PhoneNumber) -> Option<OtpCode> {
         let outbox = lock(&self.0);
         let last = outbox.sent.iter().rev().find(|sms| sms.to() == phone)?;
+        Some(last.code().duplicate())
+    }
+
+    /// The code of the last message sent for `payment`: what its buyer would type.
+    #[must_use]
+    pub fn last_code_for(&self, payment: PaymentId) -> Option<OtpCode> {
+        let outbox = lock(&self.0);
+        let last = outbox
+            .sent
+            .iter()
+            .rev()
+            .find(|sms| sms.payment_id() == payment)?;
         Some(last.code().duplicate())
     }
 

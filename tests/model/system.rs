@@ -87,20 +87,7 @@ impl System {
 
     /// The code in the last SMS sent for payment `p`, if any.
     fn last_code(&self, p: usize) -> Option<OtpCode> {
-        let id = *self.ids.get(p)?;
-        let sms = self
-            .sms
-            .sent()
-            .into_iter()
-            .rev()
-            .find(|sms| sms.payment_id() == id)?;
-        let digits: String = sms
-            .body()
-            .chars()
-            .skip(5)
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().ok()
+        self.sms.last_code_for(*self.ids.get(p)?)
     }
 
     /// The code the buyer types for payment `p`.
