@@ -8,6 +8,7 @@ use crate::money::AmountError;
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
 use crate::secret::DigitsError;
+use crate::weak_pin::WeakPinRule;
 
 /// Everything that can go wrong in buyster, as one non-exhaustive enum.
 ///
@@ -122,6 +123,10 @@ pub enum Error {
     /// The last allowed code attempt was wrong; the payment is now `Failed`.
     #[error("too many wrong codes; the payment has failed")]
     TooManyAttempts,
+    /// A new PIN (at enrollment, change or reset) follows a pattern that is too easy to guess;
+    /// the rule says which. PINs already set are never checked against these rules.
+    #[error("weak PIN: {0}")]
+    WeakPin(WeakPinRule),
     /// The payment is not in the state this call needs.
     #[error("the payment is {found}, not {expected}")]
     WrongState {
@@ -252,6 +257,7 @@ mod tests {
             Error::Storage(StoreError::Conflict),
             Error::Tampered,
             Error::TooManyAttempts,
+            Error::WeakPin(WeakPinRule::Sequence),
             Error::WrongState {
                 expected: StateKind::OtpSent,
                 found: StateKind::Confirmed,
@@ -289,6 +295,7 @@ mod tests {
             | Error::Storage(_)
             | Error::Tampered
             | Error::TooManyAttempts
+            | Error::WeakPin(_)
             | Error::WrongState { .. } => true,
         }
     }
@@ -296,7 +303,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 29);
+        assert_eq!(errors.len(), 30);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();

@@ -142,6 +142,7 @@ mod codec;
 mod crypto;
 mod engine;
 mod error;
+mod events;
 mod funding;
 mod guard;
 mod host;
@@ -160,9 +161,11 @@ pub mod testkit;
 mod text;
 #[cfg(test)]
 mod timing;
+mod weak_pin;
 
 pub use engine::{Engine, EngineBuilder, Unset};
 pub use error::{Error, StateKind, TextError};
+pub use events::{Event, EventKind, EventSink};
 pub use funding::{FundingSource, FundingToken};
 pub use host::{
     Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, SmsError,
@@ -181,3 +184,4 @@ pub use phone::{PhoneError, PhoneNumber, Region};
 pub use policy::{Policy, PolicyError};
 pub use secret::{DigitsError, OtpCode, Pin, SecretKey};
 pub use text::Language;
+pub use weak_pin::WeakPinRule;

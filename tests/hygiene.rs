@@ -73,6 +73,7 @@ fn engine(host: &Host) -> Engine<MemoryStore, MemorySms, MemoryBank, ManualClock
         .sms(host.sms.clone())
         .bank(host.bank.clone())
         .clock(host.clock.clone())
+        .events(host.events.clone())
         .build()
         .unwrap()
 }
@@ -152,6 +153,11 @@ async fn payments_in_every_state_print_no_secret() {
     ));
     let any: AnyPayment = failed.into_any();
     texts.push(format!("{any:?}"));
+    let events = host.events.events();
+    assert!(events.len() >= 9, "{events:?}");
+    for event in &events {
+        texts.push(format!("{event:?} {event} {:?}", event.kind()));
+    }
 
     for text in &texts {
         assert_clean(text, code.expose_secret());

@@ -1,7 +1,10 @@
 //! [`EngineBuilder`]: the host's parts go in, a validated [`Engine`] comes out.
 
+use core::fmt;
+
 use crate::Error;
 use crate::account::Account;
+use crate::events::EventSink;
 use crate::host::{Bank, Clock, SmsGateway, Store, SystemClock};
 use crate::keys::Keys;
 use crate::policy::Policy;
@@ -32,12 +35,12 @@ impl Engine<Unset, Unset, Unset, SystemClock> {
             bank: Unset,
             clock: SystemClock,
             policy: Policy::default(),
+            events: None,
         }
     }
 }
 
 /// Collects the parts of an [`Engine`]; see [`Engine::builder`].
-#[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct EngineBuilder<St, Sm, Bk, C> {
     keys: Keys,
@@ -46,6 +49,7 @@ pub struct EngineBuilder<St, Sm, Bk, C> {
     bank: Bk,
     clock: C,
     policy: Policy,
+    events: Option<Box<dyn EventSink>>,
 }
 
 impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
@@ -58,6 +62,7 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
             bank: self.bank,
             clock: self.clock,
             policy: self.policy,
+            events: self.events,
         }
     }
 
@@ -70,6 +75,7 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
             bank: self.bank,
             clock: self.clock,
             policy: self.policy,
+            events: self.events,
         }
     }
 
@@ -82,6 +88,7 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
             bank,
             clock: self.clock,
             policy: self.policy,
+            events: self.events,
         }
     }
 
@@ -94,12 +101,37 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
             bank: self.bank,
             clock,
             policy: self.policy,
+            events: self.events,
         }
     }
 
     /// The limits; [`Policy::default`] unless given. Validated by [`build`](Self::build).
     pub fn policy(self, policy: Policy) -> Self {
         Self { policy, ..self }
+    }
+
+    /// Where audit events go ([`EventSink`]); none are made unless a sink is given.
+    pub fn events(self, sink: impl EventSink + 'static) -> Self {
+        Self {
+            events: Some(Box::new(sink)),
+            ..self
+        }
+    }
+}
+
+impl<St: fmt::Debug, Sm: fmt::Debug, Bk: fmt::Debug, C: fmt::Debug> fmt::Debug
+    for EngineBuilder<St, Sm, Bk, C>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("keys", &self.keys)
+            .field("store", &self.store)
+            .field("sms", &self.sms)
+            .field("bank", &self.bank)
+            .field("clock", &self.clock)
+            .field("policy", &self.policy)
+            .field("events", &self.events.is_some())
+            .finish()
     }
 }
 
@@ -120,6 +152,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> EngineBuilder<St, Sm, Bk, C>
             keys: self.keys,
             policy: self.policy,
             decoy,
+            events: self.events,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Sending codes and checking them.
 
 use crate::Error;
+use crate::events::{Event, EventKind};
 use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store, Timestamp};
 use crate::payment::transitions::{
     CodeStep, check_resend, code_not_sent, code_resent, code_restored, code_sent, code_typed,
@@ -43,7 +44,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let next = code_sent(payment, &code, now, &self.keys, &self.policy);
             if let Some(sent) = self.replace(next).await? {
                 return match self.dispatch(&sent, code, now, counted).await {
-                    Ok(()) => Ok(sent),
+                    Ok(()) => Ok(self.code_went_out(sent, now)),
                     Err(error) => {
                         self.undo_send(code_not_sent(sent, verified_at)).await;
                         Err(error)
@@ -80,7 +81,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let next = code_resent(payment, &code, now, &self.keys, &self.policy);
             if let Some(sent) = self.replace(next).await? {
                 return match self.dispatch(&sent, code, now, false).await {
-                    Ok(()) => Ok(sent),
+                    Ok(()) => Ok(self.code_went_out(sent, now)),
                     Err(error) => {
                         self.undo_send(code_restored(sent, &previous)).await;
                         Err(error)
@@ -123,12 +124,15 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             match code_typed(payment, code, now, &self.keys)? {
                 CodeStep::Right(next) => {
                     if let Some(authorized) = self.replace(next).await? {
+                        self.emit(|| Event::payment(EventKind::Authorized, &authorized, now));
                         return self.settle(authorized).await.map(CodeCheck::Confirmed);
                     }
                 }
                 CodeStep::Wrong(next) => {
                     if let Some(payment) = self.replace(next).await? {
                         let attempts_left = payment.attempts_left();
+                        let kind = EventKind::CodeRejected { attempts_left };
+                        self.emit(|| Event::payment(kind, &payment, now));
                         return Ok(CodeCheck::Rejected {
                             payment,
                             attempts_left,
@@ -136,7 +140,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     }
                 }
                 CodeStep::Exhausted(next) => {
-                    if self.replace(next).await?.is_some() {
+                    if let Some(failed) = self.replace(next).await? {
+                        let kind = EventKind::Failed(failed.reason());
+                        self.emit(|| Event::payment(kind, &failed, now));
                         return Err(Error::TooManyAttempts);
                     }
                 }
@@ -144,6 +150,13 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             payment = self.resume::<OtpSent>(id).await?;
         }
         Err(Error::Conflict)
+    }
+
+    /// The payment whose code the gateway took, after its event.
+    fn code_went_out(&self, sent: Payment<OtpSent>, now: Timestamp) -> Payment<OtpSent> {
+        let resends_left = sent.resends_left();
+        self.emit(|| Event::payment(EventKind::CodeSent { resends_left }, &sent, now));
+        sent
     }
 
     /// Counts one SMS to `phone` in its guard, or refuses it when the window is full.

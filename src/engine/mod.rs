@@ -16,6 +16,7 @@ use core::fmt;
 pub use builder::{EngineBuilder, Unset};
 
 use crate::Error;
+use crate::events::{Event, EventKind, EventSink};
 use crate::guard::Guard;
 use crate::host::{
     Bank, Clock, Entry, Key, SmsGateway, Store, StoreError, SystemClock, Timestamp, Version,
@@ -57,6 +58,8 @@ pub struct Engine<St, Sm, Bk, C = SystemClock> {
     policy: Policy,
     /// The account record checked for numbers that have none, and its key.
     decoy: (Key, Vec<u8>),
+    /// Where audit events go; none unless the host gave a sink.
+    events: Option<Box<dyn EventSink>>,
 }
 
 impl<St, Sm, Bk, C> fmt::Debug for Engine<St, Sm, Bk, C> {
@@ -64,6 +67,7 @@ impl<St, Sm, Bk, C> fmt::Debug for Engine<St, Sm, Bk, C> {
         f.debug_struct("Engine")
             .field("keys", &self.keys)
             .field("policy", &self.policy)
+            .field("events", &self.events.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -92,7 +96,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         for _ in 0..MAX_RACES {
             let record = payment::encode(&payment, &self.keys);
             match self.try_put(payment.key(), None, record).await? {
-                Some(version) => return Ok(payment.with_version(version)),
+                Some(version) => {
+                    let stored = payment.with_version(version);
+                    self.emit(|| Event::payment(EventKind::Initiated, &stored, now));
+                    return Ok(stored);
+                }
                 None => payment = payment.with_new_id(),
             }
         }
@@ -136,6 +144,14 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             expected: S::KIND,
             found,
         })
+    }
+
+    /// Hands the event `make` builds to the host's sink, if it gave one; nothing is built
+    /// otherwise. Call only after the change the event reports is stored.
+    fn emit(&self, make: impl FnOnce() -> Event) {
+        if let Some(sink) = &self.events {
+            sink.record(&make());
+        }
     }
 
     async fn read(&self, key: &Key) -> Result<Option<Entry>, Error> {
@@ -210,7 +226,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             AnyPayment::OtpSent(p) => self.replace(failed(p, reason, now)).await?,
             settled => return Ok(Fail::Settled(settled)),
         };
-        Ok(stored.map_or(Fail::Lost, Fail::Done))
+        let Some(done) = stored else {
+            return Ok(Fail::Lost);
+        };
+        self.emit(|| Event::payment(EventKind::Failed(reason), &done, now));
+        Ok(Fail::Done(done))
     }
 
     /// Applies `decide` to the guard under `key` by compare-and-swap, starting from `current`

@@ -2,13 +2,15 @@
 
 use crate::Error;
 use crate::account::{ACCOUNT_RECORD, Account};
+use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::guard::Failure;
 use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Timestamp, Version};
 use crate::payment::transitions::pin_verified;
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
 use crate::phone::PhoneNumber;
-use crate::secret::{DigitsError, Pin};
+use crate::secret::Pin;
+use crate::weak_pin::check_new_pin;
 
 use super::{Engine, MAX_RACES};
 
@@ -36,6 +38,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// # Errors
     ///
     /// [`Error::InvalidPin`] when the PIN's length is outside the policy's range,
+    /// [`Error::WeakPin`] when it follows a pattern too easy to guess ([`WeakPinRule`](crate::WeakPinRule)),
     /// [`Error::AlreadyEnrolled`] when the number has an account, [`Error::Storage`].
     pub async fn enroll(
         &self,
@@ -43,10 +46,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         pin: &Pin,
         funding: FundingSource,
     ) -> Result<(), Error> {
-        let (min, max) = (self.policy.min_pin_digits, self.policy.max_pin_digits);
-        if pin.digits() < usize::from(min) || pin.digits() > usize::from(max) {
-            return Err(Error::InvalidPin(DigitsError::Length { min, max }));
-        }
+        check_new_pin(pin, &self.policy)?;
         let key = Key::account(&self.keys.account_index(phone));
         let account = Account::new(&self.keys, pin, funding, self.clock.now());
         match self
@@ -113,6 +113,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 let verified = self
                     .mark_pin_verified(payment, funding, now, sms_counted)
                     .await?;
+                self.emit(|| Event::payment(EventKind::PinVerified, &verified, now));
                 Ok(PinCheck::Verified(verified))
             }
             Found::Unknown | Found::Wrong => {
@@ -120,12 +121,19 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     g.check_open(now)?;
                     Ok(g.after_failure(now, policy))
                 });
-                match failure.await? {
-                    Failure::AttemptsLeft(attempts_left) => Ok(PinCheck::Rejected {
+                let (kind, answer) = match failure.await? {
+                    Failure::AttemptsLeft(attempts_left) => {
+                        (EventKind::PinRejected { attempts_left }, Ok(attempts_left))
+                    }
+                    Failure::Locked(until) => (EventKind::Locked { until }, Err(until)),
+                };
+                self.emit(|| Event::payment(kind, &payment, now));
+                match answer {
+                    Ok(attempts_left) => Ok(PinCheck::Rejected {
                         payment,
                         attempts_left,
                     }),
-                    Failure::Locked(until) => Err(Error::Locked { until }),
+                    Err(until) => Err(Error::Locked { until }),
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! Settling authorized payments, and cancelling.
 
+use crate::events::{Event, EventKind};
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
 use crate::payment::transitions::{confirmed, debit_request, failed};
@@ -32,12 +33,14 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             match &outcome {
                 Ok(receipt) => {
                     if let Some(done) = self.replace(confirmed(payment, receipt, now)).await? {
+                        self.emit(|| Event::payment(EventKind::Confirmed, &done, now));
                         return Ok(done);
                     }
                 }
                 Err(BankError::Declined(reason)) => {
-                    let next = failed(payment, FailureReason::Declined(*reason), now);
-                    if self.replace(next).await?.is_some() {
+                    let why = FailureReason::Declined(*reason);
+                    if let Some(done) = self.replace(failed(payment, why, now)).await? {
+                        self.emit(|| Event::payment(EventKind::Failed(why), &done, now));
                         return Err(Error::Declined(*reason));
                     }
                 }

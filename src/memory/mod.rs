@@ -1,10 +1,12 @@
 //! An in-memory host: every trait implemented with no setup, for tests, examples and demos.
 //!
 //! Each type is a cheap `Clone` handle onto shared state: give one clone to the engine and keep
-//! another to look inside (the SMS outbox, the bank's ledger) or to script failures.
+//! another to look inside (the SMS outbox, the bank's ledger, the audit trail) or to script
+//! failures.
 
 mod bank;
 mod clock;
+mod events;
 mod sms;
 mod store;
 
@@ -13,6 +15,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 pub use bank::{BankFault, MemoryBank};
 pub use clock::ManualClock;
+pub use events::MemoryEvents;
 pub use sms::MemorySms;
 pub use store::MemoryStore;
 

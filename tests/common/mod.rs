@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
+use buyster::memory::{ManualClock, MemoryBank, MemoryEvents, MemorySms, MemoryStore};
 use buyster::{
     Amount, AnyPayment, Currency, Engine, FundingSource, Keys, Merchant, Order, OtpCode, OtpSent,
     Payment, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Policy, SecretKey, StateKind,
@@ -60,6 +60,7 @@ pub struct Host {
     pub sms: MemorySms,
     pub bank: MemoryBank,
     pub clock: ManualClock,
+    pub events: MemoryEvents,
     pub phone: PhoneNumber,
 }
 
@@ -86,12 +87,14 @@ impl Host {
     /// A host with no buyer enrolled, over `store`, with its own master key.
     pub fn empty_with_key(policy: Policy, store: MemoryStore, master: [u8; 32]) -> Self {
         let (sms, bank, clock) = (MemorySms::new(), MemoryBank::new(), ManualClock::new(T0));
+        let events = MemoryEvents::new();
         let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(master)))
             .store(store.clone())
             .sms(sms.clone())
             .bank(bank.clone())
             .clock(clock.clone())
             .policy(policy)
+            .events(events.clone())
             .build()
             .unwrap();
         Self {
@@ -100,6 +103,7 @@ impl Host {
             sms,
             bank,
             clock,
+            events,
             phone: PHONE.parse().unwrap(),
         }
     }

@@ -1,0 +1,223 @@
+//! Audit events: one typed [`Event`] per state change, handed to the host's [`EventSink`].
+
+use core::fmt;
+
+use crate::host::Timestamp;
+use crate::ids::PaymentId;
+use crate::money::Amount;
+use crate::order::MerchantId;
+use crate::payment::{FailureReason, Payment, State};
+use crate::phone::PhoneNumber;
+
+/// Receives the engine's [`Event`]s: an audit log, metrics, a fraud monitor.
+///
+/// The engine calls [`record`](EventSink::record) synchronously, once for each state change,
+/// right after the change is stored (never before, and never for a write that failed). A
+/// closure `Fn(&Event) + Send + Sync` is a sink.
+///
+/// ```
+/// use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+/// use buyster::{Engine, Event, Keys, SecretKey};
+///
+/// let engine = Engine::builder(Keys::new(1, SecretKey::generate()))
+///     .store(MemoryStore::new())
+///     .sms(MemorySms::new())
+///     .bank(MemoryBank::new())
+///     .events(|event: &Event| eprintln!("{event}"))
+///     .build()?;
+/// # Ok::<(), buyster::Error>(())
+/// ```
+///
+/// # Contract
+///
+/// - `record` MUST be quick and MUST NOT block: it runs inside the engine's call, on the
+///   caller's task. Hand events to a channel or a buffer when they go further.
+/// - `record` MUST NOT panic. It cannot fail: an event that cannot be kept is the sink's to
+///   count or drop.
+///
+/// # Security
+///
+/// An event never holds a PIN, a code, a key, a tag, a full phone number or an account
+/// number: the number is masked (`+33 6 •• •• •• 78`) and funding sources are not named.
+pub trait EventSink: Send + Sync {
+    /// Receives one event. The default does nothing.
+    fn record(&self, event: &Event) {
+        let _ = event;
+    }
+}
+
+impl<F: Fn(&Event) + Send + Sync> EventSink for F {
+    fn record(&self, event: &Event) {
+        self(event);
+    }
+}
+
+/// What happened. Every kind of state change of payments, enrollments and accounts has its
+/// own variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A payment was created (`initiate`).
+    Initiated,
+    /// A wrong PIN was counted (for an unknown, suspended or closed number too, which are
+    /// answered alike): so many attempts remain before the number locks.
+    PinRejected {
+        /// Wrong PINs left before the lock.
+        attempts_left: u8,
+    },
+    /// A wrong PIN (or enrollment code) locked the number.
+    Locked {
+        /// When the lock lifts; `None` for good.
+        until: Option<Timestamp>,
+    },
+    /// The PIN was right; the payment may go on.
+    PinVerified,
+    /// A code was sent by SMS for the payment.
+    CodeSent {
+        /// New codes the buyer may still ask for.
+        resends_left: u8,
+    },
+    /// A wrong code was counted.
+    CodeRejected {
+        /// Wrong codes left before the payment fails.
+        attempts_left: u8,
+    },
+    /// The payment was authorized: its code was right and consumed.
+    Authorized,
+    /// The bank debited the buyer.
+    Confirmed,
+    /// The payment ended without a debit.
+    Failed(FailureReason),
+}
+
+impl EventKind {
+    /// A short stable name, `pin_rejected`, as log lines and metrics use it.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Initiated => "initiated",
+            Self::PinRejected { .. } => "pin_rejected",
+            Self::Locked { .. } => "locked",
+            Self::PinVerified => "pin_verified",
+            Self::CodeSent { .. } => "code_sent",
+            Self::CodeRejected { .. } => "code_rejected",
+            Self::Authorized => "authorized",
+            Self::Confirmed => "confirmed",
+            Self::Failed(_) => "failed",
+        }
+    }
+
+    /// The kind's own data as `key=value` pairs after the name, for a log line.
+    fn write_details(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PinRejected { attempts_left } | Self::CodeRejected { attempts_left } => {
+                write!(f, " attempts_left={attempts_left}")
+            }
+            Self::Locked { until: Some(until) } => write!(f, " until={until}"),
+            Self::Locked { until: None } => f.write_str(" until=permanent"),
+            Self::CodeSent { resends_left } => write!(f, " resends_left={resends_left}"),
+            Self::Failed(reason) => write!(f, " reason=\"{reason}\""),
+            Self::Initiated | Self::PinVerified | Self::Authorized | Self::Confirmed => Ok(()),
+        }
+    }
+}
+
+/// One state change, as the audit trail records it: what happened, when, to which number
+/// (masked), and for a payment its id, amount and merchant.
+///
+/// `Display` prints it as one log line of `key=value` pairs:
+///
+/// ```text
+/// 2026-11-27T13:41:00.000Z event=pin_rejected attempts_left=2 phone="+33 6 •• •• •• 78" payment=5f0c… amount="49.90 EUR" merchant=boutique-exemple
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    kind: EventKind,
+    at: Timestamp,
+    phone: String,
+    payment: Option<PaymentId>,
+    amount: Option<Amount>,
+    merchant: Option<MerchantId>,
+}
+
+impl Event {
+    /// An event of `payment`.
+    pub(crate) fn payment<S: State>(kind: EventKind, payment: &Payment<S>, at: Timestamp) -> Self {
+        let order = payment.order();
+        Self {
+            kind,
+            at,
+            phone: payment.phone().masked(),
+            payment: Some(payment.id()),
+            amount: Some(order.amount()),
+            merchant: Some(order.merchant().id().clone()),
+        }
+    }
+
+    /// An event of the number `phone` alone (an account or an enrollment).
+    #[allow(dead_code, reason = "account and enrollment events come next")]
+    pub(crate) fn number(kind: EventKind, phone: &PhoneNumber, at: Timestamp) -> Self {
+        Self {
+            kind,
+            at,
+            phone: phone.masked(),
+            payment: None,
+            amount: None,
+            merchant: None,
+        }
+    }
+
+    /// What happened.
+    #[must_use]
+    pub fn kind(&self) -> &EventKind {
+        &self.kind
+    }
+
+    /// When it happened, by the engine's clock.
+    #[must_use]
+    pub fn at(&self) -> Timestamp {
+        self.at
+    }
+
+    /// The number concerned, masked: `+33 6 •• •• •• 78`.
+    #[must_use]
+    pub fn masked_phone(&self) -> &str {
+        &self.phone
+    }
+
+    /// The payment concerned, if the event is a payment's.
+    #[must_use]
+    pub fn payment_id(&self) -> Option<PaymentId> {
+        self.payment
+    }
+
+    /// The payment's amount, if the event is a payment's.
+    #[must_use]
+    pub fn amount(&self) -> Option<Amount> {
+        self.amount
+    }
+
+    /// The payment's merchant, if the event is a payment's.
+    #[must_use]
+    pub fn merchant(&self) -> Option<&MerchantId> {
+        self.merchant.as_ref()
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} event={}", self.at, self.kind.name())?;
+        self.kind.write_details(f)?;
+        write!(f, " phone=\"{}\"", self.phone)?;
+        if let Some(payment) = self.payment {
+            write!(f, " payment={payment}")?;
+        }
+        if let Some(amount) = self.amount {
+            write!(f, " amount=\"{amount}\"")?;
+        }
+        if let Some(merchant) = &self.merchant {
+            write!(f, " merchant={merchant}")?;
+        }
+        Ok(())
+    }
+}
