@@ -23,7 +23,11 @@ use crate::weak_pin::WeakPinRule;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// `enroll` was called for a number that already has an account.
+    /// A host-side operation on a closed account: nothing reopens it.
+    #[error("this account is closed")]
+    AccountClosed,
+    /// The number already has an account (active or suspended): from `enroll`, or from
+    /// `finish_enrollment` once the SMS code proved that the caller holds the number.
     #[error("this phone number is already enrolled")]
     AlreadyEnrolled,
     /// The bank could not be reached, or did not answer: the debit's outcome is unknown.
@@ -93,6 +97,9 @@ pub enum Error {
         /// When the lock lifts; `None` for a permanent lock.
         until: Option<Timestamp>,
     },
+    /// A host-side operation on a number that has no account.
+    #[error("this phone number has no account")]
+    NotEnrolled,
     /// No payment is stored under this id.
     #[error("no such payment")]
     NotFound,
@@ -229,6 +236,7 @@ mod tests {
         };
         let t = Timestamp::from_unix_millis(1_800_000_000_000);
         vec![
+            Error::AccountClosed,
             Error::AlreadyEnrolled,
             Error::Bank(BankError::Unavailable),
             Error::Conflict,
@@ -249,6 +257,7 @@ mod tests {
             Error::KeyIdInUse { key_id: 7 },
             Error::Locked { until: Some(t) },
             Error::Locked { until: None },
+            Error::NotEnrolled,
             Error::NotFound,
             Error::RateLimited { retry_at: t },
             Error::ResendLimit,
@@ -268,7 +277,8 @@ mod tests {
     /// Does not compile when a variant is added and not listed in `every_error`.
     fn listed(error: &Error) -> bool {
         match error {
-            Error::AlreadyEnrolled
+            Error::AccountClosed
+            | Error::AlreadyEnrolled
             | Error::Bank(_)
             | Error::Conflict
             | Error::Declined(_)
@@ -287,6 +297,7 @@ mod tests {
             | Error::InvalidReference(_)
             | Error::KeyIdInUse { .. }
             | Error::Locked { .. }
+            | Error::NotEnrolled
             | Error::NotFound
             | Error::RateLimited { .. }
             | Error::ResendLimit
@@ -303,7 +314,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 30);
+        assert_eq!(errors.len(), 32);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();

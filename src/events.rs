@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::account::AccountStatus;
 use crate::host::Timestamp;
 use crate::ids::PaymentId;
 use crate::money::Amount;
@@ -57,6 +58,18 @@ impl<F: Fn(&Event) + Send + Sync> EventSink for F {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EventKind {
+    /// An account was created, by `enroll` or at the end of an enrollment.
+    Enrolled,
+    /// The buyer changed their PIN.
+    PinChanged,
+    /// The host set a new PIN (and lifted any lock).
+    PinReset,
+    /// The host lifted the number's lock.
+    Unlocked,
+    /// The host changed the account's status.
+    StatusChanged(AccountStatus),
+    /// The host replaced the account's funding source (which no event names).
+    FundingSourceReplaced,
     /// A payment was created (`initiate`).
     Initiated,
     /// A wrong PIN was counted (for an unknown, suspended or closed number too, which are
@@ -95,6 +108,12 @@ impl EventKind {
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
+            Self::Enrolled => "enrolled",
+            Self::PinChanged => "pin_changed",
+            Self::PinReset => "pin_reset",
+            Self::Unlocked => "unlocked",
+            Self::StatusChanged(_) => "status_changed",
+            Self::FundingSourceReplaced => "funding_source_replaced",
             Self::Initiated => "initiated",
             Self::PinRejected { .. } => "pin_rejected",
             Self::Locked { .. } => "locked",
@@ -117,7 +136,16 @@ impl EventKind {
             Self::Locked { until: None } => f.write_str(" until=permanent"),
             Self::CodeSent { resends_left } => write!(f, " resends_left={resends_left}"),
             Self::Failed(reason) => write!(f, " reason=\"{reason}\""),
-            Self::Initiated | Self::PinVerified | Self::Authorized | Self::Confirmed => Ok(()),
+            Self::StatusChanged(status) => write!(f, " status={status}"),
+            Self::Enrolled
+            | Self::PinChanged
+            | Self::PinReset
+            | Self::Unlocked
+            | Self::FundingSourceReplaced
+            | Self::Initiated
+            | Self::PinVerified
+            | Self::Authorized
+            | Self::Confirmed => Ok(()),
         }
     }
 }
@@ -155,7 +183,6 @@ impl Event {
     }
 
     /// An event of the number `phone` alone (an account or an enrollment).
-    #[allow(dead_code, reason = "account and enrollment events come next")]
     pub(crate) fn number(kind: EventKind, phone: &PhoneNumber, at: Timestamp) -> Self {
         Self {
             kind,

@@ -109,6 +109,11 @@ impl Guard {
         })
     }
 
+    /// Whether the guard counts no failure and holds no lock.
+    pub(crate) fn is_clear(&self) -> bool {
+        self.failures == 0 && self.locks == 0 && self.lock == Lock::Open
+    }
+
     /// How many consecutive wrong PINs are counted now.
     #[cfg(test)]
     pub(crate) fn failures(&self) -> u8 {

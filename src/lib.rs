@@ -163,6 +163,7 @@ mod text;
 mod timing;
 mod weak_pin;
 
+pub use account::{AccountDetails, AccountStatus, PinChange};
 pub use engine::{Engine, EngineBuilder, Unset};
 pub use error::{Error, StateKind, TextError};
 pub use events::{Event, EventKind, EventSink};

@@ -126,3 +126,37 @@ async fn a_ring_without_the_old_key_refuses_its_records() {
         .unwrap();
     assert!(matches!(stranger.load(id).await, Err(Error::Tampered)));
 }
+
+#[tokio::test]
+async fn a_changed_or_reset_pin_is_hashed_under_the_current_key() {
+    let host = Host::new().await;
+    let engine = rotated(&host);
+    let answer = engine
+        .change_pin(&host.phone, &pin(PIN), &pin("402517"))
+        .await
+        .unwrap();
+    assert_eq!(answer, buyster::PinChange::Changed);
+    let changed = account_bytes(&host).await;
+    assert_eq!((changed[2], changed[4]), (2, 2));
+    // An engine with only the old key can no longer read the account: it was re-sealed.
+    let payment = host
+        .engine
+        .initiate(order(4990), &host.phone)
+        .await
+        .unwrap();
+    assert!(matches!(
+        host.engine.verify_pin(payment, &pin("402517")).await,
+        Err(Error::Tampered)
+    ));
+
+    let host = Host::new().await;
+    let engine = rotated(&host);
+    engine.reset_pin(&host.phone, &pin("402517")).await.unwrap();
+    let reset = account_bytes(&host).await;
+    assert_eq!((reset[2], reset[4]), (2, 2));
+    let payment = engine.initiate(order(4990), &host.phone).await.unwrap();
+    assert!(matches!(
+        engine.verify_pin(payment, &pin("402517")).await.unwrap(),
+        PinCheck::Verified(_)
+    ));
+}

@@ -158,7 +158,9 @@ fn secrets_are_wiped_before_their_memory_is_freed() {
         phone,
     } = host;
     assert_eq!(
-        leftovers(body, || drop((engine, store, sms, bank, clock, events, phone))),
+        leftovers(body, || drop((
+            engine, store, sms, bank, clock, events, phone
+        ))),
         0,
         "the outbox freed a body unwiped"
     );

@@ -5,9 +5,12 @@
 //! operation reads again and decides again from what is now stored, so every PIN or code guess
 //! is counted exactly once however many run in parallel.
 
+mod account_ops;
 mod builder;
 mod checkout;
+mod enrollment;
 mod pin;
+mod pin_change;
 mod recover;
 mod settle;
 

@@ -1,4 +1,8 @@
-//! The account record of an enrolled number: its PIN hash and its funding source.
+//! The account record of an enrolled number: its status, its PIN hash and its funding source.
+
+mod status;
+
+pub use status::{AccountDetails, AccountStatus, PinChange};
 
 use crate::Error;
 use crate::codec::{Reader, RecordKind, Writer};
@@ -16,11 +20,10 @@ pub(crate) const ACCOUNT_BODY: usize = 1 + 1 + 16 + 32 + 1 + 2 + FundingToken::M
 /// Bytes of every account record: header, fields, tag.
 pub(crate) const ACCOUNT_RECORD: usize = 3 + ACCOUNT_BODY + crate::crypto::TAG_LEN;
 
-const STATUS_ACTIVE: u8 = 1;
-
 /// An enrolled buyer, as written. The PIN is stored only as HMAC(pepper, salt ‖ PIN) with the
 /// id of the key that made it; the pepper is never stored.
 pub(crate) struct Account {
+    status: AccountStatus,
     pin_key_id: u8,
     salt: [u8; 16],
     pin_tag: Tag,
@@ -40,6 +43,7 @@ impl Account {
         let pin_key_id = keys.key_id();
         let pin_tag = keys.pin_tag(pin_key_id, &salt, pin).unwrap_or([0; 32]);
         Self {
+            status: AccountStatus::Active,
             pin_key_id,
             salt,
             pin_tag,
@@ -50,13 +54,60 @@ impl Account {
 
     pub(crate) fn encode(&self, keys: &Keys, key: &Key) -> Vec<u8> {
         let mut w = Writer::new(RecordKind::Account, keys);
-        w.u8(STATUS_ACTIVE);
+        w.u8(self.status.code());
         w.u8(self.pin_key_id);
         w.bytes(&self.salt);
         w.bytes(&self.pin_tag);
         self.funding.write_padded(&mut w);
         w.time(self.enrolled_at);
         w.seal(keys, key)
+    }
+
+    /// The same account with `status`.
+    pub(crate) fn with_status(self, status: AccountStatus) -> Self {
+        Self { status, ..self }
+    }
+
+    /// The same account debiting `funding`.
+    pub(crate) fn with_funding(self, funding: FundingSource) -> Self {
+        Self { funding, ..self }
+    }
+
+    /// The same account with `pin`, hashed under a fresh salt and the current key.
+    pub(crate) fn with_pin(self, keys: &Keys, pin: &Pin) -> Self {
+        Self {
+            status: self.status,
+            ..Self::new(keys, pin, self.funding, self.enrolled_at)
+        }
+    }
+
+    /// Whether the PIN hash was made under a previous key of the ring.
+    pub(crate) fn needs_rehash(&self, keys: &Keys) -> bool {
+        self.pin_key_id != keys.key_id()
+    }
+
+    /// The account to debit.
+    pub(crate) fn funding(&self) -> &FundingSource {
+        &self.funding
+    }
+
+    /// Whether the account may pay.
+    pub(crate) fn status(&self) -> AccountStatus {
+        self.status
+    }
+
+    /// What the host's back office may see.
+    pub(crate) fn details(&self) -> AccountDetails {
+        AccountDetails {
+            status: self.status,
+            funding: self.funding.clone(),
+            enrolled_at: self.enrolled_at,
+        }
+    }
+
+    /// The account stored as `record` under `key`, verified and read whole.
+    pub(crate) fn decode(keys: &Keys, key: &Key, record: &[u8]) -> Result<Self, Error> {
+        Self::open(keys, key, record)?.to_account()
     }
 
     /// Verifies the record and reads what a PIN check needs, leaving the funding source
@@ -67,10 +118,8 @@ impl Account {
         record: &'a [u8],
     ) -> Result<StoredAccount<'a>, Error> {
         let mut r = Reader::open(keys, key, RecordKind::Account, record)?;
-        if r.u8()? != STATUS_ACTIVE {
-            return Err(Error::Tampered);
-        }
         let stored = StoredAccount {
+            status: AccountStatus::from_code(r.u8()?).ok_or(Error::Tampered)?,
             pin_key_id: r.u8()?,
             salt: r.array()?,
             pin_tag: r.array()?,
@@ -101,6 +150,7 @@ impl Account {
 
 /// A verified account record, read just enough to check a PIN.
 pub(crate) struct StoredAccount<'a> {
+    status: AccountStatus,
     pin_key_id: u8,
     salt: [u8; 16],
     pin_tag: Tag,
@@ -119,20 +169,26 @@ impl StoredAccount<'_> {
         Ok(tags_equal(&candidate, &self.pin_tag))
     }
 
+    /// Whether the account may pay: only an active one passes a PIN check.
+    pub(crate) fn is_active(&self) -> bool {
+        self.status == AccountStatus::Active
+    }
+
     /// The account to debit.
     pub(crate) fn funding(&self) -> Result<FundingSource, Error> {
         FundingSource::from_record(self.funding_kind, self.funding)
     }
 
-    /// Whether the PIN hash was made under a previous key of the ring.
-    pub(crate) fn needs_rehash(&self, keys: &Keys) -> bool {
-        self.pin_key_id != keys.key_id()
-    }
-
-    /// The account with its PIN (known right) hashed again under the current key and a fresh
-    /// salt.
-    pub(crate) fn rehashed(&self, keys: &Keys, pin: &Pin) -> Result<Account, Error> {
-        Ok(Account::new(keys, pin, self.funding()?, self.enrolled_at))
+    /// The whole account, its funding source parsed.
+    pub(crate) fn to_account(&self) -> Result<Account, Error> {
+        Ok(Account {
+            status: self.status,
+            pin_key_id: self.pin_key_id,
+            salt: self.salt,
+            pin_tag: self.pin_tag,
+            funding: self.funding()?,
+            enrolled_at: self.enrolled_at,
+        })
     }
 }
 
@@ -247,12 +303,70 @@ mod tests {
         let key = Key::account("ab");
         let record = account(&old, "token:a").encode(&old, &key);
         let ring = old.rotate(2, SecretKey::from_bytes([8; 32])).unwrap();
-        let stored = Account::open(&ring, &key, &record).unwrap();
+        let stored = Account::decode(&ring, &key, &record).unwrap();
         assert!(stored.needs_rehash(&ring));
         let pin = "246813".parse().unwrap();
-        let rehashed = stored.rehashed(&ring, &pin).unwrap().encode(&ring, &key);
+        let rehashed = stored.with_pin(&ring, &pin).encode(&ring, &key);
+        assert!(
+            !Account::decode(&ring, &key, &rehashed)
+                .unwrap()
+                .needs_rehash(&ring)
+        );
         let stored = Account::open(&ring, &key, &rehashed).unwrap();
-        assert!(!stored.needs_rehash(&ring));
         assert!(stored.pin_matches(&ring, &pin).unwrap());
+    }
+
+    #[test]
+    fn every_status_round_trips_and_only_active_pays() {
+        let keys = keys();
+        let key = Key::account("ab");
+        for status in AccountStatus::ALL {
+            let account = account(&keys, "token:a").with_status(status);
+            let record = account.encode(&keys, &key);
+            assert_eq!(record.len(), ACCOUNT_RECORD);
+            let stored = Account::open(&keys, &key, &record).unwrap();
+            assert_eq!(stored.is_active(), status == AccountStatus::Active);
+            let decoded = Account::decode(&keys, &key, &record).unwrap();
+            assert_eq!(decoded.details(), account.details());
+            // A rehash keeps the status.
+            let pin = "246813".parse().unwrap();
+            assert_eq!(decoded.with_pin(&keys, &pin).status(), status);
+        }
+    }
+
+    #[test]
+    fn an_unknown_status_is_tampering() {
+        let keys = keys();
+        let key = Key::account("ab");
+        let mut w = Writer::new(RecordKind::Account, &keys);
+        w.u8(9);
+        let record = w.seal(&keys, &key);
+        assert!(matches!(
+            Account::open(&keys, &key, &record),
+            Err(Error::Tampered)
+        ));
+    }
+
+    #[test]
+    fn a_new_pin_gets_a_fresh_salt_and_keeps_the_rest() {
+        let keys = keys();
+        let account = account(&keys, "token:a").with_status(AccountStatus::Suspended);
+        let (salt, details) = (account.salt, account.details());
+        let changed = account.with_pin(&keys, &"402517".parse().unwrap());
+        assert_ne!(changed.salt, salt);
+        assert_eq!(changed.details(), details);
+        let key = Key::account("ab");
+        let record = changed.encode(&keys, &key);
+        let stored = Account::open(&keys, &key, &record).unwrap();
+        assert!(
+            stored
+                .pin_matches(&keys, &"402517".parse().unwrap())
+                .unwrap()
+        );
+        assert!(
+            !stored
+                .pin_matches(&keys, &"246813".parse().unwrap())
+                .unwrap()
+        );
     }
 }

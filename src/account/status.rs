@@ -1,0 +1,98 @@
+//! What the host and the buyer see of an account: its [`AccountStatus`], its
+//! [`AccountDetails`], and the answer to a PIN change.
+
+use core::fmt;
+
+use crate::funding::FundingSource;
+use crate::host::Timestamp;
+
+/// Whether an account may pay.
+///
+/// Only an active account passes a PIN check. A suspended or closed one is answered exactly
+/// like a number that has no account (a rejected PIN, counted towards the lock), so that its
+/// status cannot be learned from the checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AccountStatus {
+    /// The account pays.
+    Active,
+    /// Paused by the host (a fraud check, a dispute); [`Engine::set_status`] makes it active
+    /// again.
+    ///
+    /// [`Engine::set_status`]: crate::Engine::set_status
+    Suspended,
+    /// Closed for good: nothing reopens it. The number may be enrolled again, as a new
+    /// account.
+    Closed,
+}
+
+impl AccountStatus {
+    pub(crate) const ALL: [Self; 3] = [Self::Active, Self::Suspended, Self::Closed];
+
+    /// The status's byte in the account record.
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            Self::Active => 1,
+            Self::Suspended => 2,
+            Self::Closed => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.code() == code)
+    }
+}
+
+impl fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Closed => "closed",
+        })
+    }
+}
+
+/// An account as the host's back office sees it (see [`Engine::account`]); never the PIN or
+/// its hash.
+///
+/// [`Engine::account`]: crate::Engine::account
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountDetails {
+    pub(crate) status: AccountStatus,
+    pub(crate) funding: FundingSource,
+    pub(crate) enrolled_at: Timestamp,
+}
+
+impl AccountDetails {
+    /// Whether the account may pay.
+    #[must_use]
+    pub fn status(&self) -> AccountStatus {
+        self.status
+    }
+
+    /// The account that payments debit. Its `Debug` is masked.
+    #[must_use]
+    pub fn funding_source(&self) -> &FundingSource {
+        &self.funding
+    }
+
+    /// When the account was created.
+    #[must_use]
+    pub fn enrolled_at(&self) -> Timestamp {
+        self.enrolled_at
+    }
+}
+
+/// The answer to [`Engine::change_pin`](crate::Engine::change_pin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinChange {
+    /// The old PIN was right: the new one is in force.
+    Changed,
+    /// The old PIN was wrong (or the number has no active account: the same answer);
+    /// `attempts_left` more wrong PINs lock the number, as at a checkout (at least 1).
+    Rejected {
+        /// Wrong PINs left before the lock.
+        attempts_left: u8,
+    },
+}

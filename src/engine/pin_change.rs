@@ -1,0 +1,73 @@
+//! The buyer's own PIN change.
+
+use crate::Error;
+use crate::account::PinChange;
+use crate::events::EventKind;
+use crate::guard::Failure;
+use crate::host::{Bank, Clock, Key, SmsGateway, Store};
+use crate::phone::PhoneNumber;
+use crate::secret::Pin;
+use crate::weak_pin::check_new_pin;
+
+use super::pin::{Found, failure_event};
+use super::{Engine, MAX_RACES};
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
+    /// Replaces the buyer's PIN, on the strength of the old one.
+    ///
+    /// The old PIN is checked exactly as at a checkout: a wrong one counts in the number's
+    /// guard towards the same lock ([`PinChange::Rejected`], then [`Error::Locked`]), a number
+    /// without an active account is answered alike, and a right one resets the count. The new
+    /// PIN must pass the policy's rules, checked first (a refused new PIN costs no attempt);
+    /// it is hashed under a fresh salt and the current key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPin`], [`Error::WeakPin`], [`Error::Locked`], [`Error::Tampered`],
+    /// [`Error::Storage`], [`Error::Conflict`] (also when the PIN was changed by a racing call).
+    pub async fn change_pin(
+        &self,
+        phone: &PhoneNumber,
+        old_pin: &Pin,
+        new_pin: &Pin,
+    ) -> Result<PinChange, Error> {
+        check_new_pin(new_pin, &self.policy)?;
+        let now = self.clock.now();
+        let index = self.keys.account_index(phone);
+        let guard = self.open_guard(Key::guard(&index), now).await?;
+        let key = Key::account(&index);
+        let mut found = self.check_pin(&key, old_pin).await?;
+        if let Found::Refused = found {
+            let failure = self.count_wrong_pin(guard, now).await?;
+            self.emit_for(phone, failure_event(failure));
+            return match failure {
+                Failure::AttemptsLeft(attempts_left) => Ok(PinChange::Rejected { attempts_left }),
+                Failure::Locked(until) => Err(Error::Locked { until }),
+            };
+        }
+        self.update_guard(&guard.key, (guard.guard, guard.version), |g| {
+            g.check_open(now)?;
+            Ok((g.after_success(), ()))
+        })
+        .await?;
+        for _ in 0..MAX_RACES {
+            let Found::Right(right) = found else {
+                return Err(Error::Conflict);
+            };
+            let record = right
+                .account
+                .with_pin(&self.keys, new_pin)
+                .encode(&self.keys, &key);
+            if self
+                .try_put(&key, Some(right.version), record)
+                .await?
+                .is_some()
+            {
+                self.emit_for(phone, EventKind::PinChanged);
+                return Ok(PinChange::Changed);
+            }
+            found = self.check_pin(&key, old_pin).await?;
+        }
+        Err(Error::Conflict)
+    }
+}
