@@ -24,6 +24,7 @@ pub(crate) enum RecordKind {
     Payment = 1,
     Account = 2,
     Guard = 3,
+    Enrollment = 4,
 }
 
 /// Builds one record.

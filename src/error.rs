@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::enrollment::EnrollmentKind;
 use crate::host::{BankError, DeclineReason, SmsError, StoreError, Timestamp};
 use crate::iban::IbanError;
 use crate::money::AmountError;
@@ -57,6 +58,9 @@ pub enum Error {
     /// A one-time code could not be parsed.
     #[error("invalid code: {0}")]
     InvalidCode(DigitsError),
+    /// An enrollment id could not be parsed.
+    #[error("invalid enrollment id: expected 32 lowercase hexadecimal digits")]
+    InvalidEnrollmentId,
     /// A funding token could not be parsed.
     #[error("invalid funding token: {0}")]
     InvalidFundingToken(TextError),
@@ -134,6 +138,14 @@ pub enum Error {
     /// the rule says which. PINs already set are never checked against these rules.
     #[error("weak PIN: {0}")]
     WeakPin(WeakPinRule),
+    /// The enrollment is not in the state this call needs (its code was used, or it failed).
+    #[error("the enrollment is {found}, not {expected}")]
+    WrongEnrollmentState {
+        /// The state the call needed.
+        expected: EnrollmentKind,
+        /// The state the enrollment is in.
+        found: EnrollmentKind,
+    },
     /// The payment is not in the state this call needs.
     #[error("the payment is {found}, not {expected}")]
     WrongState {
@@ -245,6 +257,7 @@ mod tests {
             Error::InvalidAmount(AmountError::Malformed),
             Error::InvalidChannel,
             Error::InvalidCode(DigitsError::NotDigits),
+            Error::InvalidEnrollmentId,
             Error::InvalidFundingToken(TextError::Empty),
             Error::InvalidIban(IbanError::ChecksumMismatch),
             Error::InvalidKey,
@@ -267,6 +280,10 @@ mod tests {
             Error::Tampered,
             Error::TooManyAttempts,
             Error::WeakPin(WeakPinRule::Sequence),
+            Error::WrongEnrollmentState {
+                expected: EnrollmentKind::CodeSent,
+                found: EnrollmentKind::Enrolled,
+            },
             Error::WrongState {
                 expected: StateKind::OtpSent,
                 found: StateKind::Confirmed,
@@ -286,6 +303,7 @@ mod tests {
             | Error::InvalidAmount(_)
             | Error::InvalidChannel
             | Error::InvalidCode(_)
+            | Error::InvalidEnrollmentId
             | Error::InvalidFundingToken(_)
             | Error::InvalidIban(_)
             | Error::InvalidKey
@@ -307,6 +325,7 @@ mod tests {
             | Error::Tampered
             | Error::TooManyAttempts
             | Error::WeakPin(_)
+            | Error::WrongEnrollmentState { .. }
             | Error::WrongState { .. } => true,
         }
     }
@@ -314,7 +333,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 32);
+        assert_eq!(errors.len(), 34);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();

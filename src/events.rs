@@ -3,8 +3,9 @@
 use core::fmt;
 
 use crate::account::AccountStatus;
+use crate::enrollment::{Enrollment, EnrollmentFailure, EnrollmentState};
 use crate::host::Timestamp;
-use crate::ids::PaymentId;
+use crate::ids::{EnrollmentId, PaymentId};
 use crate::money::Amount;
 use crate::order::MerchantId;
 use crate::payment::{FailureReason, Payment, State};
@@ -58,6 +59,15 @@ impl<F: Fn(&Event) + Send + Sync> EventSink for F {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EventKind {
+    /// An enrollment's code was sent by SMS.
+    EnrollmentStarted,
+    /// A wrong enrollment code was counted.
+    EnrollmentCodeRejected {
+        /// Wrong codes left before the enrollment fails.
+        attempts_left: u8,
+    },
+    /// An enrollment ended without an account.
+    EnrollmentFailed(EnrollmentFailure),
     /// An account was created, by `enroll` or at the end of an enrollment.
     Enrolled,
     /// The buyer changed their PIN.
@@ -108,6 +118,9 @@ impl EventKind {
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
+            Self::EnrollmentStarted => "enrollment_started",
+            Self::EnrollmentCodeRejected { .. } => "enrollment_code_rejected",
+            Self::EnrollmentFailed(_) => "enrollment_failed",
             Self::Enrolled => "enrolled",
             Self::PinChanged => "pin_changed",
             Self::PinReset => "pin_reset",
@@ -129,7 +142,9 @@ impl EventKind {
     /// The kind's own data as `key=value` pairs after the name, for a log line.
     fn write_details(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::PinRejected { attempts_left } | Self::CodeRejected { attempts_left } => {
+            Self::PinRejected { attempts_left }
+            | Self::CodeRejected { attempts_left }
+            | Self::EnrollmentCodeRejected { attempts_left } => {
                 write!(f, " attempts_left={attempts_left}")
             }
             Self::Locked { until: Some(until) } => write!(f, " until={until}"),
@@ -137,7 +152,9 @@ impl EventKind {
             Self::CodeSent { resends_left } => write!(f, " resends_left={resends_left}"),
             Self::Failed(reason) => write!(f, " reason=\"{reason}\""),
             Self::StatusChanged(status) => write!(f, " status={status}"),
-            Self::Enrolled
+            Self::EnrollmentFailed(reason) => write!(f, " reason=\"{reason}\""),
+            Self::EnrollmentStarted
+            | Self::Enrolled
             | Self::PinChanged
             | Self::PinReset
             | Self::Unlocked
@@ -151,7 +168,7 @@ impl EventKind {
 }
 
 /// One state change, as the audit trail records it: what happened, when, to which number
-/// (masked), and for a payment its id, amount and merchant.
+/// (masked), and for a payment its id, amount and merchant (for an enrollment, its id).
 ///
 /// `Display` prints it as one log line of `key=value` pairs:
 ///
@@ -164,6 +181,7 @@ pub struct Event {
     at: Timestamp,
     phone: String,
     payment: Option<PaymentId>,
+    enrollment: Option<EnrollmentId>,
     amount: Option<Amount>,
     merchant: Option<MerchantId>,
 }
@@ -177,6 +195,7 @@ impl Event {
             at,
             phone: payment.phone().masked(),
             payment: Some(payment.id()),
+            enrollment: None,
             amount: Some(order.amount()),
             merchant: Some(order.merchant().id().clone()),
         }
@@ -189,8 +208,21 @@ impl Event {
             at,
             phone: phone.masked(),
             payment: None,
+            enrollment: None,
             amount: None,
             merchant: None,
+        }
+    }
+
+    /// An event of `enrollment`.
+    pub(crate) fn enrollment<S: EnrollmentState>(
+        kind: EventKind,
+        enrollment: &Enrollment<S>,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            enrollment: Some(enrollment.id()),
+            ..Self::number(kind, enrollment.phone(), at)
         }
     }
 
@@ -218,6 +250,12 @@ impl Event {
         self.payment
     }
 
+    /// The enrollment concerned, if the event is an enrollment's.
+    #[must_use]
+    pub fn enrollment_id(&self) -> Option<EnrollmentId> {
+        self.enrollment
+    }
+
     /// The payment's amount, if the event is a payment's.
     #[must_use]
     pub fn amount(&self) -> Option<Amount> {
@@ -238,6 +276,9 @@ impl fmt::Display for Event {
         write!(f, " phone=\"{}\"", self.phone)?;
         if let Some(payment) = self.payment {
             write!(f, " payment={payment}")?;
+        }
+        if let Some(enrollment) = self.enrollment {
+            write!(f, " enrollment={enrollment}")?;
         }
         if let Some(amount) = self.amount {
             write!(f, " amount=\"{amount}\"")?;

@@ -1,4 +1,4 @@
-//! Identifiers: [`PaymentId`].
+//! Identifiers: [`PaymentId`], [`EnrollmentId`].
 
 use core::fmt;
 use core::str::FromStr;
@@ -6,24 +6,86 @@ use core::str::FromStr;
 use crate::Error;
 use crate::crypto::random_bytes;
 
-/// A payment's identifier: 128 random bits, printed as 32 lowercase hexadecimal digits.
-///
-/// Unguessable and URL-safe, so the host may put it in a URL or a cookie: it names a payment but
-/// grants nothing by itself, since every step still needs the PIN or the code.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PaymentId([u8; 16]);
+/// A 128-bit random identifier type, printed as 32 lowercase hexadecimal digits.
+macro_rules! random_id {
+    ($(#[$doc:meta])* $name:ident, $error:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name([u8; 16]);
+
+        impl $name {
+            /// A fresh random id.
+            pub(crate) fn random() -> Self {
+                Self(random_bytes())
+            }
+
+            /// The 16 bytes of the id.
+            #[must_use]
+            pub const fn as_bytes(&self) -> &[u8; 16] {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex(&self.0))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({self})", stringify!($name))
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            /// Parses exactly 32 lowercase hexadecimal digits, the form `Display` prints;
+            /// anything else is refused, so that each id has one spelling.
+            fn from_str(s: &str) -> Result<Self, Error> {
+                parse_hex_id(s).map(Self).ok_or($error)
+            }
+        }
+    };
+}
+
+random_id!(
+    /// A payment's identifier: 128 random bits, printed as 32 lowercase hexadecimal digits.
+    ///
+    /// Unguessable and URL-safe, so the host may put it in a URL or a cookie: it names a
+    /// payment but grants nothing by itself, since every step still needs the PIN or the code.
+    PaymentId,
+    Error::InvalidPaymentId
+);
+
+random_id!(
+    /// An enrollment's identifier: 128 random bits, printed as 32 lowercase hexadecimal digits.
+    ///
+    /// Like a [`PaymentId`], it may travel in a URL or a cookie between the two steps of an
+    /// enrollment: it grants nothing without the code sent by SMS.
+    EnrollmentId,
+    Error::InvalidEnrollmentId
+);
 
 impl PaymentId {
-    /// A fresh random id.
-    pub(crate) fn random() -> Self {
-        Self(random_bytes())
+    /// The id no payment has: the payment of an SMS that belongs to none.
+    pub(crate) const fn none() -> Self {
+        Self([0; 16])
     }
+}
 
-    /// The 16 bytes of the id.
-    #[must_use]
-    pub const fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
+/// 16 bytes from exactly 32 lowercase hexadecimal digits.
+fn parse_hex_id(s: &str) -> Option<[u8; 16]> {
+    let s = s.as_bytes();
+    if s.len() != 32 {
+        return None;
     }
+    let mut id = [0u8; 16];
+    for (byte, pair) in id.iter_mut().zip(s.chunks_exact(2)) {
+        *byte = (lower_hex(pair.first())? << 4) | lower_hex(pair.get(1))?;
+    }
+    Some(id)
 }
 
 /// `bytes` in lowercase hexadecimal, without the formatting machinery: ids and account
@@ -43,39 +105,6 @@ pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
                 DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
             ));
         }
-    }
-}
-
-impl fmt::Display for PaymentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex(&self.0))
-    }
-}
-
-impl fmt::Debug for PaymentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PaymentId({self})")
-    }
-}
-
-impl FromStr for PaymentId {
-    type Err = Error;
-
-    /// Parses exactly 32 lowercase hexadecimal digits, the form `Display` prints; anything else
-    /// is [`Error::InvalidPaymentId`], so that each id has one spelling.
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let s = s.as_bytes();
-        if s.len() != 32 {
-            return Err(Error::InvalidPaymentId);
-        }
-        let mut id = [0u8; 16];
-        for (byte, pair) in id.iter_mut().zip(s.chunks_exact(2)) {
-            let (Some(high), Some(low)) = (lower_hex(pair.first()), lower_hex(pair.get(1))) else {
-                return Err(Error::InvalidPaymentId);
-            };
-            *byte = (high << 4) | low;
-        }
-        Ok(Self(id))
     }
 }
 
@@ -138,5 +167,17 @@ mod tests {
     fn ids_are_distinct() {
         let ids: std::collections::HashSet<_> = (0..1000).map(|_| PaymentId::random()).collect();
         assert_eq!(ids.len(), 1000);
+    }
+
+    #[test]
+    fn enrollment_ids_read_back_and_refuse_the_same_spellings() {
+        let id = EnrollmentId::random();
+        assert_eq!(id.to_string().parse::<EnrollmentId>().unwrap(), id);
+        assert!(format!("{id:?}").starts_with("EnrollmentId("));
+        assert!(matches!(
+            "00FF10A0000000000000000000000001".parse::<EnrollmentId>(),
+            Err(Error::InvalidEnrollmentId)
+        ));
+        assert_eq!(PaymentId::none().to_string(), "0".repeat(32));
     }
 }

@@ -4,7 +4,7 @@ use core::fmt;
 
 use crate::Error;
 use crate::crypto::{MacKey, Tag};
-use crate::ids::PaymentId;
+use crate::ids::{EnrollmentId, PaymentId};
 use crate::order::Order;
 use crate::phone::PhoneNumber;
 use crate::secret::{OtpCode, Pin, SecretKey};
@@ -15,7 +15,7 @@ use crate::secret::{OtpCode, Pin, SecretKey};
 /// | sub-key | tags |
 /// |---|---|
 /// | PIN pepper | stored PIN hashes: HMAC(pepper, salt ‖ PIN) |
-/// | code key | code tags: HMAC(key, payment id ‖ amount ‖ currency ‖ merchant ‖ code) |
+/// | code key | code tags: HMAC(key, payment id ‖ amount ‖ currency ‖ merchant ‖ code), and for an enrollment HMAC(key, enrollment id ‖ phone number ‖ code) |
 /// | record key | every stored record: HMAC(key, store key ‖ record) |
 /// | index key | store keys of accounts and guards: HMAC(key, phone number) |
 ///
@@ -129,6 +129,24 @@ impl Keys {
             &amount.minor_units().to_be_bytes(),
             amount.currency().code().as_bytes(),
             order.merchant().id().as_str().as_bytes(),
+            code.expose_secret().as_bytes(),
+        ]))
+    }
+
+    /// The tag that binds an enrollment's `code` to the enrollment and to the number it was
+    /// sent to.
+    pub(crate) fn enrollment_tag(
+        &self,
+        key_id: u8,
+        id: &EnrollmentId,
+        phone: &PhoneNumber,
+        code: &OtpCode,
+    ) -> Option<Tag> {
+        let set = self.set(key_id)?;
+        Some(set.code.tag(&[
+            b"enrollment",
+            id.as_bytes(),
+            phone.as_str().as_bytes(),
             code.expose_secret().as_bytes(),
         ]))
     }

@@ -141,6 +141,7 @@ mod account;
 mod codec;
 mod crypto;
 mod engine;
+mod enrollment;
 mod error;
 mod events;
 mod funding;
@@ -165,6 +166,10 @@ mod weak_pin;
 
 pub use account::{AccountDetails, AccountStatus, PinChange};
 pub use engine::{Engine, EngineBuilder, Unset};
+pub use enrollment::{
+    AnyEnrollment, CodeSent, Enrolled, Enrollment, EnrollmentCheck, EnrollmentFailed,
+    EnrollmentFailure, EnrollmentKind, EnrollmentState,
+};
 pub use error::{Error, StateKind, TextError};
 pub use events::{Event, EventKind, EventSink};
 pub use funding::{FundingSource, FundingToken};
@@ -173,7 +178,7 @@ pub use host::{
     SmsGateway, SmsMessage, Store, StoreError, SystemClock, Timestamp, Version,
 };
 pub use iban::{Iban, IbanError};
-pub use ids::PaymentId;
+pub use ids::{EnrollmentId, PaymentId};
 pub use keys::Keys;
 pub use money::{Amount, AmountError, Currency};
 pub use order::{Channel, Merchant, MerchantId, Order};

@@ -60,6 +60,27 @@ pub(crate) fn code_message(
     body
 }
 
+/// The body of the SMS carrying an enrollment's `code`: what it is for, and a warning never to
+/// share it.
+pub(crate) fn enrollment_message(language: Language, code: &OtpCode) -> String {
+    let code = code.expose_secret();
+    let mut body = String::with_capacity(MAX_BODY_BYTES);
+    // Writing into a `String` cannot fail.
+    let _ = match language {
+        Language::French => write!(
+            body,
+            "Code {code} : activation du paiement par mobile sur ce numéro. Ne donnez jamais ce \
+             code à personne."
+        ),
+        Language::English => write!(
+            body,
+            "Code {code}: activation of mobile payment on this number. Never share this code \
+             with anyone."
+        ),
+    };
+    body
+}
+
 /// Septets `text` takes in the GSM 03.38 default alphabet (characters of the extension table
 /// count two), or `None` when a character forces UCS-2.
 pub(crate) fn gsm7_septets(text: &str) -> Option<usize> {
@@ -155,6 +176,25 @@ mod tests {
             en,
             "Code 482913: payment of €49.90 to Example Shop. Never share this code with anyone."
         );
+    }
+
+    #[test]
+    fn the_enrollment_sms_says_what_it_is_for_and_warns() {
+        let code: OtpCode = "123456789".parse().unwrap();
+        let fr = enrollment_message(Language::French, &code);
+        assert_eq!(
+            fr,
+            "Code 123456789 : activation du paiement par mobile sur ce numéro. Ne donnez jamais \
+             ce code à personne."
+        );
+        let en = enrollment_message(Language::English, &code);
+        assert!(en.starts_with("Code 123456789: activation") && en.contains("Never share"));
+        for body in [fr, en] {
+            assert!(
+                gsm7_septets(&body).is_some_and(|septets| septets <= 160),
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -226,6 +226,59 @@ fn every_single_bit_flip_of_every_kind_of_record_is_refused() {
     }
 }
 
+#[test]
+fn every_single_bit_flip_of_an_enrollment_record_is_refused() {
+    let host = block_on(Host::new());
+    let other: PhoneNumber = "+33698765432".parse().unwrap();
+    // Waiting for its code, enrolled, failed.
+    let waiting = block_on(host.engine.start_enrollment(&other)).unwrap().id();
+    let enrolled = {
+        let fresh = block_on(
+            host.engine
+                .start_enrollment(&"+33611223344".parse().unwrap()),
+        )
+        .unwrap();
+        let code = host.sms.last_code_for_enrollment(fresh.id()).unwrap();
+        let id = fresh.id();
+        let pin = pin(PIN);
+        block_on(
+            host.engine
+                .finish_enrollment(fresh, &code, &pin, IBAN.parse().unwrap()),
+        )
+        .unwrap();
+        id
+    };
+    let failed = {
+        let mine = block_on(host.engine.start_enrollment(&host.phone)).unwrap();
+        let code = host.sms.last_code_for_enrollment(mine.id()).unwrap();
+        let id = mine.id();
+        let refused =
+            block_on(
+                host.engine
+                    .finish_enrollment(mine, &code, &pin(PIN), IBAN.parse().unwrap()),
+            );
+        assert!(matches!(refused, Err(Error::AlreadyEnrolled)));
+        id
+    };
+    for id in [waiting, enrolled, failed] {
+        let key = Key::enrollment(&id);
+        let entry = block_on(host.store.get(&key)).unwrap().unwrap();
+        let mut version = entry.version();
+        for bit in 0..entry.value().len() * 8 {
+            let mut flipped = entry.value().to_vec();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
+            let loaded = block_on(host.engine.load_enrollment(id));
+            assert!(
+                matches!(loaded, Err(Error::Tampered)),
+                "bit {bit}: {loaded:?}"
+            );
+        }
+        block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
+        assert!(block_on(host.engine.load_enrollment(id)).is_ok());
+    }
+}
+
 proptest! {
     #![proptest_config(Config { cases: cases() / 10, failure_persistence: None, ..Config::default() })]
 

@@ -174,3 +174,23 @@ async fn records_made_under_another_key_are_refused() {
     assert!(matches!(renamed.load(id).await, Err(Error::Tampered)));
     assert!(host.engine.load(id).await.is_ok());
 }
+
+#[tokio::test]
+async fn an_enrollment_record_moved_to_another_enrollment_is_refused() {
+    let host = Host::new().await;
+    let other = "+33698765432".parse().unwrap();
+    let first = host.engine.start_enrollment(&other).await.unwrap().id();
+    let second = host.engine.start_enrollment(&other).await.unwrap().id();
+    let (from, to) = (Key::enrollment(&first), Key::enrollment(&second));
+    let moved = host.store.get(&from).await.unwrap().unwrap().value;
+    edit(&host.store, &to, |bytes| *bytes = moved).await;
+    assert!(matches!(
+        host.engine.load_enrollment(second).await,
+        Err(Error::Tampered)
+    ));
+    assert!(matches!(
+        host.engine.resume_enrollment(second).await,
+        Err(Error::Tampered)
+    ));
+    assert!(host.engine.load_enrollment(first).await.is_ok());
+}

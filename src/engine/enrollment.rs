@@ -1,23 +1,35 @@
-//! Enrollment: an account made for a number, directly by a host that verified its holder.
+//! Enrollment: an account made for a number, once an SMS code proved that the applicant holds
+//! it, or directly by a host that verified its holder by its own means.
 
 use crate::Error;
 use crate::account::Account;
-use crate::events::EventKind;
+use crate::enrollment::transitions::{
+    CodeStep, code_typed, enrolled, failed, started, with_new_id,
+};
+use crate::enrollment::{
+    self, AnyEnrollment, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailure, EnrollmentKind,
+    EnrollmentRecord,
+};
+use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
-use crate::host::{Bank, Clock, SmsGateway, Store};
+use crate::guard::Failure;
+use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store, Timestamp};
+use crate::ids::EnrollmentId;
 use crate::phone::PhoneNumber;
-use crate::secret::Pin;
+use crate::secret::{OtpCode, Pin};
+use crate::text::{Language, enrollment_message};
 use crate::weak_pin::check_new_pin;
 
-use super::Engine;
+use super::pin::{GuardRead, failure_event};
+use super::{Engine, MAX_RACES};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Enrolls `phone` with `pin` and the account to debit, directly.
     ///
     /// For hosts that have verified by their own means that the person holds `phone` (a signed
-    /// contract, a bank's strong authentication). The PIN must pass the policy's rules, and is
-    /// stored only as a salted, peppered HMAC. A closed account of the number is replaced by
-    /// the new one (a number that changed hands).
+    /// contract, a bank's strong authentication); others use [`Engine::start_enrollment`]. The
+    /// PIN must pass the policy's rules, and is stored only as a salted, peppered HMAC. A
+    /// closed account of the number is replaced by the new one (a number that changed hands).
     ///
     /// # Errors
     ///
@@ -37,5 +49,270 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             .await?;
         self.emit_for(phone, EventKind::Enrolled);
         Ok(())
+    }
+
+    /// Starts enrolling `phone`: sends it an SMS code that proves, once typed back into
+    /// [`Engine::finish_enrollment`], that the applicant holds the number.
+    ///
+    /// Never looks at accounts: a number that is already enrolled gets its SMS too, and learns
+    /// it only at `finish_enrollment`, once the code proved that the caller holds it. The SMS
+    /// counts in the number's window, and a locked number is refused, as at a checkout. The
+    /// code lives for the policy's `code_ttl` and takes `max_code_attempts` guesses; it is
+    /// stored only as a tag bound to the enrollment and the number.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`], [`Error::RateLimited`], [`Error::Sms`] (start again: the code may not
+    /// have been delivered), [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    pub async fn start_enrollment(
+        &self,
+        phone: &PhoneNumber,
+    ) -> Result<Enrollment<CodeSent>, Error> {
+        let now = self.clock.now();
+        let guard_key = Key::guard(&self.keys.account_index(phone));
+        let current = self.read_guard(&guard_key).await?;
+        let policy = &self.policy;
+        self.update_guard(&guard_key, current, |g| {
+            g.check_open(now)?;
+            Ok((g.after_sms(now, policy)?, ()))
+        })
+        .await?;
+        let code = OtpCode::random(policy.code_digits);
+        let mut enrollment = started(phone.clone(), &code, now, &self.keys, policy);
+        for _ in 0..MAX_RACES {
+            let record = enrollment::encode(&enrollment, &self.keys);
+            match self.try_put(enrollment.key(), None, record).await? {
+                Some(version) => {
+                    return self
+                        .send_enrollment_code(enrollment.with_version(version), code, now)
+                        .await;
+                }
+                None => enrollment = with_new_id(enrollment, &code, &self.keys),
+            }
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Finishes an enrollment: checks the code the applicant typed and, if it is right, makes
+    /// the account with `pin` and `funding`.
+    ///
+    /// The new PIN is checked against the policy's rules first (a refused PIN costs no
+    /// attempt). A wrong code is [`EnrollmentCheck::Rejected`] with the attempts left, and
+    /// also counts in the number's guard towards the PIN lock, so that codes cannot be guessed
+    /// across enrollments; the last allowed wrong code fails the enrollment. A right code does
+    /// not reset the PIN count: holding the phone says nothing of knowing the PIN.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPin`], [`Error::WeakPin`], [`Error::AlreadyEnrolled`] (after a right
+    /// code: the number has an active or suspended account; the enrollment is then `Failed`),
+    /// [`Error::TooManyAttempts`], [`Error::Expired`] (both: the enrollment is then `Failed`),
+    /// [`Error::Locked`], [`Error::WrongEnrollmentState`] when it moved on meanwhile,
+    /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    pub async fn finish_enrollment(
+        &self,
+        enrollment: Enrollment<CodeSent>,
+        code: &OtpCode,
+        pin: &Pin,
+        funding: FundingSource,
+    ) -> Result<EnrollmentCheck, Error> {
+        check_new_pin(pin, &self.policy)?;
+        let now = self.clock.now();
+        if enrollment.is_expired(now) {
+            return Err(self.expire_enrollment(enrollment, now).await);
+        }
+        let guard_key = Key::guard(&self.keys.account_index(enrollment.phone()));
+        let guard = self.open_guard(guard_key, now).await?;
+        let id = enrollment.id();
+        let mut enrollment = enrollment;
+        for _ in 0..MAX_RACES {
+            match code_typed(enrollment, code, now, &self.keys)? {
+                CodeStep::Right(right) => {
+                    return self.complete_enrollment(right, pin, funding, now).await;
+                }
+                CodeStep::Wrong(next) => {
+                    if let Some(stored) = self.replace_enrollment(next).await? {
+                        return self.wrong_enrollment_code(stored, guard, now).await;
+                    }
+                }
+                CodeStep::Exhausted(next) => {
+                    if let Some(stored) = self.replace_enrollment(next).await? {
+                        let kind = EventKind::EnrollmentFailed(EnrollmentFailure::TooManyAttempts);
+                        self.emit(|| Event::enrollment(kind, &stored, now));
+                        // Counted in the guard too; the enrollment's own count already ended it.
+                        if let Ok(failure @ Failure::Locked(_)) =
+                            self.count_wrong_pin(guard, now).await
+                        {
+                            self.emit(|| Event::enrollment(failure_event(failure), &stored, now));
+                        }
+                        return Err(Error::TooManyAttempts);
+                    }
+                }
+            }
+            enrollment = self.resume_enrollment(id).await?;
+            if enrollment.is_expired(now) {
+                return Err(self.expire_enrollment(enrollment, now).await);
+            }
+        }
+        Err(Error::Conflict)
+    }
+
+    /// The enrollment stored under `id`, in whatever state it is.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], [`Error::Tampered`], [`Error::Storage`].
+    pub async fn load_enrollment(&self, id: EnrollmentId) -> Result<AnyEnrollment, Error> {
+        let entry = self
+            .read(&Key::enrollment(&id))
+            .await?
+            .ok_or(Error::NotFound)?;
+        enrollment::decode(&self.keys, &id, &entry)
+    }
+
+    /// The enrollment stored under `id`, waiting for its code: how a server picks it up again
+    /// from the id it kept between two requests.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongEnrollmentState`] when its code was used or it failed, and those of
+    /// [`Engine::load_enrollment`].
+    pub async fn resume_enrollment(&self, id: EnrollmentId) -> Result<Enrollment<CodeSent>, Error> {
+        match self.load_enrollment(id).await? {
+            AnyEnrollment::CodeSent(enrollment) => Ok(enrollment),
+            other => Err(Error::WrongEnrollmentState {
+                expected: EnrollmentKind::CodeSent,
+                found: other.kind(),
+            }),
+        }
+    }
+
+    /// Hands the SMS carrying an enrollment's code to the gateway.
+    async fn send_enrollment_code(
+        &self,
+        enrollment: Enrollment<CodeSent>,
+        code: OtpCode,
+        now: Timestamp,
+    ) -> Result<Enrollment<CodeSent>, Error> {
+        let phone = enrollment.phone();
+        let language = self
+            .policy
+            .sms_language
+            .unwrap_or_else(|| Language::for_number(phone));
+        let body = enrollment_message(language, &code);
+        let sms = SmsMessage::for_enrollment(phone.clone(), body, enrollment.id(), code);
+        self.sms.send(&sms).await.map_err(Error::Sms)?;
+        self.emit(|| Event::enrollment(EventKind::EnrollmentStarted, &enrollment, now));
+        Ok(enrollment)
+    }
+
+    /// A wrong code, counted in the enrollment: now in the number's guard too.
+    async fn wrong_enrollment_code(
+        &self,
+        enrollment: Enrollment<CodeSent>,
+        guard: GuardRead,
+        now: Timestamp,
+    ) -> Result<EnrollmentCheck, Error> {
+        let attempts_left = enrollment.attempts_left();
+        let kind = EventKind::EnrollmentCodeRejected { attempts_left };
+        self.emit(|| Event::enrollment(kind, &enrollment, now));
+        let failure = self.count_wrong_pin(guard, now).await?;
+        if let Failure::Locked(until) = failure {
+            self.emit(|| Event::enrollment(failure_event(failure), &enrollment, now));
+            return Err(Error::Locked { until });
+        }
+        Ok(EnrollmentCheck::Rejected {
+            enrollment,
+            attempts_left,
+        })
+    }
+
+    /// The right code: the account made (or found there already), then the enrollment closed.
+    async fn complete_enrollment(
+        &self,
+        enrollment: Enrollment<CodeSent>,
+        pin: &Pin,
+        funding: FundingSource,
+        now: Timestamp,
+    ) -> Result<EnrollmentCheck, Error> {
+        let account = Account::new(&self.keys, pin, funding, now);
+        let key = self.account_key(enrollment.phone());
+        let made = match self.create_account(&key, &account).await {
+            Ok(()) => true,
+            Err(Error::AlreadyEnrolled) => false,
+            Err(error) => return Err(error),
+        };
+        let id = enrollment.id();
+        let mut enrollment = enrollment;
+        for _ in 0..MAX_RACES {
+            if made {
+                if let Some(done) = self.replace_enrollment(enrolled(enrollment, now)).await? {
+                    self.emit(|| Event::enrollment(EventKind::Enrolled, &done, now));
+                    return Ok(EnrollmentCheck::Enrolled(done));
+                }
+            } else {
+                let reason = EnrollmentFailure::AlreadyEnrolled;
+                if let Some(done) = self
+                    .replace_enrollment(failed(enrollment, reason, now))
+                    .await?
+                {
+                    self.emit(|| {
+                        Event::enrollment(EventKind::EnrollmentFailed(reason), &done, now)
+                    });
+                    return Err(Error::AlreadyEnrolled);
+                }
+            }
+            enrollment = self.resume_enrollment(id).await?;
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Records that `enrollment` expired; the error to give the caller: `Expired` once it is
+    /// stored as expired, `WrongEnrollmentState` when a racing call ended it otherwise.
+    async fn expire_enrollment(&self, enrollment: Enrollment<CodeSent>, now: Timestamp) -> Error {
+        let (id, reason) = (enrollment.id(), EnrollmentFailure::Expired);
+        let mut enrollment = enrollment;
+        for _ in 0..MAX_RACES {
+            match self
+                .replace_enrollment(failed(enrollment, reason, now))
+                .await
+            {
+                Ok(Some(done)) => {
+                    self.emit(|| {
+                        Event::enrollment(EventKind::EnrollmentFailed(reason), &done, now)
+                    });
+                    return Error::Expired;
+                }
+                Ok(None) => {}
+                Err(error) => return error,
+            }
+            enrollment = match self.load_enrollment(id).await {
+                Ok(AnyEnrollment::CodeSent(enrollment)) => enrollment,
+                Ok(AnyEnrollment::Failed(done)) if done.state().reason() == reason => {
+                    return Error::Expired;
+                }
+                Ok(other) => {
+                    return Error::WrongEnrollmentState {
+                        expected: EnrollmentKind::CodeSent,
+                        found: other.kind(),
+                    };
+                }
+                Err(error) => return error,
+            };
+        }
+        Error::Conflict
+    }
+
+    /// Replaces the stored enrollment if it is still at the version `next` was derived from;
+    /// `Ok(None)` when it changed meanwhile.
+    async fn replace_enrollment<S: EnrollmentRecord>(
+        &self,
+        next: Enrollment<S>,
+    ) -> Result<Option<Enrollment<S>>, Error> {
+        let record = enrollment::encode(&next, &self.keys);
+        let version = self
+            .try_put(next.key(), Some(next.version()), record)
+            .await?;
+        Ok(version.map(|version| next.with_version(version)))
     }
 }

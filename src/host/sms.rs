@@ -5,11 +5,12 @@ use core::future::Future;
 
 use zeroize::Zeroize;
 
-use crate::ids::PaymentId;
+use crate::ids::{EnrollmentId, PaymentId};
 use crate::phone::PhoneNumber;
 use crate::secret::OtpCode;
 
-/// One SMS: the number it goes to and its text, which carries a one-time code.
+/// One SMS: the number it goes to and its text, which carries a one-time code for a payment or
+/// for an enrollment.
 ///
 /// # Security
 ///
@@ -19,6 +20,7 @@ pub struct SmsMessage {
     to: PhoneNumber,
     body: String,
     payment: PaymentId,
+    enrollment: Option<EnrollmentId>,
     code: OtpCode,
 }
 
@@ -28,6 +30,23 @@ impl SmsMessage {
             to,
             body,
             payment,
+            enrollment: None,
+            code,
+        }
+    }
+
+    /// The SMS of an enrollment's code.
+    pub(crate) fn for_enrollment(
+        to: PhoneNumber,
+        body: String,
+        enrollment: EnrollmentId,
+        code: OtpCode,
+    ) -> Self {
+        Self {
+            to,
+            body,
+            payment: PaymentId::none(),
+            enrollment: Some(enrollment),
             code,
         }
     }
@@ -48,10 +67,18 @@ impl SmsMessage {
         &self.body
     }
 
-    /// The payment the code belongs to.
+    /// The payment the code belongs to. An enrollment's code belongs to no payment: its SMS
+    /// gives the all-zero id here, which no payment has, and names the enrollment in
+    /// [`enrollment_id`](Self::enrollment_id).
     #[must_use]
     pub fn payment_id(&self) -> PaymentId {
         self.payment
+    }
+
+    /// The enrollment the code belongs to, for an enrollment's SMS.
+    #[must_use]
+    pub fn enrollment_id(&self) -> Option<EnrollmentId> {
+        self.enrollment
     }
 
     /// The code alone, for the in-memory outbox of tests.
@@ -65,6 +92,7 @@ impl SmsMessage {
             to: self.to.clone(),
             body: self.body.clone(),
             payment: self.payment,
+            enrollment: self.enrollment,
             code: self.code.duplicate(),
         }
     }
@@ -81,6 +109,7 @@ impl fmt::Debug for SmsMessage {
         f.debug_struct("SmsMessage")
             .field("to", &self.to)
             .field("payment", &self.payment)
+            .field("enrollment", &self.enrollment)
             .field("body", &"[redacted]")
             .finish()
     }

@@ -3,12 +3,12 @@
 use core::fmt;
 use core::future::Future;
 
-use crate::ids::PaymentId;
+use crate::ids::{EnrollmentId, PaymentId};
 
 /// A record's name in the store: printable ASCII, at most 80 bytes.
 ///
-/// Three kinds exist: `payment/<id>`, `account/<hash>` and `guard/<hash>`, where `<hash>` is a
-/// keyed hash of the phone number, so that no key reveals a number.
+/// Four kinds exist: `payment/<id>`, `enrollment/<id>`, `account/<hash>` and `guard/<hash>`,
+/// where `<hash>` is a keyed hash of the phone number, so that no key reveals a number.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key(String);
 
@@ -18,6 +18,15 @@ impl Key {
     pub fn payment(id: &PaymentId) -> Self {
         let mut key = String::with_capacity(40);
         key.push_str("payment/");
+        crate::ids::push_hex(&mut key, id.as_bytes());
+        Self(key)
+    }
+
+    /// The key of an enrollment record.
+    #[must_use]
+    pub fn enrollment(id: &EnrollmentId) -> Self {
+        let mut key = String::with_capacity(43);
+        key.push_str("enrollment/");
         crate::ids::push_hex(&mut key, id.as_bytes());
         Self(key)
     }

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use crate::host::{SmsError, SmsGateway, SmsMessage};
-use crate::ids::PaymentId;
+use crate::ids::{EnrollmentId, PaymentId};
 use crate::phone::PhoneNumber;
 use crate::secret::OtpCode;
 
@@ -57,6 +57,18 @@ impl MemorySms {
             .iter()
             .rev()
             .find(|sms| sms.payment_id() == payment)?;
+        Some(last.code().duplicate())
+    }
+
+    /// The code of the last message sent for `enrollment`: what its applicant would type.
+    #[must_use]
+    pub fn last_code_for_enrollment(&self, enrollment: EnrollmentId) -> Option<OtpCode> {
+        let outbox = lock(&self.0);
+        let last = outbox
+            .sent
+            .iter()
+            .rev()
+            .find(|sms| sms.enrollment_id() == Some(enrollment))?;
         Some(last.code().duplicate())
     }
 

@@ -1,0 +1,315 @@
+//! The typestate enrollment: one generic [`Enrollment<S>`], one struct per state.
+//!
+//! ```text
+//!   start_enrollment(phone) ──SMS code──▶ CodeSent ──finish_enrollment ✓──▶ Enrolled
+//!                                            │ ▲ wrong code (attempts left)
+//!                                            │ └────────┘
+//!                                            └──(expiry, too many codes, number enrolled)──▶ Failed
+//! ```
+
+mod record;
+pub(crate) mod transitions;
+
+use core::fmt;
+
+pub(crate) use record::{EnrollmentRecord, decode, encode};
+
+use crate::crypto::Tag;
+use crate::host::{Key, Timestamp, Version};
+use crate::ids::EnrollmentId;
+use crate::phone::PhoneNumber;
+
+/// An enrollment in state `S`: proof, in progress, that someone holds a phone number, before an
+/// account is made for it. Only the engine makes one.
+///
+/// Between the two HTTP requests of an enrollment keep only its [`id`](Enrollment::id), and
+/// get it back with [`Engine::resume_enrollment`](crate::Engine::resume_enrollment).
+///
+/// ```compile_fail
+/// # use buyster::{*, memory::*};
+/// # async fn f(engine: &Engine<MemoryStore, MemorySms, MemoryBank>,
+/// #     enrollment: Enrollment<Enrolled>, code: &OtpCode, pin: &Pin, funding: FundingSource)
+/// #     -> Result<(), Error> {
+/// // finish_enrollment needs an enrollment whose code was sent and not yet used
+/// let again = engine.finish_enrollment(enrollment, code, pin, funding).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Enrollment<S: EnrollmentState> {
+    id: EnrollmentId,
+    key: Key,
+    phone: PhoneNumber,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    version: Version,
+    state: S,
+}
+
+/// The states an [`Enrollment`] can be in. Sealed.
+pub trait EnrollmentState: sealed::Sealed + fmt::Debug + Send + Sync + Sized + 'static {
+    /// The state as a plain value.
+    const KIND: EnrollmentKind;
+}
+
+pub(crate) mod sealed {
+    use super::{AnyEnrollment, Enrollment, EnrollmentState};
+
+    /// Keeps [`EnrollmentState`] closed, and converts from the dynamic [`AnyEnrollment`].
+    pub trait Sealed {
+        /// The enrollment if `any` is in this state.
+        fn from_any(any: AnyEnrollment) -> Option<Enrollment<Self>>
+        where
+            Self: EnrollmentState;
+    }
+}
+
+/// The state an enrollment is in, as a plain value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnrollmentKind {
+    /// The code was sent; waiting for it, the PIN and the funding source.
+    CodeSent,
+    /// The code was right and the account made; terminal.
+    Enrolled,
+    /// Expired, too many wrong codes, or the number already had an account; terminal.
+    Failed,
+}
+
+impl fmt::Display for EnrollmentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CodeSent => "code sent",
+            Self::Enrolled => "enrolled",
+            Self::Failed => "failed",
+        })
+    }
+}
+
+/// The code was sent by SMS to the number; waiting for the applicant to type it.
+#[derive(Debug)]
+pub struct CodeSent {
+    pub(crate) code: EnrollmentTag,
+    pub(crate) attempts_left: u8,
+}
+
+impl CodeSent {
+    /// Wrong codes the enrollment may still receive; the last one fails it.
+    #[must_use]
+    pub fn attempts_left(&self) -> u8 {
+        self.attempts_left
+    }
+}
+
+/// The tag of an enrollment's code: bound to the enrollment and the number. Never exposed.
+#[derive(Clone)]
+pub(crate) struct EnrollmentTag {
+    pub(crate) key_id: u8,
+    pub(crate) tag: Tag,
+}
+
+impl fmt::Debug for EnrollmentTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The number was proven and its account made. Terminal.
+#[derive(Debug)]
+pub struct Enrolled {
+    pub(crate) enrolled_at: Timestamp,
+}
+
+impl Enrolled {
+    /// When the account was made.
+    #[must_use]
+    pub fn enrolled_at(&self) -> Timestamp {
+        self.enrolled_at
+    }
+}
+
+/// The enrollment ended without an account. Terminal.
+#[derive(Debug)]
+pub struct EnrollmentFailed {
+    pub(crate) reason: EnrollmentFailure,
+    pub(crate) failed_at: Timestamp,
+}
+
+impl EnrollmentFailed {
+    /// Why it failed.
+    #[must_use]
+    pub fn reason(&self) -> EnrollmentFailure {
+        self.reason
+    }
+
+    /// When it failed.
+    #[must_use]
+    pub fn failed_at(&self) -> Timestamp {
+        self.failed_at
+    }
+}
+
+/// Why an enrollment failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EnrollmentFailure {
+    /// Its code was not typed in time.
+    Expired,
+    /// The last allowed code attempt was wrong.
+    TooManyAttempts,
+    /// The right code was typed, but the number already has an account.
+    AlreadyEnrolled,
+}
+
+impl EnrollmentFailure {
+    pub(crate) const ALL: [Self; 3] = [Self::Expired, Self::TooManyAttempts, Self::AlreadyEnrolled];
+
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            Self::Expired => 1,
+            Self::TooManyAttempts => 2,
+            Self::AlreadyEnrolled => 3,
+        }
+    }
+}
+
+impl fmt::Display for EnrollmentFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Expired => "expired",
+            Self::TooManyAttempts => "too many wrong codes",
+            Self::AlreadyEnrolled => "the number is already enrolled",
+        })
+    }
+}
+
+impl<S: EnrollmentState> Enrollment<S> {
+    /// The enrollment's id.
+    #[must_use]
+    pub fn id(&self) -> EnrollmentId {
+        self.id
+    }
+
+    /// The number being enrolled. Its `Debug` is masked.
+    #[must_use]
+    pub fn phone(&self) -> &PhoneNumber {
+        &self.phone
+    }
+
+    /// The state's own data.
+    #[must_use]
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// The state as a plain value.
+    #[must_use]
+    pub fn kind(&self) -> EnrollmentKind {
+        S::KIND
+    }
+
+    /// When `start_enrollment` created it.
+    #[must_use]
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+
+    /// When its code, and the enrollment with it, expire.
+    #[must_use]
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+
+    pub(crate) fn key(&self) -> &Key {
+        &self.key
+    }
+
+    pub(crate) fn version(&self) -> Version {
+        self.version
+    }
+
+    pub(crate) fn with_version(self, version: Version) -> Self {
+        Self { version, ..self }
+    }
+
+    pub(crate) fn is_expired(&self, now: Timestamp) -> bool {
+        now >= self.expires_at
+    }
+
+    /// The same enrollment in another state, still at the version it was read with.
+    pub(crate) fn with_state<T: EnrollmentState>(self, state: T) -> Enrollment<T> {
+        Enrollment {
+            id: self.id,
+            key: self.key,
+            phone: self.phone,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            version: self.version,
+            state,
+        }
+    }
+}
+
+impl Enrollment<CodeSent> {
+    /// Wrong codes the enrollment may still receive; the last one fails it.
+    #[must_use]
+    pub fn attempts_left(&self) -> u8 {
+        self.state.attempts_left
+    }
+}
+
+/// An enrollment in whatever state it is stored in.
+#[derive(Debug)]
+pub enum AnyEnrollment {
+    /// Waiting for the code.
+    CodeSent(Enrollment<CodeSent>),
+    /// The account was made.
+    Enrolled(Enrollment<Enrolled>),
+    /// Ended without an account.
+    Failed(Enrollment<EnrollmentFailed>),
+}
+
+impl AnyEnrollment {
+    /// The state as a plain value.
+    #[must_use]
+    pub fn kind(&self) -> EnrollmentKind {
+        match self {
+            Self::CodeSent(_) => EnrollmentKind::CodeSent,
+            Self::Enrolled(_) => EnrollmentKind::Enrolled,
+            Self::Failed(_) => EnrollmentKind::Failed,
+        }
+    }
+}
+
+/// The answer to [`Engine::finish_enrollment`](crate::Engine::finish_enrollment).
+#[derive(Debug)]
+pub enum EnrollmentCheck {
+    /// The code was right: the account is made, and pays from now on.
+    Enrolled(Enrollment<Enrolled>),
+    /// The code was wrong; `attempts_left` more wrong codes fail the enrollment (at least 1).
+    Rejected {
+        /// The enrollment: ask for the code again.
+        enrollment: Enrollment<CodeSent>,
+        /// Wrong codes left.
+        attempts_left: u8,
+    },
+}
+
+macro_rules! state {
+    ($state:ident, $variant:ident) => {
+        impl EnrollmentState for $state {
+            const KIND: EnrollmentKind = EnrollmentKind::$variant;
+        }
+
+        impl sealed::Sealed for $state {
+            fn from_any(any: AnyEnrollment) -> Option<Enrollment<Self>> {
+                match any {
+                    AnyEnrollment::$variant(enrollment) => Some(enrollment),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+state!(CodeSent, CodeSent);
+state!(Enrolled, Enrolled);
+state!(EnrollmentFailed, Failed);

@@ -1,0 +1,203 @@
+//! The enrollment record: common fields, then the state's own.
+//!
+//! ```text
+//! id (16) | phone | created at | expires at | state (1) | CodeSent: key id, tag, attempts left
+//!                                                      | Enrolled: enrolled at
+//!                                                      | Failed: reason, failed at
+//! ```
+
+use crate::Error;
+use crate::codec::{Reader, RecordKind, Writer};
+use crate::host::{Entry, Key, Timestamp, Version};
+use crate::ids::EnrollmentId;
+use crate::keys::Keys;
+use crate::phone::PhoneNumber;
+
+use super::{
+    AnyEnrollment, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure,
+    EnrollmentState, EnrollmentTag,
+};
+
+/// How a state writes its own fields.
+pub(crate) trait EnrollmentRecord: EnrollmentState {
+    const CODE: u8;
+    fn write(&self, w: &mut Writer);
+    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment;
+}
+
+/// The sealed record of `enrollment`.
+pub(crate) fn encode<S: EnrollmentRecord>(enrollment: &Enrollment<S>, keys: &Keys) -> Vec<u8> {
+    let mut w = Writer::new(RecordKind::Enrollment, keys);
+    w.bytes(enrollment.id.as_bytes());
+    w.text(enrollment.phone.as_str());
+    w.time(enrollment.created_at);
+    w.time(enrollment.expires_at);
+    w.u8(S::CODE);
+    enrollment.state.write(&mut w);
+    w.seal(keys, &enrollment.key)
+}
+
+/// The enrollment `id` stored as `entry` under its key, verified.
+pub(crate) fn decode(
+    keys: &Keys,
+    id: &EnrollmentId,
+    entry: &Entry,
+) -> Result<AnyEnrollment, Error> {
+    let key = Key::enrollment(id);
+    let mut r = Reader::open(keys, &key, RecordKind::Enrollment, entry.value())?;
+    if &r.array::<16>()? != id.as_bytes() {
+        return Err(Error::Tampered);
+    }
+    let common = Common {
+        id: *id,
+        key,
+        phone: PhoneNumber::from_record(r.text()?).ok_or(Error::Tampered)?,
+        created_at: r.time()?,
+        expires_at: r.time()?,
+        version: entry.version(),
+    };
+    let any = match r.u8()? {
+        CodeSent::CODE => CodeSent::into_any(common.with(read_code_sent(&mut r)?)),
+        Enrolled::CODE => Enrolled::into_any(common.with(Enrolled {
+            enrolled_at: r.time()?,
+        })),
+        EnrollmentFailed::CODE => EnrollmentFailed::into_any(common.with(read_failed(&mut r)?)),
+        _ => return Err(Error::Tampered),
+    };
+    r.finish()?;
+    Ok(any)
+}
+
+/// What every state's record holds.
+struct Common {
+    id: EnrollmentId,
+    key: Key,
+    phone: PhoneNumber,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    version: Version,
+}
+
+impl Common {
+    fn with<S: EnrollmentState>(self, state: S) -> Enrollment<S> {
+        Enrollment {
+            id: self.id,
+            key: self.key,
+            phone: self.phone,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            version: self.version,
+            state,
+        }
+    }
+}
+
+impl EnrollmentRecord for CodeSent {
+    const CODE: u8 = 1;
+    fn write(&self, w: &mut Writer) {
+        w.u8(self.code.key_id);
+        w.bytes(&self.code.tag);
+        w.u8(self.attempts_left);
+    }
+    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
+        AnyEnrollment::CodeSent(enrollment)
+    }
+}
+
+fn read_code_sent(r: &mut Reader<'_>) -> Result<CodeSent, Error> {
+    Ok(CodeSent {
+        code: EnrollmentTag {
+            key_id: r.u8()?,
+            tag: r.array()?,
+        },
+        attempts_left: r.u8()?,
+    })
+}
+
+impl EnrollmentRecord for Enrolled {
+    const CODE: u8 = 2;
+    fn write(&self, w: &mut Writer) {
+        w.time(self.enrolled_at);
+    }
+    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
+        AnyEnrollment::Enrolled(enrollment)
+    }
+}
+
+impl EnrollmentRecord for EnrollmentFailed {
+    const CODE: u8 = 3;
+    fn write(&self, w: &mut Writer) {
+        w.u8(self.reason.code());
+        w.time(self.failed_at);
+    }
+    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
+        AnyEnrollment::Failed(enrollment)
+    }
+}
+
+fn read_failed(r: &mut Reader<'_>) -> Result<EnrollmentFailed, Error> {
+    let code = r.u8()?;
+    let reason = EnrollmentFailure::ALL
+        .into_iter()
+        .find(|reason| reason.code() == code)
+        .ok_or(Error::Tampered)?;
+    Ok(EnrollmentFailed {
+        reason,
+        failed_at: r.time()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enrollment::transitions::{CodeStep, code_typed, enrolled, failed, started};
+    use crate::policy::Policy;
+    use crate::secret::{OtpCode, SecretKey};
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_800_000_000_000);
+
+    fn keys() -> Keys {
+        Keys::new(1, SecretKey::from_bytes([3; 32]))
+    }
+
+    fn stored<S: EnrollmentRecord>(keys: &Keys, enrollment: &Enrollment<S>) -> Entry {
+        Entry::new(Version::new(7), encode(enrollment, keys))
+    }
+
+    #[test]
+    fn every_state_round_trips_and_a_moved_record_is_refused() {
+        let keys = keys();
+        let code: OtpCode = "482913".parse().unwrap();
+        let phone: PhoneNumber = "+33612345678".parse().unwrap();
+        let sent = started(phone, &code, T0, &keys, &Policy::default());
+        let id = sent.id();
+        let entry = stored(&keys, &sent);
+        assert!(!entry.value.windows(6).any(|w| w == b"482913"));
+        let AnyEnrollment::CodeSent(back) = decode(&keys, &id, &entry).unwrap() else {
+            panic!()
+        };
+        assert_eq!(back.attempts_left(), 3);
+        assert_eq!(back.version(), Version::new(7));
+        let Ok(CodeStep::Right(back)) = code_typed(back, &code, T0, &keys) else {
+            panic!()
+        };
+        let other = EnrollmentId::random();
+        assert!(matches!(
+            decode(&keys, &other, &entry),
+            Err(Error::Tampered)
+        ));
+
+        let done = enrolled(back, T0);
+        let entry = stored(&keys, &done);
+        assert!(matches!(
+            decode(&keys, &id, &entry),
+            Ok(AnyEnrollment::Enrolled(_))
+        ));
+        let gone = failed(done, EnrollmentFailure::AlreadyEnrolled, T0);
+        let entry = stored(&keys, &gone);
+        let Ok(AnyEnrollment::Failed(back)) = decode(&keys, &id, &entry) else {
+            panic!()
+        };
+        assert_eq!(back.state().reason(), EnrollmentFailure::AlreadyEnrolled);
+    }
+}

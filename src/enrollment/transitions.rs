@@ -1,0 +1,169 @@
+//! The pure steps of an enrollment: state, input and time in, next state out.
+
+use crate::Error;
+use crate::crypto::tags_equal;
+use crate::host::{Key, Timestamp, Version};
+use crate::ids::EnrollmentId;
+use crate::keys::Keys;
+use crate::phone::PhoneNumber;
+use crate::policy::Policy;
+use crate::secret::OtpCode;
+
+use super::EnrollmentTag;
+use super::{CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure, EnrollmentState};
+
+/// What a typed code leads to.
+#[derive(Debug)]
+pub(crate) enum CodeStep {
+    /// Right: the enrollment, unchanged, for its account to be made.
+    Right(Enrollment<CodeSent>),
+    /// Wrong, with attempts left.
+    Wrong(Enrollment<CodeSent>),
+    /// Wrong, and the last attempt: the enrollment fails.
+    Exhausted(Enrollment<EnrollmentFailed>),
+}
+
+/// A new enrollment of `phone` whose `code` is sent at `now`; it lives as long as a payment's
+/// code, with as many attempts.
+pub(crate) fn started(
+    phone: PhoneNumber,
+    code: &OtpCode,
+    now: Timestamp,
+    keys: &Keys,
+    policy: &Policy,
+) -> Enrollment<CodeSent> {
+    let id = EnrollmentId::random();
+    Enrollment {
+        id,
+        key: Key::enrollment(&id),
+        created_at: now,
+        expires_at: now.saturating_add(policy.code_ttl),
+        version: Version::new(0),
+        state: CodeSent {
+            code: tag(keys, &id, &phone, code),
+            attempts_left: policy.max_code_attempts,
+        },
+        phone,
+    }
+}
+
+/// The same new enrollment under another random id, after the first one was found taken.
+pub(crate) fn with_new_id(
+    enrollment: Enrollment<CodeSent>,
+    code: &OtpCode,
+    keys: &Keys,
+) -> Enrollment<CodeSent> {
+    let id = EnrollmentId::random();
+    let code = tag(keys, &id, &enrollment.phone, code);
+    Enrollment {
+        id,
+        key: Key::enrollment(&id),
+        state: CodeSent {
+            code,
+            ..enrollment.state
+        },
+        ..enrollment
+    }
+}
+
+fn tag(keys: &Keys, id: &EnrollmentId, phone: &PhoneNumber, code: &OtpCode) -> EnrollmentTag {
+    let key_id = keys.key_id();
+    let tag = keys
+        .enrollment_tag(key_id, id, phone, code)
+        .unwrap_or([0; 32]);
+    EnrollmentTag { key_id, tag }
+}
+
+/// The applicant typed `code` at `now`; the enrollment must not be expired (the caller checks).
+///
+/// # Errors
+///
+/// [`Error::Tampered`] when the stored tag was made under a key these keys do not hold.
+pub(crate) fn code_typed(
+    enrollment: Enrollment<CodeSent>,
+    code: &OtpCode,
+    now: Timestamp,
+    keys: &Keys,
+) -> Result<CodeStep, Error> {
+    let stored = &enrollment.state.code;
+    let candidate = keys
+        .enrollment_tag(stored.key_id, &enrollment.id, &enrollment.phone, code)
+        .ok_or(Error::Tampered)?;
+    if tags_equal(&candidate, &stored.tag) {
+        return Ok(CodeStep::Right(enrollment));
+    }
+    let attempts_left = enrollment.state.attempts_left.saturating_sub(1);
+    if attempts_left == 0 {
+        let reason = EnrollmentFailure::TooManyAttempts;
+        return Ok(CodeStep::Exhausted(failed(enrollment, reason, now)));
+    }
+    let code = enrollment.state.code.clone();
+    Ok(CodeStep::Wrong(enrollment.with_state(CodeSent {
+        code,
+        attempts_left,
+    })))
+}
+
+/// The account was made at `now`.
+pub(crate) fn enrolled(enrollment: Enrollment<CodeSent>, now: Timestamp) -> Enrollment<Enrolled> {
+    enrollment.with_state(Enrolled { enrolled_at: now })
+}
+
+/// `enrollment` failed for `reason` at `now`.
+pub(crate) fn failed<S: EnrollmentState>(
+    enrollment: Enrollment<S>,
+    reason: EnrollmentFailure,
+    now: Timestamp,
+) -> Enrollment<EnrollmentFailed> {
+    enrollment.with_state(EnrollmentFailed {
+        reason,
+        failed_at: now,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretKey;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_800_000_000_000);
+
+    #[test]
+    fn the_code_is_bound_to_the_enrollment_and_the_number() {
+        let keys = Keys::new(1, SecretKey::from_bytes([4; 32]));
+        let code: OtpCode = "482913".parse().unwrap();
+        let phone: PhoneNumber = "+33612345678".parse().unwrap();
+        let policy = Policy::default();
+        let first = started(phone.clone(), &code, T0, &keys, &policy);
+        assert_eq!(first.expires_at(), T0.saturating_add(policy.code_ttl));
+        let moved = with_new_id(started(phone, &code, T0, &keys, &policy), &code, &keys);
+        assert_ne!(first.state.code.tag, moved.state.code.tag);
+        let other: PhoneNumber = "+33611223344".parse().unwrap();
+        let elsewhere = started(other, &code, T0, &keys, &policy);
+        assert_ne!(first.state.code.tag, elsewhere.state.code.tag);
+        assert!(matches!(
+            code_typed(moved, &code, T0, &keys),
+            Ok(CodeStep::Right(_))
+        ));
+    }
+
+    #[test]
+    fn wrong_codes_count_down_then_fail() {
+        let keys = Keys::new(1, SecretKey::from_bytes([4; 32]));
+        let code: OtpCode = "482913".parse().unwrap();
+        let wrong: OtpCode = "482914".parse().unwrap();
+        let phone: PhoneNumber = "+33612345678".parse().unwrap();
+        let mut enrollment = started(phone, &code, T0, &keys, &Policy::default());
+        for left in [2, 1] {
+            let Ok(CodeStep::Wrong(next)) = code_typed(enrollment, &wrong, T0, &keys) else {
+                panic!()
+            };
+            assert_eq!(next.attempts_left(), left);
+            enrollment = next;
+        }
+        let Ok(CodeStep::Exhausted(done)) = code_typed(enrollment, &wrong, T0, &keys) else {
+            panic!()
+        };
+        assert_eq!(done.state().reason(), EnrollmentFailure::TooManyAttempts);
+    }
+}
