@@ -19,8 +19,8 @@ use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{CryptoWork, FaultPlan, FaultyStore, PaymentCodec, block_on};
 use buyster::{
     Amount, AnyPayment, CodeCheck, Currency, Engine, Entry, Initiated, Keys, Merchant, Order,
-    OtpCode, OtpSent, Payment, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, SecretKey,
-    Store, Timestamp, Version,
+    OtpCode, OtpSent, Payment, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Policy,
+    SecretKey, Store, Timestamp, Version,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
@@ -47,6 +47,16 @@ fn order() -> Order {
     Order::new(merchant, amount, "CMD-2026-000123").expect("valid order")
 }
 
+/// The default policy with spending limits no benchmark reaches: the bench buyer pays every
+/// ten minutes, day and night, so its ledger is always full, the heaviest a guard gets.
+fn busy_buyer() -> Policy {
+    Policy {
+        max_per_24_hours: Amount::MAX_MINOR_UNITS,
+        max_per_30_days: Amount::MAX_MINOR_UNITS,
+        ..Policy::default()
+    }
+}
+
 /// An engine over `store`, `sms` and `bank`, with a buyer enrolled under `phone`.
 fn shop<St: Store>(store: St, sms: &MemorySms, bank: &MemoryBank, phone: &str) -> Shop<St> {
     let clock = ManualClock::new(Timestamp::from_unix_millis(T0));
@@ -55,8 +65,9 @@ fn shop<St: Store>(store: St, sms: &MemorySms, bank: &MemoryBank, phone: &str) -
         .sms(sms.clone())
         .bank(bank.clone())
         .clock(clock.clone())
+        .policy(busy_buyer())
         .build()
-        .expect("default policy");
+        .expect("valid policy");
     let phone: PhoneNumber = phone.parse().expect("valid number");
     let pin: Pin = "246813".parse().expect("valid PIN");
     let iban = "FR76 3000 6000 0112 3456 7890 189"

@@ -5,6 +5,7 @@ use core::fmt;
 use crate::enrollment::EnrollmentKind;
 use crate::host::{BankError, DeclineReason, SmsError, StoreError, Timestamp};
 use crate::iban::IbanError;
+use crate::limits::SpendingLimit;
 use crate::money::AmountError;
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
@@ -94,6 +95,16 @@ pub enum Error {
         /// The repeated key id.
         key_id: u8,
     },
+    /// The payment would take the number over a spending limit of the policy: `limit` says
+    /// which, and `frees_at` when enough of the number's earlier payments leave its window for
+    /// this one to fit (`None` when it never will: the amount alone is above the limit).
+    #[error("the {limit} spending limit would be exceeded; {}", FreesAt(*.frees_at))]
+    LimitExceeded {
+        /// The limit.
+        limit: SpendingLimit,
+        /// When this payment's amount would fit again.
+        frees_at: Option<Timestamp>,
+    },
     /// Too many consecutive wrong PINs for this number: PIN checks are refused until `until`,
     /// or for good when `until` is `None`.
     #[error("too many wrong PINs: {}", LockedUntil(*.until))]
@@ -154,6 +165,17 @@ pub enum Error {
         /// The state the payment is in.
         found: StateKind,
     },
+}
+
+struct FreesAt(Option<Timestamp>);
+
+impl fmt::Display for FreesAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(at) => write!(f, "it frees up at {at}"),
+            None => f.write_str("the amount is above it"),
+        }
+    }
 }
 
 struct LockedUntil(Option<Timestamp>);
@@ -268,6 +290,14 @@ mod tests {
             invalid_policy,
             Error::InvalidReference(TextError::ForbiddenCharacter),
             Error::KeyIdInUse { key_id: 7 },
+            Error::LimitExceeded {
+                limit: SpendingLimit::Per24Hours,
+                frees_at: Some(t),
+            },
+            Error::LimitExceeded {
+                limit: SpendingLimit::PerPayment,
+                frees_at: None,
+            },
             Error::Locked { until: Some(t) },
             Error::Locked { until: None },
             Error::NotEnrolled,
@@ -314,6 +344,7 @@ mod tests {
             | Error::InvalidPolicy(_)
             | Error::InvalidReference(_)
             | Error::KeyIdInUse { .. }
+            | Error::LimitExceeded { .. }
             | Error::Locked { .. }
             | Error::NotEnrolled
             | Error::NotFound
@@ -333,7 +364,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 34);
+        assert_eq!(errors.len(), 36);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();

@@ -6,6 +6,7 @@ use crate::account::AccountStatus;
 use crate::enrollment::{Enrollment, EnrollmentFailure, EnrollmentState};
 use crate::host::Timestamp;
 use crate::ids::{EnrollmentId, PaymentId};
+use crate::limits::SpendingLimit;
 use crate::money::Amount;
 use crate::order::MerchantId;
 use crate::payment::{FailureReason, Payment, State};
@@ -95,6 +96,14 @@ pub enum EventKind {
     },
     /// The PIN was right; the payment may go on.
     PinVerified,
+    /// The PIN was right, but the payment would exceed a spending limit: it was not
+    /// reserved, and stays where it was.
+    LimitExceeded {
+        /// The limit.
+        limit: SpendingLimit,
+        /// When the amount would fit again; `None` for never.
+        frees_at: Option<Timestamp>,
+    },
     /// A code was sent by SMS for the payment.
     CodeSent {
         /// New codes the buyer may still ask for.
@@ -131,6 +140,7 @@ impl EventKind {
             Self::PinRejected { .. } => "pin_rejected",
             Self::Locked { .. } => "locked",
             Self::PinVerified => "pin_verified",
+            Self::LimitExceeded { .. } => "limit_exceeded",
             Self::CodeSent { .. } => "code_sent",
             Self::CodeRejected { .. } => "code_rejected",
             Self::Authorized => "authorized",
@@ -152,6 +162,13 @@ impl EventKind {
             Self::CodeSent { resends_left } => write!(f, " resends_left={resends_left}"),
             Self::Failed(reason) => write!(f, " reason=\"{reason}\""),
             Self::StatusChanged(status) => write!(f, " status={status}"),
+            Self::LimitExceeded { limit, frees_at } => {
+                write!(f, " limit={limit}")?;
+                match frees_at {
+                    Some(at) => write!(f, " frees_at={at}"),
+                    None => f.write_str(" frees_at=never"),
+                }
+            }
             Self::EnrollmentFailed(reason) => write!(f, " reason=\"{reason}\""),
             Self::EnrollmentStarted
             | Self::Enrolled

@@ -1,4 +1,5 @@
-//! The guard record of a phone number: consecutive PIN failures, locks, and recent SMS sends.
+//! The guard record of a phone number: consecutive PIN failures, locks, recent SMS sends, and
+//! the spending ledger ([`Ledger`]).
 //!
 //! A guard exists for every number that was tried, enrolled or not, so that an unknown number
 //! locks exactly like a known one and lockout reveals nothing about enrollment. Every decision
@@ -9,6 +10,7 @@ use crate::Error;
 use crate::codec::{Reader, RecordKind, Writer};
 use crate::host::{Key, Timestamp};
 use crate::keys::Keys;
+use crate::limits::Ledger;
 use crate::policy::Policy;
 
 /// Whether PIN checks are locked.
@@ -30,6 +32,8 @@ pub(crate) struct Guard {
     lock: Lock,
     /// When SMS were sent to the number, oldest first, within the policy's window.
     sms_sent: Vec<Timestamp>,
+    /// What the number's payments reserved of its spending limits.
+    ledger: Ledger,
 }
 
 /// The answer to a wrong PIN.
@@ -76,11 +80,26 @@ impl Guard {
         (next, Failure::Locked(until))
     }
 
-    /// The guard after a right PIN: failures and lock history forgotten, SMS history kept.
+    /// The guard after a right PIN: failures and lock history forgotten, SMS history and
+    /// spending ledger kept.
     pub(crate) fn after_success(&self) -> Self {
         Self {
             sms_sent: self.sms_sent.clone(),
+            ledger: self.ledger.clone(),
             ..Self::default()
+        }
+    }
+
+    /// The number's spending ledger.
+    pub(crate) fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The same guard with `ledger`.
+    pub(crate) fn with_ledger(&self, ledger: Ledger) -> Self {
+        Self {
+            ledger,
+            ..self.clone()
         }
     }
 
@@ -136,6 +155,7 @@ impl Guard {
         for sent in self.sms_sent.iter().take(usize::from(u8::MAX)) {
             w.time(*sent);
         }
+        self.ledger.write(&mut w);
         w.seal(keys, key)
     }
 
@@ -151,12 +171,14 @@ impl Guard {
         };
         let count = r.u8()?;
         let sms_sent = (0..count).map(|_| r.time()).collect::<Result<_, _>>()?;
+        let ledger = Ledger::read(&mut r)?;
         r.finish()?;
         Ok(Self {
             failures,
             locks,
             lock,
             sms_sent,
+            ledger,
         })
     }
 }

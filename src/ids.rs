@@ -73,6 +73,11 @@ impl PaymentId {
     pub(crate) const fn none() -> Self {
         Self([0; 16])
     }
+
+    /// The id of 16 bytes a verified record holds.
+    pub(crate) const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
 }
 
 /// 16 bytes from exactly 32 lowercase hexadecimal digits.

@@ -150,6 +150,7 @@ mod host;
 mod iban;
 mod ids;
 mod keys;
+mod limits;
 pub mod memory;
 mod money;
 mod order;
@@ -180,6 +181,7 @@ pub use host::{
 pub use iban::{Iban, IbanError};
 pub use ids::{EnrollmentId, PaymentId};
 pub use keys::Keys;
+pub use limits::SpendingLimit;
 pub use money::{Amount, AmountError, Currency};
 pub use order::{Channel, Merchant, MerchantId, Order};
 pub use payment::{

@@ -4,6 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::Error;
+use crate::money::Amount;
 use crate::secret::{CODE_DIGITS, PIN_DIGITS};
 use crate::text::Language;
 
@@ -25,6 +26,16 @@ use crate::text::Language;
 /// | `max_sms_per_number` | 5 per `sms_window` | 1 to 100 |
 /// | `sms_window` | 10 min | 1 min to 24 h |
 /// | `sms_language` | by the number's country | — |
+/// | `max_per_payment` | EUR 1,000 (100,000 minor units) | 1 to `max_per_24_hours` |
+/// | `max_per_24_hours` | EUR 1,500, over any rolling 24 hours | `max_per_payment` to `max_per_30_days` |
+/// | `max_per_30_days` | EUR 3,000, over any rolling 30 days | `max_per_24_hours` to [`Amount::MAX_MINOR_UNITS`] |
+///
+/// The spending limits are minor units of the payment's own currency: each currency counts
+/// apart against the same figures, which are set for the euro (the pound, the Swiss franc and
+/// the dollar are close enough in value for them to stay meaningful; a host that takes those
+/// currencies may set lower figures).
+///
+/// [`Amount::MAX_MINOR_UNITS`]: crate::Amount::MAX_MINOR_UNITS
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Consecutive wrong PINs (per number, across payments) that lock PIN checks.
@@ -55,6 +66,12 @@ pub struct Policy {
     pub sms_window: Duration,
     /// The SMS language; `None` picks it from the number ([`Language::for_number`]).
     pub sms_language: Option<Language>,
+    /// The most one payment may be, in minor units of its currency.
+    pub max_per_payment: u64,
+    /// The most a number may spend over any rolling 24 hours, in minor units of a currency.
+    pub max_per_24_hours: u64,
+    /// The most a number may spend over any rolling 30 days, in minor units of a currency.
+    pub max_per_30_days: u64,
 }
 
 impl Default for Policy {
@@ -74,6 +91,9 @@ impl Default for Policy {
             max_sms_per_number: 5,
             sms_window: Duration::from_secs(10 * 60),
             sms_language: None,
+            max_per_payment: 100_000,
+            max_per_24_hours: 150_000,
+            max_per_30_days: 300_000,
         }
     }
 }
@@ -121,7 +141,7 @@ impl Policy {
     ///
     /// [`Error::InvalidPolicy`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str, &'static str); 14] = [
+        let checks: [(bool, &'static str, &'static str); 17] = [
             (
                 within(self.max_pin_failures, 1, 5),
                 "max_pin_failures",
@@ -188,6 +208,21 @@ impl Policy {
                 "sms_window",
                 "must be 1 minute to 24 hours",
             ),
+            (
+                self.max_per_payment >= 1 && self.max_per_payment <= self.max_per_24_hours,
+                "max_per_payment",
+                "must be 1 to max_per_24_hours",
+            ),
+            (
+                self.max_per_24_hours <= self.max_per_30_days,
+                "max_per_24_hours",
+                "must not exceed max_per_30_days",
+            ),
+            (
+                self.max_per_30_days <= Amount::MAX_MINOR_UNITS,
+                "max_per_30_days",
+                "must not exceed the largest amount",
+            ),
         ];
         match checks.into_iter().find(|(ok, _, _)| !ok) {
             Some((_, field, rule)) => Err(Error::InvalidPolicy(PolicyError { field, rule })),
@@ -231,6 +266,10 @@ mod tests {
             (6, 3, 5)
         );
         assert_eq!(p.pin_lock, 15 * MINUTE);
+        assert_eq!(
+            (p.max_per_payment, p.max_per_24_hours, p.max_per_30_days),
+            (100_000, 150_000, 300_000)
+        );
         assert_eq!((p.code_ttl, p.payment_ttl), (5 * MINUTE, 15 * MINUTE));
         assert_eq!(
             (p.resend_cooldown, p.sms_window),
@@ -242,7 +281,7 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         type Change = fn(&mut Policy);
-        let cases: [(Change, &str); 14] = [
+        let cases: [(Change, &str); 17] = [
             (|p| p.max_pin_failures = 6, "max_pin_failures"),
             (|p| p.max_pin_failures = 0, "max_pin_failures"),
             (|p| p.pin_lock = Duration::ZERO, "pin_lock"),
@@ -257,6 +296,9 @@ mod tests {
             (|p| p.max_resends = 11, "max_resends"),
             (|p| p.max_sms_per_number = 0, "max_sms_per_number"),
             (|p| p.sms_window = SECOND, "sms_window"),
+            (|p| p.max_per_payment = 0, "max_per_payment"),
+            (|p| p.max_per_24_hours = 90_000, "max_per_payment"),
+            (|p| p.max_per_30_days = 100_000, "max_per_24_hours"),
         ];
         for (change, field) in cases {
             let mut policy = Policy::default();

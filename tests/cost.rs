@@ -171,12 +171,18 @@ async fn records_stay_small() {
         .find(|k| k.as_str().starts_with("guard/"))
         .unwrap()
         .clone();
+    // The guard holds the number's spending ledger too: a count, then 33 bytes per payment
+    // that reserved its amount (payment id, currency, amount, time).
     let guard_size = record(guard.clone()).await;
-    assert_eq!(guard_size, 39 + 8, "a guard with one SMS in its window");
-    // A full SMS window adds four more timestamps, at most.
+    assert_eq!(
+        guard_size,
+        39 + 8 + 1 + 33,
+        "a guard with one SMS in its window and one reservation"
+    );
+    // A full SMS window adds four more timestamps, at most; each payment its reservation.
     for _ in 0..4 {
         host.clock.advance(seconds(61));
         host.sent().await;
     }
-    assert_eq!(record(guard).await, 39 + 5 * 8);
+    assert_eq!(record(guard).await, 39 + 5 * 8 + 1 + 5 * 33);
 }

@@ -303,3 +303,34 @@ fn a_right_pin_among_parallel_guesses_is_answered_only_before_the_lock() {
         );
     }
 }
+
+#[test]
+fn parallel_right_pins_never_reserve_beyond_the_24_hour_limit() {
+    for seed in 0..ROUNDS {
+        let round = Round::new(seed);
+        // Sixteen payments of EUR 100 each against EUR 1,500 a day: fifteen fit.
+        let payments: Vec<_> = (0..THREADS)
+            .map(|_| block_on(round.engine.initiate(order(10_000), &round.phone)).unwrap())
+            .collect();
+        let payments = Mutex::new(payments);
+        let answers = race(|_| {
+            let payment = payments.lock().unwrap().pop().unwrap();
+            block_on(round.engine.verify_pin(payment, &pin(PIN)))
+        });
+        let verified = answers
+            .iter()
+            .filter(|a| matches!(a, Ok(PinCheck::Verified(_))))
+            .count();
+        let refused = answers
+            .iter()
+            .filter(|a| matches!(a, Err(Error::LimitExceeded { .. })))
+            .count();
+        let conflicts = answers
+            .iter()
+            .filter(|a| matches!(a, Err(Error::Conflict)))
+            .count();
+        assert!(verified <= 15, "seed {seed}: {verified} verified");
+        assert_eq!(verified + refused + conflicts, THREADS, "seed {seed}");
+        assert!(refused + conflicts >= 1, "seed {seed}");
+    }
+}

@@ -143,6 +143,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     if let Some(failed) = self.replace(next).await? {
                         let kind = EventKind::Failed(failed.reason());
                         self.emit(|| Event::payment(kind, &failed, now));
+                        self.release_share(failed.phone(), id).await;
                         return Err(Error::TooManyAttempts);
                     }
                 }

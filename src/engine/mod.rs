@@ -9,6 +9,7 @@ mod account_ops;
 mod builder;
 mod checkout;
 mod enrollment;
+mod ledger;
 mod pin;
 mod pin_change;
 mod recover;
@@ -233,6 +234,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             return Ok(Fail::Lost);
         };
         self.emit(|| Event::payment(EventKind::Failed(reason), &done, now));
+        self.release_share(done.phone(), done.id()).await;
         Ok(Fail::Done(done))
     }
 

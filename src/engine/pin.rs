@@ -67,7 +67,14 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let account_key = Key::account(&index);
         match self.check_pin(&account_key, pin).await? {
             Found::Right(right) => {
-                let sms_counted = self.accept_pin(guard, now).await?;
+                let sms_counted = match self.accept_pin(guard, &payment, now).await {
+                    Err(Error::LimitExceeded { limit, frees_at }) => {
+                        let kind = EventKind::LimitExceeded { limit, frees_at };
+                        self.emit(|| Event::payment(kind, &payment, now));
+                        return Err(Error::LimitExceeded { limit, frees_at });
+                    }
+                    other => other?,
+                };
                 let funding = self.rehash(&account_key, right, pin).await;
                 let verified = self
                     .mark_pin_verified(payment, funding, now, sms_counted)
@@ -89,20 +96,36 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         }
     }
 
-    /// Writes a right PIN to the number's guard: failures forgotten, and the SMS of the code
+    /// Writes a right PIN to the number's guard, in one compare-and-swap: failures forgotten,
+    /// the payment's amount reserved within the spending limits, and the SMS of the code
     /// counted when the window has room (one round trip fewer per checkout). Returns whether
     /// the SMS was counted.
-    async fn accept_pin(&self, guard: GuardRead, now: Timestamp) -> Result<bool, Error> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LimitExceeded`] once the reset guard is written without a reservation (the
+    /// attempt was right, and is answered), and those of the store.
+    async fn accept_pin(
+        &self,
+        guard: GuardRead,
+        payment: &Payment<Initiated>,
+        now: Timestamp,
+    ) -> Result<bool, Error> {
         let policy = &self.policy;
+        let (id, amount) = (payment.id(), payment.order().amount());
         self.update_guard(&guard.key, (guard.guard, guard.version), |g| {
             g.check_open(now)?;
             let reset = g.after_success();
-            Ok(match reset.after_sms(now, policy) {
-                Ok(counted) => (counted, true),
-                Err(_) => (reset, false),
+            let reserved = match reset.ledger().reserve(id, amount, now, policy) {
+                Ok(ledger) => reset.with_ledger(ledger),
+                Err(refusal) => return Ok((reset, Err(refusal))),
+            };
+            Ok(match reserved.after_sms(now, policy) {
+                Ok(counted) => (counted, Ok(true)),
+                Err(_) => (reserved, Ok(false)),
             })
         })
-        .await
+        .await?
     }
 
     /// The number's guard under `key`, refused while it is locked at `now`.

@@ -14,7 +14,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// - `Authorized`: settled, with the same idempotency key as every earlier attempt, so a
     ///   debit the bank already made is found, never repeated. If the bank still does not
     ///   answer, the payment stays `Authorized` (returned as such) for the next run.
-    /// - `Initiated`, `PinVerified`, `OtpSent` past their time to live: `Failed(Expired)`.
+    /// - `Initiated`, `PinVerified`, `OtpSent` past their time to live: `Failed(Expired)`, and
+    ///   their share of the number's spending limits given back.
+    /// - `Failed`: returned as it is, after giving back its share of the spending limits if a
+    ///   crash kept it.
     /// - Anything else is returned unchanged.
     ///
     /// Idempotent and safe to call at any time, concurrently with the buyer's own calls: every
@@ -29,6 +32,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         for _ in 0..MAX_RACES {
             let now = self.clock.now();
             let any = self.load(id).await?;
+            if let AnyPayment::Failed(failed) = &any {
+                // Give its share back, in case a crash kept it; nothing to write otherwise.
+                self.release_share(failed.phone(), id).await;
+                return Ok(any);
+            }
             if let AnyPayment::Authorized(payment) = any {
                 return match self.settle(payment).await {
                     Ok(confirmed) => Ok(AnyPayment::Confirmed(confirmed)),

@@ -41,6 +41,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     let why = FailureReason::Declined(*reason);
                     if let Some(done) = self.replace(failed(payment, why, now)).await? {
                         self.emit(|| Event::payment(EventKind::Failed(why), &done, now));
+                        self.release_share(done.phone(), id).await;
                         return Err(Error::Declined(*reason));
                     }
                 }
@@ -90,7 +91,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             match self.fail_open(any, why, now).await? {
                 Fail::Done(cancelled) => return Ok(cancelled),
                 Fail::Lost => {}
-                Fail::Settled(AnyPayment::Failed(p)) => return Ok(p),
+                Fail::Settled(AnyPayment::Failed(p)) => {
+                    // Failed already: give its share back, in case a crash kept it.
+                    self.release_share(p.phone(), id).await;
+                    return Ok(p);
+                }
                 Fail::Settled(other) => {
                     return Err(Error::WrongState {
                         expected: StateKind::OtpSent,

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use buyster::memory::BankFault;
-use buyster::{CancelReason, DeclineReason, StateKind};
+use buyster::{CancelReason, DeclineReason, SpendingLimit, StateKind};
 use proptest::prelude::*;
 use proptest_state_machine::ReferenceStateMachine;
 
@@ -19,6 +19,13 @@ const PAYMENT_TTL: u64 = 15 * MINUTE;
 const COOLDOWN: u64 = 30_000;
 const SMS_PER_WINDOW: usize = 5;
 const SMS_WINDOW: u64 = 10 * MINUTE;
+const DAY: u64 = 24 * 60 * MINUTE;
+const PER_PAYMENT: u64 = 100_000;
+const PER_DAY: u64 = 150_000;
+const PER_30_DAYS: u64 = 300_000;
+const RESERVATIONS_KEPT: usize = 16;
+/// The engine's clock at the start, for the days of the ledger.
+const T0_MILLIS: u64 = 1_795_786_860_000;
 
 /// A command.
 #[derive(Clone, Debug)]
@@ -63,6 +70,7 @@ pub enum Expect {
     Declined(DeclineReason),
     Bank,
     AlreadyEnrolled,
+    LimitExceeded(SpendingLimit, Option<u64>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +96,9 @@ pub struct Number {
     lock: Lock,
     /// When SMS went to the number (kept as the engine keeps them: the recent ones).
     sms: Vec<u64>,
+    /// Reservations of the spending limits, oldest first: the payment (none once merged),
+    /// the amount, when.
+    ledger: Vec<(Option<usize>, u64, u64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -130,6 +141,7 @@ impl Model {
             locks: 0,
             lock: Lock::Open,
             sms: Vec::new(),
+            ledger: Vec::new(),
         };
         let mut numbers = vec![number; NUMBERS];
         numbers[0].enrolled = true;
@@ -148,6 +160,9 @@ impl Model {
     fn fail(&mut self, p: usize, reason: Reason) {
         self.payments[p].state = StateKind::Failed;
         self.payments[p].reason = Some(reason);
+        // A failed payment gives back its share of the limits.
+        let number = &mut self.numbers[self.payments[p].number];
+        number.ledger.retain(|(payment, _, _)| *payment != Some(p));
     }
 
     fn expired(&self, p: usize) -> bool {
@@ -183,6 +198,10 @@ impl Model {
             n.failures = 0;
             n.locks = 0;
             n.lock = Lock::Open;
+            let amount = self.payments[p].amount;
+            if let Err(refusal) = reserve(n, p, amount, now) {
+                return refusal;
+            }
             // The same write counts the SMS to come, when the window has room.
             let counted = count_in_window(n, now).is_ok();
             self.payments[p].state = StateKind::PinVerified;
@@ -361,6 +380,66 @@ impl Model {
     }
 }
 
+/// Reserves `amount` for payment `p` within the three limits, or says which limit refuses it
+/// and when it frees up (the one that frees up last).
+fn reserve(n: &mut Number, p: usize, amount: u64, now: u64) -> Result<(), Expect> {
+    n.ledger.retain(|(_, _, at)| now < at + 30 * DAY);
+    if n.ledger.iter().any(|(payment, _, _)| *payment == Some(p)) {
+        return Ok(());
+    }
+    let mut refusals = Vec::new();
+    if amount > PER_PAYMENT {
+        refusals.push((SpendingLimit::PerPayment, None));
+    }
+    for (limit, window, max) in [
+        (SpendingLimit::Per24Hours, DAY, PER_DAY),
+        (SpendingLimit::Per30Days, 30 * DAY, PER_30_DAYS),
+    ] {
+        let inside: Vec<_> = n
+            .ledger
+            .iter()
+            .filter(|(_, _, at)| now < at + window)
+            .collect();
+        let mut total = amount + inside.iter().map(|(_, a, _)| a).sum::<u64>();
+        if total <= max {
+            continue;
+        }
+        let mut frees = None;
+        for (_, a, at) in inside {
+            total -= a;
+            if total <= max {
+                frees = Some(at + window);
+                break;
+            }
+        }
+        refusals.push((limit, frees));
+    }
+    if let Some((limit, frees)) = refusals
+        .into_iter()
+        .max_by_key(|(_, f)| f.unwrap_or(u64::MAX))
+    {
+        return Err(Expect::LimitExceeded(limit, frees));
+    }
+    n.ledger.push((Some(p), amount, now));
+    if n.ledger.len() > RESERVATIONS_KEPT {
+        // One currency here: the oldest that shares its day with a later one (the newest
+        // excepted) merges into it.
+        let day = |at: u64| (T0_MILLIS + at) / DAY;
+        let older = n.ledger.len() - 1;
+        let pair = (0..older).find_map(|i| {
+            ((i + 1)..older)
+                .find(|&j| day(n.ledger[j].2) == day(n.ledger[i].2))
+                .map(|j| (i, j))
+        });
+        if let Some((i, j)) = pair {
+            let (_, first, _) = n.ledger.remove(i);
+            n.ledger[j - 1].0 = None;
+            n.ledger[j - 1].1 += first;
+        }
+    }
+    Ok(())
+}
+
 /// Counts an SMS sent at `now` in the number's window, or says when the window frees up.
 fn count_in_window(n: &mut Number, now: u64) -> Result<(), Expect> {
     let recent: Vec<u64> = n
@@ -451,7 +530,7 @@ impl ReferenceStateMachine for Reference {
 
     fn transitions(state: &Model) -> BoxedStrategy<Op> {
         let numbers = 0..NUMBERS;
-        let amounts = prop::sample::select(vec![1u64, 4990, 99_999]);
+        let amounts = prop::sample::select(vec![1u64, 4990, 60_000, 99_999, 100_001]);
         let advance = prop::sample::select(vec![
             1_000u64,
             10_000,

@@ -59,6 +59,9 @@ fn observe<T>(result: Result<T, Error>, ok: impl FnOnce(T) -> Expect) -> Expect 
         Err(Error::Declined(reason)) => Expect::Declined(reason),
         Err(Error::Bank(_)) => Expect::Bank,
         Err(Error::AlreadyEnrolled) => Expect::AlreadyEnrolled,
+        Err(Error::LimitExceeded { limit, frees_at }) => {
+            Expect::LimitExceeded(limit, frees_at.map(millis))
+        }
         Err(other) => panic!("unexpected error: {other}"),
     }
 }

@@ -1,0 +1,321 @@
+//! Spending limits: per payment, over 24 hours and over 30 days, checked at the right PIN before
+//! any SMS and reserved in the same write; a failed payment gives its share back. Every
+//! refusal is checked for its exact error and for what is stored after it.
+
+mod common;
+
+use buyster::memory::BankFault;
+use buyster::{
+    Amount, CancelReason, CodeCheck, Currency, DeclineReason, Error, EventKind, Merchant, Order,
+    PaymentId, PinCheck, Policy, SpendingLimit, StateKind, Timestamp,
+};
+use common::*;
+
+fn hours(n: u64) -> std::time::Duration {
+    minutes(60 * n)
+}
+
+fn days(n: u64) -> std::time::Duration {
+    hours(24 * n)
+}
+
+fn priced(minor: u64, currency: Currency) -> Order {
+    let merchant = Merchant::new("boutique-exemple", "Boutique Exemple").unwrap();
+    Order::new(merchant, Amount::new(minor, currency).unwrap(), "CMD-1").unwrap()
+}
+
+/// A payment of `minor` euro cents taken through its right PIN: the answer, and its id.
+async fn verify(host: &Host, minor: u64) -> (Result<PinCheck, Error>, PaymentId) {
+    verify_order(host, priced(minor, Currency::EUR)).await
+}
+
+async fn verify_order(host: &Host, order: Order) -> (Result<PinCheck, Error>, PaymentId) {
+    let payment = host.engine.initiate(order, &host.phone).await.unwrap();
+    let id = payment.id();
+    (host.engine.verify_pin(payment, &pin(PIN)).await, id)
+}
+
+/// Pays `minor` euro cents in full.
+async fn pay(host: &Host, minor: u64) {
+    let (answer, _) = verify(host, minor).await;
+    let Ok(PinCheck::Verified(verified)) = answer else {
+        panic!("{answer:?}")
+    };
+    let sent = host.engine.send_code(verified).await.unwrap();
+    let code = host.sms.last_code_for(sent.id()).unwrap();
+    assert!(matches!(
+        host.engine.confirm(sent, &code).await.unwrap(),
+        CodeCheck::Confirmed(_)
+    ));
+}
+
+fn refusal(answer: Result<PinCheck, Error>) -> (SpendingLimit, Option<Timestamp>) {
+    match answer {
+        Err(Error::LimitExceeded { limit, frees_at }) => (limit, frees_at),
+        other => panic!("not refused for a limit: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_payment_above_the_per_payment_limit_is_refused_before_any_sms() {
+    let host = Host::new().await;
+    // A wrong PIN first: the limit says nothing to someone without the PIN.
+    let payment = host
+        .engine
+        .initiate(order(100_001), &host.phone)
+        .await
+        .unwrap();
+    let id = payment.id();
+    let PinCheck::Rejected {
+        payment,
+        attempts_left: 2,
+    } = host
+        .engine
+        .verify_pin(payment, &pin(WRONG_PIN))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let answer = host.engine.verify_pin(payment, &pin(PIN)).await;
+    assert_eq!(refusal(answer), (SpendingLimit::PerPayment, None));
+    assert_eq!(host.kind(id).await, StateKind::Initiated);
+    assert!(host.sms.sent().is_empty());
+    // The right PIN was counted: the failure count starts again.
+    let payment = host.initiate().await;
+    assert!(matches!(
+        host.engine
+            .verify_pin(payment, &pin(WRONG_PIN))
+            .await
+            .unwrap(),
+        PinCheck::Rejected {
+            attempts_left: 2,
+            ..
+        }
+    ));
+    let event = host
+        .events
+        .events()
+        .into_iter()
+        .find(|e| matches!(e.kind(), EventKind::LimitExceeded { .. }));
+    assert_eq!(
+        event.unwrap().kind(),
+        &EventKind::LimitExceeded {
+            limit: SpendingLimit::PerPayment,
+            frees_at: None
+        }
+    );
+    // Exactly the limit passes.
+    assert!(matches!(
+        verify(&host, 100_000).await.0,
+        Ok(PinCheck::Verified(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_24_hour_limit_says_when_it_frees_up() {
+    let host = Host::new().await;
+    pay(&host, 100_000).await;
+    host.clock.advance(hours(1));
+    pay(&host, 50_000).await;
+    host.clock.advance(hours(1));
+    let (answer, id) = verify(&host, 1).await;
+    let frees_at = after(T0, hours(24));
+    assert_eq!(refusal(answer), (SpendingLimit::Per24Hours, Some(frees_at)));
+    let error = Error::LimitExceeded {
+        limit: SpendingLimit::Per24Hours,
+        frees_at: Some(frees_at),
+    };
+    assert_eq!(
+        error.to_string(),
+        "the 24-hour spending limit would be exceeded; it frees up at 2026-11-28T13:41:00.000Z"
+    );
+    assert_eq!(host.kind(id).await, StateKind::Initiated);
+    assert_eq!(host.sms.sent().len(), 2);
+    // At that time, the first payment leaves the window.
+    host.clock.set(frees_at);
+    assert!(matches!(
+        verify(&host, 100_000).await.0,
+        Ok(PinCheck::Verified(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_30_day_limit_counts_every_payment_of_the_month() {
+    let host = Host::new().await;
+    for (day, minor) in [(0, 100_000), (0, 50_000), (2, 100_000), (2, 50_000)] {
+        host.clock.set(after(T0, days(day)));
+        pay(&host, minor).await;
+    }
+    host.clock.set(after(T0, days(3) + hours(1)));
+    let (answer, _) = verify(&host, 1).await;
+    assert_eq!(
+        refusal(answer),
+        (SpendingLimit::Per30Days, Some(after(T0, days(30))))
+    );
+    host.clock.set(after(T0, days(30)));
+    assert!(matches!(
+        verify(&host, 100_000).await.0,
+        Ok(PinCheck::Verified(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_verified_payment_holds_its_share_so_no_other_takes_it() {
+    let host = Host::new().await;
+    let (first, _) = verify(&host, 100_000).await;
+    let (second, _) = verify(&host, 50_000).await;
+    let (Ok(PinCheck::Verified(first)), Ok(PinCheck::Verified(second))) = (first, second) else {
+        panic!()
+    };
+    let (third, _) = verify(&host, 1).await;
+    assert_eq!(refusal(third).0, SpendingLimit::Per24Hours);
+    // Both authorize and settle without a second check: their shares were reserved.
+    for verified in [first, second] {
+        let sent = host.engine.send_code(verified).await.unwrap();
+        let code = host.sms.last_code_for(sent.id()).unwrap();
+        host.engine.confirm(sent, &code).await.unwrap();
+    }
+    assert_eq!(host.bank.debits().len(), 2);
+}
+
+#[tokio::test]
+async fn a_declined_payment_gives_its_share_back() {
+    let host = Host::new().await;
+    let (answer, _) = verify(&host, 100_000).await;
+    let Ok(PinCheck::Verified(verified)) = answer else {
+        panic!()
+    };
+    let sent = host.engine.send_code(verified).await.unwrap();
+    let code = host.sms.last_code_for(sent.id()).unwrap();
+    host.bank
+        .fail_next(BankFault::Decline(DeclineReason::InsufficientFunds));
+    assert!(matches!(
+        host.engine.confirm(sent, &code).await,
+        Err(Error::Declined(_))
+    ));
+    pay(&host, 100_000).await;
+    pay(&host, 50_000).await;
+}
+
+#[tokio::test]
+async fn cancelled_and_exhausted_payments_give_their_share_back() {
+    let host = Host::new().await;
+    let (answer, _) = verify(&host, 100_000).await;
+    let Ok(PinCheck::Verified(cancelled)) = answer else {
+        panic!()
+    };
+    host.engine
+        .cancel(cancelled.id(), CancelReason::Buyer)
+        .await
+        .unwrap();
+    let (answer, _) = verify(&host, 100_000).await;
+    let Ok(PinCheck::Verified(exhausted)) = answer else {
+        panic!()
+    };
+    let mut sent = host.engine.send_code(exhausted).await.unwrap();
+    let wrong = other_code(&host.sms.last_code_for(sent.id()).unwrap());
+    loop {
+        match host.engine.confirm(sent, &wrong).await {
+            Ok(CodeCheck::Rejected { payment, .. }) => sent = payment,
+            Err(Error::TooManyAttempts) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    pay(&host, 100_000).await;
+    pay(&host, 50_000).await;
+}
+
+#[tokio::test]
+async fn an_expired_payment_keeps_its_share_until_its_expiry_is_recorded() {
+    let host = Host::new().await;
+    let (answer, _) = verify(&host, 100_000).await;
+    let Ok(PinCheck::Verified(abandoned)) = answer else {
+        panic!()
+    };
+    let id = abandoned.id();
+    host.clock.advance(minutes(16));
+    let (answer, _) = verify(&host, 100_000).await;
+    assert_eq!(refusal(answer).0, SpendingLimit::Per24Hours);
+    // The recovery job records the expiry, and the share comes back.
+    host.engine.recover(id).await.unwrap();
+    assert_eq!(host.failure(id).await, buyster::FailureReason::Expired);
+    assert!(matches!(
+        verify(&host, 100_000).await.0,
+        Ok(PinCheck::Verified(_))
+    ));
+}
+
+#[tokio::test]
+async fn each_currency_counts_apart() {
+    let host = Host::new().await;
+    pay(&host, 100_000).await;
+    pay(&host, 50_000).await;
+    let (answer, _) = verify_order(&host, priced(100_000, Currency::GBP)).await;
+    assert!(matches!(answer, Ok(PinCheck::Verified(_))));
+    let (answer, _) = verify_order(&host, priced(50_001, Currency::GBP)).await;
+    assert_eq!(refusal(answer).0, SpendingLimit::Per24Hours);
+}
+
+#[tokio::test]
+async fn the_policy_sets_the_figures() {
+    let host = Host::with_policy(Policy {
+        max_per_payment: 5_000,
+        max_per_24_hours: 6_000,
+        max_per_30_days: 6_000,
+        ..Policy::default()
+    })
+    .await;
+    assert_eq!(
+        refusal(verify(&host, 5_001).await.0),
+        (SpendingLimit::PerPayment, None)
+    );
+    pay(&host, 5_000).await;
+    assert_eq!(
+        refusal(verify(&host, 1_001).await.0),
+        (SpendingLimit::Per30Days, Some(after(T0, days(30))))
+    );
+}
+
+#[cfg(feature = "testkit")]
+#[tokio::test]
+async fn a_share_kept_by_a_failed_write_comes_back_at_the_next_cancel() {
+    use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
+    use buyster::testkit::{Fault, FaultPlan, FaultyStore};
+    use buyster::{Engine, Keys, SecretKey};
+
+    let plan = FaultPlan::none();
+    let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
+        .store(FaultyStore::new(MemoryStore::new(), plan.clone()))
+        .sms(MemorySms::new())
+        .bank(MemoryBank::new())
+        .clock(ManualClock::new(T0))
+        .build()
+        .unwrap();
+    let phone = PHONE.parse().unwrap();
+    engine
+        .enroll(&phone, &pin(PIN), IBAN.parse().unwrap())
+        .await
+        .unwrap();
+    let verify = |minor| {
+        let (engine, phone) = (&engine, &phone);
+        async move {
+            let payment = engine.initiate(order(minor), phone).await.unwrap();
+            engine.verify_pin(payment, &pin(PIN)).await
+        }
+    };
+    let Ok(PinCheck::Verified(first)) = verify(150_000 - 50_000).await else {
+        panic!()
+    };
+    let id = first.id();
+    // The cancel: read the payment, write it failed, read the guard, write the guard (fails).
+    let _ = plan.clone().and(plan.calls() + 3, Fault::FailBefore);
+    engine.cancel(id, CancelReason::Buyer).await.unwrap();
+    assert!(matches!(
+        verify(100_000).await,
+        Err(Error::LimitExceeded { .. })
+    ));
+    // Cancelling again is idempotent, and gives the share back this time.
+    engine.cancel(id, CancelReason::Buyer).await.unwrap();
+    assert!(matches!(verify(100_000).await, Ok(PinCheck::Verified(_))));
+}
