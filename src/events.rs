@@ -116,6 +116,8 @@ pub enum EventKind {
     },
     /// The payment was authorized: its code was right and consumed.
     Authorized,
+    /// The payment was authorized without a code, under the low-value exemption.
+    ExemptAuthorized,
     /// The bank debited the buyer.
     Confirmed,
     /// The payment ended without a debit.
@@ -144,6 +146,7 @@ impl EventKind {
             Self::CodeSent { .. } => "code_sent",
             Self::CodeRejected { .. } => "code_rejected",
             Self::Authorized => "authorized",
+            Self::ExemptAuthorized => "exempt_authorized",
             Self::Confirmed => "confirmed",
             Self::Failed(_) => "failed",
         }
@@ -179,6 +182,7 @@ impl EventKind {
             | Self::Initiated
             | Self::PinVerified
             | Self::Authorized
+            | Self::ExemptAuthorized
             | Self::Confirmed => Ok(()),
         }
     }

@@ -144,6 +144,7 @@ mod engine;
 mod enrollment;
 mod error;
 mod events;
+mod exemption;
 mod funding;
 mod guard;
 mod host;
@@ -185,8 +186,8 @@ pub use limits::SpendingLimit;
 pub use money::{Amount, AmountError, Currency};
 pub use order::{Channel, Merchant, MerchantId, Order};
 pub use payment::{
-    AnyPayment, Authorized, CancelReason, CodeCheck, Confirmed, Failed, FailureReason, Initiated,
-    OtpSent, Payment, PinCheck, PinVerified, Receipt, State,
+    AnyPayment, Authorized, CancelReason, CodeCheck, Confirmed, Exemption, ExemptionTicket, Failed,
+    FailureReason, Initiated, OtpSent, Payment, PinCheck, PinVerified, Receipt, State,
 };
 pub use phone::{PhoneError, PhoneNumber, Region};
 pub use policy::{Policy, PolicyError};

@@ -29,6 +29,10 @@ use crate::text::Language;
 /// | `max_per_payment` | EUR 1,000 (100,000 minor units) | 1 to `max_per_24_hours` |
 /// | `max_per_24_hours` | EUR 1,500, over any rolling 24 hours | `max_per_payment` to `max_per_30_days` |
 /// | `max_per_30_days` | EUR 3,000, over any rolling 30 days | `max_per_24_hours` to [`Amount::MAX_MINOR_UNITS`] |
+/// | `low_value_exemption` | off | — |
+/// | `exemption_max_amount` | EUR 30 (3,000 cents) | 1 to 3,000 (PSD2 RTS art. 16(a)) |
+/// | `exemption_max_cumulative` | EUR 100 | `exemption_max_amount` to 10,000 (art. 16(b)) |
+/// | `exemption_max_payments` | 5 | 1 to 5 (art. 16(c)) |
 ///
 /// The spending limits are minor units of the payment's own currency: each currency counts
 /// apart against the same figures, which are set for the euro (the pound, the Swiss franc and
@@ -72,6 +76,17 @@ pub struct Policy {
     pub max_per_24_hours: u64,
     /// The most a number may spend over any rolling 30 days, in minor units of a currency.
     pub max_per_30_days: u64,
+    /// Whether small euro payments may skip the SMS code (PSD2 RTS art. 16), within the three
+    /// figures below; the PIN is always checked.
+    pub low_value_exemption: bool,
+    /// The most an exempt payment may be, in euro cents.
+    pub exemption_max_amount: u64,
+    /// The most the exempt payments since the last one authorized by a code may total, in euro
+    /// cents, this one included.
+    pub exemption_max_cumulative: u64,
+    /// The most exempt payments in a row since the last one authorized by a code, this one
+    /// included.
+    pub exemption_max_payments: u8,
 }
 
 impl Default for Policy {
@@ -94,6 +109,10 @@ impl Default for Policy {
             max_per_payment: 100_000,
             max_per_24_hours: 150_000,
             max_per_30_days: 300_000,
+            low_value_exemption: false,
+            exemption_max_amount: 3_000,
+            exemption_max_cumulative: 10_000,
+            exemption_max_payments: 5,
         }
     }
 }
@@ -141,7 +160,7 @@ impl Policy {
     ///
     /// [`Error::InvalidPolicy`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str, &'static str); 17] = [
+        let checks: [(bool, &'static str, &'static str); 20] = [
             (
                 within(self.max_pin_failures, 1, 5),
                 "max_pin_failures",
@@ -223,6 +242,22 @@ impl Policy {
                 "max_per_30_days",
                 "must not exceed the largest amount",
             ),
+            (
+                self.exemption_max_amount >= 1 && self.exemption_max_amount <= 3_000,
+                "exemption_max_amount",
+                "must be 1 to 3000 cents: PSD2 exempts payments of at most EUR 30",
+            ),
+            (
+                self.exemption_max_cumulative >= self.exemption_max_amount
+                    && self.exemption_max_cumulative <= 10_000,
+                "exemption_max_cumulative",
+                "must be exemption_max_amount to 10000 cents: PSD2 allows EUR 100 in all",
+            ),
+            (
+                within(self.exemption_max_payments, 1, 5),
+                "exemption_max_payments",
+                "must be 1 to 5: PSD2 allows 5 payments in a row",
+            ),
         ];
         match checks.into_iter().find(|(ok, _, _)| !ok) {
             Some((_, field, rule)) => Err(Error::InvalidPolicy(PolicyError { field, rule })),
@@ -281,7 +316,7 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         type Change = fn(&mut Policy);
-        let cases: [(Change, &str); 17] = [
+        let cases: [(Change, &str); 20] = [
             (|p| p.max_pin_failures = 6, "max_pin_failures"),
             (|p| p.max_pin_failures = 0, "max_pin_failures"),
             (|p| p.pin_lock = Duration::ZERO, "pin_lock"),
@@ -299,6 +334,12 @@ mod tests {
             (|p| p.max_per_payment = 0, "max_per_payment"),
             (|p| p.max_per_24_hours = 90_000, "max_per_payment"),
             (|p| p.max_per_30_days = 100_000, "max_per_24_hours"),
+            (|p| p.exemption_max_amount = 3_001, "exemption_max_amount"),
+            (
+                |p| p.exemption_max_cumulative = 10_001,
+                "exemption_max_cumulative",
+            ),
+            (|p| p.exemption_max_payments = 6, "exemption_max_payments"),
         ];
         for (change, field) in cases {
             let mut policy = Policy::default();

@@ -277,7 +277,7 @@ fn code_check_is_constant_time() {
     use crate::money::{Amount, Currency};
     use crate::order::{Merchant, Order};
     use crate::payment::Payment;
-    use crate::payment::transitions::{code_matches, code_sent, pin_verified};
+    use crate::payment::transitions::{Accepted, code_matches, code_sent, pin_verified};
     use crate::policy::Policy;
     use crate::secret::OtpCode;
 
@@ -295,7 +295,12 @@ fn code_check_is_constant_time() {
         now,
         Policy::default().payment_ttl,
     );
-    let payment = pin_verified(payment, "token:t".parse().unwrap(), now, false);
+    let payment = pin_verified(
+        payment,
+        "token:t".parse().unwrap(),
+        now,
+        Accepted::new(false, false),
+    );
     let right: OtpCode = "482913".parse().unwrap();
     let payment = code_sent(payment, &right, now, &keys, &Policy::default());
     let mut worst: f64 = 0.0;

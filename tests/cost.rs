@@ -171,12 +171,13 @@ async fn records_stay_small() {
         .find(|k| k.as_str().starts_with("guard/"))
         .unwrap()
         .clone();
-    // The guard holds the number's spending ledger too: a count, then 33 bytes per payment
-    // that reserved its amount (payment id, currency, amount, time).
+    // The guard holds the number's spending ledger too: the low-value exemption's streak (a
+    // count and a total), a count, then 34 bytes per payment that reserved its amount
+    // (payment id, currency, amount, time, whether it is exempt).
     let guard_size = record(guard.clone()).await;
     assert_eq!(
         guard_size,
-        39 + 8 + 1 + 33,
+        39 + 8 + 9 + 1 + 34,
         "a guard with one SMS in its window and one reservation"
     );
     // A full SMS window adds four more timestamps, at most; each payment its reservation.
@@ -184,5 +185,54 @@ async fn records_stay_small() {
         host.clock.advance(seconds(61));
         host.sent().await;
     }
-    assert_eq!(record(guard).await, 39 + 5 * 8 + 1 + 5 * 33);
+    assert_eq!(record(guard).await, 39 + 5 * 8 + 9 + 1 + 5 * 34);
+}
+
+#[tokio::test]
+async fn with_the_low_value_exemption_on() {
+    let (plan, sms, clock) = (FaultPlan::none(), MemorySms::new(), ManualClock::new(T0));
+    let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
+        .store(FaultyStore::new(MemoryStore::new(), plan.clone()))
+        .sms(sms.clone())
+        .bank(MemoryBank::new())
+        .clock(clock.clone())
+        .policy(buyster::Policy {
+            low_value_exemption: true,
+            ..buyster::Policy::default()
+        })
+        .build()
+        .unwrap();
+    let phone = PHONE.parse().unwrap();
+    engine
+        .enroll(&phone, &pin(PIN), IBAN.parse().unwrap())
+        .await
+        .unwrap();
+    let mut meter = Meter::new(&plan);
+
+    // A payment under EUR 30 without a code: initiate, verify_pin (which does not count an
+    // SMS), authorize_exempt, settle: 7 round trips, no SMS, one random draw.
+    meter.read();
+    let payment = engine.initiate(order(2000), &phone).await.unwrap();
+    let PinCheck::Verified(verified) = engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+        panic!()
+    };
+    let buyster::Exemption::Ticket(ticket) = verified.exemption() else {
+        panic!("EUR 20 with the exemption on")
+    };
+    let authorized = engine.authorize_exempt(ticket).await.unwrap();
+    engine.settle(authorized).await.unwrap();
+    let exempt = meter.read();
+    assert_eq!((exempt.0, exempt.2), (7, 1), "{exempt:?}");
+    assert!(sms.sent().is_empty());
+
+    // A checkout with its code then reads the guard to end the streak, and writes it: two
+    // round trips more than with the exemption off.
+    clock.advance(minutes(11));
+    let with_code = checkout(&engine, &sms, &mut meter).await;
+    assert_eq!(with_code[5].0, 4, "{with_code:?}");
+    assert_eq!(with_code.iter().map(|s| s.0).sum::<usize>(), 12);
+    // The streak is empty now: the next one reads the guard only.
+    clock.advance(minutes(11));
+    let again = checkout(&engine, &sms, &mut meter).await;
+    assert_eq!(again.iter().map(|s| s.0).sum::<usize>(), 11);
 }

@@ -9,6 +9,7 @@ mod account_ops;
 mod builder;
 mod checkout;
 mod enrollment;
+mod exempt;
 mod ledger;
 mod pin;
 mod pin_change;

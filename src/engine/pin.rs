@@ -6,7 +6,7 @@ use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::guard::{Failure, Guard};
 use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Timestamp, Version};
-use crate::payment::transitions::pin_verified;
+use crate::payment::transitions::{Accepted, pin_verified};
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
 use crate::secret::Pin;
 
@@ -67,7 +67,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let account_key = Key::account(&index);
         match self.check_pin(&account_key, pin).await? {
             Found::Right(right) => {
-                let sms_counted = match self.accept_pin(guard, &payment, now).await {
+                let accepted = match self.accept_pin(guard, &payment, now).await {
                     Err(Error::LimitExceeded { limit, frees_at }) => {
                         let kind = EventKind::LimitExceeded { limit, frees_at };
                         self.emit(|| Event::payment(kind, &payment, now));
@@ -77,7 +77,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 };
                 let funding = self.rehash(&account_key, right, pin).await;
                 let verified = self
-                    .mark_pin_verified(payment, funding, now, sms_counted)
+                    .mark_pin_verified(payment, funding, now, accepted)
                     .await?;
                 self.emit(|| Event::payment(EventKind::PinVerified, &verified, now));
                 Ok(PinCheck::Verified(verified))
@@ -97,9 +97,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// Writes a right PIN to the number's guard, in one compare-and-swap: failures forgotten,
-    /// the payment's amount reserved within the spending limits, and the SMS of the code
-    /// counted when the window has room (one round trip fewer per checkout). Returns whether
-    /// the SMS was counted.
+    /// the payment's amount reserved within the spending limits (and its exemption from the
+    /// code decided), and the SMS of the code counted when the window has room and a code is
+    /// needed (one round trip fewer per checkout).
     ///
     /// # Errors
     ///
@@ -110,19 +110,20 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         guard: GuardRead,
         payment: &Payment<Initiated>,
         now: Timestamp,
-    ) -> Result<bool, Error> {
+    ) -> Result<Accepted, Error> {
         let policy = &self.policy;
         let (id, amount) = (payment.id(), payment.order().amount());
         self.update_guard(&guard.key, (guard.guard, guard.version), |g| {
             g.check_open(now)?;
             let reset = g.after_success();
-            let reserved = match reset.ledger().reserve(id, amount, now, policy) {
-                Ok(ledger) => reset.with_ledger(ledger),
+            let (reserved, exempt) = match reset.ledger().reserve(id, amount, now, policy) {
+                Ok((ledger, exempt)) => (reset.with_ledger(ledger), exempt),
                 Err(refusal) => return Ok((reset, Err(refusal))),
             };
-            Ok(match reserved.after_sms(now, policy) {
-                Ok(counted) => (counted, Ok(true)),
-                Err(_) => (reserved, Ok(false)),
+            let counted = (!exempt).then(|| reserved.after_sms(now, policy).ok());
+            Ok(match counted.flatten() {
+                Some(counted) => (counted, Ok(Accepted::new(true, exempt))),
+                None => (reserved, Ok(Accepted::new(false, exempt))),
             })
         })
         .await?
@@ -214,13 +215,13 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         payment: Payment<Initiated>,
         funding: FundingSource,
         now: Timestamp,
-        sms_counted: bool,
+        accepted: Accepted,
     ) -> Result<Payment<PinVerified>, Error> {
         let id = payment.id();
         let mut payment = payment;
         for _ in 0..MAX_RACES {
             if let Some(stored) = self
-                .replace(pin_verified(payment, funding.clone(), now, sms_counted))
+                .replace(pin_verified(payment, funding.clone(), now, accepted))
                 .await?
             {
                 return Ok(stored);

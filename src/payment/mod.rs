@@ -3,6 +3,7 @@
 mod any;
 mod record;
 mod states;
+mod ticket;
 pub(crate) mod transitions;
 
 use core::fmt;
@@ -13,6 +14,7 @@ pub use states::{
     Authorized, CancelReason, Confirmed, Failed, FailureReason, Initiated, OtpSent, PinVerified,
     Receipt,
 };
+pub use ticket::{Exemption, ExemptionTicket};
 
 use crate::StateKind;
 use crate::host::{Key, Timestamp, Version};

@@ -122,20 +122,32 @@ impl StateRecord for PinVerified {
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.time(self.verified_at);
-        w.u8(u8::from(self.sms_counted));
+        w.u8(u8::from(self.sms_counted) | (u8::from(self.exempt) << 1));
     }
 }
 
 fn read_pin_verified(r: &mut Reader<'_>) -> Result<PinVerified, Error> {
+    let funding = FundingSource::read(r)?;
+    let verified_at = r.time()?;
+    let flags = r.u8()?;
+    if flags > 3 {
+        return Err(Error::Tampered);
+    }
     Ok(PinVerified {
-        funding: FundingSource::read(r)?,
-        verified_at: r.time()?,
-        sms_counted: match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return Err(Error::Tampered),
-        },
+        funding,
+        verified_at,
+        sms_counted: flags & 1 == 1,
+        exempt: flags & 2 == 2,
     })
+}
+
+/// A flag byte of a record: 0 or 1.
+fn flag(r: &mut Reader<'_>) -> Result<bool, Error> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::Tampered),
+    }
 }
 
 impl StateRecord for OtpSent {
@@ -176,6 +188,7 @@ impl StateRecord for Authorized {
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.time(self.authorized_at);
+        w.u8(u8::from(self.exempt));
     }
 }
 
@@ -183,6 +196,7 @@ fn read_authorized(r: &mut Reader<'_>) -> Result<Authorized, Error> {
     Ok(Authorized {
         funding: FundingSource::read(r)?,
         authorized_at: r.time()?,
+        exempt: flag(r)?,
     })
 }
 
@@ -194,6 +208,7 @@ impl StateRecord for Confirmed {
     fn write(&self, w: &mut Writer) {
         w.text(&self.receipt.bank_reference);
         w.time(self.receipt.confirmed_at);
+        w.u8(u8::from(self.receipt.exempt));
     }
 }
 
@@ -206,6 +221,7 @@ fn read_confirmed(r: &mut Reader<'_>, common: &Payment<Initiated>) -> Result<Con
             order_reference: common.order.reference().to_owned(),
             bank_reference: r.text()?.to_owned(),
             confirmed_at: r.time()?,
+            exempt: flag(r)?,
         },
     })
 }

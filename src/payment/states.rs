@@ -31,6 +31,8 @@ pub struct PinVerified {
     pub(crate) verified_at: Timestamp,
     /// Whether the PIN check already counted the code's SMS in the number's window.
     pub(crate) sms_counted: bool,
+    /// Whether the low-value exemption applies: the payment may be authorized without a code.
+    pub(crate) exempt: bool,
 }
 
 impl PinVerified {
@@ -44,6 +46,14 @@ impl PinVerified {
     #[must_use]
     pub fn verified_at(&self) -> Timestamp {
         self.verified_at
+    }
+
+    /// Whether the low-value exemption applies: [`Payment::exemption`] then gives the ticket
+    /// that [`Engine::authorize_exempt`](crate::Engine::authorize_exempt) takes instead of a
+    /// code.
+    #[must_use]
+    pub fn low_value_exempt(&self) -> bool {
+        self.exempt
     }
 }
 
@@ -118,6 +128,8 @@ impl OtpSent {
 pub struct Authorized {
     pub(crate) funding: FundingSource,
     pub(crate) authorized_at: Timestamp,
+    /// Authorized without a code, under the low-value exemption.
+    pub(crate) exempt: bool,
 }
 
 impl Authorized {
@@ -127,10 +139,16 @@ impl Authorized {
         &self.funding
     }
 
-    /// When the code was accepted.
+    /// When the code was accepted (or the exemption applied).
     #[must_use]
     pub fn authorized_at(&self) -> Timestamp {
         self.authorized_at
+    }
+
+    /// Whether the payment was authorized without a code, under the low-value exemption.
+    #[must_use]
+    pub fn low_value_exempt(&self) -> bool {
+        self.exempt
     }
 }
 
@@ -157,6 +175,7 @@ pub struct Receipt {
     pub(crate) order_reference: String,
     pub(crate) bank_reference: String,
     pub(crate) confirmed_at: Timestamp,
+    pub(crate) exempt: bool,
 }
 
 impl Receipt {
@@ -194,6 +213,13 @@ impl Receipt {
     #[must_use]
     pub fn confirmed_at(&self) -> Timestamp {
         self.confirmed_at
+    }
+
+    /// Whether the payment went without a code, under the low-value exemption (PSD2 asks
+    /// that each use be recorded).
+    #[must_use]
+    pub fn low_value_exempt(&self) -> bool {
+        self.exempt
     }
 }
 

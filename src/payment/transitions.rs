@@ -37,18 +37,49 @@ pub(crate) fn failed<S: State>(
     })
 }
 
-/// The PIN was right: the account's funding source is fixed for this payment. `sms_counted`
-/// says whether the code's SMS was already counted in the number's window.
+/// What the right PIN's guard write decided for the payment.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Accepted {
+    /// Whether the code's SMS was counted in the number's window already.
+    sms_counted: bool,
+    /// Whether the payment may go without a code (the low-value exemption).
+    exempt: bool,
+}
+
+impl Accepted {
+    pub(crate) const fn new(sms_counted: bool, exempt: bool) -> Self {
+        Self {
+            sms_counted,
+            exempt,
+        }
+    }
+}
+
+/// The PIN was right: the account's funding source is fixed for this payment.
 pub(crate) fn pin_verified(
     payment: Payment<Initiated>,
     funding: FundingSource,
     now: Timestamp,
-    sms_counted: bool,
+    accepted: Accepted,
 ) -> Payment<PinVerified> {
     payment.with_state(PinVerified {
         funding,
         verified_at: now,
-        sms_counted,
+        sms_counted: accepted.sms_counted,
+        exempt: accepted.exempt,
+    })
+}
+
+/// The exempt payment is authorized without a code at `now`.
+pub(crate) fn authorized_exempt(
+    payment: Payment<PinVerified>,
+    now: Timestamp,
+) -> Payment<Authorized> {
+    let funding = payment.state.funding.clone();
+    payment.with_state(Authorized {
+        funding,
+        authorized_at: now,
+        exempt: true,
     })
 }
 
@@ -91,10 +122,13 @@ pub(crate) fn code_not_sent(
     verified_at: Timestamp,
 ) -> Payment<PinVerified> {
     let funding = payment.state.funding.clone();
+    // Its code was sent: the code path it is, and its place in the exemption's streak stays
+    // counted until a code ends the streak.
     payment.with_state(PinVerified {
         funding,
         verified_at,
         sms_counted: false,
+        exempt: false,
     })
 }
 
@@ -161,6 +195,7 @@ pub(crate) fn code_typed(
         return Ok(CodeStep::Right(payment.with_state(Authorized {
             funding,
             authorized_at: now,
+            exempt: false,
         })));
     }
     let attempts_left = payment.state.attempts_left.saturating_sub(1);
@@ -218,6 +253,7 @@ pub(crate) fn confirmed(
         order_reference: payment.order.reference().to_owned(),
         bank_reference: bounded(receipt.reference()).to_owned(),
         confirmed_at: now,
+        exempt: payment.state.exempt,
     };
     payment.with_state(Confirmed { receipt })
 }

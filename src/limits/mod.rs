@@ -11,6 +11,7 @@ use core::time::Duration;
 
 use crate::Error;
 use crate::codec::{Reader, Writer};
+use crate::exemption::Streak;
 use crate::host::Timestamp;
 use crate::ids::PaymentId;
 use crate::money::{Amount, Currency};
@@ -58,18 +59,23 @@ struct Reservation {
     currency: Currency,
     minor_units: u64,
     at: Timestamp,
+    /// Whether the payment counts in the streak of the low-value exemption.
+    exempt: bool,
 }
 
-/// The reservations of one number within the last 30 days, oldest first.
+/// The reservations of one number within the last 30 days, oldest first, and its streak of
+/// payments exempt from the code.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub(crate) struct Ledger {
     reservations: Vec<Reservation>,
+    streak: Streak,
 }
 
 impl Ledger {
-    /// The ledger with `amount` reserved for `payment` at `now`, if the three limits allow it.
-    /// A payment that holds a reservation already keeps it (a PIN check repeated after a crash
-    /// or a race reserves once).
+    /// The ledger with `amount` reserved for `payment` at `now`, if the three limits allow it,
+    /// and whether the payment may go without a code (the low-value exemption, counted in the
+    /// streak at once). A payment that holds a reservation already keeps it (a PIN check
+    /// repeated after a crash or a race reserves once).
     ///
     /// # Errors
     ///
@@ -80,31 +86,56 @@ impl Ledger {
         amount: Amount,
         now: Timestamp,
         policy: &Policy,
-    ) -> Result<Self, Error> {
+    ) -> Result<(Self, bool), Error> {
         let mut next = self.pruned(now);
-        if next.reservations.iter().any(|r| r.payment == payment) {
-            return Ok(next);
+        if let Some(held) = next.reservations.iter().find(|r| r.payment == payment) {
+            let exempt = held.exempt;
+            return Ok((next, exempt));
         }
         next.check(amount, now, policy)?;
+        let exempt = next.streak.admits(amount, policy);
+        if exempt {
+            next.streak = next.streak.with(amount.minor_units());
+        }
         next.reservations.push(Reservation {
             payment,
             currency: amount.currency(),
             minor_units: amount.minor_units(),
             at: now,
+            exempt,
         });
         next.merge_if_full();
-        Ok(next)
+        Ok((next, exempt))
     }
 
-    /// The ledger without the reservation of `payment`, or `None` when it holds none (never
-    /// made, given back already, merged, or out of the window).
+    /// The ledger without the reservation of `payment` (and its place in the exemption's
+    /// streak), or `None` when it holds none (never made, given back already, merged, or out
+    /// of the window).
     pub(crate) fn release(&self, payment: PaymentId) -> Option<Self> {
         let at = self
             .reservations
             .iter()
             .position(|r| r.payment == payment && payment != PaymentId::none())?;
         let mut next = self.clone();
-        next.reservations.remove(at);
+        let released = next.reservations.remove(at);
+        if released.exempt {
+            next.streak = next.streak.without(released.minor_units);
+        }
+        Some(next)
+    }
+
+    /// The ledger after a payment authorized by its code, a full authentication: the
+    /// exemption's streak starts again. `None` when it is empty already.
+    pub(crate) fn after_code(&self) -> Option<Self> {
+        let flagged = self.reservations.iter().any(|r| r.exempt);
+        if self.streak.is_empty() && !flagged {
+            return None;
+        }
+        let mut next = self.clone();
+        next.streak = Streak::default();
+        for reservation in &mut next.reservations {
+            reservation.exempt = false;
+        }
         Some(next)
     }
 
@@ -122,7 +153,11 @@ impl Ledger {
             .filter(|r| now < r.at.saturating_add(THIRTY_DAYS))
             .cloned()
             .collect();
-        Self { reservations }
+        // The streak outlives the window: it ends only with a code.
+        Self {
+            reservations,
+            streak: self.streak,
+        }
     }
 
     /// `Err(LimitExceeded)` when `amount` does not fit one of the limits at `now`.
@@ -205,10 +240,13 @@ impl Ledger {
         if let Some(later) = self.reservations.get_mut(j.saturating_sub(1)) {
             later.minor_units = later.minor_units.saturating_add(merged.minor_units);
             later.payment = PaymentId::none();
+            // Out of reach of a release: it stays counted in the streak until a code.
+            later.exempt = false;
         }
     }
 
     pub(crate) fn write(&self, w: &mut Writer) {
+        self.streak.write(w);
         let count = self.reservations.len().min(usize::from(u8::MAX));
         w.u8(u8::try_from(count).unwrap_or(u8::MAX));
         for r in self.reservations.iter().take(count) {
@@ -216,10 +254,12 @@ impl Ledger {
             w.u8(r.currency.byte());
             w.u64(r.minor_units);
             w.time(r.at);
+            w.u8(u8::from(r.exempt));
         }
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let streak = Streak::read(r)?;
         let count = r.u8()?;
         let reservations = (0..count)
             .map(|_| {
@@ -228,205 +268,20 @@ impl Ledger {
                     currency: Currency::from_byte(r.u8()?).ok_or(Error::Tampered)?,
                     minor_units: r.u64()?,
                     at: r.time()?,
+                    exempt: match r.u8()? {
+                        0 => false,
+                        1 => true,
+                        _ => return Err(Error::Tampered),
+                    },
                 })
             })
             .collect::<Result<_, Error>>()?;
-        Ok(Self { reservations })
+        Ok(Self {
+            reservations,
+            streak,
+        })
     }
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::arithmetic_side_effects,
-    reason = "hours, days and cents of a few test payments, far from any bound"
-)]
-mod tests {
-    use super::*;
-
-    const T0: Timestamp = Timestamp::from_unix_millis(1_800_000_000_000);
-    const HOUR: Duration = Duration::from_secs(3600);
-
-    fn eur(minor: u64) -> Amount {
-        Amount::new(minor, Currency::EUR).unwrap()
-    }
-
-    fn at(hours: u64) -> Timestamp {
-        T0.saturating_add(HOUR * u32::try_from(hours).unwrap())
-    }
-
-    fn refused(result: Result<Ledger, Error>) -> (SpendingLimit, Option<Timestamp>) {
-        match result {
-            Err(Error::LimitExceeded { limit, frees_at }) => (limit, frees_at),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn each_limit_is_checked_and_says_when_it_frees_up() {
-        let policy = Policy::default();
-        let ledger = Ledger::default();
-        assert_eq!(
-            refused(ledger.reserve(PaymentId::random(), eur(100_001), T0, &policy)),
-            (SpendingLimit::PerPayment, None)
-        );
-        let ledger = ledger
-            .reserve(PaymentId::random(), eur(100_000), T0, &policy)
-            .unwrap();
-        let ledger = ledger
-            .reserve(PaymentId::random(), eur(40_000), at(2), &policy)
-            .unwrap();
-        // 1,400 of 1,500 in 24 hours: 100.01 more does not fit until the first leaves.
-        assert_eq!(
-            refused(ledger.reserve(PaymentId::random(), eur(10_001), at(3), &policy)),
-            (SpendingLimit::Per24Hours, Some(at(24)))
-        );
-        let ledger = ledger
-            .reserve(PaymentId::random(), eur(10_000), at(3), &policy)
-            .unwrap();
-        let ledger = ledger
-            .reserve(PaymentId::random(), eur(100_000), at(24), &policy)
-            .unwrap();
-        let ledger = ledger
-            .reserve(PaymentId::random(), eur(50_000), at(27), &policy)
-            .unwrap();
-        // 3,000 of 3,000 in 30 days, 1,500 of 1,500 in 24 hours: the 24-hour limit frees up
-        // sooner than the 30-day one, which is named.
-        assert_eq!(
-            refused(ledger.reserve(PaymentId::random(), eur(100), at(28), &policy)),
-            (SpendingLimit::Per30Days, Some(at(30 * 24)))
-        );
-        // Once 30 days have passed since the last one, everything is free again.
-        let later = ledger.reserve(PaymentId::random(), eur(100_000), at(27 + 30 * 24), &policy);
-        assert_eq!(later.unwrap().reservations.len(), 1);
-    }
-
-    #[test]
-    fn a_released_payment_gives_its_room_back_once() {
-        let policy = Policy::default();
-        let first = PaymentId::random();
-        let ledger = Ledger::default()
-            .reserve(first, eur(100_000), T0, &policy)
-            .unwrap();
-        let ledger = ledger
-            .reserve(PaymentId::random(), eur(50_000), T0, &policy)
-            .unwrap();
-        assert!(
-            ledger
-                .reserve(PaymentId::random(), eur(1), T0, &policy)
-                .is_err()
-        );
-        let released = ledger.release(first).unwrap();
-        assert!(released.release(first).is_none());
-        assert!(
-            released
-                .reserve(PaymentId::random(), eur(100_000), T0, &policy)
-                .is_ok()
-        );
-    }
-
-    #[test]
-    fn a_payment_reserves_once() {
-        let policy = Policy::default();
-        let payment = PaymentId::random();
-        let once = Ledger::default()
-            .reserve(payment, eur(100_000), T0, &policy)
-            .unwrap();
-        let twice = once.reserve(payment, eur(100_000), T0, &policy).unwrap();
-        assert_eq!(once, twice);
-    }
-
-    #[test]
-    fn currencies_count_apart() {
-        let policy = Policy::default();
-        let ledger = Ledger::default()
-            .reserve(PaymentId::random(), eur(100_000), T0, &policy)
-            .unwrap();
-        let ledger = ledger
-            .reserve(PaymentId::random(), eur(50_000), T0, &policy)
-            .unwrap();
-        let pounds = Amount::new(100_000, Currency::GBP).unwrap();
-        assert!(
-            ledger
-                .reserve(PaymentId::random(), pounds, T0, &policy)
-                .is_ok()
-        );
-    }
-
-    fn lifted() -> Policy {
-        Policy {
-            max_per_24_hours: 10_000_000,
-            max_per_30_days: 10_000_000,
-            ..Policy::default()
-        }
-    }
-
-    fn total(ledger: &Ledger) -> u64 {
-        ledger.reservations.iter().map(|r| r.minor_units).sum()
-    }
-
-    #[test]
-    fn many_payments_in_a_day_merge_and_never_lose_an_amount() {
-        let mut ledger = Ledger::default();
-        let mut last = PaymentId::random();
-        for i in 0..40 {
-            last = PaymentId::random();
-            let now = T0.saturating_add(Duration::from_secs(60 * i));
-            ledger = ledger.reserve(last, eur(1000 + i), now, &lifted()).unwrap();
-            assert!(ledger.reservations.len() <= MAX_RESERVATIONS);
-        }
-        assert_eq!(total(&ledger), (0..40).map(|i| 1000 + i).sum::<u64>());
-        assert!(ledger.holds(last), "the newest keeps its payment");
-        assert!(ledger.release(last).is_some());
-        assert!(ledger.release(PaymentId::none()).is_none());
-    }
-
-    #[test]
-    fn a_payment_a_day_never_carries_amounts_past_their_window() {
-        let mut ledger = Ledger::default();
-        for day in 0..90 {
-            let now = at(day * 24 + day % 5);
-            ledger = ledger
-                .reserve(PaymentId::random(), eur(100), now, &lifted())
-                .unwrap();
-            assert!(
-                ledger.reservations.len() <= 2 * MAX_RESERVATIONS,
-                "day {day}"
-            );
-            // What counts over 30 days is never more than the last 31 days' payments.
-            assert!(total(&ledger) <= 31 * 100, "day {day}: {}", total(&ledger));
-        }
-        let mut busy = Ledger::default();
-        for hour in 0..24 * 60 {
-            let now = at(hour);
-            busy = busy
-                .reserve(PaymentId::random(), eur(1), now, &lifted())
-                .unwrap();
-            assert!(
-                busy.reservations.len() <= 2 * MAX_RESERVATIONS,
-                "hour {hour}"
-            );
-            assert!(total(&busy) <= 31 * 24, "hour {hour}: {}", total(&busy));
-        }
-    }
-
-    #[test]
-    fn the_record_round_trips() {
-        use crate::codec::RecordKind;
-        use crate::host::Key;
-        use crate::keys::Keys;
-        use crate::secret::SecretKey;
-        let keys = Keys::new(1, SecretKey::from_bytes([5; 32]));
-        let key = Key::guard("ab");
-        let policy = Policy::default();
-        let ledger = Ledger::default()
-            .reserve(PaymentId::random(), eur(4990), T0, &policy)
-            .unwrap();
-        let mut w = Writer::new(RecordKind::Guard, &keys);
-        ledger.write(&mut w);
-        let record = w.seal(&keys, &key);
-        assert_eq!(record.len(), 3 + 1 + 33 + 32);
-        let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
-        assert_eq!(Ledger::read(&mut r).unwrap(), ledger);
-        r.finish().unwrap();
-    }
-}
+mod tests;

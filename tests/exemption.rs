@@ -1,0 +1,199 @@
+//! The low-value exemption (PSD2 RTS art. 16): off by default; when on, small euro payments
+//! may skip the SMS code within a count and a total since the last code, the PIN always
+//! checked. The path without a code exists only for the payments it admits.
+
+mod common;
+
+use buyster::{
+    Amount, CancelReason, Currency, Error, EventKind, Exemption, ExemptionTicket, Merchant, Order,
+    Payment, PinCheck, PinVerified, Policy, StateKind,
+};
+use common::*;
+
+fn exempting() -> Policy {
+    Policy {
+        low_value_exemption: true,
+        ..Policy::default()
+    }
+}
+
+fn priced(minor: u64, currency: Currency) -> Order {
+    let merchant = Merchant::new("boutique-exemple", "Boutique Exemple").unwrap();
+    Order::new(merchant, Amount::new(minor, currency).unwrap(), "CMD-7").unwrap()
+}
+
+async fn verified(host: &Host, order: Order) -> Payment<PinVerified> {
+    let payment = host.engine.initiate(order, &host.phone).await.unwrap();
+    match host.engine.verify_pin(payment, &pin(PIN)).await.unwrap() {
+        PinCheck::Verified(verified) => verified,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn ticket(payment: Payment<PinVerified>) -> ExemptionTicket {
+    match payment.exemption() {
+        Exemption::Ticket(ticket) => ticket,
+        Exemption::CodeNeeded(payment) => panic!("not exempt: {payment:?}"),
+    }
+}
+
+/// Pays `minor` euro cents without a code, or gives the payment back when it needs its code.
+async fn pay_exempt(host: &Host, minor: u64) -> Result<(), Box<Payment<PinVerified>>> {
+    let ticket = match verified(host, priced(minor, Currency::EUR))
+        .await
+        .exemption()
+    {
+        Exemption::Ticket(ticket) => ticket,
+        Exemption::CodeNeeded(payment) => return Err(Box::new(payment)),
+    };
+    let authorized = host.engine.authorize_exempt(ticket).await.unwrap();
+    assert!(authorized.state().low_value_exempt());
+    let paid = host.engine.settle(authorized).await.unwrap();
+    assert!(paid.receipt().low_value_exempt());
+    Ok(())
+}
+
+/// Pays `minor` euro cents with the code.
+async fn pay_with_code(host: &Host, minor: u64) {
+    let verified = verified(host, priced(minor, Currency::EUR)).await;
+    let sent = host.engine.send_code(verified).await.unwrap();
+    let code = host.sms.last_code_for(sent.id()).unwrap();
+    host.engine.confirm(sent, &code).await.unwrap();
+}
+
+#[tokio::test]
+async fn off_by_default() {
+    let host = Host::new().await;
+    let payment = verified(&host, priced(1_000, Currency::EUR)).await;
+    assert!(!payment.state().low_value_exempt());
+    let Exemption::CodeNeeded(payment) = payment.exemption() else {
+        panic!("a ticket with the exemption off")
+    };
+    assert_eq!(payment.kind(), StateKind::PinVerified);
+}
+
+#[tokio::test]
+async fn a_small_payment_is_paid_with_the_pin_alone() {
+    let host = Host::with_policy(exempting()).await;
+    host.events.clear();
+    pay_exempt(&host, 2_000).await.unwrap();
+    assert!(host.sms.sent().is_empty(), "no SMS at all");
+    assert_eq!(host.bank.debits().len(), 1);
+    assert_eq!(
+        host.events.kinds(),
+        [
+            EventKind::Initiated,
+            EventKind::PinVerified,
+            EventKind::ExemptAuthorized,
+            EventKind::Confirmed
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_pin_is_always_required() {
+    let host = Host::with_policy(exempting()).await;
+    let payment = host.initiate().await;
+    let answer = host
+        .engine
+        .verify_pin(payment, &pin(WRONG_PIN))
+        .await
+        .unwrap();
+    assert!(matches!(
+        answer,
+        PinCheck::Rejected {
+            attempts_left: 2,
+            ..
+        }
+    ));
+    assert!(host.bank.debits().is_empty());
+}
+
+#[tokio::test]
+async fn above_thirty_euros_or_in_another_currency_the_code_is_needed() {
+    let host = Host::with_policy(exempting()).await;
+    assert!(pay_exempt(&host, 3_001).await.is_err());
+    assert!(pay_exempt(&host, 3_000).await.is_ok());
+    let pounds = verified(&host, priced(100, Currency::GBP)).await;
+    assert!(!pounds.state().low_value_exempt());
+    // The refused payment goes the code's way, its SMS counted at the send.
+    let sent = host.engine.send_code(pounds).await.unwrap();
+    assert_eq!(sent.kind(), StateKind::OtpSent);
+}
+
+#[tokio::test]
+async fn five_in_a_row_at_most_then_a_code_starts_again() {
+    let host = Host::with_policy(exempting()).await;
+    for _ in 0..5 {
+        pay_exempt(&host, 100).await.unwrap();
+    }
+    let sixth = pay_exempt(&host, 100).await.unwrap_err();
+    assert!(!sixth.state().low_value_exempt());
+    let sent = host.engine.send_code(*sixth).await.unwrap();
+    let code = host.sms.last_code_for(sent.id()).unwrap();
+    host.engine.confirm(sent, &code).await.unwrap();
+    // A full authentication: the streak starts again.
+    pay_exempt(&host, 100).await.unwrap();
+}
+
+#[tokio::test]
+async fn one_hundred_euros_in_all_at_most() {
+    let host = Host::with_policy(exempting()).await;
+    for _ in 0..4 {
+        pay_exempt(&host, 2_500).await.unwrap();
+    }
+    assert!(pay_exempt(&host, 1).await.is_err());
+    pay_with_code(&host, 4_990).await;
+    pay_exempt(&host, 2_500).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_exempt_payment_gives_its_place_back() {
+    let host = Host::with_policy(exempting()).await;
+    for _ in 0..4 {
+        pay_exempt(&host, 100).await.unwrap();
+    }
+    let fifth = verified(&host, priced(100, Currency::EUR)).await;
+    assert!(fifth.state().low_value_exempt());
+    host.engine
+        .cancel(fifth.id(), CancelReason::Buyer)
+        .await
+        .unwrap();
+    pay_exempt(&host, 100).await.unwrap();
+    assert!(pay_exempt(&host, 100).await.is_err());
+}
+
+#[tokio::test]
+async fn an_expired_ticket_fails_the_payment() {
+    let host = Host::with_policy(exempting()).await;
+    let ticket = ticket(verified(&host, priced(100, Currency::EUR)).await);
+    let id = ticket.payment().id();
+    host.clock.advance(minutes(15));
+    assert!(matches!(
+        host.engine.authorize_exempt(ticket).await,
+        Err(Error::Expired)
+    ));
+    assert_eq!(host.failure(id).await, buyster::FailureReason::Expired);
+    assert!(host.bank.debits().is_empty());
+}
+
+#[tokio::test]
+async fn a_ticket_works_once() {
+    let host = Host::with_policy(exempting()).await;
+    let verified = verified(&host, priced(100, Currency::EUR)).await;
+    let id = verified.id();
+    let again = host.engine.resume::<PinVerified>(id).await.unwrap();
+    host.engine
+        .authorize_exempt(ticket(verified))
+        .await
+        .unwrap();
+    let stale = ticket(again);
+    assert!(matches!(
+        host.engine.authorize_exempt(stale).await,
+        Err(Error::WrongState {
+            expected: StateKind::PinVerified,
+            found: StateKind::Authorized
+        })
+    ));
+    assert_eq!(host.kind(id).await, StateKind::Authorized);
+}
