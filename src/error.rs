@@ -6,7 +6,7 @@ use crate::enrollment::EnrollmentKind;
 use crate::host::{BankError, DeclineReason, SmsError, StoreError, Timestamp};
 use crate::iban::IbanError;
 use crate::limits::SpendingLimit;
-use crate::money::AmountError;
+use crate::money::{Amount, AmountError};
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
 use crate::secret::DigitsError;
@@ -77,6 +77,9 @@ pub enum Error {
     /// A payment id could not be parsed.
     #[error("invalid payment id: expected 32 lowercase hexadecimal digits")]
     InvalidPaymentId,
+    /// A refund key could not be parsed.
+    #[error("invalid refund key: {0}")]
+    InvalidRefundKey(TextError),
     /// A phone number could not be parsed.
     #[error("invalid phone number: {0}")]
     InvalidPhone(PhoneError),
@@ -118,6 +121,16 @@ pub enum Error {
     /// No payment is stored under this id.
     #[error("no such payment")]
     NotFound,
+    /// The refund key was used for another refund of this payment (another amount or reason).
+    #[error("this refund key was used for another refund of the payment")]
+    RefundKeyReused,
+    /// The refund asks for more than the payment debited, less its refunds refunded or
+    /// pending; nothing was moved.
+    #[error("the refund exceeds what is left to refund: {}", Refundable(*.refundable))]
+    RefundTooLarge {
+        /// What may still be refunded; `None` for nothing.
+        refundable: Option<Amount>,
+    },
     /// Too many SMS were sent to this number recently.
     #[error("too many SMS sent to this number; retry at {retry_at}")]
     RateLimited {
@@ -142,6 +155,9 @@ pub enum Error {
     /// A stored record failed its integrity check (edited, moved, truncated or foreign).
     #[error("a stored record failed its integrity check")]
     Tampered,
+    /// The payment has had as many refunds as a payment keeps (10, declined ones included).
+    #[error("this payment has had its 10 refunds")]
+    TooManyRefunds,
     /// The last allowed code attempt was wrong; the payment is now `Failed`.
     #[error("too many wrong codes; the payment has failed")]
     TooManyAttempts,
@@ -165,6 +181,17 @@ pub enum Error {
         /// The state the payment is in.
         found: StateKind,
     },
+}
+
+struct Refundable(Option<Amount>);
+
+impl fmt::Display for Refundable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(amount) => write!(f, "{amount}"),
+            None => f.write_str("nothing"),
+        }
+    }
 }
 
 struct FreesAt(Option<Timestamp>);
@@ -255,7 +282,7 @@ impl fmt::Display for StateKind {
 mod tests {
     use super::*;
     use crate::host::Timestamp;
-    use crate::money::AmountError;
+    use crate::money::{AmountError, Currency};
     use crate::phone::PhoneError;
     use crate::policy::Policy;
 
@@ -285,6 +312,7 @@ mod tests {
             Error::InvalidKey,
             Error::InvalidMerchant(TextError::TooLongForSms { max_septets: 40 }),
             Error::InvalidPaymentId,
+            Error::InvalidRefundKey(TextError::TooLong { max: 40 }),
             Error::InvalidPhone(PhoneError::TooShort),
             Error::InvalidPin(DigitsError::Length { min: 4, max: 8 }),
             invalid_policy,
@@ -302,6 +330,11 @@ mod tests {
             Error::Locked { until: None },
             Error::NotEnrolled,
             Error::NotFound,
+            Error::RefundKeyReused,
+            Error::RefundTooLarge {
+                refundable: Some(Amount::new(1250, Currency::EUR).unwrap()),
+            },
+            Error::RefundTooLarge { refundable: None },
             Error::RateLimited { retry_at: t },
             Error::ResendLimit,
             Error::ResendTooSoon { retry_at: t },
@@ -309,6 +342,7 @@ mod tests {
             Error::Storage(StoreError::Conflict),
             Error::Tampered,
             Error::TooManyAttempts,
+            Error::TooManyRefunds,
             Error::WeakPin(WeakPinRule::Sequence),
             Error::WrongEnrollmentState {
                 expected: EnrollmentKind::CodeSent,
@@ -339,6 +373,7 @@ mod tests {
             | Error::InvalidKey
             | Error::InvalidMerchant(_)
             | Error::InvalidPaymentId
+            | Error::InvalidRefundKey(_)
             | Error::InvalidPhone(_)
             | Error::InvalidPin(_)
             | Error::InvalidPolicy(_)
@@ -348,6 +383,8 @@ mod tests {
             | Error::Locked { .. }
             | Error::NotEnrolled
             | Error::NotFound
+            | Error::RefundKeyReused
+            | Error::RefundTooLarge { .. }
             | Error::RateLimited { .. }
             | Error::ResendLimit
             | Error::ResendTooSoon { .. }
@@ -355,6 +392,7 @@ mod tests {
             | Error::Storage(_)
             | Error::Tampered
             | Error::TooManyAttempts
+            | Error::TooManyRefunds
             | Error::WeakPin(_)
             | Error::WrongEnrollmentState { .. }
             | Error::WrongState { .. } => true,
@@ -364,7 +402,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 36);
+        assert_eq!(errors.len(), 41);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();

@@ -4,7 +4,7 @@ use core::fmt;
 
 use crate::account::AccountStatus;
 use crate::enrollment::{Enrollment, EnrollmentFailure, EnrollmentState};
-use crate::host::Timestamp;
+use crate::host::{DeclineReason, Timestamp};
 use crate::ids::{EnrollmentId, PaymentId};
 use crate::limits::SpendingLimit;
 use crate::money::Amount;
@@ -122,6 +122,23 @@ pub enum EventKind {
     Confirmed,
     /// The payment ended without a debit.
     Failed(FailureReason),
+    /// A refund was recorded, pending, and asked of the bank.
+    RefundRequested {
+        /// What is to be given back.
+        amount: Amount,
+    },
+    /// The bank gave a refund back.
+    Refunded {
+        /// What was given back.
+        amount: Amount,
+    },
+    /// The bank refused a refund, for good.
+    RefundDeclined {
+        /// What was asked for.
+        amount: Amount,
+        /// Why.
+        reason: DeclineReason,
+    },
 }
 
 impl EventKind {
@@ -149,6 +166,9 @@ impl EventKind {
             Self::ExemptAuthorized => "exempt_authorized",
             Self::Confirmed => "confirmed",
             Self::Failed(_) => "failed",
+            Self::RefundRequested { .. } => "refund_requested",
+            Self::Refunded { .. } => "refunded",
+            Self::RefundDeclined { .. } => "refund_declined",
         }
     }
 
@@ -165,6 +185,12 @@ impl EventKind {
             Self::CodeSent { resends_left } => write!(f, " resends_left={resends_left}"),
             Self::Failed(reason) => write!(f, " reason=\"{reason}\""),
             Self::StatusChanged(status) => write!(f, " status={status}"),
+            Self::RefundRequested { amount } | Self::Refunded { amount } => {
+                write!(f, " refund=\"{amount}\"")
+            }
+            Self::RefundDeclined { amount, reason } => {
+                write!(f, " refund=\"{amount}\" reason=\"{reason}\"")
+            }
             Self::LimitExceeded { limit, frees_at } => {
                 write!(f, " limit={limit}")?;
                 match frees_at {

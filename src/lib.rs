@@ -176,8 +176,9 @@ pub use error::{Error, StateKind, TextError};
 pub use events::{Event, EventKind, EventSink};
 pub use funding::{FundingSource, FundingToken};
 pub use host::{
-    Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, SmsError,
-    SmsGateway, SmsMessage, Store, StoreError, SystemClock, Timestamp, Version,
+    Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, RefundReceipt,
+    RefundRequest, SmsError, SmsGateway, SmsMessage, Store, StoreError, SystemClock, Timestamp,
+    Version,
 };
 pub use iban::{Iban, IbanError};
 pub use ids::{EnrollmentId, PaymentId};
@@ -187,7 +188,8 @@ pub use money::{Amount, AmountError, Currency};
 pub use order::{Channel, Merchant, MerchantId, Order};
 pub use payment::{
     AnyPayment, Authorized, CancelReason, CodeCheck, Confirmed, Exemption, ExemptionTicket, Failed,
-    FailureReason, Initiated, OtpSent, Payment, PinCheck, PinVerified, Receipt, State,
+    FailureReason, Initiated, OtpSent, Payment, PinCheck, PinVerified, Receipt, Refund, RefundKey,
+    RefundReason, RefundStatus, State,
 };
 pub use phone::{PhoneError, PhoneNumber, Region};
 pub use policy::{Policy, PolicyError};

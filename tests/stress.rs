@@ -334,3 +334,44 @@ fn parallel_right_pins_never_reserve_beyond_the_24_hour_limit() {
         assert!(refused + conflicts >= 1, "seed {seed}");
     }
 }
+
+#[test]
+fn racing_refunds_never_refund_twice_nor_beyond_the_payment() {
+    for seed in 0..ROUNDS / 4 {
+        let round = Round::new(seed);
+        let id = round.sent();
+        let payment = block_on(round.engine.resume::<OtpSent>(id)).unwrap();
+        block_on(round.engine.confirm(payment, &round.code())).unwrap();
+        // Four keys of EUR 20 each, each asked for by four threads, on EUR 49.90: two fit.
+        race(|i| {
+            block_on(async {
+                let payment = round.engine.resume::<buyster::Confirmed>(id).await?;
+                let key = format!("k{}", i % 4).parse().unwrap();
+                let amount = buyster::Amount::new(2000, buyster::Currency::EUR).unwrap();
+                let reason = buyster::RefundReason::Returned;
+                round.engine.refund(payment, &key, amount, reason).await
+            })
+        });
+        let refunds = round.bank.refunds();
+        let total: u64 = refunds.iter().map(|r| r.amount().minor_units()).sum();
+        assert!(total <= 4990, "seed {seed}: {total} refunded");
+        let mut keys: Vec<&str> = refunds.iter().map(|r| r.idempotency_key()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(
+            keys.len(),
+            refunds.len(),
+            "seed {seed}: a key refunded twice"
+        );
+        let stored = block_on(round.engine.resume::<buyster::Confirmed>(id)).unwrap();
+        assert!(stored.refunds().len() <= 2, "seed {seed}");
+        // The record and the bank agree: what the bank gave back is refunded in the record,
+        // or pending there when a racing call kept it from recording the answer.
+        let refunded = stored.refunded().map_or(0, |a| a.minor_units());
+        let set_aside = 4990 - stored.refundable().map_or(0, |a| a.minor_units());
+        assert!(
+            refunded <= total && total <= set_aside,
+            "seed {seed}: {refunded} <= {total} <= {set_aside}"
+        );
+    }
+}

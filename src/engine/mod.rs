@@ -14,6 +14,7 @@ mod ledger;
 mod pin;
 mod pin_change;
 mod recover;
+mod refund;
 mod settle;
 
 use core::fmt;

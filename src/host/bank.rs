@@ -1,4 +1,4 @@
-//! The [`Bank`] trait: one idempotent debit per payment.
+//! The [`Bank`] trait: one idempotent debit per payment, and idempotent refunds.
 
 use core::fmt;
 use core::future::Future;
@@ -7,6 +7,8 @@ use crate::funding::FundingSource;
 use crate::ids::PaymentId;
 use crate::money::Amount;
 use crate::order::MerchantId;
+
+use super::refund::{RefundReceipt, RefundRequest};
 
 /// What to debit, from whom, for whom, under which idempotency key.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -150,7 +152,7 @@ impl fmt::Display for DeclineReason {
     }
 }
 
-/// Why a debit did not succeed.
+/// Why a debit or a refund did not succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BankError {
@@ -178,12 +180,30 @@ pub enum BankError {
 /// - The bank MUST remember a key for as long as its payment may stay `Authorized`, that is
 ///   until the host's recovery job has settled it. Many providers keep keys for 24 hours: run
 ///   recovery well within that.
+/// - `refund` follows the same contract on [`RefundRequest::idempotency_key`], distinct from
+///   the debit's: `Ok` MUST mean the money went back, a repeated key MUST NOT move money again
+///   and MUST return the first outcome, and an unknown outcome is
+///   [`BankError::Unavailable`] (the engine keeps the refund pending and asks again with the
+///   same key when the merchant does). The bank SHOULD refuse a refund of more than it debited
+///   for the payment, less its earlier refunds (the engine never asks for one).
 pub trait Bank: Send + Sync {
     /// Debits `request.amount()` from `request.funding_source()`.
     fn debit(
         &self,
         request: &DebitRequest,
     ) -> impl Future<Output = Result<DebitReceipt, BankError>> + Send;
+
+    /// Gives `request.amount()` back to the account the payment `request.payment_id()` debited.
+    ///
+    /// The default declines every refund ([`DeclineReason::Refused`]), for integrations that
+    /// only take payments: nothing moves, and the refund is recorded declined.
+    fn refund(
+        &self,
+        request: &RefundRequest,
+    ) -> impl Future<Output = Result<RefundReceipt, BankError>> + Send {
+        let _ = request;
+        core::future::ready(Err(BankError::Declined(DeclineReason::Refused)))
+    }
 }
 
 #[cfg(test)]

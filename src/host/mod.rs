@@ -6,11 +6,13 @@
 
 mod bank;
 mod clock;
+mod refund;
 mod sms;
 mod store;
 
 pub use bank::{Bank, BankError, DebitReceipt, DebitRequest, DeclineReason};
 pub(crate) use clock::millis;
 pub use clock::{Clock, SystemClock, Timestamp};
+pub use refund::{RefundReceipt, RefundRequest};
 pub use sms::{SmsError, SmsGateway, SmsMessage};
 pub use store::{Entry, Key, Store, StoreError, Version};

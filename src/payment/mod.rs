@@ -2,6 +2,8 @@
 
 mod any;
 mod record;
+mod refund;
+pub(crate) mod refund_steps;
 mod states;
 mod ticket;
 pub(crate) mod transitions;
@@ -10,6 +12,7 @@ use core::fmt;
 
 pub use any::{AnyPayment, CodeCheck, PinCheck};
 pub(crate) use record::{StateRecord, decode, encode};
+pub use refund::{Refund, RefundKey, RefundReason, RefundStatus};
 pub use states::{
     Authorized, CancelReason, Confirmed, Failed, FailureReason, Initiated, OtpSent, PinVerified,
     Receipt,

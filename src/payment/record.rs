@@ -10,6 +10,8 @@ use crate::money::{Amount, Currency};
 use crate::order::{Channel, Merchant, Order};
 use crate::phone::PhoneNumber;
 
+use super::refund::Refund;
+use super::refund_steps::MAX_REFUNDS;
 use super::states::CodeTag;
 use super::{
     AnyPayment, Authorized, CancelReason, Confirmed, Failed, FailureReason, Initiated, OtpSent,
@@ -209,21 +211,33 @@ impl StateRecord for Confirmed {
         w.text(&self.receipt.bank_reference);
         w.time(self.receipt.confirmed_at);
         w.u8(u8::from(self.receipt.exempt));
+        let count = self.refunds.len().min(MAX_REFUNDS);
+        w.u8(u8::try_from(count).unwrap_or(0));
+        for refund in self.refunds.iter().take(count) {
+            refund.write(w);
+        }
     }
 }
 
 fn read_confirmed(r: &mut Reader<'_>, common: &Payment<Initiated>) -> Result<Confirmed, Error> {
-    Ok(Confirmed {
-        receipt: Receipt {
-            payment_id: common.id,
-            amount: common.order.amount(),
-            merchant: common.order.merchant().id().clone(),
-            order_reference: common.order.reference().to_owned(),
-            bank_reference: r.text()?.to_owned(),
-            confirmed_at: r.time()?,
-            exempt: flag(r)?,
-        },
-    })
+    let receipt = Receipt {
+        payment_id: common.id,
+        amount: common.order.amount(),
+        merchant: common.order.merchant().id().clone(),
+        order_reference: common.order.reference().to_owned(),
+        bank_reference: r.text()?.to_owned(),
+        confirmed_at: r.time()?,
+        exempt: flag(r)?,
+    };
+    let count = usize::from(r.u8()?);
+    if count > MAX_REFUNDS {
+        return Err(Error::Tampered);
+    }
+    let currency = common.order.amount().currency();
+    let refunds = (0..count)
+        .map(|_| Refund::read(r, currency))
+        .collect::<Result<_, _>>()?;
+    Ok(Confirmed { receipt, refunds })
 }
 
 impl StateRecord for Failed {

@@ -10,6 +10,7 @@ use crate::ids::PaymentId;
 use crate::money::Amount;
 use crate::order::MerchantId;
 
+use super::refund::Refund;
 use super::{AnyPayment, Payment, State, sealed::Sealed};
 
 /// Created by `initiate`; waiting for the buyer's PIN.
@@ -152,10 +153,13 @@ impl Authorized {
     }
 }
 
-/// The buyer was debited. Terminal.
+/// The buyer was debited. Terminal for the checkout; the merchant may refund it, in part or
+/// in full ([`Engine::refund`](crate::Engine::refund)).
 #[derive(Debug)]
 pub struct Confirmed {
     pub(crate) receipt: Receipt,
+    /// Its refunds, oldest first.
+    pub(crate) refunds: Vec<Refund>,
 }
 
 impl Confirmed {

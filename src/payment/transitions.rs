@@ -255,7 +255,10 @@ pub(crate) fn confirmed(
         confirmed_at: now,
         exempt: payment.state.exempt,
     };
-    payment.with_state(Confirmed { receipt })
+    payment.with_state(Confirmed {
+        receipt,
+        refunds: Vec::new(),
+    })
 }
 
 /// The longest bank reference kept in a receipt, in bytes.

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::host::{
-    Bank, BankError, DebitReceipt, DebitRequest, Entry, Key, SmsError, SmsGateway, SmsMessage,
-    Store, StoreError, Version,
+    Bank, BankError, DebitReceipt, DebitRequest, Entry, Key, RefundReceipt, RefundRequest,
+    SmsError, SmsGateway, SmsMessage, Store, StoreError, Version,
 };
 
 use super::yield_once;
@@ -22,6 +22,8 @@ pub enum Call {
     SmsSend,
     /// [`Bank::debit`].
     BankDebit,
+    /// [`Bank::refund`].
+    BankRefund,
 }
 
 /// What to do to one call.
@@ -253,8 +255,8 @@ impl<M: SmsGateway> SmsGateway for FaultySms<M> {
     }
 }
 
-/// A [`Bank`] that fails the debits its [`FaultPlan`] says: before applying (the bank was not
-/// reached) or after (the debit was made and the answer lost).
+/// A [`Bank`] that fails the debits and refunds its [`FaultPlan`] says: before applying (the
+/// bank was not reached) or after (the money moved and the answer was lost).
 pub struct FaultyBank<B> {
     inner: B,
     plan: FaultPlan,
@@ -276,6 +278,17 @@ impl<B: Bank> Bank for FaultyBank<B> {
                 Err(BankError::Unavailable)
             }
             None => self.inner.debit(request).await,
+        }
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, BankError> {
+        match prelude(&self.plan, Call::BankRefund).await {
+            Some(Fault::FailBefore) => Err(BankError::Unavailable),
+            Some(_) => {
+                self.inner.refund(request).await?;
+                Err(BankError::Unavailable)
+            }
+            None => self.inner.refund(request).await,
         }
     }
 }

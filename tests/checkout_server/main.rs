@@ -7,6 +7,7 @@
 mod server;
 
 mod api;
+mod bank;
 mod browser;
 mod pages;
 #[cfg(feature = "testkit")]

@@ -9,7 +9,7 @@
 //!   keyfile.rs   the master key from the environment or a 0600 key file
 //!   db.rs        SQLite connections in WAL mode, called off the executor's threads
 //!   store.rs     SqliteStore: buyster's Store with a real compare-and-swap
-//!   bank.rs      SqliteBank: a demo ledger honouring idempotency keys
+//!   bank/        SqliteBank: a demo ledger honouring idempotency keys, debits and refunds
 //!   sms.rs       ConsoleSms: prints each SMS and keeps it for /dev/sms
 //!   clock.rs     ServerClock: the wall clock (tests move it forward)
 //!   index.rs     the merchant's own tables: merchants, payments (for recovery), counters

@@ -1,9 +1,12 @@
 //! [`SqliteBank`]: a demo bank whose ledger is an SQLite table keyed by idempotency key.
 
+mod refund;
+
 use std::path::Path;
 
 use buyster::{
-    Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, FundingSource, Timestamp,
+    Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, FundingSource,
+    RefundReceipt, RefundRequest, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -27,6 +30,15 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS bank_calls (
         idempotency_key TEXT PRIMARY KEY,
         calls           INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS bank_refunds (
+        idempotency_key TEXT PRIMARY KEY,
+        payment_id      TEXT NOT NULL,
+        amount_minor    INTEGER NOT NULL,
+        currency        TEXT NOT NULL,
+        outcome         TEXT NOT NULL CHECK (outcome IN ('refunded', 'declined')),
+        bank_reference  TEXT,
+        decided_at      INTEGER NOT NULL
     );";
 
 /// An amount (in cents) that the demo bank declines for insufficient funds: 402,00.
@@ -94,7 +106,9 @@ pub struct LedgerEntry {
 /// Idempotent as the trait requires: the first decided outcome for an idempotency key is
 /// written in the same transaction that decides it, and every later call with that key returns
 /// it and moves no money. Declines and outages are scripted by amount: see
-/// [`DECLINED_AMOUNT`], [`OUTAGE_AMOUNT`] and [`LOST_ANSWER_AMOUNT`].
+/// [`DECLINED_AMOUNT`], [`OUTAGE_AMOUNT`] and [`LOST_ANSWER_AMOUNT`]. Refunds go in the table
+/// `bank_refunds`, idempotent the same way; one that would give back more than the payment's
+/// debit, less its earlier refunds, is declined.
 #[derive(Clone)]
 pub struct SqliteBank {
     db: Db,
@@ -130,6 +144,19 @@ impl Bank for SqliteBank {
             Ok(Answer::Declined(reason)) => Err(BankError::Declined(reason)),
             // A failed ledger write is an unknown outcome too: the engine asks again later.
             Ok(Answer::Unanswered) | Err(_) => Err(BankError::Unavailable),
+        }
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, BankError> {
+        let asked = refund::Asked::from_request(request, self.clock.now());
+        let outcome = self
+            .db
+            .call(move |connection| refund::decide(connection, &asked))
+            .await;
+        match outcome {
+            Ok(Ok(reference)) => Ok(RefundReceipt::new(reference)),
+            Ok(Err(reason)) => Err(BankError::Declined(reason)),
+            Err(_) => Err(BankError::Unavailable),
         }
     }
 }

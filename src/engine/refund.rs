@@ -1,0 +1,121 @@
+//! Refunds: part or all of a confirmed payment given back, once per refund key.
+
+use crate::Error;
+use crate::events::{Event, EventKind};
+use crate::host::{
+    Bank, BankError, Clock, DeclineReason, RefundReceipt, SmsGateway, Store, Timestamp,
+};
+use crate::money::Amount;
+use crate::payment::refund_steps::{
+    RefundDecision, RefundStep, refund_asked, refund_decided, refund_request,
+};
+use crate::payment::{Confirmed, Payment, RefundKey, RefundReason, RefundStatus};
+
+use super::{Engine, MAX_RACES};
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
+    /// Gives `amount` of a confirmed payment back to the buyer, under the merchant's `key`.
+    ///
+    /// Full or partial: several refunds of a payment never exceed what it debited. Each is
+    /// idempotent on its key: the refund is recorded in the payment, pending, by
+    /// compare-and-swap before [`Bank::refund`] is called with an idempotency key made of the
+    /// payment id and `key`; the bank's answer is then recorded. Asking again with the same key
+    /// and amount returns the payment as it is once refunded, asks the bank again (same key)
+    /// while it is pending, and never refunds twice. A pending refund's amount is set aside:
+    /// no other refund can take it.
+    ///
+    /// A refund gives back no room under the spending limits: those count what the buyer
+    /// authorized.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RefundTooLarge`] (nothing moves), [`Error::TooManyRefunds`],
+    /// [`Error::RefundKeyReused`] for a key used for another amount or reason,
+    /// [`Error::InvalidAmount`] for another currency, [`Error::Declined`] (the refund is
+    /// recorded declined, and its amount free again), [`Error::Bank`] when the bank's answer is
+    /// unknown (the refund stays pending: ask again with the same key), [`Error::WrongState`],
+    /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    pub async fn refund(
+        &self,
+        payment: Payment<Confirmed>,
+        key: &RefundKey,
+        amount: Amount,
+        reason: RefundReason,
+    ) -> Result<Payment<Confirmed>, Error> {
+        let id = payment.id();
+        let mut payment = payment;
+        for _ in 0..MAX_RACES {
+            let now = self.clock.now();
+            match refund_asked(payment, key, amount, reason, now)? {
+                RefundStep::Done(done) => return Ok(done),
+                RefundStep::Ask(pending) => return self.ask_refund(pending, key).await,
+                RefundStep::Record(next) => {
+                    if let Some(stored) = self.replace(next).await? {
+                        let kind = EventKind::RefundRequested { amount };
+                        self.emit(|| Event::payment(kind, &stored, now));
+                        return self.ask_refund(stored, key).await;
+                    }
+                }
+            }
+            payment = self.resume::<Confirmed>(id).await?;
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Asks the bank for the pending refund under `key`, and records its answer.
+    async fn ask_refund(
+        &self,
+        payment: Payment<Confirmed>,
+        key: &RefundKey,
+    ) -> Result<Payment<Confirmed>, Error> {
+        let refund = payment.refund(key).ok_or(Error::Tampered)?;
+        let outcome = match self.bank.refund(&refund_request(&payment, refund)).await {
+            Ok(receipt) => Ok(receipt),
+            Err(BankError::Declined(reason)) => Err(reason),
+            Err(error) => return Err(Error::Bank(error)),
+        };
+        let stored = self.record_refund(payment, key, &outcome).await?;
+        // The answer recorded first is the refund's, whoever recorded it.
+        match stored.refund(key).map(crate::payment::Refund::status) {
+            Some(RefundStatus::Declined(reason)) => Err(Error::Declined(reason)),
+            _ => Ok(stored),
+        }
+    }
+
+    /// Records the bank's answer to the refund under `key` by compare-and-swap, reading again
+    /// after a lost race; a refund decided meanwhile by a racing call is left as it is.
+    async fn record_refund(
+        &self,
+        payment: Payment<Confirmed>,
+        key: &RefundKey,
+        outcome: &Result<RefundReceipt, DeclineReason>,
+    ) -> Result<Payment<Confirmed>, Error> {
+        let id = payment.id();
+        let mut payment = payment;
+        for _ in 0..MAX_RACES {
+            let now = self.clock.now();
+            let next = match refund_decided(payment, key, outcome, now) {
+                RefundDecision::Record(next) => next,
+                RefundDecision::Decided(decided) => return Ok(decided),
+            };
+            if let Some(stored) = self.replace(next).await? {
+                self.refund_event(&stored, key, now);
+                return Ok(stored);
+            }
+            payment = self.resume::<Confirmed>(id).await?;
+        }
+        Err(Error::Conflict)
+    }
+
+    fn refund_event(&self, payment: &Payment<Confirmed>, key: &RefundKey, now: Timestamp) {
+        let Some(refund) = payment.refund(key) else {
+            return;
+        };
+        let amount = refund.amount();
+        let kind = match refund.status() {
+            RefundStatus::Declined(reason) => EventKind::RefundDeclined { amount, reason },
+            RefundStatus::Pending | RefundStatus::Refunded => EventKind::Refunded { amount },
+        };
+        self.emit(|| Event::payment(kind, payment, now));
+    }
+}

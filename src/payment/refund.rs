@@ -1,0 +1,264 @@
+//! Refunds of a confirmed payment: the merchant's [`RefundKey`], the [`Refund`]s a payment
+//! keeps, and their record.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::Error;
+use crate::codec::{Reader, Writer};
+use crate::error::TextError;
+use crate::host::{DeclineReason, Timestamp};
+use crate::money::Amount;
+
+/// The merchant's name for one refund: 1 to 40 ASCII letters, digits, `.`, `_`, `:` or `-`.
+///
+/// A refund is idempotent on its key: asking again with the same key (after a timeout, a
+/// crash, a retry) never refunds twice. Use a new key for each refund meant.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct RefundKey(String);
+
+impl RefundKey {
+    /// The longest key.
+    pub const MAX_LEN: usize = 40;
+
+    /// The key text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RefundKey {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+        let refuse = |e| Err(Error::InvalidRefundKey(e));
+        if s.is_empty() {
+            refuse(TextError::Empty)
+        } else if s.len() > Self::MAX_LEN {
+            refuse(TextError::TooLong { max: Self::MAX_LEN })
+        } else if !s.bytes().all(allowed) {
+            refuse(TextError::ForbiddenCharacter)
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for RefundKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a merchant refunds, for the record and the bank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefundReason {
+    /// The buyer sent the goods back.
+    Returned,
+    /// The goods or the service never came.
+    NotDelivered,
+    /// The buyer paid twice for the same thing.
+    Duplicate,
+    /// The payment was fraudulent.
+    Fraud,
+    /// A commercial gesture, or anything else.
+    Goodwill,
+}
+
+impl RefundReason {
+    const ALL: [Self; 5] = [
+        Self::Returned,
+        Self::NotDelivered,
+        Self::Duplicate,
+        Self::Fraud,
+        Self::Goodwill,
+    ];
+
+    fn code(self) -> u8 {
+        match self {
+            Self::Returned => 1,
+            Self::NotDelivered => 2,
+            Self::Duplicate => 3,
+            Self::Fraud => 4,
+            Self::Goodwill => 5,
+        }
+    }
+}
+
+impl fmt::Display for RefundReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Returned => "returned",
+            Self::NotDelivered => "not delivered",
+            Self::Duplicate => "duplicate",
+            Self::Fraud => "fraud",
+            Self::Goodwill => "goodwill",
+        })
+    }
+}
+
+/// Where a refund stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefundStatus {
+    /// Recorded, and asked of the bank, which has not answered (yet): its amount is set aside,
+    /// and asking again with the same key finishes it.
+    Pending,
+    /// The bank gave the money back.
+    Refunded,
+    /// The bank refused, for good; its amount is free again.
+    Declined(DeclineReason),
+}
+
+/// One refund of a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub(crate) key: RefundKey,
+    pub(crate) amount: Amount,
+    pub(crate) reason: RefundReason,
+    pub(crate) requested_at: Timestamp,
+    pub(crate) status: RefundStatus,
+    /// The bank's reference and when it answered, once refunded.
+    pub(crate) receipt: Option<(String, Timestamp)>,
+}
+
+impl Refund {
+    /// The merchant's key.
+    #[must_use]
+    pub fn key(&self) -> &RefundKey {
+        &self.key
+    }
+
+    /// The amount given back (or to be).
+    #[must_use]
+    pub fn amount(&self) -> Amount {
+        self.amount
+    }
+
+    /// Why.
+    #[must_use]
+    pub fn reason(&self) -> RefundReason {
+        self.reason
+    }
+
+    /// When it was first asked for.
+    #[must_use]
+    pub fn requested_at(&self) -> Timestamp {
+        self.requested_at
+    }
+
+    /// Where it stands.
+    #[must_use]
+    pub fn status(&self) -> RefundStatus {
+        self.status
+    }
+
+    /// The bank's reference of the refund, once refunded.
+    #[must_use]
+    pub fn bank_reference(&self) -> Option<&str> {
+        self.receipt
+            .as_ref()
+            .map(|(reference, _)| reference.as_str())
+    }
+
+    /// When the bank confirmed it, once refunded.
+    #[must_use]
+    pub fn refunded_at(&self) -> Option<Timestamp> {
+        self.receipt.as_ref().map(|(_, at)| *at)
+    }
+
+    /// Whether it takes, or may take, money back: refunded or pending.
+    pub(crate) fn counts(&self) -> bool {
+        !matches!(self.status, RefundStatus::Declined(_))
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer) {
+        w.text(self.key.as_str());
+        w.u64(self.amount.minor_units());
+        w.u8(self.reason.code());
+        w.time(self.requested_at);
+        match (self.status, &self.receipt) {
+            (RefundStatus::Refunded, Some((reference, at))) => {
+                w.u8(2);
+                w.text(reference);
+                w.time(*at);
+            }
+            (RefundStatus::Declined(reason), _) => {
+                w.u8(3);
+                w.u8(reason.code());
+            }
+            (RefundStatus::Pending | RefundStatus::Refunded, _) => w.u8(1),
+        }
+    }
+
+    /// A refund of a payment in `currency`, as [`Refund::write`] wrote it.
+    pub(crate) fn read(r: &mut Reader<'_>, currency: crate::Currency) -> Result<Self, Error> {
+        let key = r.text()?.parse().map_err(|_| Error::Tampered)?;
+        let amount = Amount::new(r.u64()?, currency).map_err(|_| Error::Tampered)?;
+        let code = r.u8()?;
+        let reason = RefundReason::ALL.into_iter().find(|c| c.code() == code);
+        let reason = reason.ok_or(Error::Tampered)?;
+        let requested_at = r.time()?;
+        let (status, receipt) = match r.u8()? {
+            1 => (RefundStatus::Pending, None),
+            2 => (
+                RefundStatus::Refunded,
+                Some((r.text()?.to_owned(), r.time()?)),
+            ),
+            3 => {
+                let reason = DeclineReason::from_code(r.u8()?).ok_or(Error::Tampered)?;
+                (RefundStatus::Declined(reason), None)
+            }
+            _ => return Err(Error::Tampered),
+        };
+        Ok(Self {
+            key,
+            amount,
+            reason,
+            requested_at,
+            status,
+            receipt,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_refuse_what_a_header_or_a_url_would_not_carry() {
+        assert_eq!(
+            "RMA-2026:0042".parse::<RefundKey>().unwrap().as_str(),
+            "RMA-2026:0042"
+        );
+        for (bad, expected) in [
+            ("", TextError::Empty),
+            ("a b", TextError::ForbiddenCharacter),
+            ("a/b", TextError::ForbiddenCharacter),
+            ("é", TextError::ForbiddenCharacter),
+        ] {
+            assert!(
+                matches!(bad.parse::<RefundKey>(), Err(Error::InvalidRefundKey(e)) if e == expected),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            "k".repeat(41).parse::<RefundKey>(),
+            Err(Error::InvalidRefundKey(TextError::TooLong { max: 40 }))
+        ));
+        assert!("k".repeat(40).parse::<RefundKey>().is_ok());
+    }
+
+    #[test]
+    fn reasons_have_distinct_codes() {
+        for (i, a) in RefundReason::ALL.iter().enumerate() {
+            for b in &RefundReason::ALL[i + 1..] {
+                assert_ne!(a.code(), b.code());
+            }
+        }
+    }
+}
