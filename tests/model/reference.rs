@@ -1,45 +1,93 @@
-//! The reference model: the engine's documented behaviour, written out plainly.
+//! The reference model: the engine's documented behaviour, written out plainly. The payment
+//! flow is here; enrollment and accounts in `accounts.rs`, refunds and the path without a code
+//! in `money.rs`, a number's guard in `ledger.rs`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use buyster::memory::BankFault;
-use buyster::{CancelReason, DeclineReason, SpendingLimit, StateKind};
+use buyster::{
+    AccountStatus, CancelReason, DeclineReason, EnrollmentFailure, EnrollmentKind, SpendingLimit,
+    StateKind,
+};
 use proptest::prelude::*;
 use proptest_state_machine::ReferenceStateMachine;
 
+use super::ledger::Guard;
+
 pub const MINUTE: u64 = 60_000;
 pub const NUMBERS: usize = 3;
-const MAX_PIN_FAILURES: u8 = 3;
-const MAX_LOCKS: u8 = 5;
-const LOCK: u64 = 15 * MINUTE;
-const CODE_ATTEMPTS: u8 = 3;
+pub const CODE_ATTEMPTS: u8 = 3;
 const RESENDS: u8 = 3;
-const CODE_TTL: u64 = 5 * MINUTE;
+pub const CODE_TTL: u64 = 5 * MINUTE;
 const PAYMENT_TTL: u64 = 15 * MINUTE;
 const COOLDOWN: u64 = 30_000;
-const SMS_PER_WINDOW: usize = 5;
-const SMS_WINDOW: u64 = 10 * MINUTE;
-const DAY: u64 = 24 * 60 * MINUTE;
-const PER_PAYMENT: u64 = 100_000;
-const PER_DAY: u64 = 150_000;
-const PER_30_DAYS: u64 = 300_000;
-const RESERVATIONS_KEPT: usize = 16;
-/// The engine's clock at the start, for the days of the ledger.
-const T0_MILLIS: u64 = 1_795_786_860_000;
 
 /// A command.
 #[derive(Clone, Debug)]
 pub enum Op {
-    Enroll { number: usize },
-    Initiate { number: usize, amount: u64 },
-    VerifyPin { payment: usize, right: bool },
-    SendCode { payment: usize },
-    Resend { payment: usize },
-    Confirm { payment: usize, code: Code },
-    Settle { payment: usize },
-    Cancel { payment: usize },
-    Recover { payment: usize },
-    Advance { millis: u64 },
+    Enroll {
+        number: usize,
+    },
+    StartEnrollment {
+        number: usize,
+    },
+    FinishEnrollment {
+        enrollment: usize,
+        right: bool,
+        weak_pin: bool,
+    },
+    ChangePin {
+        number: usize,
+        right: bool,
+    },
+    ResetPin {
+        number: usize,
+    },
+    Unlock {
+        number: usize,
+    },
+    SetStatus {
+        number: usize,
+        status: AccountStatus,
+    },
+    Initiate {
+        number: usize,
+        amount: u64,
+    },
+    VerifyPin {
+        payment: usize,
+        right: bool,
+    },
+    SendCode {
+        payment: usize,
+    },
+    AuthorizeExempt {
+        payment: usize,
+    },
+    Resend {
+        payment: usize,
+    },
+    Confirm {
+        payment: usize,
+        code: Code,
+    },
+    Settle {
+        payment: usize,
+    },
+    Cancel {
+        payment: usize,
+    },
+    Recover {
+        payment: usize,
+    },
+    Refund {
+        payment: usize,
+        key: u8,
+        amount: u64,
+    },
+    Advance {
+        millis: u64,
+    },
     BankFault(BankFault),
     SmsFault,
     Restart,
@@ -62,6 +110,7 @@ pub enum Expect {
     Locked(Option<u64>),
     Expired,
     WrongState(StateKind, StateKind),
+    WrongEnrollmentState(EnrollmentKind, EnrollmentKind),
     RateLimited(u64),
     ResendTooSoon(u64),
     ResendLimit,
@@ -70,7 +119,15 @@ pub enum Expect {
     Declined(DeclineReason),
     Bank,
     AlreadyEnrolled,
+    NotEnrolled,
+    AccountClosed,
+    WeakPin,
     LimitExceeded(SpendingLimit, Option<u64>),
+    /// `Payment::exemption` gave no ticket.
+    NotExempt,
+    RefundTooLarge(Option<u64>),
+    RefundKeyReused,
+    TooManyRefunds,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,24 +138,36 @@ pub enum Reason {
     Declined(DeclineReason),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lock {
-    Open,
-    Until(u64),
-    Permanent,
-}
-
+/// A number: its account, if it has one, and its guard.
 #[derive(Clone, Debug)]
 pub struct Number {
+    /// An account record exists (whatever its status).
     pub enrolled: bool,
-    failures: u8,
-    locks: u8,
-    lock: Lock,
-    /// When SMS went to the number (kept as the engine keeps them: the recent ones).
-    sms: Vec<u64>,
-    /// Reservations of the spending limits, oldest first: the payment (none once merged),
-    /// the amount, when.
-    ledger: Vec<(Option<usize>, u64, u64)>,
+    pub status: AccountStatus,
+    /// Which of the two PINs the account has.
+    pub pin: usize,
+    pub guard: Guard,
+}
+
+impl Number {
+    /// Whether its account passes a PIN check.
+    pub fn pays(&self) -> bool {
+        self.enrolled && self.status == AccountStatus::Active
+    }
+
+    /// Whether an enrollment would find it enrolled.
+    pub fn holds_account(&self) -> bool {
+        self.enrolled && self.status != AccountStatus::Closed
+    }
+}
+
+/// One refund of a payment, and what the bank decided for its key.
+#[derive(Clone, Debug)]
+pub struct Refund {
+    pub key: u8,
+    pub amount: u64,
+    /// `None` while pending.
+    pub status: Option<Result<(), DeclineReason>>,
 }
 
 #[derive(Clone, Debug)]
@@ -114,10 +183,26 @@ pub struct Payment {
     last_sent: u64,
     /// Whether the right code of this payment was typed (and the code consumed).
     pub authorized_by_code: bool,
+    /// Whether it was authorized without a code, under the low-value exemption.
+    pub authorized_by_exemption: bool,
     /// Whether the right PIN counted the first SMS in the number's window.
     sms_counted: bool,
+    /// Whether the right PIN found it exempt from the code.
+    pub exempt: bool,
     /// What the bank decided for this payment's key, if anything.
     pub ledger: Option<Result<(), DeclineReason>>,
+    pub refunds: Vec<Refund>,
+    /// What the bank decided for each refund key.
+    pub refund_ledger: HashMap<u8, Result<(), DeclineReason>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Enrollment {
+    pub number: usize,
+    pub state: EnrollmentKind,
+    pub reason: Option<EnrollmentFailure>,
+    pub attempts_left: u8,
+    pub expires_at: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -125,11 +210,13 @@ pub struct Model {
     pub now: u64,
     pub numbers: Vec<Number>,
     pub payments: Vec<Payment>,
-    bank_faults: VecDeque<BankFault>,
-    sms_faults: usize,
+    pub enrollments: Vec<Enrollment>,
+    pub bank_faults: VecDeque<BankFault>,
+    pub sms_faults: usize,
     /// SMS delivered, per number.
     pub delivered: Vec<usize>,
     pub debits: usize,
+    pub refunds: usize,
     pub last: Expect,
 }
 
@@ -137,11 +224,9 @@ impl Model {
     pub fn new() -> Self {
         let number = Number {
             enrolled: false,
-            failures: 0,
-            locks: 0,
-            lock: Lock::Open,
-            sms: Vec::new(),
-            ledger: Vec::new(),
+            status: AccountStatus::Active,
+            pin: 0,
+            guard: Guard::new(),
         };
         let mut numbers = vec![number; NUMBERS];
         numbers[0].enrolled = true;
@@ -149,28 +234,29 @@ impl Model {
             now: 0,
             numbers,
             payments: Vec::new(),
+            enrollments: Vec::new(),
             bank_faults: VecDeque::new(),
             sms_faults: 0,
             delivered: vec![0; NUMBERS],
             debits: 0,
+            refunds: 0,
             last: Expect::Ok,
         }
     }
 
-    fn fail(&mut self, p: usize, reason: Reason) {
+    /// Payment `p` fails; its share of the limits comes back.
+    pub fn fail(&mut self, p: usize, reason: Reason) {
         self.payments[p].state = StateKind::Failed;
         self.payments[p].reason = Some(reason);
-        // A failed payment gives back its share of the limits.
-        let number = &mut self.numbers[self.payments[p].number];
-        number.ledger.retain(|(payment, _, _)| *payment != Some(p));
+        self.numbers[self.payments[p].number].guard.release(p);
     }
 
-    fn expired(&self, p: usize) -> bool {
+    pub fn expired(&self, p: usize) -> bool {
         self.now >= self.payments[p].expires_at
     }
 
     /// The check `resume::<S>` makes.
-    fn resume(&self, p: usize, expected: StateKind) -> Result<(), Expect> {
+    pub fn resume(&self, p: usize, expected: StateKind) -> Result<(), Expect> {
         let found = self.payments[p].state;
         if found == expected {
             Ok(())
@@ -179,56 +265,70 @@ impl Model {
         }
     }
 
-    fn verify_pin(&mut self, p: usize, right: bool) -> Expect {
-        if let Err(e) = self.resume(p, StateKind::Initiated) {
-            return e;
-        }
+    /// `Expired` once the payment is failed, when it is past its time to live.
+    fn not_expired(&mut self, p: usize) -> Result<(), Expect> {
         if self.expired(p) {
             self.fail(p, Reason::Expired);
-            return Expect::Expired;
+            return Err(Expect::Expired);
         }
-        let now = self.now;
+        Ok(())
+    }
+
+    fn initiate(&mut self, number: usize, amount: u64) -> Expect {
+        self.payments.push(Payment {
+            number,
+            amount,
+            state: StateKind::Initiated,
+            reason: None,
+            expires_at: self.now + PAYMENT_TTL,
+            attempts_left: 0,
+            resends_left: 0,
+            code_expires_at: 0,
+            last_sent: 0,
+            authorized_by_code: false,
+            authorized_by_exemption: false,
+            sms_counted: false,
+            exempt: false,
+            ledger: None,
+            refunds: Vec::new(),
+            refund_ledger: HashMap::new(),
+        });
+        Expect::Ok
+    }
+
+    fn verify_pin(&mut self, p: usize, right: bool) -> Expect {
+        if let Err(e) = self
+            .resume(p, StateKind::Initiated)
+            .and_then(|()| self.not_expired(p))
+        {
+            return e;
+        }
+        let (now, amount) = (self.now, self.payments[p].amount);
         let n = &mut self.numbers[self.payments[p].number];
-        match n.lock {
-            Lock::Until(until) if now < until => return Expect::Locked(Some(until)),
-            Lock::Permanent => return Expect::Locked(None),
-            _ => {}
+        if let Err(e) = n.guard.check_open(now) {
+            return e;
         }
-        if right && n.enrolled {
-            n.failures = 0;
-            n.locks = 0;
-            n.lock = Lock::Open;
-            let amount = self.payments[p].amount;
-            if let Err(refusal) = reserve(n, p, amount, now) {
-                return refusal;
-            }
-            // The same write counts the SMS to come, when the window has room.
-            let counted = count_in_window(n, now).is_ok();
-            self.payments[p].state = StateKind::PinVerified;
-            self.payments[p].sms_counted = counted;
-            return Expect::Ok;
+        if !(right && n.pays()) {
+            return wrong_pin(&mut n.guard, now);
         }
-        n.lock = Lock::Open;
-        n.failures += 1;
-        if n.failures < MAX_PIN_FAILURES {
-            return Expect::Rejected(MAX_PIN_FAILURES - n.failures);
-        }
-        n.failures = 0;
-        n.locks += 1;
-        if n.locks >= MAX_LOCKS {
-            n.lock = Lock::Permanent;
-            Expect::Locked(None)
-        } else {
-            let until = now + LOCK * (1 << (n.locks - 1));
-            n.lock = Lock::Until(until);
-            Expect::Locked(Some(until))
-        }
+        n.guard.clear();
+        let exempt = match n.guard.reserve(p, amount, now) {
+            Ok(exempt) => exempt,
+            Err(refusal) => return refusal,
+        };
+        // The same write counts the SMS to come, when one is needed and the window has room.
+        let counted = !exempt && n.guard.count_sms(now).is_ok();
+        let payment = &mut self.payments[p];
+        payment.state = StateKind::PinVerified;
+        payment.sms_counted = counted;
+        payment.exempt = exempt;
+        Expect::Ok
     }
 
     /// Counts an SMS in the number's window (unless `counted`) and hands it to the gateway.
-    fn dispatch(&mut self, number: usize, counted: bool) -> Result<(), Expect> {
+    pub fn dispatch(&mut self, number: usize, counted: bool) -> Result<(), Expect> {
         if !counted {
-            count_in_window(&mut self.numbers[number], self.now)?;
+            self.numbers[number].guard.count_sms(self.now)?;
         }
         if self.sms_faults > 0 {
             self.sms_faults -= 1;
@@ -239,16 +339,16 @@ impl Model {
     }
 
     fn send_code(&mut self, p: usize) -> Expect {
-        if let Err(e) = self.resume(p, StateKind::PinVerified) {
+        if let Err(e) = self
+            .resume(p, StateKind::PinVerified)
+            .and_then(|()| self.not_expired(p))
+        {
             return e;
-        }
-        if self.expired(p) {
-            self.fail(p, Reason::Expired);
-            return Expect::Expired;
         }
         let counted = self.payments[p].sms_counted;
         if let Err(e) = self.dispatch(self.payments[p].number, counted) {
-            // The payment is put back as `PinVerified`; a counted SMS stays counted.
+            // Put back as `PinVerified`, on the code's path now; a counted SMS stays counted.
+            self.payments[p].exempt = false;
             if e == Expect::Sms {
                 self.payments[p].sms_counted = false;
             }
@@ -265,12 +365,11 @@ impl Model {
     }
 
     fn resend(&mut self, p: usize) -> Expect {
-        if let Err(e) = self.resume(p, StateKind::OtpSent) {
+        if let Err(e) = self
+            .resume(p, StateKind::OtpSent)
+            .and_then(|()| self.not_expired(p))
+        {
             return e;
-        }
-        if self.expired(p) {
-            self.fail(p, Reason::Expired);
-            return Expect::Expired;
         }
         let payment = &self.payments[p];
         if payment.resends_left == 0 {
@@ -291,12 +390,11 @@ impl Model {
     }
 
     fn confirm(&mut self, p: usize, right: bool) -> Expect {
-        if let Err(e) = self.resume(p, StateKind::OtpSent) {
+        if let Err(e) = self
+            .resume(p, StateKind::OtpSent)
+            .and_then(|()| self.not_expired(p))
+        {
             return e;
-        }
-        if self.expired(p) {
-            self.fail(p, Reason::Expired);
-            return Expect::Expired;
         }
         if self.now >= self.payments[p].code_expires_at {
             return Expect::Expired;
@@ -304,6 +402,8 @@ impl Model {
         if right {
             self.payments[p].state = StateKind::Authorized;
             self.payments[p].authorized_by_code = true;
+            // A full authentication: the exemption's streak starts again.
+            self.numbers[self.payments[p].number].guard.end_streak();
             return self.settle_now(p);
         }
         let payment = &mut self.payments[p];
@@ -316,7 +416,7 @@ impl Model {
     }
 
     /// The bank call of an authorized payment, as the memory bank plays it.
-    fn settle_now(&mut self, p: usize) -> Expect {
+    pub fn settle_now(&mut self, p: usize) -> Expect {
         let fault = self.bank_faults.pop_front();
         let first = self.payments[p].ledger;
         let outcome = match (fault, first) {
@@ -380,80 +480,12 @@ impl Model {
     }
 }
 
-/// Reserves `amount` for payment `p` within the three limits, or says which limit refuses it
-/// and when it frees up (the one that frees up last).
-fn reserve(n: &mut Number, p: usize, amount: u64, now: u64) -> Result<(), Expect> {
-    n.ledger.retain(|(_, _, at)| now < at + 30 * DAY);
-    if n.ledger.iter().any(|(payment, _, _)| *payment == Some(p)) {
-        return Ok(());
+/// A wrong PIN (or a refused account) counted at `now`: the answer.
+pub fn wrong_pin(guard: &mut Guard, now: u64) -> Expect {
+    match guard.fail(now) {
+        Ok(left) => Expect::Rejected(left),
+        Err(until) => Expect::Locked(until),
     }
-    let mut refusals = Vec::new();
-    if amount > PER_PAYMENT {
-        refusals.push((SpendingLimit::PerPayment, None));
-    }
-    for (limit, window, max) in [
-        (SpendingLimit::Per24Hours, DAY, PER_DAY),
-        (SpendingLimit::Per30Days, 30 * DAY, PER_30_DAYS),
-    ] {
-        let inside: Vec<_> = n
-            .ledger
-            .iter()
-            .filter(|(_, _, at)| now < at + window)
-            .collect();
-        let mut total = amount + inside.iter().map(|(_, a, _)| a).sum::<u64>();
-        if total <= max {
-            continue;
-        }
-        let mut frees = None;
-        for (_, a, at) in inside {
-            total -= a;
-            if total <= max {
-                frees = Some(at + window);
-                break;
-            }
-        }
-        refusals.push((limit, frees));
-    }
-    if let Some((limit, frees)) = refusals
-        .into_iter()
-        .max_by_key(|(_, f)| f.unwrap_or(u64::MAX))
-    {
-        return Err(Expect::LimitExceeded(limit, frees));
-    }
-    n.ledger.push((Some(p), amount, now));
-    if n.ledger.len() > RESERVATIONS_KEPT {
-        // One currency here: the oldest that shares its day with a later one (the newest
-        // excepted) merges into it.
-        let day = |at: u64| (T0_MILLIS + at) / DAY;
-        let older = n.ledger.len() - 1;
-        let pair = (0..older).find_map(|i| {
-            ((i + 1)..older)
-                .find(|&j| day(n.ledger[j].2) == day(n.ledger[i].2))
-                .map(|j| (i, j))
-        });
-        if let Some((i, j)) = pair {
-            let (_, first, _) = n.ledger.remove(i);
-            n.ledger[j - 1].0 = None;
-            n.ledger[j - 1].1 += first;
-        }
-    }
-    Ok(())
-}
-
-/// Counts an SMS sent at `now` in the number's window, or says when the window frees up.
-fn count_in_window(n: &mut Number, now: u64) -> Result<(), Expect> {
-    let recent: Vec<u64> = n
-        .sms
-        .iter()
-        .copied()
-        .filter(|t| *t + SMS_WINDOW > now)
-        .collect();
-    if recent.len() >= SMS_PER_WINDOW {
-        return Err(Expect::RateLimited(recent[0] + SMS_WINDOW));
-    }
-    n.sms = recent;
-    n.sms.push(now);
-    Ok(())
 }
 
 impl Default for Model {
@@ -467,33 +499,21 @@ pub struct Reference;
 impl Reference {
     pub fn step(mut model: Model, op: &Op) -> Model {
         model.last = match *op {
-            Op::Enroll { number } => {
-                if model.numbers[number].enrolled {
-                    Expect::AlreadyEnrolled
-                } else {
-                    model.numbers[number].enrolled = true;
-                    Expect::Ok
-                }
-            }
-            Op::Initiate { number, amount } => {
-                model.payments.push(Payment {
-                    number,
-                    amount,
-                    state: StateKind::Initiated,
-                    reason: None,
-                    expires_at: model.now + PAYMENT_TTL,
-                    attempts_left: 0,
-                    resends_left: 0,
-                    code_expires_at: 0,
-                    last_sent: 0,
-                    authorized_by_code: false,
-                    sms_counted: false,
-                    ledger: None,
-                });
-                Expect::Ok
-            }
+            Op::Enroll { number } => model.enroll(number),
+            Op::StartEnrollment { number } => model.start_enrollment(number),
+            Op::FinishEnrollment {
+                enrollment,
+                right,
+                weak_pin,
+            } => model.finish_enrollment(enrollment, right, weak_pin),
+            Op::ChangePin { number, right } => model.change_pin(number, right),
+            Op::ResetPin { number } => model.reset_pin(number),
+            Op::Unlock { number } => model.unlock(number),
+            Op::SetStatus { number, status } => model.set_status(number, status),
+            Op::Initiate { number, amount } => model.initiate(number, amount),
             Op::VerifyPin { payment, right } => model.verify_pin(payment, right),
             Op::SendCode { payment } => model.send_code(payment),
+            Op::AuthorizeExempt { payment } => model.authorize_exempt(payment),
             Op::Resend { payment } => model.resend(payment),
             Op::Confirm { payment, code } => model.confirm(payment, matches!(code, Code::Right)),
             Op::Settle { payment } => match model.resume(payment, StateKind::Authorized) {
@@ -502,6 +522,11 @@ impl Reference {
             },
             Op::Cancel { payment } => model.cancel(payment),
             Op::Recover { payment } => model.recover(payment),
+            Op::Refund {
+                payment,
+                key,
+                amount,
+            } => model.refund(payment, key, amount),
             Op::Advance { millis } => {
                 model.now += millis;
                 Expect::Ok
@@ -529,51 +554,25 @@ impl ReferenceStateMachine for Reference {
     }
 
     fn transitions(state: &Model) -> BoxedStrategy<Op> {
-        let numbers = 0..NUMBERS;
-        let amounts = prop::sample::select(vec![1u64, 4990, 60_000, 99_999, 100_001]);
-        let advance = prop::sample::select(vec![
-            1_000u64,
-            10_000,
-            30_000,
-            61_000,
-            5 * MINUTE,
-            10 * MINUTE,
-            16 * MINUTE,
-            120 * MINUTE,
-        ]);
-        let faults = prop::sample::select(vec![
-            BankFault::Unavailable,
-            BankFault::AppliedButUnavailable,
-            BankFault::Decline(DeclineReason::InsufficientFunds),
-        ]);
-        let general = prop_oneof![
-            3 => (numbers.clone(), amounts).prop_map(|(number, amount)| Op::Initiate { number, amount }),
-            1 => numbers.prop_map(|number| Op::Enroll { number }),
-            2 => advance.prop_map(|millis| Op::Advance { millis }),
-            1 => faults.prop_map(Op::BankFault),
-            1 => Just(Op::SmsFault),
-            1 => Just(Op::Restart),
-        ];
-        if state.payments.is_empty() {
-            return general.boxed();
+        let mut ops: Vec<(u32, BoxedStrategy<Op>)> = vec![(5, general_ops().boxed())];
+        if !state.enrollments.is_empty() {
+            let enrollments = 0..state.enrollments.len();
+            let finish = (
+                enrollments,
+                prop::bool::weighted(0.7),
+                prop::bool::weighted(0.1),
+            )
+                .prop_map(|(enrollment, right, weak_pin)| Op::FinishEnrollment {
+                    enrollment,
+                    right,
+                    weak_pin,
+                });
+            ops.push((3, finish.boxed()));
         }
-        let payments = 0..state.payments.len();
-        let code = prop_oneof![
-            3 => Just(Code::Right),
-            2 => Just(Code::Wrong),
-            1 => payments.clone().prop_map(Code::OtherPayments),
-        ];
-        prop_oneof![
-            4 => general,
-            6 => (payments.clone(), prop::bool::weighted(0.6)).prop_map(|(payment, right)| Op::VerifyPin { payment, right }),
-            4 => payments.clone().prop_map(|payment| Op::SendCode { payment }),
-            2 => payments.clone().prop_map(|payment| Op::Resend { payment }),
-            6 => (payments.clone(), code).prop_map(|(payment, code)| Op::Confirm { payment, code }),
-            1 => payments.clone().prop_map(|payment| Op::Settle { payment }),
-            1 => payments.clone().prop_map(|payment| Op::Cancel { payment }),
-            1 => payments.prop_map(|payment| Op::Recover { payment }),
-        ]
-        .boxed()
+        if !state.payments.is_empty() {
+            ops.extend(payment_ops(state.payments.len()));
+        }
+        prop::strategy::Union::new_weighted(ops).boxed()
     }
 
     fn preconditions(state: &Model, op: &Op) -> bool {
@@ -581,14 +580,17 @@ impl ReferenceStateMachine for Reference {
         match *op {
             Op::VerifyPin { payment, .. }
             | Op::SendCode { payment }
+            | Op::AuthorizeExempt { payment }
             | Op::Resend { payment }
             | Op::Settle { payment }
             | Op::Cancel { payment }
-            | Op::Recover { payment } => exists(payment),
+            | Op::Recover { payment }
+            | Op::Refund { payment, .. } => exists(payment),
             Op::Confirm { payment, code } => {
                 exists(payment)
                     && !matches!(code, Code::OtherPayments(other) if !exists(other) || other == payment)
             }
+            Op::FinishEnrollment { enrollment, .. } => enrollment < state.enrollments.len(),
             _ => true,
         }
     }
@@ -596,6 +598,88 @@ impl ReferenceStateMachine for Reference {
     fn apply(model: Model, op: &Op) -> Model {
         Self::step(model, op)
     }
+}
+
+/// The commands on one of `count` payments, weighted.
+fn payment_ops(count: usize) -> Vec<(u32, BoxedStrategy<Op>)> {
+    let payments = 0..count;
+    let code = prop_oneof![
+        3 => Just(Code::Right),
+        2 => Just(Code::Wrong),
+        1 => payments.clone().prop_map(Code::OtherPayments),
+    ];
+    let refund_amounts = prop::sample::select(vec![1u64, 1_000, 2_990, 4_990, 60_000]);
+    let on = |f: fn(usize) -> Op| payments.clone().prop_map(f).boxed();
+    vec![
+        (
+            6,
+            (payments.clone(), prop::bool::weighted(0.6))
+                .prop_map(|(payment, right)| Op::VerifyPin { payment, right })
+                .boxed(),
+        ),
+        (4, on(|payment| Op::SendCode { payment })),
+        (2, on(|payment| Op::AuthorizeExempt { payment })),
+        (2, on(|payment| Op::Resend { payment })),
+        (
+            6,
+            (payments.clone(), code)
+                .prop_map(|(payment, code)| Op::Confirm { payment, code })
+                .boxed(),
+        ),
+        (1, on(|payment| Op::Settle { payment })),
+        (1, on(|payment| Op::Cancel { payment })),
+        (1, on(|payment| Op::Recover { payment })),
+        (
+            3,
+            (payments.clone(), 0u8..4, refund_amounts)
+                .prop_map(|(payment, key, amount)| Op::Refund {
+                    payment,
+                    key,
+                    amount,
+                })
+                .boxed(),
+        ),
+    ]
+}
+
+/// The commands that need no payment.
+fn general_ops() -> impl Strategy<Value = Op> {
+    let numbers = 0..NUMBERS;
+    let amounts = prop::sample::select(vec![1u64, 2_990, 4_990, 60_000, 99_999, 100_001]);
+    let advance = prop::sample::select(vec![
+        1_000u64,
+        10_000,
+        30_000,
+        61_000,
+        5 * MINUTE,
+        10 * MINUTE,
+        16 * MINUTE,
+        120 * MINUTE,
+        25 * 60 * MINUTE,
+    ]);
+    let faults = prop::sample::select(vec![
+        BankFault::Unavailable,
+        BankFault::AppliedButUnavailable,
+        BankFault::Decline(DeclineReason::InsufficientFunds),
+    ]);
+    let statuses = prop::sample::select(vec![
+        AccountStatus::Active,
+        AccountStatus::Suspended,
+        AccountStatus::Closed,
+    ]);
+    prop_oneof![
+        4 => (numbers.clone(), amounts).prop_map(|(number, amount)| Op::Initiate { number, amount }),
+        1 => numbers.clone().prop_map(|number| Op::Enroll { number }),
+        2 => numbers.clone().prop_map(|number| Op::StartEnrollment { number }),
+        1 => (numbers.clone(), prop::bool::weighted(0.6)).prop_map(|(number, right)| Op::ChangePin { number, right }),
+        1 => numbers.clone().prop_map(|number| Op::ResetPin { number }),
+        1 => numbers.clone().prop_map(|number| Op::Unlock { number }),
+        1 => (numbers, statuses).prop_map(|(number, status)| Op::SetStatus { number, status }),
+        2 => advance.prop_map(|millis| Op::Advance { millis }),
+        1 => faults.prop_map(Op::BankFault),
+        1 => Just(Op::SmsFault),
+        1 => Just(Op::Restart),
+    ]
 }
 
 /// Reasons as the model names them, for a stored failure reason.

@@ -1,19 +1,24 @@
 //! The system under test: the engine on the memory host, driven the way a web server drives it
-//! (the payment id kept between calls, the payment resumed from the store).
+//! (the payment or enrollment id kept between calls, the record resumed from the store).
 
-use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
+use buyster::memory::{ManualClock, MemoryBank, MemoryEvents, MemorySms, MemoryStore};
 use buyster::testkit::block_on;
 use buyster::{
-    AnyPayment, Authorized, CancelReason, CodeCheck, Engine, Error, FundingSource, Initiated, Keys,
-    OtpCode, OtpSent, PaymentId, PhoneNumber, PinCheck, PinVerified, SecretKey, StateKind,
-    Timestamp,
+    Amount, AnyEnrollment, AnyPayment, Authorized, CancelReason, CodeCheck, Confirmed, Currency,
+    Engine, EnrollmentCheck, EnrollmentId, Error, Exemption, FundingSource, Initiated, Keys,
+    OtpCode, OtpSent, PaymentId, PhoneNumber, PinChange, PinCheck, PinVerified, Policy,
+    RefundReason, RefundStatus, SecretKey, Timestamp,
 };
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 
 use super::reference::{Code, Expect, Model, NUMBERS, Op, Reference, reason_of};
-use crate::common::{IBAN, MASTER, PIN, T0, WRONG_PIN, order, other_code, pin};
+use crate::common::{IBAN, MASTER, T0, WRONG_PIN, order, other_code, pin};
 
 type MemoryEngine = Engine<MemoryStore, MemorySms, MemoryBank, ManualClock>;
+
+/// The two PINs an account may have, and a weak one.
+const PINS: [&str; 2] = ["246813", "402517"];
+const WEAK_PIN: &str = "123456";
 
 pub struct System {
     engine: MemoryEngine,
@@ -21,21 +26,41 @@ pub struct System {
     sms: MemorySms,
     bank: MemoryBank,
     clock: ManualClock,
+    events: MemoryEvents,
     phones: Vec<PhoneNumber>,
+    /// Which PIN each number's account has, as the engine's answers told.
+    pins: Vec<usize>,
     ids: Vec<PaymentId>,
+    enrollments: Vec<EnrollmentId>,
 }
 
-fn new_engine(
+fn new_engine(system: &System) -> MemoryEngine {
+    build(
+        &system.store,
+        &system.sms,
+        &system.bank,
+        &system.clock,
+        &system.events,
+    )
+}
+
+fn build(
     store: &MemoryStore,
     sms: &MemorySms,
     bank: &MemoryBank,
     clock: &ManualClock,
+    events: &MemoryEvents,
 ) -> MemoryEngine {
     Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
         .store(store.clone())
         .sms(sms.clone())
         .bank(bank.clone())
         .clock(clock.clone())
+        .policy(Policy {
+            low_value_exemption: true,
+            ..Policy::default()
+        })
+        .events(events.clone())
         .build()
         .unwrap()
 }
@@ -51,6 +76,9 @@ fn observe<T>(result: Result<T, Error>, ok: impl FnOnce(T) -> Expect) -> Expect 
         Err(Error::Locked { until }) => Expect::Locked(until.map(millis)),
         Err(Error::Expired) => Expect::Expired,
         Err(Error::WrongState { expected, found }) => Expect::WrongState(expected, found),
+        Err(Error::WrongEnrollmentState { expected, found }) => {
+            Expect::WrongEnrollmentState(expected, found)
+        }
         Err(Error::RateLimited { retry_at }) => Expect::RateLimited(millis(retry_at)),
         Err(Error::ResendTooSoon { retry_at }) => Expect::ResendTooSoon(millis(retry_at)),
         Err(Error::ResendLimit) => Expect::ResendLimit,
@@ -59,9 +87,17 @@ fn observe<T>(result: Result<T, Error>, ok: impl FnOnce(T) -> Expect) -> Expect 
         Err(Error::Declined(reason)) => Expect::Declined(reason),
         Err(Error::Bank(_)) => Expect::Bank,
         Err(Error::AlreadyEnrolled) => Expect::AlreadyEnrolled,
+        Err(Error::NotEnrolled) => Expect::NotEnrolled,
+        Err(Error::AccountClosed) => Expect::AccountClosed,
+        Err(Error::WeakPin(_)) => Expect::WeakPin,
         Err(Error::LimitExceeded { limit, frees_at }) => {
             Expect::LimitExceeded(limit, frees_at.map(millis))
         }
+        Err(Error::RefundTooLarge { refundable }) => {
+            Expect::RefundTooLarge(refundable.map(|a| a.minor_units()))
+        }
+        Err(Error::RefundKeyReused) => Expect::RefundKeyReused,
+        Err(Error::TooManyRefunds) => Expect::TooManyRefunds,
         Err(other) => panic!("unexpected error: {other}"),
     }
 }
@@ -69,23 +105,31 @@ fn observe<T>(result: Result<T, Error>, ok: impl FnOnce(T) -> Expect) -> Expect 
 impl System {
     fn new() -> Self {
         let (store, sms, bank) = (MemoryStore::new(), MemorySms::new(), MemoryBank::new());
-        let clock = ManualClock::new(T0);
+        let (clock, events) = (ManualClock::new(T0), MemoryEvents::new());
         let phones: Vec<PhoneNumber> = ["+33612345678", "+33611223344", "+33698765432"]
             .iter()
             .map(|p| p.parse().unwrap())
             .collect();
         assert_eq!(phones.len(), NUMBERS);
-        let engine = new_engine(&store, &sms, &bank, &clock);
-        block_on(engine.enroll(&phones[0], &pin(PIN), IBAN.parse().unwrap())).unwrap();
+        let engine = build(&store, &sms, &bank, &clock, &events);
+        block_on(engine.enroll(&phones[0], &pin(PINS[0]), IBAN.parse().unwrap())).unwrap();
         Self {
             engine,
             store,
             sms,
             bank,
             clock,
+            events,
             phones,
+            pins: vec![0; NUMBERS],
             ids: Vec::new(),
+            enrollments: Vec::new(),
         }
+    }
+
+    /// The PIN of number `n`, or a wrong one.
+    fn pin_of(&self, n: usize, right: bool) -> &'static str {
+        if right { PINS[self.pins[n]] } else { WRONG_PIN }
     }
 
     /// The code in the last SMS sent for payment `p`, if any.
@@ -114,72 +158,69 @@ impl System {
     }
 
     fn run(&mut self, op: &Op) -> Expect {
-        let engine = &self.engine;
         match *op {
-            Op::Enroll { number } => {
-                let funding: FundingSource = IBAN.parse().unwrap();
-                observe(
-                    block_on(engine.enroll(&self.phones[number], &pin(PIN), funding)),
-                    |()| Expect::Ok,
-                )
+            Op::Enroll { number } => self.enroll(number),
+            Op::StartEnrollment { number } => self.start_enrollment(number),
+            Op::FinishEnrollment {
+                enrollment,
+                right,
+                weak_pin,
+            } => self.finish_enrollment(enrollment, right, weak_pin),
+            Op::ChangePin { number, right } => self.change_pin(number, right),
+            Op::ResetPin { number } => self.reset_pin(number),
+            Op::Unlock { number } => {
+                observe(block_on(self.engine.unlock(&self.phones[number])), |()| {
+                    Expect::Ok
+                })
             }
+            Op::SetStatus { number, status } => observe(
+                block_on(self.engine.set_status(&self.phones[number], status)),
+                |()| Expect::Ok,
+            ),
             Op::Initiate { number, amount } => {
                 let payment =
-                    block_on(engine.initiate(order(amount), &self.phones[number])).unwrap();
+                    block_on(self.engine.initiate(order(amount), &self.phones[number])).unwrap();
                 self.ids.push(payment.id());
                 Expect::Ok
             }
-            Op::VerifyPin { payment, right } => {
-                let digits = if right { PIN } else { WRONG_PIN };
-                let result = block_on(async {
-                    let p = engine.resume::<Initiated>(self.ids[payment]).await?;
-                    engine.verify_pin(p, &pin(digits)).await
-                });
-                observe(result, |check| match check {
-                    PinCheck::Verified(_) => Expect::Ok,
-                    PinCheck::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
-                })
-            }
+            Op::VerifyPin { payment, right } => self.verify_pin(payment, right),
             Op::SendCode { payment } => observe(
                 block_on(async {
-                    let p = engine.resume::<PinVerified>(self.ids[payment]).await?;
-                    engine.send_code(p).await
+                    let p = self.engine.resume::<PinVerified>(self.ids[payment]).await?;
+                    self.engine.send_code(p).await
                 }),
                 |_| Expect::Ok,
             ),
+            Op::AuthorizeExempt { payment } => self.authorize_exempt(payment),
             Op::Resend { payment } => observe(
                 block_on(async {
-                    let p = engine.resume::<OtpSent>(self.ids[payment]).await?;
-                    engine.resend_code(p).await
+                    let p = self.engine.resume::<OtpSent>(self.ids[payment]).await?;
+                    self.engine.resend_code(p).await
                 }),
                 |_| Expect::Ok,
             ),
-            Op::Confirm { payment, code } => {
-                let id = self.ids[payment];
-                let result = block_on(async {
-                    let p = engine.resume::<OtpSent>(id).await?;
-                    let typed = self.typed_code(payment, code);
-                    engine.confirm(p, &typed).await
-                });
-                observe(result, |check| match check {
-                    CodeCheck::Confirmed(_) => Expect::Ok,
-                    CodeCheck::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
-                })
-            }
+            Op::Confirm { payment, code } => self.confirm(payment, code),
             Op::Settle { payment } => observe(
                 block_on(async {
-                    let p = engine.resume::<Authorized>(self.ids[payment]).await?;
-                    engine.settle(p).await
+                    let p = self.engine.resume::<Authorized>(self.ids[payment]).await?;
+                    self.engine.settle(p).await
                 }),
                 |_| Expect::Ok,
             ),
             Op::Cancel { payment } => observe(
-                block_on(engine.cancel(self.ids[payment], CancelReason::Buyer)),
+                block_on(self.engine.cancel(self.ids[payment], CancelReason::Buyer)),
                 |_| Expect::Ok,
             ),
             Op::Recover { payment } => {
-                observe(block_on(engine.recover(self.ids[payment])), |_| Expect::Ok)
+                observe(block_on(self.engine.recover(self.ids[payment])), |_| {
+                    Expect::Ok
+                })
             }
+            Op::Refund {
+                payment,
+                key,
+                amount,
+            } => self.refund(payment, key, amount),
             Op::Advance { millis } => {
                 self.clock.advance(std::time::Duration::from_millis(millis));
                 Expect::Ok
@@ -193,10 +234,142 @@ impl System {
                 Expect::Ok
             }
             Op::Restart => {
-                self.engine = new_engine(&self.store, &self.sms, &self.bank, &self.clock);
+                self.engine = new_engine(self);
                 Expect::Ok
             }
         }
+    }
+
+    fn enroll(&mut self, number: usize) -> Expect {
+        let funding: FundingSource = IBAN.parse().unwrap();
+        let phone = &self.phones[number];
+        let answer = block_on(self.engine.enroll(phone, &pin(PINS[0]), funding));
+        observe(answer, |()| {
+            self.pins[number] = 0;
+            Expect::Ok
+        })
+    }
+
+    fn start_enrollment(&mut self, number: usize) -> Expect {
+        let answer = block_on(self.engine.start_enrollment(&self.phones[number]));
+        observe(answer, |enrollment| {
+            self.enrollments.push(enrollment.id());
+            Expect::Ok
+        })
+    }
+
+    fn finish_enrollment(&mut self, e: usize, right: bool, weak_pin: bool) -> Expect {
+        let id = self.enrollments[e];
+        let digits = if weak_pin { WEAK_PIN } else { PINS[0] };
+        let sent = self.sms.last_code_for_enrollment(id).unwrap();
+        let code = if right { sent } else { other_code(&sent) };
+        let answer = block_on(async {
+            let enrollment = self.engine.resume_enrollment(id).await?;
+            let funding = IBAN.parse().unwrap();
+            let pin = pin(digits);
+            self.engine
+                .finish_enrollment(enrollment, &code, &pin, funding)
+                .await
+        });
+        let number = self
+            .phones
+            .iter()
+            .position(|p| Some(p) == self.enrolled_phone(id));
+        observe(answer, |check| match check {
+            EnrollmentCheck::Enrolled(_) => {
+                self.pins[number.unwrap()] = 0;
+                Expect::Ok
+            }
+            EnrollmentCheck::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
+        })
+    }
+
+    fn enrolled_phone(&self, id: EnrollmentId) -> Option<&PhoneNumber> {
+        let any = block_on(self.engine.load_enrollment(id)).ok()?;
+        let phone = match &any {
+            AnyEnrollment::CodeSent(e) => e.phone(),
+            AnyEnrollment::Enrolled(e) => e.phone(),
+            AnyEnrollment::Failed(e) => e.phone(),
+        };
+        self.phones.iter().find(|p| *p == phone)
+    }
+
+    fn change_pin(&mut self, number: usize, right: bool) -> Expect {
+        let old = pin(self.pin_of(number, right));
+        let new = pin(PINS[1 - self.pins[number]]);
+        let answer = block_on(self.engine.change_pin(&self.phones[number], &old, &new));
+        observe(answer, |change| match change {
+            PinChange::Changed => {
+                self.pins[number] = 1 - self.pins[number];
+                Expect::Ok
+            }
+            PinChange::Rejected { attempts_left } => Expect::Rejected(attempts_left),
+        })
+    }
+
+    fn reset_pin(&mut self, number: usize) -> Expect {
+        let new = pin(PINS[1 - self.pins[number]]);
+        let answer = block_on(self.engine.reset_pin(&self.phones[number], &new));
+        observe(answer, |()| {
+            self.pins[number] = 1 - self.pins[number];
+            Expect::Ok
+        })
+    }
+
+    fn verify_pin(&mut self, payment: usize, right: bool) -> Expect {
+        let id = self.ids[payment];
+        let number = self.number_of(id);
+        let digits = self.pin_of(number, right);
+        let result = block_on(async {
+            let p = self.engine.resume::<Initiated>(id).await?;
+            self.engine.verify_pin(p, &pin(digits)).await
+        });
+        observe(result, |check| match check {
+            PinCheck::Verified(_) => Expect::Ok,
+            PinCheck::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
+        })
+    }
+
+    fn number_of(&self, id: PaymentId) -> usize {
+        let any = block_on(self.engine.load(id)).unwrap();
+        self.phones.iter().position(|p| p == any.phone()).unwrap()
+    }
+
+    fn authorize_exempt(&mut self, payment: usize) -> Expect {
+        let result = block_on(async {
+            let p = self.engine.resume::<PinVerified>(self.ids[payment]).await?;
+            let Exemption::Ticket(ticket) = p.exemption() else {
+                return Ok(Expect::NotExempt);
+            };
+            let authorized = self.engine.authorize_exempt(ticket).await?;
+            self.engine.settle(authorized).await.map(|_| Expect::Ok)
+        });
+        observe(result, |answer| answer)
+    }
+
+    fn confirm(&mut self, payment: usize, code: Code) -> Expect {
+        let id = self.ids[payment];
+        let result = block_on(async {
+            let p = self.engine.resume::<OtpSent>(id).await?;
+            let typed = self.typed_code(payment, code);
+            self.engine.confirm(p, &typed).await
+        });
+        observe(result, |check| match check {
+            CodeCheck::Confirmed(_) => Expect::Ok,
+            CodeCheck::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
+        })
+    }
+
+    fn refund(&mut self, payment: usize, key: u8, amount: u64) -> Expect {
+        let result = block_on(async {
+            let p = self.engine.resume::<Confirmed>(self.ids[payment]).await?;
+            let key = format!("k{key}").parse().unwrap();
+            let amount = Amount::new(amount, Currency::EUR).unwrap();
+            self.engine
+                .refund(p, &key, amount, RefundReason::Returned)
+                .await
+        });
+        observe(result, |_| Expect::Ok)
     }
 }
 
@@ -217,91 +390,64 @@ impl StateMachineTest for EngineUnderTest {
     }
 
     fn check_invariants(system: &System, model: &Model) {
-        assert_eq!(system.ids.len(), model.payments.len());
-        for (p, (id, expected)) in system.ids.iter().zip(&model.payments).enumerate() {
-            let stored = block_on(system.engine.load(*id)).unwrap();
-            // Stored state is the model's: terminal states absorb, counters lose nothing.
-            assert_eq!(stored.kind(), expected.state, "payment {p}");
-            // The payment's data never changes between initiate and debit.
-            assert_eq!(stored.order(), &order(expected.amount), "payment {p}");
-            assert_eq!(
-                stored.phone(),
-                &system.phones[expected.number],
-                "payment {p}"
-            );
-            match stored {
-                AnyPayment::OtpSent(payment) => {
-                    assert_eq!(
-                        payment.attempts_left(),
-                        expected.attempts_left,
-                        "payment {p}"
-                    );
-                    assert_eq!(payment.resends_left(), expected.resends_left, "payment {p}");
-                    assert_eq!(
-                        millis(payment.code_expires_at()),
-                        expected.code_expires_at,
-                        "payment {p}"
-                    );
-                }
-                AnyPayment::Failed(payment) => {
-                    assert_eq!(
-                        Some(reason_of(payment.reason())),
-                        expected.reason,
-                        "payment {p}"
-                    );
-                }
-                AnyPayment::Confirmed(payment) => {
-                    assert_eq!(payment.receipt().amount(), order(expected.amount).amount());
-                }
-                _ => {}
-            }
-        }
-        // At most one debit per payment, only after its own right code, for its own amount.
-        let debits = system.bank.debits();
-        assert_eq!(debits.len(), model.debits);
-        for debit in &debits {
-            let p = system
-                .ids
-                .iter()
-                .position(|id| *id == debit.payment_id())
-                .unwrap();
-            assert!(
-                model.payments[p].authorized_by_code,
-                "payment {p} debited without its code"
-            );
-            assert_eq!(debit.amount(), order(model.payments[p].amount).amount());
-            assert_eq!(
-                debits
-                    .iter()
-                    .filter(|d| d.payment_id() == debit.payment_id())
-                    .count(),
-                1
-            );
-        }
-        // Never more SMS than the policy allows, and exactly those the model sent.
-        for (number, phone) in system.phones.iter().enumerate() {
-            let sent = system
-                .sms
-                .sent()
-                .iter()
-                .filter(|sms| sms.to() == phone)
-                .count();
-            assert_eq!(sent, model.delivered[number], "SMS to number {number}");
-        }
-        for (p, payment) in model.payments.iter().enumerate() {
-            let id = system.ids[p];
-            let sent = system
-                .sms
-                .sent()
-                .iter()
-                .filter(|sms| sms.payment_id() == id)
-                .count();
-            assert!(
-                sent <= 1 + usize::from(payment.resends_left.max(3)),
-                "payment {p}: {sent} SMS"
-            );
-        }
+        super::invariants::payments(system, model);
+        super::invariants::money(system, model);
+        super::invariants::numbers(system, model);
         let _ = <Reference as ReferenceStateMachine>::init_state;
-        let _ = StateKind::Initiated;
     }
+}
+
+/// What the invariants look at.
+impl System {
+    pub fn engine(&self) -> &MemoryEngine {
+        &self.engine
+    }
+
+    pub fn ids(&self) -> &[PaymentId] {
+        &self.ids
+    }
+
+    pub fn enrollment_ids(&self) -> &[EnrollmentId] {
+        &self.enrollments
+    }
+
+    pub fn phones(&self) -> &[PhoneNumber] {
+        &self.phones
+    }
+
+    pub fn sms(&self) -> &MemorySms {
+        &self.sms
+    }
+
+    pub fn bank(&self) -> &MemoryBank {
+        &self.bank
+    }
+
+    pub fn events(&self) -> &MemoryEvents {
+        &self.events
+    }
+
+    /// The stored payment `p`.
+    pub fn stored(&self, p: usize) -> AnyPayment {
+        block_on(self.engine.load(self.ids[p])).unwrap()
+    }
+
+    /// The stored refunds of payment `p`: key, amount, status.
+    pub fn refunds(&self, p: usize) -> Vec<(String, u64, RefundStatus)> {
+        match self.stored(p) {
+            AnyPayment::Confirmed(paid) => paid
+                .refunds()
+                .iter()
+                .map(|r| (r.key().to_string(), r.amount().minor_units(), r.status()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The secrets no event may show.
+pub const SECRETS: [&str; 4] = [PINS[0], PINS[1], WEAK_PIN, WRONG_PIN];
+
+pub fn reason(reason: buyster::FailureReason) -> super::reference::Reason {
+    reason_of(reason)
 }

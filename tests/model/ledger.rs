@@ -1,0 +1,213 @@
+//! The model of a number's guard: PIN failures and locks, the SMS window, the spending ledger
+//! and the low-value exemption's streak, written out plainly.
+
+use buyster::SpendingLimit;
+
+use super::reference::{Expect, MINUTE};
+
+const MAX_PIN_FAILURES: u8 = 3;
+const MAX_LOCKS: u8 = 5;
+const LOCK: u64 = 15 * MINUTE;
+const SMS_PER_WINDOW: usize = 5;
+const SMS_WINDOW: u64 = 10 * MINUTE;
+pub const DAY: u64 = 24 * 60 * MINUTE;
+const PER_PAYMENT: u64 = 100_000;
+const PER_DAY: u64 = 150_000;
+const PER_30_DAYS: u64 = 300_000;
+const RESERVATIONS_KEPT: usize = 16;
+const EXEMPT_AMOUNT: u64 = 3_000;
+const EXEMPT_TOTAL: u64 = 10_000;
+const EXEMPT_PAYMENTS: u8 = 5;
+/// The engine's clock at the start, for the days of the ledger.
+const T0_MILLIS: u64 = 1_795_786_860_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lock {
+    Open,
+    Until(u64),
+    Permanent,
+}
+
+/// One payment's share of the limits.
+#[derive(Clone, Debug)]
+struct Reservation {
+    /// The payment; none once merged.
+    payment: Option<usize>,
+    amount: u64,
+    at: u64,
+    exempt: bool,
+}
+
+/// What the engine keeps for a number in its guard record.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    failures: u8,
+    locks: u8,
+    lock: Lock,
+    /// When SMS went to the number (kept as the engine keeps them: the recent ones).
+    sms: Vec<u64>,
+    ledger: Vec<Reservation>,
+    /// Exempt payments since the last code: how many, their total.
+    streak: (u8, u64),
+}
+
+impl Guard {
+    pub fn new() -> Self {
+        Self {
+            failures: 0,
+            locks: 0,
+            lock: Lock::Open,
+            sms: Vec::new(),
+            ledger: Vec::new(),
+            streak: (0, 0),
+        }
+    }
+
+    /// The refusal of a locked number.
+    pub fn check_open(&self, now: u64) -> Result<(), Expect> {
+        match self.lock {
+            Lock::Until(until) if now < until => Err(Expect::Locked(Some(until))),
+            Lock::Permanent => Err(Expect::Locked(None)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A right PIN, or the host lifting the lock: failures and locks forgotten.
+    pub fn clear(&mut self) {
+        self.failures = 0;
+        self.locks = 0;
+        self.lock = Lock::Open;
+    }
+
+    /// One more wrong PIN (or enrollment code) at `now`: the attempts left, or the lock.
+    pub fn fail(&mut self, now: u64) -> Result<u8, Option<u64>> {
+        self.lock = Lock::Open;
+        self.failures += 1;
+        if self.failures < MAX_PIN_FAILURES {
+            return Ok(MAX_PIN_FAILURES - self.failures);
+        }
+        self.failures = 0;
+        self.locks += 1;
+        if self.locks >= MAX_LOCKS {
+            self.lock = Lock::Permanent;
+            Err(None)
+        } else {
+            let until = now + LOCK * (1 << (self.locks - 1));
+            self.lock = Lock::Until(until);
+            Err(Some(until))
+        }
+    }
+
+    /// Counts an SMS sent at `now` in the window, or says when the window frees up.
+    pub fn count_sms(&mut self, now: u64) -> Result<(), Expect> {
+        let recent: Vec<u64> = self
+            .sms
+            .iter()
+            .copied()
+            .filter(|t| *t + SMS_WINDOW > now)
+            .collect();
+        if recent.len() >= SMS_PER_WINDOW {
+            return Err(Expect::RateLimited(recent[0] + SMS_WINDOW));
+        }
+        self.sms = recent;
+        self.sms.push(now);
+        Ok(())
+    }
+
+    /// Reserves `amount` for payment `p` within the three limits, deciding its exemption from
+    /// the code; or says which limit refuses it and when it frees up (the one that frees up
+    /// last).
+    pub fn reserve(&mut self, p: usize, amount: u64, now: u64) -> Result<bool, Expect> {
+        self.ledger.retain(|r| now < r.at + 30 * DAY);
+        if let Some(refusal) = self.refusal(amount, now) {
+            return Err(refusal);
+        }
+        let (count, total) = self.streak;
+        let exempt =
+            amount <= EXEMPT_AMOUNT && count < EXEMPT_PAYMENTS && total + amount <= EXEMPT_TOTAL;
+        if exempt {
+            self.streak = (count + 1, total + amount);
+        }
+        self.ledger.push(Reservation {
+            payment: Some(p),
+            amount,
+            at: now,
+            exempt,
+        });
+        self.merge_if_full();
+        Ok(exempt)
+    }
+
+    fn refusal(&self, amount: u64, now: u64) -> Option<Expect> {
+        let mut refusals = Vec::new();
+        if amount > PER_PAYMENT {
+            refusals.push((SpendingLimit::PerPayment, None));
+        }
+        for (limit, window, max) in [
+            (SpendingLimit::Per24Hours, DAY, PER_DAY),
+            (SpendingLimit::Per30Days, 30 * DAY, PER_30_DAYS),
+        ] {
+            let inside: Vec<_> = self.ledger.iter().filter(|r| now < r.at + window).collect();
+            let mut total = amount + inside.iter().map(|r| r.amount).sum::<u64>();
+            if total <= max {
+                continue;
+            }
+            let mut frees = None;
+            for r in inside {
+                total -= r.amount;
+                if total <= max {
+                    frees = Some(r.at + window);
+                    break;
+                }
+            }
+            refusals.push((limit, frees));
+        }
+        refusals
+            .into_iter()
+            .max_by_key(|(_, f)| f.unwrap_or(u64::MAX))
+            .map(|(limit, frees)| Expect::LimitExceeded(limit, frees))
+    }
+
+    /// One currency here: the oldest reservation that shares its day with a later one (the
+    /// newest excepted) merges into it.
+    fn merge_if_full(&mut self) {
+        if self.ledger.len() <= RESERVATIONS_KEPT {
+            return;
+        }
+        let day = |at: u64| (T0_MILLIS + at) / DAY;
+        let older = self.ledger.len() - 1;
+        let pair = (0..older).find_map(|i| {
+            ((i + 1)..older)
+                .find(|&j| day(self.ledger[j].at) == day(self.ledger[i].at))
+                .map(|j| (i, j))
+        });
+        if let Some((i, j)) = pair {
+            let first = self.ledger.remove(i);
+            let later = &mut self.ledger[j - 1];
+            later.payment = None;
+            later.amount += first.amount;
+            later.exempt = false;
+        }
+    }
+
+    /// Payment `p` failed: its share comes back, and its place in the streak.
+    pub fn release(&mut self, p: usize) {
+        if let Some(i) = self.ledger.iter().position(|r| r.payment == Some(p)) {
+            let released = self.ledger.remove(i);
+            if released.exempt {
+                self.streak = (
+                    self.streak.0.saturating_sub(1),
+                    self.streak.1.saturating_sub(released.amount),
+                );
+            }
+        }
+    }
+
+    /// A payment authorized by its code: the streak starts again.
+    pub fn end_streak(&mut self) {
+        self.streak = (0, 0);
+        for r in &mut self.ledger {
+            r.exempt = false;
+        }
+    }
+}
