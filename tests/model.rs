@@ -11,9 +11,12 @@
 mod common;
 mod model {
     pub mod accounts;
+    pub mod commands;
+    pub mod driver;
     pub mod invariants;
     pub mod ledger;
     pub mod money;
+    pub mod payments;
     pub mod reference;
     pub mod system;
 }

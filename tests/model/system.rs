@@ -4,10 +4,8 @@
 use buyster::memory::{ManualClock, MemoryBank, MemoryEvents, MemorySms, MemoryStore};
 use buyster::testkit::block_on;
 use buyster::{
-    Amount, AnyEnrollment, AnyPayment, Authorized, CancelReason, CodeCheck, Confirmed, Currency,
-    Engine, EnrollmentCheck, EnrollmentId, Error, Exemption, FundingSource, Initiated, Keys,
-    OtpCode, OtpSent, PaymentId, PhoneNumber, PinChange, PinCheck, PinVerified, Policy,
-    RefundReason, RefundStatus, SecretKey, Timestamp,
+    AnyPayment, Authorized, CancelReason, Engine, EnrollmentId, Error, Keys, OtpCode, OtpSent,
+    PaymentId, PhoneNumber, PinVerified, Policy, RefundStatus, SecretKey, Timestamp,
 };
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 
@@ -17,21 +15,21 @@ use crate::common::{IBAN, MASTER, T0, WRONG_PIN, order, other_code, pin};
 type MemoryEngine = Engine<MemoryStore, MemorySms, MemoryBank, ManualClock>;
 
 /// The two PINs an account may have, and a weak one.
-const PINS: [&str; 2] = ["246813", "402517"];
-const WEAK_PIN: &str = "123456";
+pub(super) const PINS: [&str; 2] = ["246813", "402517"];
+pub(super) const WEAK_PIN: &str = "123456";
 
 pub struct System {
-    engine: MemoryEngine,
-    store: MemoryStore,
-    sms: MemorySms,
-    bank: MemoryBank,
-    clock: ManualClock,
-    events: MemoryEvents,
-    phones: Vec<PhoneNumber>,
+    pub(super) engine: MemoryEngine,
+    pub(super) store: MemoryStore,
+    pub(super) sms: MemorySms,
+    pub(super) bank: MemoryBank,
+    pub(super) clock: ManualClock,
+    pub(super) events: MemoryEvents,
+    pub(super) phones: Vec<PhoneNumber>,
     /// Which PIN each number's account has, as the engine's answers told.
-    pins: Vec<usize>,
-    ids: Vec<PaymentId>,
-    enrollments: Vec<EnrollmentId>,
+    pub(super) pins: Vec<usize>,
+    pub(super) ids: Vec<PaymentId>,
+    pub(super) enrollments: Vec<EnrollmentId>,
 }
 
 fn new_engine(system: &System) -> MemoryEngine {
@@ -70,7 +68,7 @@ fn millis(t: Timestamp) -> u64 {
 }
 
 /// The engine's answer, in the model's terms.
-fn observe<T>(result: Result<T, Error>, ok: impl FnOnce(T) -> Expect) -> Expect {
+pub(super) fn observe<T>(result: Result<T, Error>, ok: impl FnOnce(T) -> Expect) -> Expect {
     match result {
         Ok(value) => ok(value),
         Err(Error::Locked { until }) => Expect::Locked(until.map(millis)),
@@ -128,7 +126,7 @@ impl System {
     }
 
     /// The PIN of number `n`, or a wrong one.
-    fn pin_of(&self, n: usize, right: bool) -> &'static str {
+    pub(super) fn pin_of(&self, n: usize, right: bool) -> &'static str {
         if right { PINS[self.pins[n]] } else { WRONG_PIN }
     }
 
@@ -138,7 +136,7 @@ impl System {
     }
 
     /// The code the buyer types for payment `p`.
-    fn typed_code(&self, p: usize, code: Code) -> OtpCode {
+    pub(super) fn typed_code(&self, p: usize, code: Code) -> OtpCode {
         let right = self.last_code(p);
         let wrong = |right: &Option<OtpCode>| match right {
             Some(code) => other_code(code),
@@ -238,138 +236,6 @@ impl System {
                 Expect::Ok
             }
         }
-    }
-
-    fn enroll(&mut self, number: usize) -> Expect {
-        let funding: FundingSource = IBAN.parse().unwrap();
-        let phone = &self.phones[number];
-        let answer = block_on(self.engine.enroll(phone, &pin(PINS[0]), funding));
-        observe(answer, |()| {
-            self.pins[number] = 0;
-            Expect::Ok
-        })
-    }
-
-    fn start_enrollment(&mut self, number: usize) -> Expect {
-        let answer = block_on(self.engine.start_enrollment(&self.phones[number]));
-        observe(answer, |enrollment| {
-            self.enrollments.push(enrollment.id());
-            Expect::Ok
-        })
-    }
-
-    fn finish_enrollment(&mut self, e: usize, right: bool, weak_pin: bool) -> Expect {
-        let id = self.enrollments[e];
-        let digits = if weak_pin { WEAK_PIN } else { PINS[0] };
-        let sent = self.sms.last_code_for_enrollment(id).unwrap();
-        let code = if right { sent } else { other_code(&sent) };
-        let answer = block_on(async {
-            let enrollment = self.engine.resume_enrollment(id).await?;
-            let funding = IBAN.parse().unwrap();
-            let pin = pin(digits);
-            self.engine
-                .finish_enrollment(enrollment, &code, &pin, funding)
-                .await
-        });
-        let number = self
-            .phones
-            .iter()
-            .position(|p| Some(p) == self.enrolled_phone(id));
-        observe(answer, |check| match check {
-            EnrollmentCheck::Enrolled(_) => {
-                self.pins[number.unwrap()] = 0;
-                Expect::Ok
-            }
-            EnrollmentCheck::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
-        })
-    }
-
-    fn enrolled_phone(&self, id: EnrollmentId) -> Option<&PhoneNumber> {
-        let any = block_on(self.engine.load_enrollment(id)).ok()?;
-        let phone = match &any {
-            AnyEnrollment::CodeSent(e) => e.phone(),
-            AnyEnrollment::Enrolled(e) => e.phone(),
-            AnyEnrollment::Failed(e) => e.phone(),
-        };
-        self.phones.iter().find(|p| *p == phone)
-    }
-
-    fn change_pin(&mut self, number: usize, right: bool) -> Expect {
-        let old = pin(self.pin_of(number, right));
-        let new = pin(PINS[1 - self.pins[number]]);
-        let answer = block_on(self.engine.change_pin(&self.phones[number], &old, &new));
-        observe(answer, |change| match change {
-            PinChange::Changed => {
-                self.pins[number] = 1 - self.pins[number];
-                Expect::Ok
-            }
-            PinChange::Rejected { attempts_left } => Expect::Rejected(attempts_left),
-        })
-    }
-
-    fn reset_pin(&mut self, number: usize) -> Expect {
-        let new = pin(PINS[1 - self.pins[number]]);
-        let answer = block_on(self.engine.reset_pin(&self.phones[number], &new));
-        observe(answer, |()| {
-            self.pins[number] = 1 - self.pins[number];
-            Expect::Ok
-        })
-    }
-
-    fn verify_pin(&mut self, payment: usize, right: bool) -> Expect {
-        let id = self.ids[payment];
-        let number = self.number_of(id);
-        let digits = self.pin_of(number, right);
-        let result = block_on(async {
-            let p = self.engine.resume::<Initiated>(id).await?;
-            self.engine.verify_pin(p, &pin(digits)).await
-        });
-        observe(result, |check| match check {
-            PinCheck::Verified(_) => Expect::Ok,
-            PinCheck::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
-        })
-    }
-
-    fn number_of(&self, id: PaymentId) -> usize {
-        let any = block_on(self.engine.load(id)).unwrap();
-        self.phones.iter().position(|p| p == any.phone()).unwrap()
-    }
-
-    fn authorize_exempt(&mut self, payment: usize) -> Expect {
-        let result = block_on(async {
-            let p = self.engine.resume::<PinVerified>(self.ids[payment]).await?;
-            let Exemption::Ticket(ticket) = p.exemption() else {
-                return Ok(Expect::NotExempt);
-            };
-            let authorized = self.engine.authorize_exempt(ticket).await?;
-            self.engine.settle(authorized).await.map(|_| Expect::Ok)
-        });
-        observe(result, |answer| answer)
-    }
-
-    fn confirm(&mut self, payment: usize, code: Code) -> Expect {
-        let id = self.ids[payment];
-        let result = block_on(async {
-            let p = self.engine.resume::<OtpSent>(id).await?;
-            let typed = self.typed_code(payment, code);
-            self.engine.confirm(p, &typed).await
-        });
-        observe(result, |check| match check {
-            CodeCheck::Confirmed(_) => Expect::Ok,
-            CodeCheck::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
-        })
-    }
-
-    fn refund(&mut self, payment: usize, key: u8, amount: u64) -> Expect {
-        let result = block_on(async {
-            let p = self.engine.resume::<Confirmed>(self.ids[payment]).await?;
-            let key = format!("k{key}").parse().unwrap();
-            let amount = Amount::new(amount, Currency::EUR).unwrap();
-            self.engine
-                .refund(p, &key, amount, RefundReason::Returned)
-                .await
-        });
-        observe(result, |_| Expect::Ok)
     }
 }
 
