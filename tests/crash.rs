@@ -9,8 +9,8 @@ mod common;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore};
 use buyster::{
-    AnyPayment, CodeCheck, Engine, Error, Keys, OtpCode, OtpSent, PaymentId, PinCheck, SecretKey,
-    StateKind, Store,
+    AnyPayment, CodeCheck, Engine, Error, Keys, OtpCode, OtpSent, PaymentId, PhoneNumber, PinCheck,
+    SecretKey, StateKind, Store,
 };
 use common::*;
 
@@ -317,4 +317,115 @@ async fn the_store_never_holds_an_unfinishable_payment_after_recovery() {
             .unwrap()
             .is_some()
     );
+}
+
+/// One refund of EUR 20 under the key `RMA-1`, as the merchant's back office asks for it.
+async fn refund_once(engine: &FaultyEngine, paid: PaymentId) -> Result<(), Error> {
+    let payment = engine.resume::<buyster::Confirmed>(paid).await?;
+    let amount = buyster::Amount::new(2000, buyster::Currency::EUR).unwrap();
+    let key = "RMA-1".parse().unwrap();
+    engine
+        .refund(payment, &key, amount, buyster::RefundReason::Returned)
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn every_call_of_a_refund_can_fail_in_every_way_and_it_is_made_once() {
+    let world = World::new().await;
+    let paid = checkout(&world.engine(FaultPlan::none()), &world)
+        .await
+        .unwrap();
+    let plan = FaultPlan::none();
+    refund_once(&world.engine(plan.clone()), paid)
+        .await
+        .unwrap();
+    let calls = plan.calls();
+    assert_eq!(calls, 4, "resume, record, bank, record: {:?}", plan.log());
+
+    for call in 0..calls {
+        for fault in [Fault::FailBefore, Fault::FailAfter, Fault::Yield(2)] {
+            let world = World::new().await;
+            let paid = checkout(&world.engine(FaultPlan::none()), &world)
+                .await
+                .unwrap();
+            let plan = FaultPlan::at(call, fault);
+            let _ = refund_once(&world.engine(plan.clone()), paid).await;
+            let scenario = format!("{fault:?} on call {call} ({:?})", plan.log().get(call));
+            // The process dies; the merchant asks again with the same key until it is done.
+            let engine = world.engine(FaultPlan::none());
+            let mut answer = refund_once(&engine, paid).await;
+            if answer.is_err() {
+                answer = refund_once(&engine, paid).await;
+            }
+            assert!(answer.is_ok(), "{scenario}: {answer:?}");
+            let refunds = world.bank.refunds();
+            assert_eq!(refunds.len(), 1, "{scenario}: refunded once");
+            let stored = engine.resume::<buyster::Confirmed>(paid).await.unwrap();
+            assert_eq!(
+                stored.refunded().map(|a| a.minor_units()),
+                Some(2000),
+                "{scenario}"
+            );
+            assert_eq!(stored.refunds().len(), 1, "{scenario}");
+        }
+    }
+}
+
+/// An enrollment by SMS of `phone`, start to finish.
+async fn enroll_by_sms(
+    engine: &FaultyEngine,
+    world: &World,
+    phone: &PhoneNumber,
+) -> Result<(), Error> {
+    let enrollment = engine.start_enrollment(phone).await?;
+    let code = world
+        .sms
+        .last_code_for_enrollment(enrollment.id())
+        .ok_or(Error::NotFound)?;
+    let funding = IBAN.parse().unwrap();
+    engine
+        .finish_enrollment(enrollment, &code, &pin(PIN), funding)
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn every_call_of_an_enrollment_can_fail_and_the_applicant_still_enrolls() {
+    let phone: PhoneNumber = "+33698765432".parse().unwrap();
+    let world = World::new().await;
+    let plan = FaultPlan::none();
+    enroll_by_sms(&world.engine(plan.clone()), &world, &phone)
+        .await
+        .unwrap();
+    let calls = plan.calls();
+    assert_eq!(calls, 7, "{:?}", plan.log());
+
+    for call in 0..calls {
+        for fault in [Fault::FailBefore, Fault::FailAfter, Fault::Yield(2)] {
+            let world = World::new().await;
+            let plan = FaultPlan::at(call, fault);
+            let _ = enroll_by_sms(&world.engine(plan.clone()), &world, &phone).await;
+            let scenario = format!("{fault:?} on call {call} ({:?})", plan.log().get(call));
+            // The applicant starts again until the number is enrolled (or found so).
+            let engine = world.engine(FaultPlan::none());
+            let mut answer = Err(Error::Conflict);
+            for _ in 0..3 {
+                answer = enroll_by_sms(&engine, &world, &phone).await;
+                if matches!(answer, Ok(()) | Err(Error::AlreadyEnrolled)) {
+                    break;
+                }
+            }
+            assert!(
+                matches!(answer, Ok(()) | Err(Error::AlreadyEnrolled)),
+                "{scenario}: {answer:?}"
+            );
+            let payment = engine.initiate(order(4990), &phone).await.unwrap();
+            let check = engine.verify_pin(payment, &pin(PIN)).await;
+            assert!(
+                matches!(check, Ok(PinCheck::Verified(_))),
+                "{scenario}: {check:?}"
+            );
+        }
+    }
 }

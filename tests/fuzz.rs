@@ -279,6 +279,48 @@ fn every_single_bit_flip_of_an_enrollment_record_is_refused() {
     }
 }
 
+#[test]
+fn every_single_bit_flip_of_a_refunded_payment_is_refused() {
+    use buyster::{Confirmed, Currency, RefundReason};
+    let host = block_on(Host::new());
+    let id = stored_payment(&host, 3);
+    let euros = |minor| Amount::new(minor, Currency::EUR).unwrap();
+    let refund = |key: &str, minor, fault| {
+        let payment = block_on(host.engine.resume::<Confirmed>(id)).unwrap();
+        if let Some(fault) = fault {
+            host.bank.fail_next(fault);
+        }
+        let key = key.parse().unwrap();
+        let _ = block_on(
+            host.engine
+                .refund(payment, &key, euros(minor), RefundReason::Returned),
+        );
+    };
+    // Refunded, declined, pending.
+    refund("a", 1000, None);
+    let declined = buyster::memory::BankFault::Decline(buyster::DeclineReason::Refused);
+    refund("b", 1000, Some(declined));
+    refund("c", 1000, Some(buyster::memory::BankFault::Unavailable));
+    let key = Key::payment(&id);
+    let entry = block_on(host.store.get(&key)).unwrap().unwrap();
+    let mut version = entry.version();
+    for bit in 0..entry.value().len() * 8 {
+        let mut flipped = entry.value().to_vec();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
+        let loaded = block_on(host.engine.load(id));
+        assert!(
+            matches!(loaded, Err(Error::Tampered)),
+            "bit {bit}: {loaded:?}"
+        );
+    }
+    block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
+    let AnyPayment::Confirmed(paid) = block_on(host.engine.load(id)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(paid.refunds().len(), 3);
+}
+
 proptest! {
     #![proptest_config(Config { cases: cases() / 10, failure_persistence: None, ..Config::default() })]
 

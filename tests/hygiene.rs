@@ -261,3 +261,170 @@ fn parse_errors_never_echo_their_input() {
         assert_clean(&text, "918273");
     }
 }
+
+#[tokio::test]
+async fn enrollments_accounts_refunds_and_their_events_print_no_secret() {
+    use buyster::{
+        AccountStatus, Confirmed, EnrollmentCheck, Exemption, RefundReason, SpendingLimit,
+    };
+    const NEW_PIN: &str = "864209";
+    let host = Host::empty(Policy::default(), MemoryStore::new());
+    let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(KEY)))
+        .store(host.store.clone())
+        .sms(host.sms.clone())
+        .bank(host.bank.clone())
+        .clock(host.clock.clone())
+        .policy(Policy {
+            low_value_exemption: true,
+            ..Policy::default()
+        })
+        .events(host.events.clone())
+        .build()
+        .unwrap();
+    let mut texts = Vec::new();
+    let mut codes = Vec::new();
+
+    // Enrollment through an SMS code.
+    let enrollment = engine.start_enrollment(&host.phone).await.unwrap();
+    texts.push(format!("{enrollment:?} {:?}", enrollment.state()));
+    let code = host.sms.last_code_for_enrollment(enrollment.id()).unwrap();
+    codes.push(code.expose_secret().to_owned());
+    let id = enrollment.id();
+    let weak = engine
+        .finish_enrollment(enrollment, &code, &pin("123456"), IBAN.parse().unwrap())
+        .await
+        .unwrap_err();
+    texts.push(format!("{weak:?} {weak}"));
+    let enrollment = engine.resume_enrollment(id).await.unwrap();
+    let wrong = engine
+        .finish_enrollment(
+            enrollment,
+            &other_code(&code),
+            &pin(SECRET_PIN),
+            IBAN.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    texts.push(format!("{wrong:?}"));
+    let EnrollmentCheck::Rejected { enrollment, .. } = wrong else {
+        panic!()
+    };
+    let done = engine
+        .finish_enrollment(enrollment, &code, &pin(SECRET_PIN), IBAN.parse().unwrap())
+        .await
+        .unwrap();
+    texts.push(format!(
+        "{done:?} {:?}",
+        engine.load_enrollment(id).await.unwrap()
+    ));
+
+    // The account's life.
+    let change = engine
+        .change_pin(&host.phone, &pin(SECRET_PIN), &pin(NEW_PIN))
+        .await
+        .unwrap();
+    texts.push(format!("{change:?}"));
+    engine
+        .set_status(&host.phone, AccountStatus::Suspended)
+        .await
+        .unwrap();
+    engine
+        .set_status(&host.phone, AccountStatus::Active)
+        .await
+        .unwrap();
+    engine
+        .replace_funding_source(&host.phone, "DE89 3704 0044 0532 0130 00".parse().unwrap())
+        .await
+        .unwrap();
+    engine
+        .reset_pin(&host.phone, &pin(SECRET_PIN))
+        .await
+        .unwrap();
+    engine.unlock(&host.phone).await.unwrap();
+    texts.push(format!("{:?}", engine.account(&host.phone).await.unwrap()));
+
+    // A limit, the path without a code, a refund in each outcome.
+    let big = engine.initiate(order(100_001), &host.phone).await.unwrap();
+    let refused = engine.verify_pin(big, &pin(SECRET_PIN)).await.unwrap_err();
+    assert!(matches!(
+        refused,
+        Error::LimitExceeded {
+            limit: SpendingLimit::PerPayment,
+            ..
+        }
+    ));
+    texts.push(format!("{refused:?} {refused}"));
+    let small = engine.initiate(order(1000), &host.phone).await.unwrap();
+    let PinCheck::Verified(verified) = engine.verify_pin(small, &pin(SECRET_PIN)).await.unwrap()
+    else {
+        panic!()
+    };
+    let exemption = verified.exemption();
+    texts.push(format!("{exemption:?}"));
+    let Exemption::Ticket(ticket) = exemption else {
+        panic!()
+    };
+    let paid = engine
+        .settle(engine.authorize_exempt(ticket).await.unwrap())
+        .await
+        .unwrap();
+    let key = "RMA-1".parse().unwrap();
+    host.bank.fail_next(BankFault::Unavailable);
+    let lost = engine
+        .refund(
+            paid,
+            &key,
+            Amount::new(100, Currency::EUR).unwrap(),
+            RefundReason::Returned,
+        )
+        .await
+        .unwrap_err();
+    texts.push(format!("{lost:?} {lost}"));
+    let pending = engine
+        .resume::<Confirmed>(host.bank.debits()[0].payment_id())
+        .await
+        .unwrap();
+    texts.push(format!("{pending:?} {:?}", pending.refunds()));
+    let refunded = engine
+        .refund(
+            pending,
+            &key,
+            Amount::new(100, Currency::EUR).unwrap(),
+            RefundReason::Returned,
+        )
+        .await
+        .unwrap();
+    host.bank
+        .fail_next(BankFault::Decline(DeclineReason::SuspectedFraud));
+    let declined = engine
+        .refund(
+            refunded,
+            &"RMA-2".parse().unwrap(),
+            Amount::new(200, Currency::EUR).unwrap(),
+            RefundReason::Fraud,
+        )
+        .await
+        .unwrap_err();
+    texts.push(format!("{declined:?} {declined}"));
+    for refund in host.bank.refunds() {
+        texts.push(format!("{refund:?}"));
+    }
+    for sms in host.sms.sent() {
+        texts.push(format!("{sms:?}"));
+    }
+    let events = host.events.events();
+    assert!(events.len() >= 15, "{events:?}");
+    for event in &events {
+        texts.push(format!("{event:?} {event} {:?}", event.kind()));
+    }
+    for text in &texts {
+        assert_clean(text, "");
+        for secret in codes.iter().map(String::as_str).chain([NEW_PIN, "123456"]) {
+            assert!(!text.contains(secret), "{secret} leaked in: {text}");
+        }
+        assert!(
+            !text.contains("3704 0044 0532"),
+            "an IBAN leaked in: {text}"
+        );
+    }
+}

@@ -1,7 +1,10 @@
 // The legal counterparts of the compile-fail cases, with the same imports: the cases fail for
 // the reason they name, not for a mistake in their setup.
 use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
-use buyster::{Authorized, Engine, Keys, OtpCode, OtpSent, Payment, PinVerified, SecretKey};
+use buyster::{
+    Amount, Authorized, CodeSent, Confirmed, Engine, Enrollment, Exemption, FundingSource, Keys,
+    OtpCode, OtpSent, Payment, Pin, PinVerified, RefundKey, RefundReason, SecretKey,
+};
 
 async fn pay(engine: &Engine<MemoryStore, MemorySms, MemoryBank>, payment: Payment<OtpSent>, code: &OtpCode) {
     let _ = engine.confirm(payment, code).await;
@@ -15,6 +18,31 @@ async fn settle(engine: &Engine<MemoryStore, MemorySms, MemoryBank>, payment: Pa
     let _ = engine.settle(payment).await;
 }
 
+async fn finish(
+    engine: &Engine<MemoryStore, MemorySms, MemoryBank>,
+    enrollment: Enrollment<CodeSent>,
+    code: &OtpCode,
+    pin: &Pin,
+    funding: FundingSource,
+) {
+    let _ = engine.finish_enrollment(enrollment, code, pin, funding).await;
+}
+
+async fn skip(engine: &Engine<MemoryStore, MemorySms, MemoryBank>, payment: Payment<PinVerified>) {
+    if let Exemption::Ticket(ticket) = payment.exemption() {
+        let _ = engine.authorize_exempt(ticket).await;
+    }
+}
+
+async fn refund(
+    engine: &Engine<MemoryStore, MemorySms, MemoryBank>,
+    payment: Payment<Confirmed>,
+    key: &RefundKey,
+    amount: Amount,
+) {
+    let _ = engine.refund(payment, key, amount, RefundReason::Returned).await;
+}
+
 fn main() {
     let a: buyster::Pin = "123456".parse().unwrap();
     let _ = a.expose_secret() == "123456";
@@ -23,5 +51,5 @@ fn main() {
         .sms(MemorySms::new())
         .bank(MemoryBank::new())
         .build();
-    let _ = (pay, send, settle);
+    let _ = (pay, send, settle, finish, skip, refund);
 }
