@@ -7,8 +7,8 @@ use crate::enrollment::transitions::{
     CodeStep, code_typed, enrolled, failed, started, with_new_id,
 };
 use crate::enrollment::{
-    self, AnyEnrollment, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailure, EnrollmentKind,
-    EnrollmentRecord,
+    self, AnyEnrollment, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailed,
+    EnrollmentFailure, EnrollmentKind, EnrollmentRecord,
 };
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
@@ -137,15 +137,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 }
                 CodeStep::Exhausted(next) => {
                     if let Some(stored) = self.replace_enrollment(next).await? {
-                        let kind = EventKind::EnrollmentFailed(EnrollmentFailure::TooManyAttempts);
-                        self.emit(|| Event::enrollment(kind, &stored, now));
-                        // Counted in the guard too; the enrollment's own count already ended it.
-                        if let Ok(failure @ Failure::Locked(_)) =
-                            self.count_wrong_pin(guard, now).await
-                        {
-                            self.emit(|| Event::enrollment(failure_event(failure), &stored, now));
-                        }
-                        return Err(Error::TooManyAttempts);
+                        return Err(self.exhausted_enrollment(stored, guard, now).await);
                     }
                 }
             }
@@ -227,6 +219,22 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         })
     }
 
+    /// The last wrong code, which failed the enrollment: counted in the guard too.
+    async fn exhausted_enrollment(
+        &self,
+        enrollment: Enrollment<EnrollmentFailed>,
+        guard: GuardRead,
+        now: Timestamp,
+    ) -> Error {
+        let kind = EventKind::EnrollmentFailed(EnrollmentFailure::TooManyAttempts);
+        self.emit(|| Event::enrollment(kind, &enrollment, now));
+        // The enrollment's own count ended it: the answer is that, whatever the guard says.
+        if let Ok(failure @ Failure::Locked(_)) = self.count_wrong_pin(guard, now).await {
+            self.emit(|| Event::enrollment(failure_event(failure), &enrollment, now));
+        }
+        Error::TooManyAttempts
+    }
+
     /// The right code: the account made (or found there already), then the enrollment closed.
     async fn complete_enrollment(
         &self,
@@ -237,32 +245,46 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ) -> Result<EnrollmentCheck, Error> {
         let account = Account::new(&self.keys, pin, funding, now);
         let key = self.account_key(enrollment.phone());
-        let made = match self.create_account(&key, &account).await {
-            Ok(()) => true,
-            Err(Error::AlreadyEnrolled) => false,
-            Err(error) => return Err(error),
-        };
+        match self.create_account(&key, &account).await {
+            Ok(()) => self.close_enrollment(enrollment, None, now).await,
+            Err(Error::AlreadyEnrolled) => {
+                let reason = Some(EnrollmentFailure::AlreadyEnrolled);
+                self.close_enrollment(enrollment, reason, now).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Stores the end of an enrollment whose code was right: enrolled, or failed for `reason`.
+    async fn close_enrollment(
+        &self,
+        enrollment: Enrollment<CodeSent>,
+        reason: Option<EnrollmentFailure>,
+        now: Timestamp,
+    ) -> Result<EnrollmentCheck, Error> {
         let id = enrollment.id();
         let mut enrollment = enrollment;
         for _ in 0..MAX_RACES {
-            if made {
-                if let Some(done) = self.replace_enrollment(enrolled(enrollment, now)).await? {
-                    self.emit(|| Event::enrollment(EventKind::Enrolled, &done, now));
-                    return Ok(EnrollmentCheck::Enrolled(done));
-                }
-            } else {
-                let reason = EnrollmentFailure::AlreadyEnrolled;
-                if let Some(done) = self
+            enrollment = match reason {
+                None => match self.replace_enrollment(enrolled(enrollment, now)).await? {
+                    Some(done) => {
+                        self.emit(|| Event::enrollment(EventKind::Enrolled, &done, now));
+                        return Ok(EnrollmentCheck::Enrolled(done));
+                    }
+                    None => self.resume_enrollment(id).await?,
+                },
+                Some(reason) => match self
                     .replace_enrollment(failed(enrollment, reason, now))
                     .await?
                 {
-                    self.emit(|| {
-                        Event::enrollment(EventKind::EnrollmentFailed(reason), &done, now)
-                    });
-                    return Err(Error::AlreadyEnrolled);
-                }
-            }
-            enrollment = self.resume_enrollment(id).await?;
+                    Some(done) => {
+                        let kind = EventKind::EnrollmentFailed(reason);
+                        self.emit(|| Event::enrollment(kind, &done, now));
+                        return Err(Error::AlreadyEnrolled);
+                    }
+                    None => self.resume_enrollment(id).await?,
+                },
+            };
         }
         Err(Error::Conflict)
     }

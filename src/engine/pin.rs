@@ -67,32 +67,37 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let account_key = Key::account(&index);
         match self.check_pin(&account_key, pin).await? {
             Found::Right(right) => {
-                let accepted = match self.accept_pin(guard, &payment, now).await {
-                    Err(Error::LimitExceeded { limit, frees_at }) => {
-                        let kind = EventKind::LimitExceeded { limit, frees_at };
-                        self.emit(|| Event::payment(kind, &payment, now));
-                        return Err(Error::LimitExceeded { limit, frees_at });
-                    }
-                    other => other?,
-                };
+                let accepted = self.accept_pin(guard, &payment, now).await;
+                if let Err(Error::LimitExceeded { limit, frees_at }) = accepted {
+                    let kind = EventKind::LimitExceeded { limit, frees_at };
+                    self.emit(|| Event::payment(kind, &payment, now));
+                }
                 let funding = self.rehash(&account_key, right, pin).await;
                 let verified = self
-                    .mark_pin_verified(payment, funding, now, accepted)
+                    .mark_pin_verified(payment, funding, now, accepted?)
                     .await?;
                 self.emit(|| Event::payment(EventKind::PinVerified, &verified, now));
                 Ok(PinCheck::Verified(verified))
             }
-            Found::Refused => {
-                let failure = self.count_wrong_pin(guard, now).await?;
-                self.emit(|| Event::payment(failure_event(failure), &payment, now));
-                match failure {
-                    Failure::AttemptsLeft(attempts_left) => Ok(PinCheck::Rejected {
-                        payment,
-                        attempts_left,
-                    }),
-                    Failure::Locked(until) => Err(Error::Locked { until }),
-                }
-            }
+            Found::Refused => self.pin_refused(payment, guard, now).await,
+        }
+    }
+
+    /// A wrong PIN (or a number without an active account): counted, then answered.
+    async fn pin_refused(
+        &self,
+        payment: Payment<Initiated>,
+        guard: GuardRead,
+        now: Timestamp,
+    ) -> Result<PinCheck, Error> {
+        let failure = self.count_wrong_pin(guard, now).await?;
+        self.emit(|| Event::payment(failure_event(failure), &payment, now));
+        match failure {
+            Failure::AttemptsLeft(attempts_left) => Ok(PinCheck::Rejected {
+                payment,
+                attempts_left,
+            }),
+            Failure::Locked(until) => Err(Error::Locked { until }),
         }
     }
 

@@ -36,7 +36,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let index = self.keys.account_index(phone);
         let guard = self.open_guard(Key::guard(&index), now).await?;
         let key = Key::account(&index);
-        let mut found = self.check_pin(&key, old_pin).await?;
+        let found = self.check_pin(&key, old_pin).await?;
         if let Found::Refused = found {
             let failure = self.count_wrong_pin(guard, now).await?;
             self.emit_for(phone, failure_event(failure));
@@ -50,23 +50,36 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             Ok((g.after_success(), ()))
         })
         .await?;
+        self.store_new_pin(&key, found, old_pin, new_pin).await?;
+        self.emit_for(phone, EventKind::PinChanged);
+        Ok(PinChange::Changed)
+    }
+
+    /// Writes the account of `found` with `new_pin` by compare-and-swap; after a lost race,
+    /// reads it again and checks `old_pin` again before writing.
+    async fn store_new_pin(
+        &self,
+        key: &Key,
+        found: Found,
+        old_pin: &Pin,
+        new_pin: &Pin,
+    ) -> Result<(), Error> {
+        let mut found = found;
         for _ in 0..MAX_RACES {
             let Found::Right(right) = found else {
+                // Changed meanwhile by a racing call: the old PIN is no longer the PIN.
                 return Err(Error::Conflict);
             };
-            let record = right
-                .account
-                .with_pin(&self.keys, new_pin)
-                .encode(&self.keys, &key);
+            let account = right.account.with_pin(&self.keys, new_pin);
+            let record = account.encode(&self.keys, key);
             if self
-                .try_put(&key, Some(right.version), record)
+                .try_put(key, Some(right.version), record)
                 .await?
                 .is_some()
             {
-                self.emit_for(phone, EventKind::PinChanged);
-                return Ok(PinChange::Changed);
+                return Ok(());
             }
-            found = self.check_pin(&key, old_pin).await?;
+            found = self.check_pin(key, old_pin).await?;
         }
         Err(Error::Conflict)
     }

@@ -43,14 +43,7 @@ pub(crate) fn refund_asked(
         return Err(Error::InvalidAmount(AmountError::CurrencyMismatch));
     }
     if let Some(known) = payment.state.refunds.iter().find(|r| &r.key == key) {
-        if known.amount != amount || known.reason != reason {
-            return Err(Error::RefundKeyReused);
-        }
-        return match known.status {
-            RefundStatus::Pending => Ok(RefundStep::Ask(payment)),
-            RefundStatus::Refunded => Ok(RefundStep::Done(payment)),
-            RefundStatus::Declined(reason) => Err(Error::Declined(reason)),
-        };
+        return asked_again(known, amount, reason).map(|again| again(payment));
     }
     if payment.state.refunds.len() >= MAX_REFUNDS {
         return Err(Error::TooManyRefunds);
@@ -78,6 +71,22 @@ pub(crate) enum RefundDecision {
     Record(Payment<Confirmed>),
     /// The payment as it is: a racing call recorded the answer first.
     Decided(Payment<Confirmed>),
+}
+
+/// What a refund asked for again under the key of `known` leads to: the first answer.
+fn asked_again(
+    known: &Refund,
+    amount: Amount,
+    reason: RefundReason,
+) -> Result<fn(Payment<Confirmed>) -> RefundStep, Error> {
+    if known.amount != amount || known.reason != reason {
+        return Err(Error::RefundKeyReused);
+    }
+    match known.status {
+        RefundStatus::Pending => Ok(RefundStep::Ask),
+        RefundStatus::Refunded => Ok(RefundStep::Done),
+        RefundStatus::Declined(reason) => Err(Error::Declined(reason)),
+    }
 }
 
 /// The bank's answer to the refund under `key`, recorded at `now`.
