@@ -21,6 +21,7 @@ STEPS = [
     ("send_code", "steps/send_code", 2, 1, 1),
     ("confirm (+ settle)", "steps/confirm_and_settle", 3, 0, 2),
     ("full checkout, 2 resumes", "checkout_full", 14, 2, 10),
+    ("full checkout, a light ledger", "checkout_light_ledger", 14, 2, 10),
 ]
 
 

@@ -96,11 +96,8 @@ impl Guard {
     }
 
     /// The same guard with `ledger`.
-    pub(crate) fn with_ledger(&self, ledger: Ledger) -> Self {
-        Self {
-            ledger,
-            ..self.clone()
-        }
+    pub(crate) fn with_ledger(self, ledger: Ledger) -> Self {
+        Self { ledger, ..self }
     }
 
     /// The guard with one more SMS sent at `now`, or `Error::RateLimited` when the window is

@@ -236,3 +236,45 @@ async fn with_the_low_value_exemption_on() {
     let again = checkout(&engine, &sms, &mut meter).await;
     assert_eq!(again.iter().map(|s| s.0).sum::<usize>(), 11);
 }
+
+#[tokio::test]
+async fn enrollment_and_refund_records_stay_small() {
+    use buyster::{Amount, Confirmed, Currency, RefundReason};
+    let host = Host::new().await;
+    let record = |key: Key| {
+        let store = host.store.clone();
+        async move { store.get(&key).await.unwrap().unwrap().value.len() }
+    };
+    let other = "+33698765432".parse().unwrap();
+    let enrollment = host.engine.start_enrollment(&other).await.unwrap();
+    let id = enrollment.id();
+    assert_eq!(record(Key::enrollment(&id)).await, 116, "code sent");
+    let code = host.sms.last_code_for_enrollment(id).unwrap();
+    host.engine
+        .finish_enrollment(enrollment, &code, &pin(PIN), IBAN.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(record(Key::enrollment(&id)).await, 90, "enrolled");
+    let again = host.engine.start_enrollment(&other).await.unwrap();
+    let failed = again.id();
+    let code = host.sms.last_code_for_enrollment(failed).unwrap();
+    let _ = host
+        .engine
+        .finish_enrollment(again, &code, &pin(PIN), IBAN.parse().unwrap())
+        .await;
+    assert_eq!(record(Key::enrollment(&failed)).await, 91, "failed");
+
+    // A refund under a 13-character key, refunded with a 9-character reference: 52 bytes.
+    let sent = host.sent().await;
+    let paid = sent.id();
+    host.engine.confirm(sent, &host.code()).await.unwrap();
+    assert_eq!(record(Key::payment(&paid)).await, 170);
+    let payment = host.engine.resume::<Confirmed>(paid).await.unwrap();
+    let key = "RMA-2026-0042".parse().unwrap();
+    let amount = Amount::new(100, Currency::EUR).unwrap();
+    host.engine
+        .refund(payment, &key, amount, RefundReason::Returned)
+        .await
+        .unwrap();
+    assert_eq!(record(Key::payment(&paid)).await, 170 + 52);
+}

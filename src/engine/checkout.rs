@@ -100,7 +100,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// buyer is debited at most once whatever races, crashes or retries happen.
     ///
     /// A wrong code is [`CodeCheck::Rejected`] with the attempts left; the last allowed wrong
-    /// code fails the payment with [`Error::TooManyAttempts`].
+    /// code fails the payment with [`Error::TooManyAttempts`] (and gives back its share of the
+    /// number's spending limits). A right code, a full authentication, also ends the number's
+    /// streak of payments exempt from the code, when the policy has the exemption on.
     ///
     /// # Errors
     ///

@@ -48,11 +48,16 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// attempts made in parallel are answered one at a time: once the lock is reached, no
     /// further attempt is answered, not even a right one.
     ///
+    /// A right PIN reserves the payment's amount within the policy's spending limits in that
+    /// same write, and decides whether the low-value exemption applies
+    /// ([`Payment::exemption`]). Over a limit, the payment stays `Initiated`, nothing is
+    /// reserved and no SMS will be sent.
+    ///
     /// # Errors
     ///
-    /// [`Error::Locked`] (now or already), [`Error::Expired`] (the payment is then `Failed`),
-    /// [`Error::WrongState`] when the payment moved on meanwhile, [`Error::Tampered`],
-    /// [`Error::Storage`], [`Error::Conflict`].
+    /// [`Error::LimitExceeded`] (after a right PIN only), [`Error::Locked`] (now or already),
+    /// [`Error::Expired`] (the payment is then `Failed`), [`Error::WrongState`] when the
+    /// payment moved on meanwhile, [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
     pub async fn verify_pin(
         &self,
         payment: Payment<Initiated>,

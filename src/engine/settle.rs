@@ -22,7 +22,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// # Errors
     ///
     /// [`Error::Bank`] when the bank's answer is unknown (the payment stays `Authorized`: settle
-    /// again later), [`Error::Declined`] (the payment is now `Failed`), [`Error::WrongState`],
+    /// again later), [`Error::Declined`] (the payment is now `Failed`, and its share of the
+    /// spending limits given back), [`Error::WrongState`],
     /// [`Error::Storage`] (the payment stays `Authorized`).
     pub async fn settle(&self, payment: Payment<Authorized>) -> Result<Payment<Confirmed>, Error> {
         let outcome = self.bank.debit(&debit_request(&payment)).await;
@@ -65,9 +66,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// Cancels a payment that is not authorized yet; it becomes `Failed` with `reason` (or with
-    /// [`FailureReason::Expired`] if it was already past its time to live).
+    /// [`FailureReason::Expired`] if it was already past its time to live), and gives back its
+    /// share of the number's spending limits.
     ///
-    /// Idempotent: a payment already `Failed` is returned as it is.
+    /// Idempotent: a payment already `Failed` is returned as it is (its share given back, if a
+    /// crash had kept it).
     ///
     /// # Errors
     ///

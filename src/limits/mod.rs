@@ -224,13 +224,21 @@ impl Ledger {
             return;
         }
         let older = self.reservations.len().saturating_sub(1);
-        let same_day = |a: &Reservation, b: &Reservation| {
-            a.currency == b.currency && day_of(a.at) == day_of(b.at)
-        };
+        // Reservations come in time order: those of a day follow each other.
         let pair = (0..older).find_map(|i| {
             let first = self.reservations.get(i)?;
+            let day = day_of(first.at);
             let j = (i.saturating_add(1)..older)
-                .find(|&j| self.reservations.get(j).is_some_and(|r| same_day(first, r)))?;
+                .take_while(|&j| {
+                    self.reservations
+                        .get(j)
+                        .is_some_and(|r| day_of(r.at) == day)
+                })
+                .find(|&j| {
+                    self.reservations
+                        .get(j)
+                        .is_some_and(|r| r.currency == first.currency)
+                })?;
             Some((i, j))
         });
         let Some((i, j)) = pair else {
