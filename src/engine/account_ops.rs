@@ -36,6 +36,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// ([`CancelReason::Fraud`](crate::CancelReason::Fraud)). Setting the status it has already
     /// changes nothing.
     ///
+    /// # Security
+    ///
+    /// Host-side: call it only for a person the host has identified by its own means, never on
+    /// the strength of the phone alone (an SMS code proves who holds a phone, not who owns the
+    /// account).
+    ///
     /// # Errors
     ///
     /// [`Error::AccountClosed`] to leave [`AccountStatus::Closed`], [`Error::NotEnrolled`],
@@ -61,6 +67,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Replaces the account that payments debit. Payments already past their PIN keep the
     /// source they were verified with.
     ///
+    /// # Security
+    ///
+    /// Host-side: call it only for a person the host has identified by its own means, never on
+    /// the strength of the phone alone (an SMS code proves who holds a phone, not who owns the
+    /// account).
+    ///
     /// # Errors
     ///
     /// [`Error::AccountClosed`], [`Error::NotEnrolled`], [`Error::Tampered`],
@@ -82,6 +94,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Sets a new PIN for a buyer who lost theirs, and lifts the number's lock: guesses at the
     /// old PIN say nothing of the new one. The new PIN must pass the policy's rules.
     ///
+    /// # Security
+    ///
+    /// Host-side: call it only for a person the host has identified by its own means, never on
+    /// the strength of the phone alone (an SMS code proves who holds a phone, not who owns the
+    /// account).
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidPin`], [`Error::WeakPin`], [`Error::AccountClosed`],
@@ -101,6 +119,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Lifts the number's PIN lock, temporary or permanent, and forgets its failures. Works for
     /// a number without an account too (its guesses lock it all the same), not for a closed
     /// account.
+    ///
+    /// # Security
+    ///
+    /// Host-side: call it only for a person the host has identified by its own means, never on
+    /// the strength of the phone alone (an SMS code proves who holds a phone, not who owns the
+    /// account).
     ///
     /// # Errors
     ///
