@@ -79,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let refund = Amount::new(1000, Currency::EUR)?;
     let key = "RMA-2026-0042".parse()?;
     engine
-        .refund(paid, &key, refund, RefundReason::Returned)
+        .refund(paid, refund, RefundReason::Returned, &key)
         .await?;
     Ok(())
 }

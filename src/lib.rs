@@ -36,7 +36,7 @@
 //!               │ Authorized │  Bank::debit, idempotency key = payment id; bank unreachable:
 //!               └─────┬──────┘  stays Authorized; settle again
 //!                     ▼
-//!               ┌───────────┐  refund(key, amount, reason): Bank::refund, idempotent on the
+//!               ┌───────────┐  refund(amount, reason, key): Bank::refund, idempotent on the
 //!               │ Confirmed │  key; partial refunds never exceed the debit
 //!               └───────────┘
 //!  Initiated, PinVerified, OtpSent ──(expiry, cancel, too many codes)──▶ Failed(reason)

@@ -273,7 +273,7 @@ async fn enrollment_and_refund_records_stay_small() {
     let key = "RMA-2026-0042".parse().unwrap();
     let amount = Amount::new(100, Currency::EUR).unwrap();
     host.engine
-        .refund(payment, &key, amount, RefundReason::Returned)
+        .refund(payment, amount, RefundReason::Returned, &key)
         .await
         .unwrap();
     assert_eq!(record(Key::payment(&paid)).await, 170 + 52);

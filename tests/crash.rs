@@ -325,7 +325,7 @@ async fn refund_once(engine: &FaultyEngine, paid: PaymentId) -> Result<(), Error
     let amount = buyster::Amount::new(2000, buyster::Currency::EUR).unwrap();
     let key = "RMA-1".parse().unwrap();
     engine
-        .refund(payment, &key, amount, buyster::RefundReason::Returned)
+        .refund(payment, amount, buyster::RefundReason::Returned, &key)
         .await
         .map(drop)
 }

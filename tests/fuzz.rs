@@ -293,7 +293,7 @@ fn every_single_bit_flip_of_a_refunded_payment_is_refused() {
         let key = key.parse().unwrap();
         let _ = block_on(
             host.engine
-                .refund(payment, &key, euros(minor), RefundReason::Returned),
+                .refund(payment, euros(minor), RefundReason::Returned, &key),
         );
     };
     // Refunded, declined, pending.

@@ -373,9 +373,9 @@ async fn enrollments_accounts_refunds_and_their_events_print_no_secret() {
     let lost = engine
         .refund(
             paid,
-            &key,
             Amount::new(100, Currency::EUR).unwrap(),
             RefundReason::Returned,
+            &key,
         )
         .await
         .unwrap_err();
@@ -388,9 +388,9 @@ async fn enrollments_accounts_refunds_and_their_events_print_no_secret() {
     let refunded = engine
         .refund(
             pending,
-            &key,
             Amount::new(100, Currency::EUR).unwrap(),
             RefundReason::Returned,
+            &key,
         )
         .await
         .unwrap();
@@ -399,9 +399,9 @@ async fn enrollments_accounts_refunds_and_their_events_print_no_secret() {
     let declined = engine
         .refund(
             refunded,
-            &"RMA-2".parse().unwrap(),
             Amount::new(200, Currency::EUR).unwrap(),
             RefundReason::Fraud,
+            &"RMA-2".parse().unwrap(),
         )
         .await
         .unwrap_err();

@@ -37,9 +37,9 @@ async fn refund(
     host.engine
         .refund(
             payment,
-            &key(refund_key),
             eur(minor),
             RefundReason::Returned,
+            &key(refund_key),
         )
         .await
 }
@@ -231,7 +231,7 @@ async fn a_refund_in_another_currency_is_refused() {
     let pounds = Amount::new(100, Currency::GBP).unwrap();
     let refused = host
         .engine
-        .refund(payment, &key("k"), pounds, RefundReason::Goodwill)
+        .refund(payment, pounds, RefundReason::Goodwill, &key("k"))
         .await;
     assert!(matches!(
         refused,
@@ -281,7 +281,7 @@ async fn a_bank_without_refunds_declines_them() {
         .unwrap();
     let payment = engine.resume::<Confirmed>(id).await.unwrap();
     let refused = engine
-        .refund(payment, &key("k"), eur(100), RefundReason::Goodwill)
+        .refund(payment, eur(100), RefundReason::Goodwill, &key("k"))
         .await;
     assert!(matches!(
         refused,

@@ -349,7 +349,7 @@ fn racing_refunds_never_refund_twice_nor_beyond_the_payment() {
                 let key = format!("k{}", i % 4).parse().unwrap();
                 let amount = buyster::Amount::new(2000, buyster::Currency::EUR).unwrap();
                 let reason = buyster::RefundReason::Returned;
-                round.engine.refund(payment, &key, amount, reason).await
+                round.engine.refund(payment, amount, reason, &key).await
             })
         });
         let refunds = round.bank.refunds();

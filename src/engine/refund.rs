@@ -14,7 +14,8 @@ use crate::payment::{Confirmed, Payment, RefundKey, RefundReason, RefundStatus};
 use super::{Engine, MAX_RACES};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
-    /// Gives `amount` of a confirmed payment back to the buyer, under the merchant's `key`.
+    /// Gives `amount` of a confirmed payment back to the buyer, for `reason`, under the
+    /// merchant's refund `key`.
     ///
     /// Full or partial: several refunds of a payment never exceed what it debited. Each is
     /// idempotent on its key: the refund is recorded in the payment, pending, by
@@ -38,9 +39,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     pub async fn refund(
         &self,
         payment: Payment<Confirmed>,
-        key: &RefundKey,
         amount: Amount,
         reason: RefundReason,
+        key: &RefundKey,
     ) -> Result<Payment<Confirmed>, Error> {
         let id = payment.id();
         let mut payment = payment;

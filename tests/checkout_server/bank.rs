@@ -47,22 +47,22 @@ async fn the_demo_bank_refunds_once_per_key_and_within_the_debit() {
     let key = "RMA-1".parse().unwrap();
     let stale = engine.resume::<Confirmed>(id).await.unwrap();
     let refunded = engine
-        .refund(paid, &key, euros(2000), RefundReason::Returned)
+        .refund(paid, euros(2000), RefundReason::Returned, &key)
         .await
         .unwrap();
     let reference = refunded.refunds()[0].bank_reference().unwrap().to_owned();
     assert!(reference.starts_with("DEMO-R-"), "{reference}");
     let again = engine
-        .refund(stale, &key, euros(2000), RefundReason::Returned)
+        .refund(stale, euros(2000), RefundReason::Returned, &key)
         .await
         .unwrap();
     assert_eq!(again.refunds()[0].status(), RefundStatus::Refunded);
     let beyond = engine
         .refund(
             again,
-            &"RMA-2".parse().unwrap(),
             euros(2991),
             RefundReason::Returned,
+            &"RMA-2".parse().unwrap(),
         )
         .await;
     assert!(matches!(beyond, Err(Error::RefundTooLarge { .. })));

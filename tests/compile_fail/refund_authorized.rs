@@ -9,7 +9,7 @@ async fn refund(
     key: &RefundKey,
     amount: Amount,
 ) {
-    let _ = engine.refund(payment, key, amount, RefundReason::Returned).await;
+    let _ = engine.refund(payment, amount, RefundReason::Returned, key).await;
 }
 
 fn main() {}

@@ -40,7 +40,7 @@ async fn refund(
     key: &RefundKey,
     amount: Amount,
 ) {
-    let _ = engine.refund(payment, key, amount, RefundReason::Returned).await;
+    let _ = engine.refund(payment, amount, RefundReason::Returned, key).await;
 }
 
 fn main() {

@@ -138,7 +138,7 @@ impl System {
             let key = format!("k{key}").parse().unwrap();
             let amount = Amount::new(amount, Currency::EUR).unwrap();
             self.engine
-                .refund(p, &key, amount, RefundReason::Returned)
+                .refund(p, amount, RefundReason::Returned, &key)
                 .await
         });
         observe(result, |_| Expect::Ok)
