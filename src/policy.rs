@@ -265,6 +265,18 @@ impl Policy {
         }
     }
 
+    /// Checks a PIN about to be chosen against the policy's length and the weak-PIN rules: what
+    /// `finish_enrollment`, `change_pin` and `reset_pin` apply, for a host to apply before
+    /// `enroll` too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPin`] for a length outside the range, [`Error::WeakPin`] naming the
+    /// first rule the PIN breaks.
+    pub fn check_new_pin(&self, pin: &crate::Pin) -> Result<(), Error> {
+        crate::weak_pin::check_new_pin(pin, self)
+    }
+
     /// How long the `lock_number`-th lock (from 1) lasts: `pin_lock` doubled each time.
     pub(crate) fn lock_duration(&self, lock_number: u8) -> Duration {
         let doublings = u32::from(lock_number.saturating_sub(1)).min(16);

@@ -57,11 +57,21 @@ const COMMON: [&str; 42] = [
 /// [`Error::InvalidPin`] when its length is outside the policy's range, [`Error::WeakPin`]
 /// naming the first rule it breaks.
 pub(crate) fn check_new_pin(pin: &Pin, policy: &Policy) -> Result<(), Error> {
+    check_pin_length(pin, policy)?;
+    weakness(pin.expose_secret()).map_or(Ok(()), |rule| Err(Error::WeakPin(rule)))
+}
+
+/// Checks a PIN's length against the policy's range.
+///
+/// # Errors
+///
+/// [`Error::InvalidPin`] when its length is outside the range.
+pub(crate) fn check_pin_length(pin: &Pin, policy: &Policy) -> Result<(), Error> {
     let (min, max) = (policy.min_pin_digits, policy.max_pin_digits);
     if pin.digits() < usize::from(min) || pin.digits() > usize::from(max) {
         return Err(Error::InvalidPin(DigitsError::Length { min, max }));
     }
-    weakness(pin.expose_secret()).map_or(Ok(()), |rule| Err(Error::WeakPin(rule)))
+    Ok(())
 }
 
 /// The first rule `digits` (ASCII digits) breaks, if any. The common list comes before dates,

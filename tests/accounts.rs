@@ -1,4 +1,4 @@
-//! An account's life: weak PINs refused wherever a PIN is set, the buyer's PIN change counted
+//! An account's life: weak PINs refused wherever the buyer chooses a PIN, the buyer's PIN change
 //! like a checkout, and the host's operations (status, funding source, PIN reset, unlock).
 //! Every refusal is checked for its exact error and for what is stored after it.
 
@@ -36,7 +36,7 @@ async fn account_records(host: &Host) -> usize {
 }
 
 #[tokio::test]
-async fn enrollment_refuses_each_kind_of_weak_pin_and_stores_nothing() {
+async fn new_pins_refuse_each_kind_of_weak_pin_and_enroll_takes_the_hosts_pin() {
     let host = Host::empty(Policy::default(), buyster::memory::MemoryStore::new());
     for (digits, rule) in [
         ("000000", WeakPinRule::SameDigit),
@@ -47,10 +47,7 @@ async fn enrollment_refuses_each_kind_of_weak_pin_and_stores_nothing() {
         ("112233", WeakPinRule::Common),
         ("147258", WeakPinRule::Common),
     ] {
-        let refused = host
-            .engine
-            .enroll(&host.phone, &pin(digits), IBAN.parse().unwrap())
-            .await;
+        let refused = Policy::default().check_new_pin(&pin(digits));
         assert!(
             matches!(refused, Err(Error::WeakPin(r)) if r == rule),
             "{digits}: {refused:?}"
@@ -70,12 +67,20 @@ async fn enrollment_refuses_each_kind_of_weak_pin_and_stores_nothing() {
         host.engine.account(&host.phone).await,
         Err(Error::NotEnrolled)
     ));
-    // A PIN set before the rules keeps working: they apply when a PIN is set, not checked.
+    // The host's direct route takes the PIN as the host gives it (an account brought over):
+    // the length is checked, the rules are the host's to apply.
     host.engine
-        .enroll(&host.phone, &pin(PIN), IBAN.parse().unwrap())
+        .enroll(&host.phone, &pin("123456"), IBAN.parse().unwrap())
         .await
         .unwrap();
     assert_eq!(host.events.kinds(), [EventKind::Enrolled]);
+    let payment = host.initiate().await;
+    let answer = host
+        .engine
+        .verify_pin(payment, &pin("123456"))
+        .await
+        .unwrap();
+    assert!(matches!(answer, buyster::PinCheck::Verified(_)));
 }
 
 #[tokio::test]

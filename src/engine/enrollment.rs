@@ -18,7 +18,7 @@ use crate::ids::EnrollmentId;
 use crate::phone::PhoneNumber;
 use crate::secret::{OtpCode, Pin};
 use crate::text::{Language, enrollment_message};
-use crate::weak_pin::check_new_pin;
+use crate::weak_pin::{check_new_pin, check_pin_length};
 
 use super::pin::{GuardRead, failure_event};
 use super::{Engine, MAX_RACES};
@@ -27,23 +27,25 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Enrolls `phone` with `pin` and the account to debit, directly.
     ///
     /// For hosts that have verified by their own means that the person holds `phone` (a signed
-    /// contract, a bank's strong authentication); others use [`Engine::start_enrollment`]. The
-    /// PIN must pass the policy's rules, and is stored only as a salted, peppered HMAC. A
-    /// closed account of the number is replaced by the new one (a number that changed hands).
+    /// contract, a bank's strong authentication), or that bring accounts over from a system of
+    /// their own; others use [`Engine::start_enrollment`]. The PIN's length must be within the
+    /// policy's range; the weak-PIN rules are the host's to apply here, with
+    /// [`Policy::check_new_pin`](crate::Policy::check_new_pin), since a PIN carried over was
+    /// chosen under other rules. The PIN is stored only as a salted, peppered HMAC. A closed
+    /// account of the number is replaced by the new one (a number that changed hands).
     ///
     /// # Errors
     ///
     /// [`Error::InvalidPin`] when the PIN's length is outside the policy's range,
-    /// [`Error::WeakPin`] when it follows a pattern too easy to guess, [`Error::AlreadyEnrolled`]
-    /// when the number has an active or suspended account, [`Error::Tampered`],
-    /// [`Error::Storage`].
+    /// [`Error::AlreadyEnrolled`] when the number has an active or suspended account,
+    /// [`Error::Tampered`], [`Error::Storage`].
     pub async fn enroll(
         &self,
         phone: &PhoneNumber,
         pin: &Pin,
         funding: FundingSource,
     ) -> Result<(), Error> {
-        check_new_pin(pin, &self.policy)?;
+        check_pin_length(pin, &self.policy)?;
         let account = Account::new(&self.keys, pin, funding, self.clock.now());
         self.create_account(&self.account_key(phone), &account)
             .await?;
