@@ -1,5 +1,5 @@
 //! An account's life: weak PINs refused wherever the buyer chooses a PIN, the buyer's PIN change
-//! like a checkout, and the host's operations (status, funding source, PIN reset, unlock).
+//! counted like a checkout, and the host's operations (status, funding source, PIN reset, unlock).
 //! Every refusal is checked for its exact error and for what is stored after it.
 
 mod common;
