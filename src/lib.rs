@@ -6,10 +6,10 @@
 //!  Enrollment, once per number
 //!
 //!    start_enrollment(phone) ──SMS code──▶ Enrollment<CodeSent> ──finish_enrollment(code,
-//!        (no account is read)                    │  ▲                PIN, funding) ✓──▶ Enrolled
-//!                                     wrong code │  │ attempts left        (the account exists)
-//!                                                └──┘
-//!    CodeSent ──(expiry, too many codes, number enrolled already)──▶ Failed(reason)
+//!        (no account is read)                    │  ▲                PIN, funding) ✓──▶ Accepted
+//!                                     wrong code │  │ attempts left     (code used up) ──▶ Enrolled
+//!                                                └──┘                                (account made)
+//!    CodeSent ──(expiry, too many codes)──▶ Failed(reason) ◀──(number enrolled already)── Accepted
 //!    enroll(phone, PIN, funding): direct, for a host that verified the holder by its own means
 //!
 //!  Payment
@@ -105,7 +105,7 @@ mod weak_pin;
 pub use account::{AccountDetails, AccountStatus, PinChange};
 pub use engine::{Engine, EngineBuilder, Unset};
 pub use enrollment::{
-    AnyEnrollment, CodeSent, Enrolled, Enrollment, EnrollmentCheck, EnrollmentFailed,
+    AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentCheck, EnrollmentFailed,
     EnrollmentFailure, EnrollmentKind, EnrollmentState,
 };
 pub use error::{Error, StateKind, TextError};

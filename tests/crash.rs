@@ -9,7 +9,7 @@ mod common;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore};
 use buyster::{
-    AnyPayment, CodeCheck, Engine, Error, Keys, OtpCode, OtpSent, PaymentId, PhoneNumber, PinCheck,
+    AnyPayment, CodeCheck, Engine, EnrollmentKind, Error, Keys, OtpCode, OtpSent, PaymentId, PhoneNumber, PinCheck,
     SecretKey, StateKind, Store,
 };
 use common::*;
@@ -399,14 +399,26 @@ async fn every_call_of_an_enrollment_can_fail_and_the_applicant_still_enrolls() 
         .await
         .unwrap();
     let calls = plan.calls();
-    assert_eq!(calls, 7, "{:?}", plan.log());
+    assert_eq!(calls, 8, "{:?}", plan.log());
 
+    let mut stranded = 0;
     for call in 0..calls {
         for fault in [Fault::FailBefore, Fault::FailAfter, Fault::Yield(2)] {
             let world = World::new().await;
             let plan = FaultPlan::at(call, fault);
             let _ = enroll_by_sms(&world.engine(plan.clone()), &world, &phone).await;
             let scenario = format!("{fault:?} on call {call} ({:?})", plan.log().get(call));
+            // An enrollment left with its code used up may or may not have its account; one
+            // that says enrolled has it.
+            let engine = world.engine(FaultPlan::none());
+            let has_account = engine.account(&phone).await.is_ok();
+            for id in world.sms.sent().iter().filter_map(|sms| sms.enrollment_id()) {
+                match engine.load_enrollment(id).await.unwrap().kind() {
+                    EnrollmentKind::Enrolled => assert!(has_account, "{scenario}"),
+                    EnrollmentKind::Accepted => stranded += usize::from(!has_account),
+                    EnrollmentKind::CodeSent | EnrollmentKind::Failed => {}
+                }
+            }
             // The applicant starts again until the number is enrolled (or found so).
             let engine = world.engine(FaultPlan::none());
             let mut answer = Err(Error::Conflict);
@@ -428,4 +440,5 @@ async fn every_call_of_an_enrollment_can_fail_and_the_applicant_still_enrolls() 
             );
         }
     }
+    assert!(stranded > 0, "no fault stopped between the code and the account");
 }

@@ -162,6 +162,74 @@ async fn wrong_codes_count_down_then_fail_the_enrollment() {
 }
 
 #[tokio::test]
+async fn a_stale_copy_with_the_right_code_makes_no_account_once_the_enrollment_ended() {
+    // Two wrong codes end the enrollment without locking the number (the lock is at three).
+    let policy = Policy {
+        max_code_attempts: 2,
+        ..Policy::default()
+    };
+    let host = Host::empty(policy, MemoryStore::new());
+    let enrollment = host.engine.start_enrollment(&host.phone).await.unwrap();
+    let id = enrollment.id();
+    let code = code_of(&host, &enrollment);
+    let stale = host.engine.resume_enrollment(id).await.unwrap();
+    let wrong = other_code(&code);
+    let EnrollmentCheck::Rejected { enrollment, .. } =
+        finish(&host, enrollment, &wrong, PIN).await.unwrap()
+    else {
+        panic!()
+    };
+    assert!(matches!(
+        finish(&host, enrollment, &wrong, PIN).await,
+        Err(Error::TooManyAttempts)
+    ));
+    // The copy read before the wrong codes still holds the tag the right code matches.
+    assert!(matches!(
+        finish(&host, stale, &code, PIN).await,
+        Err(Error::WrongEnrollmentState {
+            expected: EnrollmentKind::CodeSent,
+            found: EnrollmentKind::Failed
+        })
+    ));
+    assert!(!has_account(&host).await, "an account after a failed enrollment");
+    let AnyEnrollment::Failed(failed) = host.engine.load_enrollment(id).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(failed.state().reason(), EnrollmentFailure::TooManyAttempts);
+    assert!(!host.events.kinds().contains(&EventKind::Enrolled));
+}
+
+#[tokio::test]
+async fn a_second_call_with_the_right_code_finds_it_used() {
+    let host = fresh();
+    let enrollment = start(&host).await;
+    let id = enrollment.id();
+    let code = code_of(&host, &enrollment);
+    let second = host.engine.resume_enrollment(id).await.unwrap();
+    assert!(matches!(
+        finish(&host, enrollment, &code, PIN).await,
+        Ok(EnrollmentCheck::Enrolled(_))
+    ));
+    assert!(matches!(
+        finish(&host, second, &code, NEW_PIN).await,
+        Err(Error::WrongEnrollmentState {
+            expected: EnrollmentKind::CodeSent,
+            found: EnrollmentKind::Enrolled
+        })
+    ));
+    // The account keeps the first call's PIN.
+    assert_eq!(checkout_pin(&host, &host.phone, PIN).await.unwrap(), None);
+    assert_eq!(
+        host.events
+            .kinds()
+            .iter()
+            .filter(|k| **k == EventKind::Enrolled)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn wrong_codes_and_wrong_pins_share_the_numbers_lock() {
     let host = fresh();
     let enrollment = start(&host).await;

@@ -375,3 +375,43 @@ fn racing_refunds_never_refund_twice_nor_beyond_the_payment() {
         );
     }
 }
+
+#[test]
+fn racing_right_enrollment_codes_make_one_account_with_the_winners_pin() {
+    use buyster::{EnrollmentCheck, EnrollmentKind};
+    const PINS: [&str; 2] = [PIN, "402517"];
+    for seed in 0..ROUNDS / 2 {
+        let round = Round::new(seed);
+        let phone: PhoneNumber = "+33611223344".parse().unwrap();
+        let started = block_on(round.engine.start_enrollment(&phone)).unwrap();
+        let (id, code) = (started.id(), round.sms.last_code(&phone).unwrap());
+        let answers = race(|i| {
+            block_on(async {
+                let enrollment = round.engine.resume_enrollment(id).await?;
+                let funding = IBAN.parse().unwrap();
+                let answer = round
+                    .engine
+                    .finish_enrollment(enrollment, &code, &pin(PINS[i % 2]), funding)
+                    .await;
+                answer.map(|check| (i, check))
+            })
+        });
+        let mut winners = Vec::new();
+        for answer in answers {
+            match answer {
+                Ok((i, EnrollmentCheck::Enrolled(_))) => winners.push(i),
+                Ok((_, EnrollmentCheck::Rejected { .. })) => panic!("the right code was rejected"),
+                Err(Error::WrongEnrollmentState { .. } | Error::Conflict) => {}
+                Err(other) => panic!("seed {seed}: {other}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "seed {seed}: {winners:?}");
+        let stored = block_on(round.engine.load_enrollment(id)).unwrap();
+        assert_eq!(stored.kind(), EnrollmentKind::Enrolled, "seed {seed}");
+        // The account holds the PIN of the one call that used the code.
+        let payment = block_on(round.engine.initiate(order(4990), &phone)).unwrap();
+        let winner = pin(PINS[winners[0] % 2]);
+        let check = block_on(round.engine.verify_pin(payment, &winner)).unwrap();
+        assert!(matches!(check, PinCheck::Verified(_)), "seed {seed}");
+    }
+}

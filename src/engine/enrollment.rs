@@ -4,10 +4,10 @@
 use crate::Error;
 use crate::account::Account;
 use crate::enrollment::transitions::{
-    CodeStep, code_typed, enrolled, failed, started, with_new_id,
+    CodeStep, accepted, code_typed, enrolled, failed, started, with_new_id,
 };
 use crate::enrollment::{
-    self, AnyEnrollment, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailed,
+    self, AnyEnrollment, CodeAccepted, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailed,
     EnrollmentFailure, EnrollmentKind, EnrollmentRecord,
 };
 use crate::events::{Event, EventKind};
@@ -99,7 +99,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// the account with `pin` and `funding`.
     ///
     /// The new PIN is checked against the policy's rules first (a refused PIN costs no
-    /// attempt). A wrong code is [`EnrollmentCheck::Rejected`] with the attempts left, and
+    /// attempt). A right code is used up, by compare-and-swap, before the account is made:
+    /// two calls racing with it, or a call with a stale copy of an enrollment that failed
+    /// meanwhile, make one account at most; the others get
+    /// [`Error::WrongEnrollmentState`]. A wrong code is [`EnrollmentCheck::Rejected`] with the attempts left, and
     /// also counts in the number's guard towards the PIN lock, so that codes cannot be guessed
     /// across enrollments; the last allowed wrong code fails the enrollment. A right code does
     /// not reset the PIN count: holding the phone says nothing of knowing the PIN.
@@ -108,9 +111,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::InvalidPin`], [`Error::WeakPin`], [`Error::AlreadyEnrolled`] (after a right
     /// code: the number has an active or suspended account; the enrollment is then `Failed`),
+    /// [`Error::Storage`] (after a right code it may leave the enrollment
+    /// [`Accepted`](EnrollmentKind::Accepted), its code used up, and the account made or not:
+    /// [`Engine::account`] tells; if not, the applicant starts again),
     /// [`Error::TooManyAttempts`], [`Error::Expired`] (both: the enrollment is then `Failed`),
     /// [`Error::Locked`], [`Error::WrongEnrollmentState`] when it moved on meanwhile,
-    /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    /// [`Error::Tampered`], [`Error::Conflict`].
     pub async fn finish_enrollment(
         &self,
         enrollment: Enrollment<CodeSent>,
@@ -130,7 +136,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         for _ in 0..MAX_RACES {
             match code_typed(enrollment, code, now, &self.keys)? {
                 CodeStep::Right(right) => {
-                    return self.complete_enrollment(right, pin, funding, now).await;
+                    // The code is used up before the account is made: of racing calls, and of
+                    // a stale copy of an enrollment that ended, only one gets past this.
+                    if let Some(taken) = self.replace_enrollment(accepted(right, now)).await? {
+                        return self.complete_enrollment(taken, pin, funding, now).await;
+                    }
                 }
                 CodeStep::Wrong(next) => {
                     if let Some(stored) = self.replace_enrollment(next).await? {
@@ -237,10 +247,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         Error::TooManyAttempts
     }
 
-    /// The right code: the account made (or found there already), then the enrollment closed.
+    /// The right code, stored as accepted: the account made (or found there already), then the
+    /// enrollment closed.
     async fn complete_enrollment(
         &self,
-        enrollment: Enrollment<CodeSent>,
+        enrollment: Enrollment<CodeAccepted>,
         pin: &Pin,
         funding: FundingSource,
         now: Timestamp,
@@ -258,34 +269,41 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// Stores the end of an enrollment whose code was right: enrolled, or failed for `reason`.
+    /// Nothing else moves an accepted enrollment; a lost race is a store that changed the
+    /// record under the engine, and is read again.
     async fn close_enrollment(
         &self,
-        enrollment: Enrollment<CodeSent>,
+        enrollment: Enrollment<CodeAccepted>,
         reason: Option<EnrollmentFailure>,
         now: Timestamp,
     ) -> Result<EnrollmentCheck, Error> {
         let id = enrollment.id();
         let mut enrollment = enrollment;
         for _ in 0..MAX_RACES {
-            enrollment = match reason {
-                None => match self.replace_enrollment(enrolled(enrollment, now)).await? {
-                    Some(done) => {
+            match reason {
+                None => {
+                    if let Some(done) = self.replace_enrollment(enrolled(enrollment, now)).await? {
                         self.emit(|| Event::enrollment(EventKind::Enrolled, &done, now));
                         return Ok(EnrollmentCheck::Enrolled(done));
                     }
-                    None => self.resume_enrollment(id).await?,
-                },
-                Some(reason) => match self
-                    .replace_enrollment(failed(enrollment, reason, now))
-                    .await?
-                {
-                    Some(done) => {
+                }
+                Some(reason) => {
+                    let next = failed(enrollment, reason, now);
+                    if let Some(done) = self.replace_enrollment(next).await? {
                         let kind = EventKind::EnrollmentFailed(reason);
                         self.emit(|| Event::enrollment(kind, &done, now));
                         return Err(Error::AlreadyEnrolled);
                     }
-                    None => self.resume_enrollment(id).await?,
-                },
+                }
+            }
+            enrollment = match self.load_enrollment(id).await? {
+                AnyEnrollment::Accepted(enrollment) => enrollment,
+                other => {
+                    return Err(Error::WrongEnrollmentState {
+                        expected: EnrollmentKind::Accepted,
+                        found: other.kind(),
+                    });
+                }
             };
         }
         Err(Error::Conflict)

@@ -1,11 +1,16 @@
 //! The typestate enrollment: one generic [`Enrollment<S>`], one struct per state.
 //!
 //! ```text
-//!   start_enrollment(phone) ──SMS code──▶ CodeSent ──finish_enrollment ✓──▶ Enrolled
-//!                                            │ ▲ wrong code (attempts left)
-//!                                            │ └────────┘
-//!                                            └──(expiry, too many codes, number enrolled)──▶ Failed
+//!   start_enrollment(phone) ──SMS code──▶ CodeSent ──right code──▶ Accepted ──account made──▶ Enrolled
+//!                                            │ ▲ wrong code                  │
+//!                                            │ └─────────┘                   └──number enrolled──▶ Failed
+//!                                            └──(expiry, too many codes)──────────────────────────▶ Failed
 //! ```
+//!
+//! A right code is first stored as `Accepted`, by compare-and-swap at the version the code was
+//! checked against, and only then is the account made: of two calls racing with the same code,
+//! or of a call holding a stale copy of an enrollment that failed meanwhile, at most one makes
+//! an account.
 
 mod record;
 pub(crate) mod transitions;
@@ -68,6 +73,9 @@ pub(crate) mod sealed {
 pub enum EnrollmentKind {
     /// The code was sent; waiting for it, the PIN and the funding source.
     CodeSent,
+    /// The code was right, and is used up; the account is being made. An enrollment stays here
+    /// only when the call that typed the code failed before the end (a storage error).
+    Accepted,
     /// The code was right and the account made; terminal.
     Enrolled,
     /// Expired, too many wrong codes, or the number already had an account; terminal.
@@ -78,6 +86,7 @@ impl fmt::Display for EnrollmentKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::CodeSent => "code sent",
+            Self::Accepted => "code accepted",
             Self::Enrolled => "enrolled",
             Self::Failed => "failed",
         })
@@ -109,6 +118,22 @@ pub(crate) struct EnrollmentTag {
 impl fmt::Debug for EnrollmentTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
+    }
+}
+
+/// The code was right and is used up: the account is being made by the call that typed it.
+/// Terminal when that call failed before the end; see
+/// [`Engine::finish_enrollment`](crate::Engine::finish_enrollment).
+#[derive(Debug)]
+pub struct CodeAccepted {
+    pub(crate) accepted_at: Timestamp,
+}
+
+impl CodeAccepted {
+    /// When the right code was typed.
+    #[must_use]
+    pub fn accepted_at(&self) -> Timestamp {
+        self.accepted_at
     }
 }
 
@@ -261,6 +286,8 @@ impl Enrollment<CodeSent> {
 pub enum AnyEnrollment {
     /// Waiting for the code.
     CodeSent(Enrollment<CodeSent>),
+    /// The code was right; the account is being made, or its making failed.
+    Accepted(Enrollment<CodeAccepted>),
     /// The account was made.
     Enrolled(Enrollment<Enrolled>),
     /// Ended without an account.
@@ -273,8 +300,31 @@ impl AnyEnrollment {
     pub fn kind(&self) -> EnrollmentKind {
         match self {
             Self::CodeSent(_) => EnrollmentKind::CodeSent,
+            Self::Accepted(_) => EnrollmentKind::Accepted,
             Self::Enrolled(_) => EnrollmentKind::Enrolled,
             Self::Failed(_) => EnrollmentKind::Failed,
+        }
+    }
+
+    /// The enrollment's id.
+    #[must_use]
+    pub fn id(&self) -> EnrollmentId {
+        match self {
+            Self::CodeSent(e) => e.id(),
+            Self::Accepted(e) => e.id(),
+            Self::Enrolled(e) => e.id(),
+            Self::Failed(e) => e.id(),
+        }
+    }
+
+    /// The number being enrolled. Its `Debug` is masked.
+    #[must_use]
+    pub fn phone(&self) -> &PhoneNumber {
+        match self {
+            Self::CodeSent(e) => e.phone(),
+            Self::Accepted(e) => e.phone(),
+            Self::Enrolled(e) => e.phone(),
+            Self::Failed(e) => e.phone(),
         }
     }
 }
@@ -311,5 +361,6 @@ macro_rules! state {
 }
 
 state!(CodeSent, CodeSent);
+state!(CodeAccepted, Accepted);
 state!(Enrolled, Enrolled);
 state!(EnrollmentFailed, Failed);

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! id (16) | phone | created at | expires at | state (1) | CodeSent: key id, tag, attempts left
+//!                                                      | Accepted: accepted at
 //!                                                      | Enrolled: enrolled at
 //!                                                      | Failed: reason, failed at
 //! ```
@@ -14,7 +15,7 @@ use crate::keys::Keys;
 use crate::phone::PhoneNumber;
 
 use super::{
-    AnyEnrollment, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure,
+    AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure,
     EnrollmentState, EnrollmentTag,
 };
 
@@ -62,6 +63,9 @@ pub(crate) fn decode(
             enrolled_at: r.time()?,
         })),
         EnrollmentFailed::CODE => EnrollmentFailed::into_any(common.with(read_failed(&mut r)?)),
+        CodeAccepted::CODE => CodeAccepted::into_any(common.with(CodeAccepted {
+            accepted_at: r.time()?,
+        })),
         _ => return Err(Error::Tampered),
     };
     r.finish()?;
@@ -135,6 +139,16 @@ impl EnrollmentRecord for EnrollmentFailed {
     }
 }
 
+impl EnrollmentRecord for CodeAccepted {
+    const CODE: u8 = 4;
+    fn write(&self, w: &mut Writer) {
+        w.time(self.accepted_at);
+    }
+    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
+        AnyEnrollment::Accepted(enrollment)
+    }
+}
+
 fn read_failed(r: &mut Reader<'_>) -> Result<EnrollmentFailed, Error> {
     let code = r.u8()?;
     let reason = EnrollmentFailure::ALL
@@ -150,7 +164,9 @@ fn read_failed(r: &mut Reader<'_>) -> Result<EnrollmentFailed, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enrollment::transitions::{CodeStep, code_typed, enrolled, failed, started};
+    use crate::enrollment::transitions::{
+        CodeStep, accepted, code_typed, enrolled, failed, started,
+    };
     use crate::policy::Policy;
     use crate::secret::{OtpCode, SecretKey};
 
@@ -187,7 +203,13 @@ mod tests {
             Err(Error::Tampered)
         ));
 
-        let done = enrolled(back, T0);
+        let taken = accepted(back, T0);
+        let entry = stored(&keys, &taken);
+        let Ok(AnyEnrollment::Accepted(taken)) = decode(&keys, &id, &entry) else {
+            panic!()
+        };
+        assert_eq!(taken.state().accepted_at(), T0);
+        let done = enrolled(taken, T0);
         let entry = stored(&keys, &done);
         assert!(matches!(
             decode(&keys, &id, &entry),

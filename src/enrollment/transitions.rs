@@ -10,7 +10,7 @@ use crate::policy::Policy;
 use crate::secret::OtpCode;
 
 use super::EnrollmentTag;
-use super::{CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure, EnrollmentState};
+use super::{CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure, EnrollmentState};
 
 /// What a typed code leads to.
 #[derive(Debug)]
@@ -104,8 +104,19 @@ pub(crate) fn code_typed(
     })))
 }
 
+/// The right code was typed at `now`: it is used up, and the account is to be made.
+pub(crate) fn accepted(
+    enrollment: Enrollment<CodeSent>,
+    now: Timestamp,
+) -> Enrollment<CodeAccepted> {
+    enrollment.with_state(CodeAccepted { accepted_at: now })
+}
+
 /// The account was made at `now`.
-pub(crate) fn enrolled(enrollment: Enrollment<CodeSent>, now: Timestamp) -> Enrollment<Enrolled> {
+pub(crate) fn enrolled(
+    enrollment: Enrollment<CodeAccepted>,
+    now: Timestamp,
+) -> Enrollment<Enrolled> {
     enrollment.with_state(Enrolled { enrolled_at: now })
 }
 

@@ -2,7 +2,7 @@
 
 use buyster::testkit::block_on;
 use buyster::{
-    Amount, AnyEnrollment, CodeCheck, Confirmed, Currency, EnrollmentCheck, EnrollmentId,
+    Amount, CodeCheck, Confirmed, Currency, EnrollmentCheck, EnrollmentId,
     Exemption, FundingSource, Initiated, OtpSent, PaymentId, PhoneNumber, PinChange, PinCheck,
     PinVerified, RefundReason,
 };
@@ -58,12 +58,7 @@ impl System {
 
     pub(super) fn enrolled_phone(&self, id: EnrollmentId) -> Option<&PhoneNumber> {
         let any = block_on(self.engine.load_enrollment(id)).ok()?;
-        let phone = match &any {
-            AnyEnrollment::CodeSent(e) => e.phone(),
-            AnyEnrollment::Enrolled(e) => e.phone(),
-            AnyEnrollment::Failed(e) => e.phone(),
-        };
-        self.phones.iter().find(|p| *p == phone)
+        self.phones.iter().find(|p| *p == any.phone())
     }
 
     pub(super) fn change_pin(&mut self, number: usize, right: bool) -> Expect {
