@@ -9,8 +9,8 @@ mod common;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore};
 use buyster::{
-    AnyPayment, CodeCheck, Engine, EnrollmentKind, Error, Keys, OtpCode, OtpSent, PaymentId, PhoneNumber, PinCheck,
-    SecretKey, StateKind, Store,
+    AnyPayment, CodeCheck, Engine, EnrollmentKind, Error, Keys, OtpCode, OtpSent, PaymentId,
+    PhoneNumber, PinCheck, SecretKey, StateKind, Store,
 };
 use common::*;
 
@@ -412,7 +412,12 @@ async fn every_call_of_an_enrollment_can_fail_and_the_applicant_still_enrolls() 
             // that says enrolled has it.
             let engine = world.engine(FaultPlan::none());
             let has_account = engine.account(&phone).await.is_ok();
-            for id in world.sms.sent().iter().filter_map(|sms| sms.enrollment_id()) {
+            for id in world
+                .sms
+                .sent()
+                .iter()
+                .filter_map(|sms| sms.enrollment_id())
+            {
                 match engine.load_enrollment(id).await.unwrap().kind() {
                     EnrollmentKind::Enrolled => assert!(has_account, "{scenario}"),
                     EnrollmentKind::Accepted => stranded += usize::from(!has_account),
@@ -440,5 +445,8 @@ async fn every_call_of_an_enrollment_can_fail_and_the_applicant_still_enrolls() 
             );
         }
     }
-    assert!(stranded > 0, "no fault stopped between the code and the account");
+    assert!(
+        stranded > 0,
+        "no fault stopped between the code and the account"
+    );
 }

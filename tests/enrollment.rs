@@ -191,7 +191,10 @@ async fn a_stale_copy_with_the_right_code_makes_no_account_once_the_enrollment_e
             found: EnrollmentKind::Failed
         })
     ));
-    assert!(!has_account(&host).await, "an account after a failed enrollment");
+    assert!(
+        !has_account(&host).await,
+        "an account after a failed enrollment"
+    );
     let AnyEnrollment::Failed(failed) = host.engine.load_enrollment(id).await.unwrap() else {
         panic!()
     };

@@ -15,8 +15,8 @@ use crate::keys::Keys;
 use crate::phone::PhoneNumber;
 
 use super::{
-    AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure,
-    EnrollmentState, EnrollmentTag,
+    AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed,
+    EnrollmentFailure, EnrollmentState, EnrollmentTag,
 };
 
 /// How a state writes its own fields.

@@ -10,7 +10,10 @@ use crate::policy::Policy;
 use crate::secret::OtpCode;
 
 use super::EnrollmentTag;
-use super::{CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure, EnrollmentState};
+use super::{
+    CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure,
+    EnrollmentState,
+};
 
 /// What a typed code leads to.
 #[derive(Debug)]

@@ -2,9 +2,9 @@
 
 use buyster::testkit::block_on;
 use buyster::{
-    Amount, CodeCheck, Confirmed, Currency, EnrollmentCheck, EnrollmentId,
-    Exemption, FundingSource, Initiated, OtpSent, PaymentId, PhoneNumber, PinChange, PinCheck,
-    PinVerified, RefundReason,
+    Amount, CodeCheck, Confirmed, Currency, EnrollmentCheck, EnrollmentId, Exemption,
+    FundingSource, Initiated, OtpSent, PaymentId, PhoneNumber, PinChange, PinCheck, PinVerified,
+    RefundReason,
 };
 
 use super::reference::{Code, Expect};
