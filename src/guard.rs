@@ -30,8 +30,11 @@ pub(crate) struct Guard {
     /// Locks since the last right PIN.
     locks: u8,
     lock: Lock,
-    /// When SMS were sent to the number, oldest first, within the policy's window.
+    /// When payment codes were sent to the number, oldest first, within the policy's window.
     sms_sent: Vec<Timestamp>,
+    /// When enrollment codes were sent to the number, oldest first, within the policy's
+    /// window: a budget of their own, since anyone may ask for one.
+    enrollment_sms: Vec<Timestamp>,
     /// What the number's payments reserved of its spending limits.
     ledger: Ledger,
 }
@@ -85,6 +88,7 @@ impl Guard {
     pub(crate) fn after_success(&self) -> Self {
         Self {
             sms_sent: self.sms_sent.clone(),
+            enrollment_sms: self.enrollment_sms.clone(),
             ledger: self.ledger.clone(),
             ..Self::default()
         }
@@ -100,27 +104,28 @@ impl Guard {
         Self { ledger, ..self }
     }
 
-    /// The guard with one more SMS sent at `now`, or `Error::RateLimited` when the window is
-    /// full.
+    /// The guard with one more payment code sent at `now`, or `Error::RateLimited` when the
+    /// window holds `max_sms_per_number` already.
     pub(crate) fn after_sms(&self, now: Timestamp, policy: &Policy) -> Result<Self, Error> {
-        let window_start = Timestamp::from_unix_millis(
-            now.as_unix_millis()
-                .saturating_sub(crate::host::millis(policy.sms_window)),
-        );
-        let mut recent: Vec<Timestamp> = self
-            .sms_sent
-            .iter()
-            .copied()
-            .filter(|sent| *sent > window_start)
-            .collect();
-        if recent.len() >= usize::from(policy.max_sms_per_number) {
-            let oldest = recent.first().copied().unwrap_or(now);
-            let retry_at = oldest.saturating_add(policy.sms_window);
-            return Err(Error::RateLimited { retry_at });
-        }
-        recent.push(now);
+        let sms_sent = one_more(&self.sms_sent, now, policy, policy.max_sms_per_number)?;
         Ok(Self {
-            sms_sent: recent,
+            sms_sent,
+            ..self.clone()
+        })
+    }
+
+    /// The guard with one more enrollment code sent at `now`, or `Error::RateLimited` when the
+    /// window holds `max_enrollment_sms_per_number` already. Payment codes are not counted
+    /// here, nor these there: someone without the PIN cannot spend the owner's budget.
+    pub(crate) fn after_enrollment_sms(
+        &self,
+        now: Timestamp,
+        policy: &Policy,
+    ) -> Result<Self, Error> {
+        let max = policy.max_enrollment_sms_per_number;
+        let enrollment_sms = one_more(&self.enrollment_sms, now, policy, max)?;
+        Ok(Self {
+            enrollment_sms,
             ..self.clone()
         })
     }
@@ -148,10 +153,8 @@ impl Guard {
             }
             Lock::Permanent => w.u8(2),
         }
-        w.u8(u8::try_from(self.sms_sent.len()).unwrap_or(u8::MAX));
-        for sent in self.sms_sent.iter().take(usize::from(u8::MAX)) {
-            w.time(*sent);
-        }
+        write_times(&mut w, &self.sms_sent);
+        write_times(&mut w, &self.enrollment_sms);
         self.ledger.write(&mut w);
         w.seal(keys, key)
     }
@@ -166,8 +169,8 @@ impl Guard {
             2 => Lock::Permanent,
             _ => return Err(Error::Tampered),
         };
-        let count = r.u8()?;
-        let sms_sent = (0..count).map(|_| r.time()).collect::<Result<_, _>>()?;
+        let sms_sent = read_times(&mut r)?;
+        let enrollment_sms = read_times(&mut r)?;
         let ledger = Ledger::read(&mut r)?;
         r.finish()?;
         Ok(Self {
@@ -175,9 +178,48 @@ impl Guard {
             locks,
             lock,
             sms_sent,
+            enrollment_sms,
             ledger,
         })
     }
+}
+
+/// The sends within the window ending at `now`, with one more at `now`; `Error::RateLimited`
+/// when they are `max` already.
+fn one_more(
+    sent: &[Timestamp],
+    now: Timestamp,
+    policy: &Policy,
+    max: u8,
+) -> Result<Vec<Timestamp>, Error> {
+    let window_start = Timestamp::from_unix_millis(
+        now.as_unix_millis()
+            .saturating_sub(crate::host::millis(policy.sms_window)),
+    );
+    let mut recent: Vec<Timestamp> = sent
+        .iter()
+        .copied()
+        .filter(|sent| *sent > window_start)
+        .collect();
+    if recent.len() >= usize::from(max) {
+        let oldest = recent.first().copied().unwrap_or(now);
+        let retry_at = oldest.saturating_add(policy.sms_window);
+        return Err(Error::RateLimited { retry_at });
+    }
+    recent.push(now);
+    Ok(recent)
+}
+
+fn write_times(w: &mut Writer, times: &[Timestamp]) {
+    w.u8(u8::try_from(times.len()).unwrap_or(u8::MAX));
+    for time in times.iter().take(usize::from(u8::MAX)) {
+        w.time(*time);
+    }
+}
+
+fn read_times(r: &mut Reader<'_>) -> Result<Vec<Timestamp>, Error> {
+    let count = r.u8()?;
+    (0..count).map(|_| r.time()).collect()
 }
 
 #[cfg(test)]
@@ -268,6 +310,30 @@ mod tests {
     }
 
     #[test]
+    fn enrollment_codes_have_a_budget_of_their_own() {
+        let policy = Policy::default();
+        let mut guard = Guard::default();
+        for i in 0..3 {
+            guard = guard
+                .after_enrollment_sms(after(T0, i * MINUTE), &policy)
+                .unwrap();
+        }
+        let now = after(T0, 3 * MINUTE);
+        let retry_at = after(T0, 10 * MINUTE);
+        assert!(matches!(
+            guard.after_enrollment_sms(now, &policy),
+            Err(Error::RateLimited { retry_at: r }) if r == retry_at
+        ));
+        // The payment codes' window is untouched, and does not feed this one.
+        for _ in 0..5 {
+            guard = guard.after_sms(now, &policy).unwrap();
+        }
+        assert!(guard.after_sms(now, &policy).is_err());
+        assert_eq!(guard.enrollment_sms.len(), 3);
+        assert_eq!(guard.after_success().enrollment_sms.len(), 3);
+    }
+
+    #[test]
     fn record_round_trips() {
         let keys = Keys::new(1, SecretKey::from_bytes([1; 32]));
         let key = Key::guard("0011");
@@ -276,6 +342,7 @@ mod tests {
         let (g, _) = fail(&g, T0);
         let (g, _) = fail(&g, T0);
         let g = g.after_sms(T0, &policy).unwrap();
+        let g = g.after_enrollment_sms(T0, &policy).unwrap();
         for guard in [
             Guard::default(),
             g,

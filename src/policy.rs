@@ -23,7 +23,8 @@ use crate::text::Language;
 /// | `payment_ttl` | 15 min | 1 min to 1 h |
 /// | `resend_cooldown` | 30 s | 0 to `code_ttl` |
 /// | `max_resends` | 3 | 0 to 10 |
-/// | `max_sms_per_number` | 5 per `sms_window` | 1 to 100 |
+/// | `max_sms_per_number` | 5 payment codes per `sms_window` | 1 to 100 |
+/// | `max_enrollment_sms_per_number` | 3 enrollment codes per `sms_window` | 1 to 100 |
 /// | `sms_window` | 10 min | 1 min to 24 h |
 /// | `sms_language` | by the number's country | — |
 /// | `max_per_payment` | EUR 1,000 (100,000 minor units) | 1 to `max_per_24_hours` |
@@ -64,8 +65,12 @@ pub struct Policy {
     pub resend_cooldown: Duration,
     /// New codes a payment may ask for after the first.
     pub max_resends: u8,
-    /// SMS to one number within `sms_window`, all payments together.
+    /// Payment codes sent to one number within `sms_window`, all payments together.
     pub max_sms_per_number: u8,
+    /// Enrollment codes sent to one number within `sms_window`. A budget apart from
+    /// `max_sms_per_number`: anyone may start an enrollment, with no PIN, and must not be able
+    /// to use up the SMS the owner's checkouts need.
+    pub max_enrollment_sms_per_number: u8,
     /// The sliding window of `max_sms_per_number`.
     pub sms_window: Duration,
     /// The SMS language; `None` picks it from the number ([`Language::for_number`]).
@@ -104,6 +109,7 @@ impl Default for Policy {
             resend_cooldown: Duration::from_secs(30),
             max_resends: 3,
             max_sms_per_number: 5,
+            max_enrollment_sms_per_number: 3,
             sms_window: Duration::from_secs(10 * 60),
             sms_language: None,
             max_per_payment: 100_000,
@@ -160,7 +166,7 @@ impl Policy {
     ///
     /// [`Error::InvalidPolicy`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str, &'static str); 20] = [
+        let checks: [(bool, &'static str, &'static str); 21] = [
             (
                 within(self.max_pin_failures, 1, 5),
                 "max_pin_failures",
@@ -220,6 +226,11 @@ impl Policy {
             (
                 within(self.max_sms_per_number, 1, 100),
                 "max_sms_per_number",
+                "must be 1 to 100",
+            ),
+            (
+                within(self.max_enrollment_sms_per_number, 1, 100),
+                "max_enrollment_sms_per_number",
                 "must be 1 to 100",
             ),
             (
@@ -312,6 +323,7 @@ mod tests {
             (p.code_digits, p.max_resends, p.max_sms_per_number),
             (6, 3, 5)
         );
+        assert_eq!(p.max_enrollment_sms_per_number, 3);
         assert_eq!(p.pin_lock, 15 * MINUTE);
         assert_eq!(
             (p.max_per_payment, p.max_per_24_hours, p.max_per_30_days),
@@ -328,7 +340,7 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         type Change = fn(&mut Policy);
-        let cases: [(Change, &str); 20] = [
+        let cases: [(Change, &str); 21] = [
             (|p| p.max_pin_failures = 6, "max_pin_failures"),
             (|p| p.max_pin_failures = 0, "max_pin_failures"),
             (|p| p.pin_lock = Duration::ZERO, "pin_lock"),
@@ -342,6 +354,10 @@ mod tests {
             (|p| p.resend_cooldown = 6 * MINUTE, "resend_cooldown"),
             (|p| p.max_resends = 11, "max_resends"),
             (|p| p.max_sms_per_number = 0, "max_sms_per_number"),
+            (
+                |p| p.max_enrollment_sms_per_number = 101,
+                "max_enrollment_sms_per_number",
+            ),
             (|p| p.sms_window = SECOND, "sms_window"),
             (|p| p.max_per_payment = 0, "max_per_payment"),
             (|p| p.max_per_24_hours = 90_000, "max_per_payment"),

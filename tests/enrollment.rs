@@ -384,24 +384,48 @@ async fn a_code_works_only_for_its_own_enrollment() {
 }
 
 #[tokio::test]
-async fn enrollment_sms_count_in_the_numbers_window() {
+async fn enrollment_sms_have_a_window_of_their_own_that_checkouts_do_not_share() {
     let host = fresh();
-    for _ in 0..5 {
+    host.engine
+        .enroll(&host.phone, &pin(PIN), IBAN.parse().unwrap())
+        .await
+        .unwrap();
+    // Anyone may start enrollments of the number, with no PIN: three SMS per window.
+    for _ in 0..3 {
         start(&host).await;
         host.clock.advance(seconds(10));
     }
     let refused = host.engine.start_enrollment(&host.phone).await;
     let retry_at = after(T0, minutes(10));
     assert!(matches!(refused, Err(Error::RateLimited { retry_at: r }) if r == retry_at));
-    assert_eq!(host.sms.sent().len(), 5);
-    assert_eq!(
+    assert_eq!(host.sms.sent().len(), 3);
+    let enrollments = |host: &Host| {
         host.store
             .keys()
             .iter()
             .filter(|k| k.as_str().starts_with("enrollment/"))
-            .count(),
-        5
-    );
+            .count()
+    };
+    assert_eq!(enrollments(&host), 3);
+    // The owner's checkouts still get their five codes in the same window.
+    for _ in 0..5 {
+        let payment = host
+            .engine
+            .initiate(order(4990), &host.phone)
+            .await
+            .unwrap();
+        let PinCheck::Verified(verified) =
+            host.engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+        else {
+            panic!("right PIN refused")
+        };
+        host.engine.send_code(verified).await.unwrap();
+    }
+    assert_eq!(host.sms.sent().len(), 8);
+    // And the enrollment window reopens on its own schedule.
+    host.clock.set(retry_at);
+    start(&host).await;
+    assert_eq!(enrollments(&host), 4);
 }
 
 #[tokio::test]

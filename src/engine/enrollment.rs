@@ -58,9 +58,18 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// Never looks at accounts: a number that is already enrolled gets its SMS too, and learns
     /// it only at `finish_enrollment`, once the code proved that the caller holds it. The SMS
-    /// counts in the number's window, and a locked number is refused, as at a checkout. The
-    /// code lives for the policy's `code_ttl` and takes `max_code_attempts` guesses; it is
-    /// stored only as a tag bound to the enrollment and the number.
+    /// counts in the number's enrollment window (`max_enrollment_sms_per_number`, apart from
+    /// the payment codes'), and a locked number is refused, as at a checkout. The code lives
+    /// for the policy's `code_ttl` and takes `max_code_attempts` guesses; it is stored only as
+    /// a tag bound to the enrollment and the number.
+    ///
+    /// # Security
+    ///
+    /// Anyone may call this for any number: it needs no secret and costs an SMS. The engine
+    /// caps it per number; the host **must** also rate-limit it per client (address, session,
+    /// captcha), or one client can send enrollment codes to many numbers, at the host's
+    /// expense and to their holders' annoyance. Each call stores an enrollment record that
+    /// stays after it ends (`enrollment/<id>` keys); a host may delete those older than a day.
     ///
     /// # Errors
     ///
@@ -76,7 +85,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let policy = &self.policy;
         self.update_guard(&guard_key, current, |g| {
             g.check_open(now)?;
-            Ok((g.after_sms(now, policy)?, ()))
+            Ok((g.after_enrollment_sms(now, policy)?, ()))
         })
         .await?;
         let code = OtpCode::random(policy.code_digits);

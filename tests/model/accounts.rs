@@ -15,11 +15,14 @@ impl Model {
         Expect::Ok
     }
 
-    /// `start_enrollment`: the lock refuses, the window counts, then the SMS goes.
+    /// `start_enrollment`: the lock refuses, the enrollment window counts, then the SMS goes.
     pub fn start_enrollment(&mut self, number: usize) -> Expect {
         let now = self.now;
         let guard = &mut self.numbers[number].guard;
-        if let Err(e) = guard.check_open(now).and_then(|()| guard.count_sms(now)) {
+        if let Err(e) = guard
+            .check_open(now)
+            .and_then(|()| guard.count_enrollment_sms(now))
+        {
             return e;
         }
         if let Err(e) = self.dispatch(number, true) {

@@ -9,6 +9,7 @@ const MAX_PIN_FAILURES: u8 = 3;
 const MAX_LOCKS: u8 = 5;
 const LOCK: u64 = 15 * MINUTE;
 const SMS_PER_WINDOW: usize = 5;
+const ENROLLMENT_SMS_PER_WINDOW: usize = 3;
 const SMS_WINDOW: u64 = 10 * MINUTE;
 pub const DAY: u64 = 24 * 60 * MINUTE;
 const PER_PAYMENT: u64 = 100_000;
@@ -44,8 +45,10 @@ pub struct Guard {
     failures: u8,
     locks: u8,
     lock: Lock,
-    /// When SMS went to the number (kept as the engine keeps them: the recent ones).
+    /// When payment codes went to the number (kept as the engine keeps them: the recent ones).
     sms: Vec<u64>,
+    /// When enrollment codes went to the number: a window of their own.
+    enrollment_sms: Vec<u64>,
     ledger: Vec<Reservation>,
     /// Exempt payments since the last code: how many, their total.
     streak: (u8, u64),
@@ -58,6 +61,7 @@ impl Guard {
             locks: 0,
             lock: Lock::Open,
             sms: Vec::new(),
+            enrollment_sms: Vec::new(),
             ledger: Vec::new(),
             streak: (0, 0),
         }
@@ -98,20 +102,14 @@ impl Guard {
         }
     }
 
-    /// Counts an SMS sent at `now` in the window, or says when the window frees up.
+    /// Counts a payment code sent at `now` in the window, or says when the window frees up.
     pub fn count_sms(&mut self, now: u64) -> Result<(), Expect> {
-        let recent: Vec<u64> = self
-            .sms
-            .iter()
-            .copied()
-            .filter(|t| *t + SMS_WINDOW > now)
-            .collect();
-        if recent.len() >= SMS_PER_WINDOW {
-            return Err(Expect::RateLimited(recent[0] + SMS_WINDOW));
-        }
-        self.sms = recent;
-        self.sms.push(now);
-        Ok(())
+        count_in_window(&mut self.sms, SMS_PER_WINDOW, now)
+    }
+
+    /// Counts an enrollment code sent at `now` in its own window.
+    pub fn count_enrollment_sms(&mut self, now: u64) -> Result<(), Expect> {
+        count_in_window(&mut self.enrollment_sms, ENROLLMENT_SMS_PER_WINDOW, now)
     }
 
     /// Reserves `amount` for payment `p` within the three limits, deciding its exemption from
@@ -210,4 +208,14 @@ impl Guard {
             r.exempt = false;
         }
     }
+}
+
+/// Counts a send at `now` in `sent`, within `max` per window, or says when the window frees up.
+fn count_in_window(sent: &mut Vec<u64>, max: usize, now: u64) -> Result<(), Expect> {
+    sent.retain(|t| *t + SMS_WINDOW > now);
+    if sent.len() >= max {
+        return Err(Expect::RateLimited(sent[0] + SMS_WINDOW));
+    }
+    sent.push(now);
+    Ok(())
 }
