@@ -3,9 +3,12 @@
 
 mod common;
 
-use buyster::memory::BankFault;
+use std::sync::{Arc, Mutex};
+
+use buyster::memory::{BankFault, ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::{
-    Authorized, CodeCheck, Engine, Error, Keys, OtpSent, PinCheck, Policy, SecretKey, Store,
+    Authorized, CodeCheck, Engine, Entry, Error, Key, Keys, OtpSent, PinCheck, Policy, SecretKey,
+    StateKind, Store, StoreError, Version,
 };
 use common::*;
 
@@ -112,6 +115,86 @@ async fn a_pin_hash_is_made_again_under_the_current_key_at_the_next_right_pin() 
         engine.verify_pin(payment, &pin(PIN)).await.unwrap(),
         PinCheck::Verified(_)
     ));
+}
+
+/// A store that, at its first read of an account, first writes `pending` (a guard record):
+/// as if a parallel wrong PIN had locked the number between a PIN check and its write.
+#[derive(Clone)]
+struct LocksDuringTheCheck {
+    inner: MemoryStore,
+    pending: Arc<Mutex<Option<(Key, Vec<u8>)>>>,
+}
+
+impl Store for LocksDuringTheCheck {
+    async fn get(&self, key: &Key) -> Result<Option<Entry>, StoreError> {
+        if key.as_str().starts_with("account/") {
+            let pending = self.pending.lock().unwrap().take();
+            if let Some((guard, value)) = pending {
+                let version = self.inner.get(&guard).await?.map(|e| e.version);
+                self.inner.put(&guard, version, value).await?;
+            }
+        }
+        self.inner.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &Key,
+        expected: Option<Version>,
+        value: Vec<u8>,
+    ) -> Result<Version, StoreError> {
+        self.inner.put(key, expected, value).await
+    }
+}
+
+#[tokio::test]
+async fn a_right_pin_that_loses_the_race_to_a_lock_re_makes_nothing() {
+    let host = Host::new().await;
+    // A locked guard, kept aside; then the number unlocked.
+    for _ in 0..3 {
+        let payment = host
+            .engine
+            .initiate(order(4990), &host.phone)
+            .await
+            .unwrap();
+        let _ = host.engine.verify_pin(payment, &pin(WRONG_PIN)).await;
+    }
+    let guard = host
+        .store
+        .keys()
+        .into_iter()
+        .find(|k| k.as_str().starts_with("guard/"))
+        .unwrap();
+    let locked = host.store.get(&guard).await.unwrap().unwrap().value;
+    host.engine.unlock(&host.phone).await.unwrap();
+    let before = account_bytes(&host).await;
+
+    let store = LocksDuringTheCheck {
+        inner: host.store.clone(),
+        pending: Arc::new(Mutex::new(Some((guard, locked)))),
+    };
+    let keys = Keys::new(1, SecretKey::from_bytes(MASTER))
+        .rotate(2, SecretKey::from_bytes(NEXT))
+        .unwrap();
+    let engine: Engine<LocksDuringTheCheck, MemorySms, MemoryBank, ManualClock> =
+        Engine::builder(keys)
+            .store(store)
+            .sms(host.sms.clone())
+            .bank(host.bank.clone())
+            .clock(host.clock.clone())
+            .build()
+            .unwrap();
+    let payment = engine.initiate(order(4990), &host.phone).await.unwrap();
+    let id = payment.id();
+    let until = Some(after(T0, minutes(15)));
+    assert!(matches!(
+        engine.verify_pin(payment, &pin(PIN)).await,
+        Err(Error::Locked { until: u }) if u == until
+    ));
+    // The PIN was not accepted: its hash is not made again, the payment has not moved.
+    assert_eq!(account_bytes(&host).await, before);
+    assert_eq!(engine.load(id).await.unwrap().kind(), StateKind::Initiated);
+    assert!(host.sms.sent().is_empty());
 }
 
 #[tokio::test]

@@ -72,11 +72,17 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let account_key = Key::account(&index);
         match self.check_pin(&account_key, pin).await? {
             Found::Right(right) => {
-                let accepted = self.accept_pin(guard, &payment, now).await;
-                if let Err(Error::LimitExceeded { limit, frees_at }) = accepted {
-                    let kind = EventKind::LimitExceeded { limit, frees_at };
-                    self.emit(|| Event::payment(kind, &payment, now));
-                }
+                let accepted = match self.accept_pin(guard, &payment, now).await {
+                    Ok(accepted) => Ok(accepted),
+                    Err(Error::LimitExceeded { limit, frees_at }) => {
+                        let kind = EventKind::LimitExceeded { limit, frees_at };
+                        self.emit(|| Event::payment(kind, &payment, now));
+                        Err(Error::LimitExceeded { limit, frees_at })
+                    }
+                    // Not answered (the lock was reached meanwhile, or the store failed): the
+                    // PIN was not accepted, and nothing is made from it.
+                    Err(other) => return Err(other),
+                };
                 let funding = self.rehash(&account_key, right, pin).await;
                 let verified = self
                     .mark_pin_verified(payment, funding, now, accepted?)
@@ -165,7 +171,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// The account's funding source, after making its PIN hash again under the current key
-    /// when an older key made it. Best effort: a lost race or a failed write leaves the old
+    /// when an older key made it; only once the guard accepted the PIN. Best effort: a lost race or a failed write leaves the old
     /// hash, which the ring still checks, to be made again at the next right PIN.
     async fn rehash(&self, key: &Key, right: RightPin, pin: &Pin) -> FundingSource {
         let funding = right.account.funding().clone();
