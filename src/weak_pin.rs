@@ -8,7 +8,11 @@ use core::fmt;
 
 use crate::Error;
 use crate::policy::Policy;
-use crate::secret::{DigitsError, Pin};
+use crate::secret::{DigitsError, PIN_DIGITS, Pin};
+use zeroize::Zeroizing;
+
+/// The most digits a [`Pin`] has.
+const MAX_PIN_DIGITS: usize = PIN_DIGITS.1 as usize;
 
 /// Which rule refused a new PIN (see [`Error::WeakPin`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,16 +81,21 @@ pub(crate) fn check_pin_length(pin: &Pin, policy: &Policy) -> Result<(), Error> 
 /// The first rule `digits` (ASCII digits) breaks, if any. The common list comes before dates,
 /// which would otherwise claim some of its entries (`1122`, `1004`).
 fn weakness(digits: &str) -> Option<WeakPinRule> {
-    let values: Vec<u8> = digits.bytes().map(|b| b.wrapping_sub(b'0')).collect();
+    // The digits' values, on the stack and wiped when done: no copy of a PIN outlives this.
+    let mut buffer = Zeroizing::new([0u8; MAX_PIN_DIGITS]);
+    for (value, byte) in buffer.iter_mut().zip(digits.bytes()) {
+        *value = byte.wrapping_sub(b'0');
+    }
+    let values = buffer.get(..digits.len()).unwrap_or(buffer.as_slice());
     if values.windows(2).all(|w| w.first() == w.last()) {
         Some(WeakPinRule::SameDigit)
-    } else if is_sequence(&values) {
+    } else if is_sequence(values) {
         Some(WeakPinRule::Sequence)
-    } else if is_repeated(&values) {
+    } else if is_repeated(values) {
         Some(WeakPinRule::Repeated)
     } else if COMMON.contains(&digits) {
         Some(WeakPinRule::Common)
-    } else if is_date(&values) {
+    } else if is_date(values) {
         Some(WeakPinRule::Date)
     } else {
         None

@@ -117,12 +117,15 @@ async fn a_pin_hash_is_made_again_under_the_current_key_at_the_next_right_pin() 
     ));
 }
 
+/// A record to write, under its key.
+type Write = (Key, Vec<u8>);
+
 /// A store that, at its first read of an account, first writes `pending` (a guard record):
 /// as if a parallel wrong PIN had locked the number between a PIN check and its write.
 #[derive(Clone)]
 struct LocksDuringTheCheck {
     inner: MemoryStore,
-    pending: Arc<Mutex<Option<(Key, Vec<u8>)>>>,
+    pending: Arc<Mutex<Option<Write>>>,
 }
 
 impl Store for LocksDuringTheCheck {

@@ -10,7 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use buyster::testkit::block_on;
-use buyster::{OtpCode, Pin, PinCheck, SecretKey};
+use buyster::{OtpCode, Pin, PinCheck, Policy, SecretKey};
 use common::*;
 
 const MAX_SENTINEL: usize = 32;
@@ -95,6 +95,16 @@ fn secrets_are_wiped_before_their_memory_is_freed() {
         leftovers(b"975310", || drop(boxed_pin)),
         0,
         "a PIN was freed unwiped"
+    );
+
+    // The weak-PIN rules look at the digits' values; no copy of them is left behind.
+    let chosen: Pin = "975310".parse().unwrap();
+    assert_eq!(
+        leftovers(&[9, 7, 5, 3, 1, 0], || {
+            Policy::default().check_new_pin(&chosen).unwrap();
+        }),
+        0,
+        "the weak-PIN check freed the digits unwiped"
     );
 
     let code: Box<OtpCode> = Box::new("864209".parse().unwrap());
