@@ -50,6 +50,11 @@ pub enum Error {
     /// still `OtpSent` and [`Engine::resend_code`](crate::Engine::resend_code) sends a new one.
     #[error("the payment or its code has expired")]
     Expired,
+    /// The payment's exemption ticket no longer holds: the policy in force now has the
+    /// low-value exemption off, or a lower per-payment figure. The payment is still
+    /// `PinVerified`: send its code ([`Engine::send_code`](crate::Engine::send_code)).
+    #[error("the low-value exemption no longer applies to this payment: send its code")]
+    ExemptionWithdrawn,
     /// An amount could not be built or parsed.
     #[error("invalid amount: {0}")]
     InvalidAmount(AmountError),
@@ -303,6 +308,7 @@ mod tests {
             Error::Conflict,
             Error::Declined(DeclineReason::InsufficientFunds),
             Error::Expired,
+            Error::ExemptionWithdrawn,
             Error::InvalidAmount(AmountError::Malformed),
             Error::InvalidChannel,
             Error::InvalidCode(DigitsError::NotDigits),
@@ -364,6 +370,7 @@ mod tests {
             | Error::Conflict
             | Error::Declined(_)
             | Error::Expired
+            | Error::ExemptionWithdrawn
             | Error::InvalidAmount(_)
             | Error::InvalidChannel
             | Error::InvalidCode(_)
@@ -402,7 +409,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 41);
+        assert_eq!(errors.len(), 42);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();

@@ -276,6 +276,14 @@ impl Policy {
         }
     }
 
+    /// Whether the low-value exemption is on and a payment of `amount` is within its
+    /// per-payment figure, in euros; the streak's count and total are the ledger's to check.
+    pub(crate) fn exempts(&self, amount: Amount) -> bool {
+        self.low_value_exemption
+            && amount.currency() == crate::money::Currency::EUR
+            && amount.minor_units() <= self.exemption_max_amount
+    }
+
     /// Checks a PIN about to be chosen against the policy's length and the weak-PIN rules: what
     /// `finish_enrollment`, `change_pin` and `reset_pin` apply, for a host to apply before
     /// `enroll` too.

@@ -197,3 +197,74 @@ async fn a_ticket_works_once() {
     ));
     assert_eq!(host.kind(id).await, StateKind::Authorized);
 }
+
+/// An engine over `host`'s parts with `policy`: the host changed its policy and restarted.
+fn restarted_with(host: &Host, policy: Policy) -> TestEngine {
+    buyster::Engine::builder(buyster::Keys::new(
+        1,
+        buyster::SecretKey::from_bytes(MASTER),
+    ))
+    .store(host.store.clone())
+    .sms(host.sms.clone())
+    .bank(host.bank.clone())
+    .clock(host.clock.clone())
+    .policy(policy)
+    .build()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_ticket_issued_under_an_older_policy_is_checked_against_the_current_one() {
+    let host = Host::with_policy(exempting()).await;
+    let lowered = Policy {
+        exemption_max_amount: 1_000,
+        ..exempting()
+    };
+    for (policy, minor) in [(Policy::default(), 500), (lowered, 2_000)] {
+        let ticket = ticket(verified(&host, priced(minor, Currency::EUR)).await);
+        let id = ticket.payment().id();
+        let debits = host.bank.debits().len();
+        let engine = restarted_with(&host, policy);
+        assert!(matches!(
+            engine.authorize_exempt(ticket).await,
+            Err(Error::ExemptionWithdrawn)
+        ));
+        // Nothing moved: the payment waits for its code, which pays it.
+        assert_eq!(host.kind(id).await, StateKind::PinVerified);
+        assert_eq!(host.bank.debits().len(), debits);
+        let payment = engine.resume::<PinVerified>(id).await.unwrap();
+        let sent = engine.send_code(payment).await.unwrap();
+        let code = host.sms.last_code_for(id).unwrap();
+        engine.confirm(sent, &code).await.unwrap();
+        assert_eq!(host.kind(id).await, StateKind::Confirmed);
+        assert_eq!(host.bank.debits().len(), debits + 1);
+    }
+}
+
+#[tokio::test]
+async fn a_code_does_not_reopen_the_room_of_tickets_still_pending() {
+    let host = Host::with_policy(exempting()).await;
+    // Five tickets taken, none used yet: the streak is full.
+    let mut tickets = Vec::new();
+    for _ in 0..5 {
+        tickets.push(ticket(verified(&host, priced(100, Currency::EUR)).await));
+    }
+    // A payment by code ends the streak; the five tickets may still be used, so they count
+    // in the new one.
+    pay_with_code(&host, 4_990).await;
+    let sixth = pay_exempt(&host, 100).await.unwrap_err();
+    assert!(!sixth.state().low_value_exempt());
+    host.engine
+        .cancel(sixth.id(), CancelReason::Buyer)
+        .await
+        .unwrap();
+    let mut exempt = 0;
+    for ticket in tickets {
+        host.engine.authorize_exempt(ticket).await.unwrap();
+        exempt += 1;
+    }
+    assert_eq!(exempt, 5, "at most five exempt payments since the code");
+    // Once they are used, the next code frees the streak at once.
+    pay_with_code(&host, 4_990).await;
+    pay_exempt(&host, 100).await.unwrap();
+}

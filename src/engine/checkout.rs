@@ -127,7 +127,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 CodeStep::Right(next) => {
                     if let Some(authorized) = self.replace(next).await? {
                         self.emit(|| Event::payment(EventKind::Authorized, &authorized, now));
-                        self.end_streak(authorized.phone()).await;
+                        self.end_streak(&authorized, now).await;
                         return self.settle(authorized).await.map(CodeCheck::Confirmed);
                     }
                 }

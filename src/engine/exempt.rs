@@ -1,10 +1,10 @@
 //! The low-value exemption: authorizing without a code, and the streak a code ends.
 
 use crate::events::{Event, EventKind};
-use crate::host::{Bank, Clock, Key, SmsGateway, Store};
+use crate::host::{Bank, Clock, Key, SmsGateway, Store, Timestamp};
+use crate::ids::PaymentId;
 use crate::payment::transitions::authorized_exempt;
 use crate::payment::{Authorized, ExemptionTicket, Payment, PinVerified};
-use crate::phone::PhoneNumber;
 
 use super::{Engine, MAX_RACES};
 use crate::{Error, StateKind};
@@ -17,10 +17,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// exemption ([`Payment::exemption`]): the PIN is always required, and the payment's
     /// place in the streak (count and total since the last code) was taken in the same write
     /// that reserved its amount. A later payment authorized by its code starts the streak
-    /// again.
+    /// again. The policy in force now is checked again, for a ticket issued under an older
+    /// one: the exemption must still be on and the amount within its per-payment figure.
     ///
     /// # Errors
     ///
+    /// [`Error::ExemptionWithdrawn`] (the payment stays `PinVerified`: send its code),
     /// [`Error::Expired`] (the payment is then `Failed`), [`Error::WrongState`] when it moved
     /// on meanwhile (a code was sent for it), [`Error::Tampered`], [`Error::Storage`],
     /// [`Error::Conflict`].
@@ -30,6 +32,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ) -> Result<Payment<Authorized>, Error> {
         let now = self.clock.now();
         let mut payment = ticket.into_payment();
+        if !self.policy.exempts(payment.order().amount()) {
+            return Err(Error::ExemptionWithdrawn);
+        }
         let id = payment.id();
         for _ in 0..MAX_RACES {
             if payment.is_expired(now) {
@@ -52,20 +57,37 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         Err(Error::Conflict)
     }
 
-    /// Starts the exemption's streak of `phone` again after a payment authorized by its code.
-    /// Best effort, and only with the exemption on: a streak left longer only lets fewer
-    /// payments go without a code.
-    pub(super) async fn end_streak(&self, phone: &PhoneNumber) {
+    /// Starts the exemption's streak of `payment`'s number again after `payment` was
+    /// authorized by its code at `now`. Best effort, and only with the exemption on: a streak
+    /// left longer only lets fewer payments go without a code.
+    pub(super) async fn end_streak(&self, payment: &Payment<Authorized>, now: Timestamp) {
         if self.policy.low_value_exemption {
-            let _ = self.try_end_streak(phone).await;
+            let _ = self.try_end_streak(payment, now).await;
         }
     }
 
-    async fn try_end_streak(&self, phone: &PhoneNumber) -> Result<(), Error> {
-        let key = Key::guard(&self.keys.account_index(phone));
+    async fn try_end_streak(
+        &self,
+        payment: &Payment<Authorized>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let key = Key::guard(&self.keys.account_index(payment.phone()));
         let (mut guard, mut version) = self.read_guard(&key).await?;
+        let mut used = Vec::new();
         for _ in 0..MAX_RACES {
-            let Some(ledger) = guard.ledger().after_code() else {
+            let recent: Vec<_> = guard
+                .ledger()
+                .recent_tickets(payment.id(), now, &self.policy)
+                .collect();
+            for id in recent {
+                if !used.contains(&id) && self.ticket_used(id).await {
+                    used.push(id);
+                }
+            }
+            let after = guard
+                .ledger()
+                .after_code(payment.id(), now, &self.policy, &used);
+            let Some(ledger) = after else {
                 return Ok(());
             };
             let record = guard.with_ledger(ledger).encode(&self.keys, &key);
@@ -75,5 +97,17 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             (guard, version) = self.read_guard(&key).await?;
         }
         Err(Error::Conflict)
+    }
+
+    /// Whether the exemption ticket of payment `id` can no longer be used: the payment went
+    /// past `PinVerified` (authorized, its code sent, or failed). A payment that cannot be
+    /// read counts as not used, which keeps its place in the streak.
+    async fn ticket_used(&self, id: PaymentId) -> bool {
+        self.load(id).await.is_ok_and(|payment| {
+            !matches!(
+                payment.kind(),
+                StateKind::Initiated | StateKind::PinVerified
+            )
+        })
     }
 }

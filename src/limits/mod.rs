@@ -124,19 +124,52 @@ impl Ledger {
         Some(next)
     }
 
-    /// The ledger after a payment authorized by its code, a full authentication: the
-    /// exemption's streak starts again. `None` when it is empty already.
-    pub(crate) fn after_code(&self) -> Option<Self> {
-        let flagged = self.reservations.iter().any(|r| r.exempt);
-        if self.streak.is_empty() && !flagged {
-            return None;
-        }
+    /// The payments whose exemption tickets may still be in use at `now`, `payment` aside:
+    /// those reserved as exempt less than the policy's `payment_ttl` ago (a ticket is good
+    /// until its payment expires, at most that long after its reservation).
+    pub(crate) fn recent_tickets(
+        &self,
+        payment: PaymentId,
+        now: Timestamp,
+        policy: &Policy,
+    ) -> impl Iterator<Item = PaymentId> {
+        self.reservations
+            .iter()
+            .filter(move |r| {
+                r.exempt && r.payment != payment && now < r.at.saturating_add(policy.payment_ttl)
+            })
+            .map(|r| r.payment)
+    }
+
+    /// The ledger after `payment` was authorized by its code at `now`, a full authentication:
+    /// the exemption's streak starts again. `None` when there is nothing to change.
+    ///
+    /// The new streak holds the [recent tickets](Ledger::recent_tickets) not known to be
+    /// `used` (authorized, or gone to the code's path): those may still be authorized without
+    /// a code, and a code must not reopen the room they take. They keep their flag, for a
+    /// failure to give their place back. `payment` itself, reserved as exempt but authorized
+    /// by its code, is not carried.
+    pub(crate) fn after_code(
+        &self,
+        payment: PaymentId,
+        now: Timestamp,
+        policy: &Policy,
+        used: &[PaymentId],
+    ) -> Option<Self> {
+        let pending: Vec<PaymentId> = self
+            .recent_tickets(payment, now, policy)
+            .filter(|id| !used.contains(id))
+            .collect();
         let mut next = self.clone();
         next.streak = Streak::default();
         for reservation in &mut next.reservations {
-            reservation.exempt = false;
+            if reservation.exempt && pending.contains(&reservation.payment) {
+                next.streak = next.streak.with(reservation.minor_units);
+            } else {
+                reservation.exempt = false;
+            }
         }
-        Some(next)
+        (next != *self).then_some(next)
     }
 
     /// Whether `payment` holds a reservation.

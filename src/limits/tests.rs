@@ -247,8 +247,13 @@ fn the_exemption_is_decided_with_the_reservation_and_ends_with_a_code() {
         .reserve(PaymentId::random(), eur(3_001), at(7), &policy)
         .unwrap();
     assert!(!big);
-    let reset = ledger.after_code().unwrap();
-    assert!(reset.after_code().is_none(), "nothing left to reset");
+    // A code an hour later: the five tickets have expired with their payments.
+    let code = PaymentId::random();
+    let reset = ledger.after_code(code, at(8), &policy, &[]).unwrap();
+    assert!(
+        reset.after_code(code, at(8), &policy, &[]).is_none(),
+        "nothing left to reset"
+    );
     let (_, again) = reset
         .reserve(PaymentId::random(), eur(3_000), at(8), &policy)
         .unwrap();
@@ -274,7 +279,9 @@ fn a_failed_exempt_payment_gives_its_place_in_the_streak_back() {
         .unwrap();
     assert!(admitted);
     // After a code, releasing a payment of the old streak takes nothing from the new one.
-    let reset = ledger.after_code().unwrap();
+    let reset = ledger
+        .after_code(PaymentId::random(), at(1), &policy, &[])
+        .unwrap();
     let released = reset.release(payments[1]).unwrap();
     assert_eq!(released.streak, Streak::default());
 }
@@ -295,4 +302,59 @@ fn the_streak_outlives_the_window() {
         !admitted,
         "five exempt payments since the last code, however long ago"
     );
+}
+
+#[test]
+fn a_code_carries_the_tickets_that_may_still_be_used_into_the_new_streak() {
+    let policy = exempting();
+    let minute = |m: u64| T0.saturating_add(Duration::from_secs(60 * m));
+    let mut ledger = Ledger::default();
+    let tickets: Vec<PaymentId> = (0..5).map(|_| PaymentId::random()).collect();
+    // Five exempt payments: three an hour before the code, two a minute before it.
+    for (i, payment) in tickets.iter().enumerate() {
+        let when = if i < 3 { minute(0) } else { minute(59) };
+        let (next, exempt) = ledger.reserve(*payment, eur(1_000), when, &policy).unwrap();
+        assert!(exempt);
+        ledger = next;
+    }
+    let code = PaymentId::random();
+    let (with_code, exempt) = ledger
+        .reserve(code, eur(1_000), minute(59), &policy)
+        .unwrap();
+    assert!(!exempt, "five in a row");
+    let recent: Vec<PaymentId> = with_code
+        .recent_tickets(code, minute(60), &policy)
+        .collect();
+    assert_eq!(recent, tickets[3..]);
+    // One of the two recent tickets was used already: it is not carried.
+    let used = with_code
+        .after_code(code, minute(60), &policy, &tickets[3..4])
+        .unwrap();
+    assert_eq!(used.streak, Streak::default().with(1_000));
+    let reset = with_code
+        .after_code(code, minute(60), &policy, &[])
+        .unwrap();
+    // The two recent tickets may still be authorized without a code: they stay counted, so
+    // three more exempt payments fit, not five.
+    assert_eq!(reset.streak, Streak::default().with(1_000).with(1_000));
+    let mut fitted = reset.clone();
+    let mut admitted = Vec::new();
+    for _ in 0..4 {
+        let (next, exempt) = fitted
+            .reserve(PaymentId::random(), eur(100), minute(61), &policy)
+            .unwrap();
+        admitted.push(exempt);
+        fitted = next;
+    }
+    assert_eq!(admitted, [true, true, true, false]);
+    // One of the recent tickets fails: its place comes back.
+    let released = reset.release(tickets[4]).unwrap();
+    assert_eq!(released.streak, Streak::default().with(1_000));
+    // A payment reserved as exempt but authorized by its code is not carried.
+    let (mixed, exempt) = Ledger::default()
+        .reserve(code, eur(1_000), minute(0), &policy)
+        .unwrap();
+    assert!(exempt);
+    let reset = mixed.after_code(code, minute(1), &policy, &[]).unwrap();
+    assert_eq!(reset.streak, Streak::default());
 }

@@ -3,7 +3,7 @@
 
 use buyster::SpendingLimit;
 
-use super::reference::{Expect, MINUTE};
+use super::reference::{Expect, MINUTE, PAYMENT_TTL};
 
 const MAX_PIN_FAILURES: u8 = 3;
 const MAX_LOCKS: u8 = 5;
@@ -201,11 +201,20 @@ impl Guard {
         }
     }
 
-    /// A payment authorized by its code: the streak starts again.
-    pub fn end_streak(&mut self) {
+    /// Payment `code` authorized by its code at `now`: the streak starts again, holding the
+    /// exempt payments of the last `payment_ttl` that are still `pending` (their ticket may
+    /// still be used).
+    pub fn end_streak(&mut self, code: usize, now: u64, pending: &[usize]) {
         self.streak = (0, 0);
         for r in &mut self.ledger {
-            r.exempt = false;
+            let carried = r.exempt
+                && now < r.at + PAYMENT_TTL
+                && r.payment.is_some_and(|p| p != code && pending.contains(&p));
+            if carried {
+                self.streak = (self.streak.0 + 1, self.streak.1 + r.amount);
+            } else {
+                r.exempt = false;
+            }
         }
     }
 }

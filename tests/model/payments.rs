@@ -169,8 +169,18 @@ impl Model {
         if right {
             self.payments[p].state = StateKind::Authorized;
             self.payments[p].authorized_by_code = true;
-            // A full authentication: the exemption's streak starts again.
-            self.numbers[self.payments[p].number].guard.end_streak();
+            // A full authentication: the exemption's streak starts again, with the tickets
+            // that may still be used.
+            let pending: Vec<usize> = (0..self.payments.len())
+                .filter(|q| {
+                    matches!(
+                        self.payments[*q].state,
+                        StateKind::Initiated | StateKind::PinVerified
+                    )
+                })
+                .collect();
+            let (number, now) = (self.payments[p].number, self.now);
+            self.numbers[number].guard.end_streak(p, now, &pending);
             return self.settle_now(p);
         }
         let payment = &mut self.payments[p];
