@@ -120,9 +120,16 @@ pub struct Refund {
     pub(crate) amount: Amount,
     pub(crate) reason: RefundReason,
     pub(crate) requested_at: Timestamp,
-    pub(crate) status: RefundStatus,
-    /// The bank's reference and when it answered, once refunded.
-    pub(crate) receipt: Option<(String, Timestamp)>,
+    pub(crate) state: RefundState,
+}
+
+/// Where a refund stands, with what each stage holds: a refunded refund always has the bank's
+/// reference and time, and nothing else does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RefundState {
+    Pending,
+    Refunded { reference: String, at: Timestamp },
+    Declined(DeclineReason),
 }
 
 impl Refund {
@@ -153,26 +160,34 @@ impl Refund {
     /// Where it stands.
     #[must_use]
     pub fn status(&self) -> RefundStatus {
-        self.status
+        match self.state {
+            RefundState::Pending => RefundStatus::Pending,
+            RefundState::Refunded { .. } => RefundStatus::Refunded,
+            RefundState::Declined(reason) => RefundStatus::Declined(reason),
+        }
     }
 
     /// The bank's reference of the refund, once refunded.
     #[must_use]
     pub fn bank_reference(&self) -> Option<&str> {
-        self.receipt
-            .as_ref()
-            .map(|(reference, _)| reference.as_str())
+        match &self.state {
+            RefundState::Refunded { reference, .. } => Some(reference),
+            RefundState::Pending | RefundState::Declined(_) => None,
+        }
     }
 
     /// When the bank confirmed it, once refunded.
     #[must_use]
     pub fn refunded_at(&self) -> Option<Timestamp> {
-        self.receipt.as_ref().map(|(_, at)| *at)
+        match self.state {
+            RefundState::Refunded { at, .. } => Some(at),
+            RefundState::Pending | RefundState::Declined(_) => None,
+        }
     }
 
     /// Whether it takes, or may take, money back: refunded or pending.
     pub(crate) fn counts(&self) -> bool {
-        !matches!(self.status, RefundStatus::Declined(_))
+        !matches!(self.state, RefundState::Declined(_))
     }
 
     pub(crate) fn write(&self, w: &mut Writer) {
@@ -180,17 +195,17 @@ impl Refund {
         w.u64(self.amount.minor_units());
         w.u8(self.reason.code());
         w.time(self.requested_at);
-        match (self.status, &self.receipt) {
-            (RefundStatus::Refunded, Some((reference, at))) => {
+        match &self.state {
+            RefundState::Pending => w.u8(1),
+            RefundState::Refunded { reference, at } => {
                 w.u8(2);
                 w.text(reference);
                 w.time(*at);
             }
-            (RefundStatus::Declined(reason), _) => {
+            RefundState::Declined(reason) => {
                 w.u8(3);
                 w.u8(reason.code());
             }
-            (RefundStatus::Pending | RefundStatus::Refunded, _) => w.u8(1),
         }
     }
 
@@ -202,16 +217,13 @@ impl Refund {
         let reason = RefundReason::ALL.into_iter().find(|c| c.code() == code);
         let reason = reason.ok_or(Error::Tampered)?;
         let requested_at = r.time()?;
-        let (status, receipt) = match r.u8()? {
-            1 => (RefundStatus::Pending, None),
-            2 => (
-                RefundStatus::Refunded,
-                Some((r.text()?.to_owned(), r.time()?)),
-            ),
-            3 => {
-                let reason = DeclineReason::from_code(r.u8()?).ok_or(Error::Tampered)?;
-                (RefundStatus::Declined(reason), None)
-            }
+        let state = match r.u8()? {
+            1 => RefundState::Pending,
+            2 => RefundState::Refunded {
+                reference: r.text()?.to_owned(),
+                at: r.time()?,
+            },
+            3 => RefundState::Declined(DeclineReason::from_code(r.u8()?).ok_or(Error::Tampered)?),
             _ => return Err(Error::Tampered),
         };
         Ok(Self {
@@ -219,8 +231,7 @@ impl Refund {
             amount,
             reason,
             requested_at,
-            status,
-            receipt,
+            state,
         })
     }
 }
@@ -251,6 +262,45 @@ mod tests {
             Err(Error::InvalidRefundKey(TextError::TooLong { max: 40 }))
         ));
         assert!("k".repeat(40).parse::<RefundKey>().is_ok());
+    }
+
+    #[test]
+    fn each_state_round_trips_with_what_it_holds() {
+        use crate::codec::RecordKind;
+        use crate::host::Key;
+        use crate::keys::Keys;
+        use crate::money::Currency;
+        use crate::secret::SecretKey;
+
+        let keys = Keys::new(1, SecretKey::from_bytes([6; 32]));
+        let key = Key::guard("refunds");
+        let at = Timestamp::from_unix_millis(1_800_000_000_000);
+        for state in [
+            RefundState::Pending,
+            RefundState::Refunded {
+                reference: "MB-R-000001".to_owned(),
+                at,
+            },
+            RefundState::Declined(DeclineReason::AccountClosed),
+        ] {
+            let refund = Refund {
+                key: "RMA-1".parse().unwrap(),
+                amount: Amount::new(1250, Currency::EUR).unwrap(),
+                reason: RefundReason::Returned,
+                requested_at: at,
+                state,
+            };
+            let mut w = Writer::new(RecordKind::Payment, &keys);
+            refund.write(&mut w);
+            let record = w.seal(&keys, &key);
+            let mut r = Reader::open(&keys, &key, RecordKind::Payment, &record).unwrap();
+            let back = Refund::read(&mut r, Currency::EUR).unwrap();
+            r.finish().unwrap();
+            assert_eq!(back, refund);
+            let refunded = back.status() == RefundStatus::Refunded;
+            assert_eq!(back.bank_reference().is_some(), refunded);
+            assert_eq!(back.refunded_at().is_some(), refunded);
+        }
     }
 
     #[test]

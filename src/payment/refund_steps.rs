@@ -5,7 +5,7 @@ use crate::Error;
 use crate::host::{DeclineReason, RefundReceipt, RefundRequest, Timestamp};
 use crate::money::{Amount, AmountError};
 
-use super::refund::{Refund, RefundKey, RefundReason, RefundStatus};
+use super::refund::{Refund, RefundKey, RefundReason, RefundState, RefundStatus};
 use super::{Confirmed, Payment};
 
 /// The most refunds a payment keeps, declined ones included.
@@ -58,8 +58,7 @@ pub(crate) fn refund_asked(
         amount,
         reason,
         requested_at: now,
-        status: RefundStatus::Pending,
-        receipt: None,
+        state: RefundState::Pending,
     });
     Ok(RefundStep::Record(payment))
 }
@@ -82,10 +81,10 @@ fn asked_again(
     if known.amount != amount || known.reason != reason {
         return Err(Error::RefundKeyReused);
     }
-    match known.status {
-        RefundStatus::Pending => Ok(RefundStep::Ask),
-        RefundStatus::Refunded => Ok(RefundStep::Done),
-        RefundStatus::Declined(reason) => Err(Error::Declined(reason)),
+    match known.state {
+        RefundState::Pending => Ok(RefundStep::Ask),
+        RefundState::Refunded { .. } => Ok(RefundStep::Done),
+        RefundState::Declined(reason) => Err(Error::Declined(reason)),
     }
 }
 
@@ -101,16 +100,18 @@ pub(crate) fn refund_decided(
         .state
         .refunds
         .iter_mut()
-        .find(|r| &r.key == key && r.status == RefundStatus::Pending)
+        .find(|r| &r.key == key && r.state == RefundState::Pending)
     else {
         return RefundDecision::Decided(payment);
     };
     match outcome {
         Ok(receipt) => {
-            refund.status = RefundStatus::Refunded;
-            refund.receipt = Some((bounded(receipt.reference()).to_owned(), now));
+            refund.state = RefundState::Refunded {
+                reference: bounded(receipt.reference()).to_owned(),
+                at: now,
+            };
         }
-        Err(reason) => refund.status = RefundStatus::Declined(*reason),
+        Err(reason) => refund.state = RefundState::Declined(*reason),
     }
     RefundDecision::Record(payment)
 }
@@ -159,7 +160,7 @@ impl Payment<Confirmed> {
             .state
             .refunds
             .iter()
-            .filter(|r| r.status == RefundStatus::Refunded)
+            .filter(|r| r.status() == RefundStatus::Refunded)
             .fold(0u64, |sum, r| sum.saturating_add(r.amount.minor_units()));
         Amount::new(minor, self.order.amount().currency()).ok()
     }
