@@ -44,6 +44,10 @@ async fn refund(
         .await
 }
 
+async fn stored_by_id(host: &Host, id: buyster::PaymentId) -> Payment<Confirmed> {
+    host.engine.resume::<Confirmed>(id).await.unwrap()
+}
+
 async fn stored(host: &Host, payment: &Payment<Confirmed>) -> Payment<Confirmed> {
     host.engine.resume::<Confirmed>(payment.id()).await.unwrap()
 }
@@ -169,6 +173,57 @@ async fn a_refund_made_but_unanswered_is_never_made_twice() {
     assert_eq!(done.refunds()[0].bank_reference(), Some("MR-000001"));
     assert_eq!(host.bank.refunds().len(), 1);
     assert_eq!(done.refunded(), Some(eur(4990)));
+}
+
+#[tokio::test]
+async fn recovery_finishes_pending_refunds_under_their_own_keys() {
+    let host = Host::new().await;
+    let payment = paid(&host).await;
+    let id = payment.id();
+    // Three refunds the bank left unanswered: one it made, one it did not, one it refuses.
+    host.bank.fail_next(BankFault::AppliedButUnavailable);
+    assert!(refund(&host, payment, "made", 1000).await.is_err());
+    host.bank.fail_next(BankFault::Unavailable);
+    let payment = stored_by_id(&host, id).await;
+    assert!(refund(&host, payment, "lost", 2000).await.is_err());
+    host.bank.fail_next(BankFault::Unavailable);
+    let payment = stored_by_id(&host, id).await;
+    assert!(refund(&host, payment, "refused", 500).await.is_err());
+    assert_eq!(
+        host.bank.refunds().len(),
+        1,
+        "only the first reached the bank"
+    );
+
+    // The recovery job, with the bank still down for two calls, then refusing the third.
+    host.bank.fail_next(BankFault::Unavailable);
+    host.bank.fail_next(BankFault::Unavailable);
+    host.bank
+        .fail_next(BankFault::Decline(DeclineReason::AccountClosed));
+    let AnyPayment::Confirmed(after) = host.engine.recover(id).await.unwrap() else {
+        panic!("not confirmed")
+    };
+    let statuses: Vec<RefundStatus> = after.refunds().iter().map(|r| r.status()).collect();
+    let declined = RefundStatus::Declined(DeclineReason::AccountClosed);
+    let pending = RefundStatus::Pending;
+    assert_eq!(statuses, [pending, pending, declined]);
+    // The next run, with the bank back: the refund it made is found, the other made.
+    let AnyPayment::Confirmed(after) = host.engine.recover(id).await.unwrap() else {
+        panic!("not confirmed")
+    };
+    let statuses: Vec<RefundStatus> = after.refunds().iter().map(|r| r.status()).collect();
+    let refunded = RefundStatus::Refunded;
+    assert_eq!(statuses, [refunded, refunded, declined]);
+    assert_eq!(after.refunds()[0].bank_reference(), Some("MR-000001"));
+    // Each key reached the bank, and none was refunded twice.
+    let refunds = host.bank.refunds();
+    let keys: Vec<&str> = refunds.iter().map(|r| r.idempotency_key()).collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(after.refunded(), Some(eur(3000)));
+    assert_eq!(after.refundable(), Some(eur(1990)));
+    // Nothing pending: recovery asks the bank nothing more.
+    host.engine.recover(id).await.unwrap();
+    assert_eq!(host.bank.refunds().len(), 2);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use crate::Error;
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
-use crate::payment::{AnyPayment, FailureReason};
+use crate::payment::{AnyPayment, Confirmed, FailureReason, Payment, RefundKey, RefundStatus};
 
 use super::{Engine, Fail, MAX_RACES};
 
@@ -18,6 +18,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///   their share of the number's spending limits given back.
     /// - `Failed`: returned as it is, after giving back its share of the spending limits if a
     ///   crash kept it.
+    /// - `Confirmed` with pending refunds: each asked of the bank again, under its own refund
+    ///   key, so a refund the bank already made is found, never repeated; its answer recorded.
+    ///   A refund the bank still does not answer stays pending for the next run; a decline is
+    ///   recorded, not returned as an error.
     /// - Anything else is returned unchanged.
     ///
     /// Idempotent and safe to call at any time, concurrently with the buyer's own calls: every
@@ -46,6 +50,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     Err(error) => Err(error),
                 };
             }
+            if let AnyPayment::Confirmed(payment) = any {
+                return self
+                    .finish_refunds(payment)
+                    .await
+                    .map(AnyPayment::Confirmed);
+            }
             if now < any.expires_at() {
                 return Ok(any);
             }
@@ -56,5 +66,30 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             }
         }
         Err(Error::Conflict)
+    }
+
+    /// Asks the bank again for each pending refund of `payment`, and returns the payment as
+    /// it then stands.
+    async fn finish_refunds(
+        &self,
+        payment: Payment<Confirmed>,
+    ) -> Result<Payment<Confirmed>, Error> {
+        let id = payment.id();
+        let pending: Vec<RefundKey> = payment
+            .refunds()
+            .iter()
+            .filter(|refund| refund.status() == RefundStatus::Pending)
+            .map(|refund| refund.key().clone())
+            .collect();
+        let mut payment = payment;
+        for key in pending {
+            payment = match self.ask_refund(payment, &key).await {
+                Ok(answered) => answered,
+                // Unanswered (still pending) or declined (recorded): the next one.
+                Err(Error::Bank(_) | Error::Declined(_)) => self.resume::<Confirmed>(id).await?,
+                Err(error) => return Err(error),
+            };
+        }
+        Ok(payment)
     }
 }

@@ -64,7 +64,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// Asks the bank for the pending refund under `key`, and records its answer.
-    async fn ask_refund(
+    pub(super) async fn ask_refund(
         &self,
         payment: Payment<Confirmed>,
         key: &RefundKey,

@@ -62,7 +62,7 @@ impl Model {
     }
 
     /// The bank's refund call, as the memory bank plays it, and the answer recorded.
-    fn ask_bank(&mut self, p: usize, key: u8) -> Expect {
+    pub(super) fn ask_bank(&mut self, p: usize, key: u8) -> Expect {
         let fault = self.bank_faults.pop_front();
         let payment = &mut self.payments[p];
         let first = payment.refund_ledger.get(&key).copied();

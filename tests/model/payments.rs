@@ -251,6 +251,18 @@ impl Model {
             {
                 self.fail(p, Reason::Expired);
             }
+            StateKind::Confirmed => {
+                // Each pending refund asked again, in the order they were made.
+                let pending: Vec<u8> = self.payments[p]
+                    .refunds
+                    .iter()
+                    .filter(|r| r.status.is_none())
+                    .map(|r| r.key)
+                    .collect();
+                for key in pending {
+                    let _ = self.ask_bank(p, key);
+                }
+            }
             _ => {}
         }
         Expect::Ok
