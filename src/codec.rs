@@ -32,9 +32,25 @@ pub(crate) struct Writer(Vec<u8>);
 
 impl Writer {
     pub(crate) fn new(kind: RecordKind, keys: &Keys) -> Self {
-        let mut bytes = Vec::with_capacity(192);
+        Self::with_capacity(kind, keys, 192)
+    }
+
+    /// A writer with room for `capacity` bytes of fields, so that a large record is not
+    /// copied as it grows.
+    pub(crate) fn with_capacity(kind: RecordKind, keys: &Keys, capacity: usize) -> Self {
+        let mut bytes = Vec::with_capacity(capacity.saturating_add(HEADER_LEN + TAG_LEN));
         bytes.extend_from_slice(&[FORMAT, kind as u8, keys.key_id()]);
         Self(bytes)
+    }
+
+    /// An unsigned number in 1 to 10 bytes, 7 bits a byte, low bits first (LEB128).
+    pub(crate) fn varint(&mut self, value: u64) {
+        let mut rest = value;
+        while rest >= 0x80 {
+            self.0.push(u8::try_from(rest & 0x7f).unwrap_or(0) | 0x80);
+            rest >>= 7;
+        }
+        self.0.push(u8::try_from(rest).unwrap_or(0));
     }
 
     pub(crate) fn u8(&mut self, value: u8) {
@@ -131,6 +147,27 @@ impl<'a> Reader<'a> {
         self.u64().map(Timestamp::from_unix_millis)
     }
 
+    /// A number written by [`Writer::varint`], in its shortest form only.
+    pub(crate) fn varint(&mut self) -> Result<u64, Error> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.u8()?;
+            let bits = u64::from(byte & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(Error::Tampered); // beyond 64 bits
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                // A last byte of zero, after others, is a longer form of a shorter number.
+                if byte == 0 && shift > 0 {
+                    return Err(Error::Tampered);
+                }
+                return Ok(value);
+            }
+        }
+        Err(Error::Tampered)
+    }
+
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
         let (head, rest) = self.0.split_first_chunk::<N>().ok_or(Error::Tampered)?;
         self.0 = rest;
@@ -204,6 +241,33 @@ mod tests {
             (3, u64::MAX - 1, "héllo".into(), [1, 2, 3])
         );
         reader.finish().unwrap();
+    }
+
+    #[test]
+    fn varints_round_trip_in_their_shortest_form_only() {
+        let fields = |bytes: &[u8]| -> Result<u64, Error> {
+            let mut reader = Reader(bytes);
+            let value = reader.varint()?;
+            reader.finish().map(|()| value)
+        };
+        for value in [0, 1, 127, 128, 4990, 300_000, u64::from(u32::MAX), u64::MAX] {
+            let mut w = Writer(Vec::new());
+            w.varint(value);
+            let expected_len = (64 - value.leading_zeros()).div_ceil(7).max(1);
+            assert_eq!(w.0.len(), expected_len as usize, "{value}");
+            assert_eq!(fields(&w.0).unwrap(), value);
+        }
+        for bad in [
+            &[0x80, 0x00][..],                                             // 0, padded
+            &[0xff, 0x00],                                                 // 127, padded
+            &[0x80],                                                       // cut short
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02], // 65 bits
+            &[
+                0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01,
+            ], // 11 bytes
+        ] {
+            assert!(matches!(fields(bad), Err(Error::Tampered)), "{bad:?}");
+        }
     }
 
     #[test]

@@ -142,7 +142,12 @@ impl Guard {
     }
 
     pub(crate) fn encode(&self, keys: &Keys, key: &Key) -> Vec<u8> {
-        let mut w = Writer::new(RecordKind::Guard, keys);
+        let capacity = (self.sms_sent.len())
+            .saturating_add(self.enrollment_sms.len())
+            .saturating_mul(8)
+            .saturating_add(self.ledger.max_len())
+            .saturating_add(32);
+        let mut w = Writer::with_capacity(RecordKind::Guard, keys, capacity);
         w.u8(self.failures);
         w.u8(self.locks);
         match self.lock {

@@ -40,8 +40,15 @@ impl fmt::Display for SpendingLimit {
 }
 
 /// The reservations kept apart; beyond, those of the same day merge (see
-/// [`Ledger::merge_if_full`]), which bounds a ledger at 32 reservations.
-pub(crate) const MAX_RESERVATIONS: usize = 16;
+/// [`Ledger::merge_if_full`]): a ledger holds at most these and one per day and currency of the
+/// 30-day window. Eight is more payments than a buyer has in flight at once.
+pub(crate) const MAX_RESERVATIONS: usize = 8;
+
+/// A reservation's flags in its record.
+const EXEMPT: u8 = 1;
+const HELD: u8 = 2;
+/// The most bytes one reservation takes in a record.
+const RESERVATION_MAX_LEN: usize = 1 + 16 + 1 + 10 + 8;
 
 const DAY: Duration = Duration::from_secs(86_400);
 const THIRTY_DAYS: Duration = Duration::from_secs(30 * 86_400);
@@ -286,16 +293,30 @@ impl Ledger {
         }
     }
 
+    /// The most bytes [`Ledger::write`] takes.
+    pub(crate) fn max_len(&self) -> usize {
+        self.reservations
+            .len()
+            .saturating_mul(RESERVATION_MAX_LEN)
+            .saturating_add(10)
+    }
+
+    /// The streak, a count, then each reservation: flags (exempt, held), the payment id when
+    /// held (merged ones have none), the currency, the amount as a varint, the time.
     pub(crate) fn write(&self, w: &mut Writer) {
         self.streak.write(w);
         let count = self.reservations.len().min(usize::from(u8::MAX));
         w.u8(u8::try_from(count).unwrap_or(u8::MAX));
         for r in self.reservations.iter().take(count) {
-            w.bytes(r.payment.as_bytes());
+            let held = r.payment != PaymentId::none();
+            let exempt = if r.exempt { EXEMPT } else { 0 };
+            w.u8(exempt | if held { HELD } else { 0 });
+            if held {
+                w.bytes(r.payment.as_bytes());
+            }
             w.u8(r.currency.byte());
-            w.u64(r.minor_units);
+            w.varint(r.minor_units);
             w.time(r.at);
-            w.u8(u8::from(r.exempt));
         }
     }
 
@@ -304,16 +325,26 @@ impl Ledger {
         let count = r.u8()?;
         let reservations = (0..count)
             .map(|_| {
+                let flags = r.u8()?;
+                // Only merged reservations lack an id, and they are never exempt.
+                if flags & !(EXEMPT | HELD) != 0 || flags == EXEMPT {
+                    return Err(Error::Tampered);
+                }
+                let payment = if flags & HELD == 0 {
+                    PaymentId::none()
+                } else {
+                    let id = PaymentId::from_bytes(r.array()?);
+                    if id == PaymentId::none() {
+                        return Err(Error::Tampered);
+                    }
+                    id
+                };
                 Ok(Reservation {
-                    payment: PaymentId::from_bytes(r.array()?),
+                    payment,
                     currency: Currency::from_byte(r.u8()?).ok_or(Error::Tampered)?,
-                    minor_units: r.u64()?,
+                    minor_units: r.varint()?,
                     at: r.time()?,
-                    exempt: match r.u8()? {
-                        0 => false,
-                        1 => true,
-                        _ => return Err(Error::Tampered),
-                    },
+                    exempt: flags & EXEMPT != 0,
                 })
             })
             .collect::<Result<_, Error>>()?;

@@ -178,7 +178,7 @@ fn a_payment_a_day_never_carries_amounts_past_their_window() {
             .reserved(PaymentId::random(), eur(100), now, &lifted())
             .unwrap();
         assert!(
-            ledger.reservations.len() <= 2 * MAX_RESERVATIONS,
+            ledger.reservations.len() <= MAX_RESERVATIONS + 31,
             "day {day}"
         );
         // What counts over 30 days is never more than the last 31 days' payments.
@@ -191,7 +191,7 @@ fn a_payment_a_day_never_carries_amounts_past_their_window() {
             .reserved(PaymentId::random(), eur(1), now, &lifted())
             .unwrap();
         assert!(
-            busy.reservations.len() <= 2 * MAX_RESERVATIONS,
+            busy.reservations.len() <= MAX_RESERVATIONS + 31,
             "hour {hour}"
         );
         assert!(total(&busy) <= 31 * 24, "hour {hour}: {}", total(&busy));
@@ -213,10 +213,46 @@ fn the_record_round_trips() {
     let mut w = Writer::new(RecordKind::Guard, &keys);
     ledger.write(&mut w);
     let record = w.seal(&keys, &key);
-    assert_eq!(record.len(), 3 + 9 + 1 + 34 + 32);
+    // Flags, id, currency, EUR 49.90 in two bytes, time.
+    assert_eq!(record.len(), 3 + 9 + 1 + (1 + 16 + 1 + 2 + 8) + 32);
     let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
     assert_eq!(Ledger::read(&mut r).unwrap(), ledger);
     r.finish().unwrap();
+
+    // A merged reservation has no id: 12 bytes for EUR 49.90; an exempt one keeps its flag.
+    let mut ledger = ledger;
+    ledger.reservations.insert(
+        0,
+        Reservation {
+            payment: PaymentId::none(),
+            currency: Currency::EUR,
+            minor_units: 4990,
+            at: T0,
+            exempt: false,
+        },
+    );
+    ledger.reservations[1].exempt = true;
+    let sealed = |ledger: &Ledger| {
+        let mut w = Writer::new(RecordKind::Guard, &keys);
+        ledger.write(&mut w);
+        w.seal(&keys, &key)
+    };
+    let record = sealed(&ledger);
+    assert_eq!(record.len(), 3 + 9 + 1 + (1 + 1 + 2 + 8) + 28 + 32);
+    let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+    assert_eq!(Ledger::read(&mut r).unwrap(), ledger);
+    r.finish().unwrap();
+
+    // Sealed, but not as the engine writes: an exempt merged reservation.
+    let read = |ledger: &Ledger| {
+        let record = sealed(ledger);
+        let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+        Ledger::read(&mut r).and_then(|_| r.finish())
+    };
+    let mut exempt_merged = ledger.clone();
+    exempt_merged.reservations[0].exempt = true;
+    assert!(matches!(read(&exempt_merged), Err(Error::Tampered)));
+    assert!(read(&ledger).is_ok());
 }
 
 fn exempting() -> Policy {

@@ -8,7 +8,7 @@ use crate::host::{
     Bank, BankError, DebitReceipt, DebitRequest, DeclineReason, RefundReceipt, RefundRequest,
 };
 
-use super::{Fnv, lock};
+use super::{WordHash, lock};
 
 /// A failure for [`MemoryBank::fail_next`] to play on the next call, debit or refund.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum BankFault {
     AppliedButUnavailable,
 }
 
-type Outcomes<T> = HashMap<String, Result<T, DeclineReason>, BuildHasherDefault<Fnv>>;
+type Outcomes<T> = HashMap<String, Result<T, DeclineReason>, BuildHasherDefault<WordHash>>;
 
 #[derive(Debug, Default)]
 struct Ledger {

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::host::{Entry, Key, Store, StoreError, Version};
 
-use super::{Fnv, lock};
+use super::{WordHash, lock};
 
 const SHARDS: usize = 16;
 
-type Shard = Mutex<HashMap<Key, Entry, BuildHasherDefault<Fnv>>>;
+type Shard = Mutex<HashMap<Key, Entry, BuildHasherDefault<WordHash>>>;
 
 /// A [`Store`] in memory: 16 shards, each behind its own lock, so independent payments do not
 /// contend. `put` compares and swaps under the shard's lock; versions count up from 1 per key.
@@ -52,7 +52,7 @@ impl MemoryStore {
     }
 
     fn shard(&self, key: &Key) -> &Shard {
-        let hash = BuildHasherDefault::<Fnv>::default().hash_one(key);
+        let hash = BuildHasherDefault::<WordHash>::default().hash_one(key);
         // The top bits pick the shard; the maps inside use the low ones.
         let index = usize::try_from(hash >> 60).unwrap_or(0);
         let [first, ..] = &*self.shards;
@@ -70,17 +70,19 @@ impl MemoryStore {
         value: Vec<u8>,
     ) -> Result<Version, StoreError> {
         let mut shard = lock(self.shard(key));
-        let current = shard.get(key).map(Entry::version);
-        if current != expected {
-            return Err(StoreError::Conflict);
-        }
-        let next = Version::new(current.map_or(1, |v| v.number().saturating_add(1)));
-        match shard.get_mut(key) {
-            Some(entry) => *entry = Entry::new(next, value),
-            None => {
-                shard.insert(key.clone(), Entry::new(next, value));
+        let next = match shard.get_mut(key) {
+            Some(entry) if Some(entry.version) == expected => {
+                let next = Version::new(entry.version.number().saturating_add(1));
+                *entry = Entry::new(next, value);
+                next
             }
-        }
+            None if expected.is_none() => {
+                let next = Version::new(1);
+                shard.insert(key.clone(), Entry::new(next, value));
+                next
+            }
+            Some(_) | None => return Err(StoreError::Conflict),
+        };
         Ok(next)
     }
 }
