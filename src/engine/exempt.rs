@@ -75,19 +75,23 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let (mut guard, mut version) = self.read_guard(&key).await?;
         let mut used = Vec::new();
         for _ in 0..MAX_RACES {
+            // The recent tickets but this payment's own; one known to be used is not read again.
             let recent: Vec<_> = guard
                 .ledger()
                 .recent_tickets(payment.id(), now, &self.policy)
                 .collect();
+            let mut pending = Vec::new();
             for id in recent {
-                if !used.contains(&id) && self.ticket_used(id).await {
+                if used.contains(&id) {
+                    continue;
+                }
+                if self.ticket_used(id).await {
                     used.push(id);
+                } else {
+                    pending.push(id);
                 }
             }
-            let after = guard
-                .ledger()
-                .after_code(payment.id(), now, &self.policy, &used);
-            let Some(ledger) = after else {
+            let Some(ledger) = guard.ledger().after_code(&pending) else {
                 return Ok(());
             };
             let record = guard.with_ledger(ledger).encode(&self.keys, &key);

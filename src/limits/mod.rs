@@ -148,25 +148,14 @@ impl Ledger {
             .map(|r| r.payment)
     }
 
-    /// The ledger after `payment` was authorized by its code at `now`, a full authentication:
-    /// the exemption's streak starts again. `None` when there is nothing to change.
+    /// The ledger after a payment was authorized by its code, a full authentication: the
+    /// exemption's streak starts again. `None` when there is nothing to change.
     ///
-    /// The new streak holds the [recent tickets](Ledger::recent_tickets) not known to be
-    /// `used` (authorized, or gone to the code's path): those may still be authorized without
-    /// a code, and a code must not reopen the room they take. They keep their flag, for a
-    /// failure to give their place back. `payment` itself, reserved as exempt but authorized
-    /// by its code, is not carried.
-    pub(crate) fn after_code(
-        &self,
-        payment: PaymentId,
-        now: Timestamp,
-        policy: &Policy,
-        used: &[PaymentId],
-    ) -> Option<Self> {
-        let pending: Vec<PaymentId> = self
-            .recent_tickets(payment, now, policy)
-            .filter(|id| !used.contains(id))
-            .collect();
+    /// The new streak holds the `pending` tickets (of the [recent ones](Ledger::recent_tickets),
+    /// those not known to be used): they may still be authorized without a code, and a code
+    /// must not reopen the room they take. They keep their flag, for a failure to give their
+    /// place back; every other reservation loses it.
+    pub(crate) fn after_code(&self, pending: &[PaymentId]) -> Option<Self> {
         let mut next = self.clone();
         next.streak = Streak::default();
         for reservation in &mut next.reservations {

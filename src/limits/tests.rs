@@ -285,9 +285,11 @@ fn the_exemption_is_decided_with_the_reservation_and_ends_with_a_code() {
     assert!(!big);
     // A code an hour later: the five tickets have expired with their payments.
     let code = PaymentId::random();
-    let reset = ledger.after_code(code, at(8), &policy, &[]).unwrap();
+    let pending: Vec<PaymentId> = ledger.recent_tickets(code, at(8), &policy).collect();
+    assert!(pending.is_empty());
+    let reset = ledger.after_code(&pending).unwrap();
     assert!(
-        reset.after_code(code, at(8), &policy, &[]).is_none(),
+        reset.after_code(&pending).is_none(),
         "nothing left to reset"
     );
     let (_, again) = reset
@@ -315,9 +317,7 @@ fn a_failed_exempt_payment_gives_its_place_in_the_streak_back() {
         .unwrap();
     assert!(admitted);
     // After a code, releasing a payment of the old streak takes nothing from the new one.
-    let reset = ledger
-        .after_code(PaymentId::random(), at(1), &policy, &[])
-        .unwrap();
+    let reset = ledger.after_code(&[]).unwrap();
     let released = reset.release(payments[1]).unwrap();
     assert_eq!(released.streak, Streak::default());
 }
@@ -363,13 +363,9 @@ fn a_code_carries_the_tickets_that_may_still_be_used_into_the_new_streak() {
         .collect();
     assert_eq!(recent, tickets[3..]);
     // One of the two recent tickets was used already: it is not carried.
-    let used = with_code
-        .after_code(code, minute(60), &policy, &tickets[3..4])
-        .unwrap();
+    let used = with_code.after_code(&tickets[4..]).unwrap();
     assert_eq!(used.streak, Streak::default().with(1_000));
-    let reset = with_code
-        .after_code(code, minute(60), &policy, &[])
-        .unwrap();
+    let reset = with_code.after_code(&recent).unwrap();
     // The two recent tickets may still be authorized without a code: they stay counted, so
     // three more exempt payments fit, not five.
     assert_eq!(reset.streak, Streak::default().with(1_000).with(1_000));
@@ -391,6 +387,8 @@ fn a_code_carries_the_tickets_that_may_still_be_used_into_the_new_streak() {
         .reserve(code, eur(1_000), minute(0), &policy)
         .unwrap();
     assert!(exempt);
-    let reset = mixed.after_code(code, minute(1), &policy, &[]).unwrap();
+    let pending: Vec<PaymentId> = mixed.recent_tickets(code, minute(1), &policy).collect();
+    assert!(pending.is_empty());
+    let reset = mixed.after_code(&pending).unwrap();
     assert_eq!(reset.streak, Streak::default());
 }
