@@ -8,7 +8,7 @@ use crate::enrollment::transitions::{
 };
 use crate::enrollment::{
     self, AnyEnrollment, CodeAccepted, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailed,
-    EnrollmentFailure, EnrollmentKind, EnrollmentRecord,
+    EnrollmentFailure, EnrollmentKind, EnrollmentRecord, EnrollmentState,
 };
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
@@ -110,9 +110,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// The new PIN is checked against the policy's rules first (a refused PIN costs no
     /// attempt). A right code is used up, by compare-and-swap, before the account is made:
     /// two calls racing with it, or a call with a stale copy of an enrollment that failed
-    /// meanwhile, make one account at most; the others get
-    /// [`Error::WrongEnrollmentState`]. A wrong code is [`EnrollmentCheck::Rejected`] with the attempts left, and
-    /// also counts in the number's guard towards the PIN lock, so that codes cannot be guessed
+    /// meanwhile, make one account at most; the others get [`Error::WrongEnrollmentState`].
+    /// A wrong code is [`EnrollmentCheck::Rejected`] with the attempts left, and also counts in the number's guard towards the PIN lock, so that codes cannot be guessed
     /// across enrollments; the last allowed wrong code fails the enrollment. A right code does
     /// not reset the PIN count: holding the phone says nothing of knowing the PIN.
     ///
@@ -191,13 +190,20 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::WrongEnrollmentState`] when its code was used or it failed, and those of
     /// [`Engine::load_enrollment`].
     pub async fn resume_enrollment(&self, id: EnrollmentId) -> Result<Enrollment<CodeSent>, Error> {
-        match self.load_enrollment(id).await? {
-            AnyEnrollment::CodeSent(enrollment) => Ok(enrollment),
-            other => Err(Error::WrongEnrollmentState {
-                expected: EnrollmentKind::CodeSent,
-                found: other.kind(),
-            }),
-        }
+        self.enrollment_in::<CodeSent>(id).await
+    }
+
+    /// The enrollment stored under `id`, if it is in state `S`.
+    async fn enrollment_in<S: EnrollmentState>(
+        &self,
+        id: EnrollmentId,
+    ) -> Result<Enrollment<S>, Error> {
+        let any = self.load_enrollment(id).await?;
+        let found = any.kind();
+        S::from_any(any).ok_or(Error::WrongEnrollmentState {
+            expected: S::KIND,
+            found,
+        })
     }
 
     /// Hands the SMS carrying an enrollment's code to the gateway.
@@ -305,15 +311,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     }
                 }
             }
-            enrollment = match self.load_enrollment(id).await? {
-                AnyEnrollment::Accepted(enrollment) => enrollment,
-                other => {
-                    return Err(Error::WrongEnrollmentState {
-                        expected: EnrollmentKind::Accepted,
-                        found: other.kind(),
-                    });
-                }
-            };
+            enrollment = self.enrollment_in::<CodeAccepted>(id).await?;
         }
         Err(Error::Conflict)
     }

@@ -171,8 +171,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// The account's funding source, after making its PIN hash again under the current key
-    /// when an older key made it; only once the guard accepted the PIN. Best effort: a lost race or a failed write leaves the old
-    /// hash, which the ring still checks, to be made again at the next right PIN.
+    /// when an older key made it; only once the guard accepted the PIN. Best effort: a lost
+    /// race or a failed write leaves the old hash, which the ring still checks, to be made
+    /// again at the next right PIN.
     async fn rehash(&self, key: &Key, right: RightPin, pin: &Pin) -> FundingSource {
         let funding = right.account.funding().clone();
         if right.account.needs_rehash(&self.keys) {
