@@ -198,21 +198,6 @@ async fn a_ticket_works_once() {
     assert_eq!(host.kind(id).await, StateKind::Authorized);
 }
 
-/// An engine over `host`'s parts with `policy`: the host changed its policy and restarted.
-fn restarted_with(host: &Host, policy: Policy) -> TestEngine {
-    buyster::Engine::builder(buyster::Keys::new(
-        1,
-        buyster::SecretKey::from_bytes(MASTER),
-    ))
-    .store(host.store.clone())
-    .sms(host.sms.clone())
-    .bank(host.bank.clone())
-    .clock(host.clock.clone())
-    .policy(policy)
-    .build()
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_ticket_issued_under_an_older_policy_is_checked_against_the_current_one() {
     let host = Host::with_policy(exempting()).await;
@@ -224,7 +209,8 @@ async fn a_ticket_issued_under_an_older_policy_is_checked_against_the_current_on
         let ticket = ticket(verified(&host, priced(minor, Currency::EUR)).await);
         let id = ticket.payment().id();
         let debits = host.bank.debits().len();
-        let engine = restarted_with(&host, policy);
+        let keys = buyster::Keys::new(1, buyster::SecretKey::from_bytes(MASTER));
+        let engine = host.restarted(keys, policy);
         assert!(matches!(
             engine.authorize_exempt(ticket).await,
             Err(Error::ExemptionWithdrawn)

@@ -19,14 +19,7 @@ fn rotated(host: &Host) -> TestEngine {
     let keys = Keys::new(1, SecretKey::from_bytes(MASTER))
         .rotate(2, SecretKey::from_bytes(NEXT))
         .unwrap();
-    Engine::builder(keys)
-        .store(host.store.clone())
-        .sms(host.sms.clone())
-        .bank(host.bank.clone())
-        .clock(host.clock.clone())
-        .policy(Policy::default())
-        .build()
-        .unwrap()
+    host.restarted(keys, Policy::default())
 }
 
 async fn account_bytes(host: &Host) -> Vec<u8> {

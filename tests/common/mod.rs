@@ -84,6 +84,19 @@ impl Host {
         Self::empty_with_key(policy, store, MASTER)
     }
 
+    /// Another engine process over this host's store, SMS outbox, bank and clock, with `keys`
+    /// and `policy`: the host restarted with a rotated key or a changed policy.
+    pub fn restarted(&self, keys: Keys, policy: Policy) -> TestEngine {
+        Engine::builder(keys)
+            .store(self.store.clone())
+            .sms(self.sms.clone())
+            .bank(self.bank.clone())
+            .clock(self.clock.clone())
+            .policy(policy)
+            .build()
+            .unwrap()
+    }
+
     /// A host with no buyer enrolled, over `store`, with its own master key.
     pub fn empty_with_key(policy: Policy, store: MemoryStore, master: [u8; 32]) -> Self {
         let (sms, bank, clock) = (MemorySms::new(), MemoryBank::new(), ManualClock::new(T0));
