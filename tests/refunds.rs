@@ -44,10 +44,6 @@ async fn refund(
         .await
 }
 
-async fn stored_by_id(host: &Host, id: buyster::PaymentId) -> Payment<Confirmed> {
-    host.engine.resume::<Confirmed>(id).await.unwrap()
-}
-
 async fn stored(host: &Host, payment: &Payment<Confirmed>) -> Payment<Confirmed> {
     host.engine.resume::<Confirmed>(payment.id()).await.unwrap()
 }
@@ -184,10 +180,10 @@ async fn recovery_finishes_pending_refunds_under_their_own_keys() {
     host.bank.fail_next(BankFault::AppliedButUnavailable);
     assert!(refund(&host, payment, "made", 1000).await.is_err());
     host.bank.fail_next(BankFault::Unavailable);
-    let payment = stored_by_id(&host, id).await;
+    let payment = host.engine.resume::<Confirmed>(id).await.unwrap();
     assert!(refund(&host, payment, "lost", 2000).await.is_err());
     host.bank.fail_next(BankFault::Unavailable);
-    let payment = stored_by_id(&host, id).await;
+    let payment = host.engine.resume::<Confirmed>(id).await.unwrap();
     assert!(refund(&host, payment, "refused", 500).await.is_err());
     assert_eq!(
         host.bank.refunds().len(),
