@@ -439,3 +439,43 @@ async fn a_failed_sms_is_an_error_and_no_enrollment_event() {
     assert!(host.events.events().is_empty());
     assert!(host.sms.sent().is_empty());
 }
+
+#[tokio::test]
+async fn a_right_code_is_not_answered_once_guesses_locked_the_number_meanwhile() {
+    let host = fresh();
+    let target = start(&host).await;
+    let (target_id, code) = (target.id(), code_of(&host, &target));
+    let other = start(&host).await;
+    let wrong = other_code(&code_of(&host, &other));
+    // The right code's call is held just before its first write, after it found the number
+    // open; three wrong codes on the other enrollment of the number lock it meanwhile.
+    let store = PausingStore::new(host.store.clone());
+    let paused = host.engine_over(store.clone());
+    let (reached, resume) = store.arm(Point::BeforePut, "");
+    let new_pin = pin(NEW_PIN);
+    let right = paused.finish_enrollment(target, &code, &new_pin, IBAN.parse().unwrap());
+    let guesses = async {
+        reached.await.unwrap();
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            let enrollment = host.engine.resume_enrollment(other.id()).await.unwrap();
+            answers.push(finish(&host, enrollment, &wrong, PIN).await.map(|_| ()));
+        }
+        resume.send(()).unwrap();
+        answers
+    };
+    let (answer, guesses) = tokio::join!(right, guesses);
+    assert!(
+        matches!(guesses[2], Err(Error::TooManyAttempts)),
+        "{guesses:?}"
+    );
+    let until = Some(after(T0, minutes(15)));
+    assert!(
+        matches!(answer, Err(Error::Locked { until: u }) if u == until),
+        "the right code was answered after the lock: {answer:?}"
+    );
+    assert!(!has_account(&host).await);
+    // Its code was not used up.
+    let enrollment = host.engine.resume_enrollment(target_id).await.unwrap();
+    assert_eq!(enrollment.attempts_left(), 3);
+}

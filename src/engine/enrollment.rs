@@ -108,7 +108,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// the account with `pin` and `funding`.
     ///
     /// The new PIN is checked against the policy's rules first (a refused PIN costs no
-    /// attempt). A right code is used up, by compare-and-swap, before the account is made:
+    /// attempt). A right code is answered only once the number's guard, written back by
+    /// compare-and-swap, was found open at the version written: guesses that lock the number
+    /// meanwhile make it [`Error::Locked`], the code unused. It is then used up, by
+    /// compare-and-swap, before the account is made:
     /// two calls racing with it, or a call with a stale copy of an enrollment that failed
     /// meanwhile, make one account at most; the others get [`Error::WrongEnrollmentState`].
     /// A wrong code is [`EnrollmentCheck::Rejected`] with the attempts left, and also counts in the number's guard towards the PIN lock, so that codes cannot be guessed
@@ -144,6 +147,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         for _ in 0..MAX_RACES {
             match code_typed(enrollment, code, now, &self.keys)? {
                 CodeStep::Right(right) => {
+                    // Decided against the guard it writes: a lock that wrong codes or PINs
+                    // reached since the guard was read refuses the code, which stays unused.
+                    self.confirm_open(&guard, now).await?;
                     // The code is used up before the account is made: of racing calls, and of
                     // a stale copy of an enrollment that ended, only one gets past this.
                     if let Some(taken) = self.replace_enrollment(accepted(right, now)).await? {
@@ -223,6 +229,19 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         self.sms.send(&sms).await.map_err(Error::Sms)?;
         self.emit(|| Event::enrollment(EventKind::EnrollmentStarted, &enrollment, now));
         Ok(enrollment)
+    }
+
+    /// Writes the number's guard back as it is, by compare-and-swap at the version read, or
+    /// refuses with [`Error::Locked`] once a racing guess locked it: an answer that needs the
+    /// number open is thereby decided after every guess counted before it, and before any
+    /// counted after it, as a right PIN's reset is.
+    async fn confirm_open(&self, guard: &GuardRead, now: Timestamp) -> Result<(), Error> {
+        let current = (guard.guard.clone(), guard.version);
+        self.update_guard(&guard.key, current, |g| {
+            g.check_open(now)?;
+            Ok((g.clone(), ()))
+        })
+        .await
     }
 
     /// A wrong code, counted in the enrollment: now in the number's guard too.

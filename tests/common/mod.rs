@@ -175,3 +175,109 @@ impl Host {
         self.engine.resume::<OtpSent>(id).await.unwrap()
     }
 }
+
+/// Where a [`PausingStore`] stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Point {
+    /// Before a `put` is carried out.
+    BeforePut,
+    /// Once a `put` was carried out, before its answer is returned.
+    AfterPut,
+}
+
+struct Pause {
+    point: Point,
+    prefix: String,
+    reached: tokio::sync::oneshot::Sender<()>,
+    resume: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// A store over a [`MemoryStore`] that stops once, at the first call of the armed kind on a
+/// key with the armed prefix, until the test lets it go: a way to land other calls exactly
+/// between two steps of an engine operation.
+#[derive(Clone)]
+pub struct PausingStore {
+    inner: MemoryStore,
+    pause: std::sync::Arc<std::sync::Mutex<Option<Pause>>>,
+}
+
+impl PausingStore {
+    pub fn new(inner: MemoryStore) -> Self {
+        Self {
+            inner,
+            pause: Default::default(),
+        }
+    }
+
+    /// Arms the pause at `point` for keys starting with `prefix`: the first receiver fires
+    /// when the call is reached, and the call goes on once the sender is used.
+    pub fn arm(
+        &self,
+        point: Point,
+        prefix: &str,
+    ) -> (
+        tokio::sync::oneshot::Receiver<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        let (reached_tx, reached_rx) = tokio::sync::oneshot::channel();
+        let (resume_tx, resume_rx) = tokio::sync::oneshot::channel();
+        *self.pause.lock().unwrap() = Some(Pause {
+            point,
+            prefix: prefix.to_owned(),
+            reached: reached_tx,
+            resume: resume_rx,
+        });
+        (reached_rx, resume_tx)
+    }
+
+    /// Stops here if the armed pause is for `point` and `key`.
+    async fn maybe_pause(&self, point: Point, key: &buyster::Key) {
+        let pause = {
+            let mut armed = self.pause.lock().unwrap();
+            match armed.as_ref() {
+                Some(p) if p.point == point && key.as_str().starts_with(&p.prefix) => armed.take(),
+                _ => None,
+            }
+        };
+        if let Some(pause) = pause {
+            pause.reached.send(()).unwrap();
+            pause.resume.await.unwrap();
+        }
+    }
+}
+
+impl buyster::Store for PausingStore {
+    async fn get(&self, key: &buyster::Key) -> Result<Option<buyster::Entry>, buyster::StoreError> {
+        buyster::Store::get(&self.inner, key).await
+    }
+
+    async fn put(
+        &self,
+        key: &buyster::Key,
+        expected: Option<buyster::Version>,
+        value: Vec<u8>,
+    ) -> Result<buyster::Version, buyster::StoreError> {
+        self.maybe_pause(Point::BeforePut, key).await;
+        let written = buyster::Store::put(&self.inner, key, expected, value).await;
+        self.maybe_pause(Point::AfterPut, key).await;
+        written
+    }
+}
+
+impl Host {
+    /// A second engine over this host's parts, with `store` in front of its store: the same
+    /// keys, policy, SMS outbox, bank and clock.
+    pub fn engine_over<St: buyster::Store>(
+        &self,
+        store: St,
+    ) -> Engine<St, MemorySms, MemoryBank, ManualClock> {
+        Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
+            .store(store)
+            .sms(self.sms.clone())
+            .bank(self.bank.clone())
+            .clock(self.clock.clone())
+            .policy(self.engine.policy().clone())
+            .build()
+            .unwrap()
+    }
+}
