@@ -51,8 +51,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         PinCheck::Rejected {
             payment,
             attempts_left,
+            next_lock,
         } => {
-            println!("\nPIN rejected: {attempts_left} attempts left before the number locks");
+            println!(
+                "\nPIN rejected: {attempts_left} attempts left before the number locks \
+                 ({next_lock:?})"
+            );
             payment
         }
         PinCheck::Verified(_) => unreachable!("that PIN is wrong"),

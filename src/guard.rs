@@ -6,6 +6,8 @@
 //! here is a pure function of the guard, the time and the policy; the engine writes the result
 //! with compare-and-swap, so concurrent guesses are counted one by one.
 
+use core::time::Duration;
+
 use crate::Error;
 use crate::codec::{Reader, RecordKind, Writer};
 use crate::host::{Key, Timestamp};
@@ -39,11 +41,37 @@ pub(crate) struct Guard {
     ledger: Ledger,
 }
 
+/// The lock the number's remaining attempts lead to, told with every wrong PIN so that the
+/// host can warn the payer before PIN checks are locked for good (PSD2 RTS art. 4(3)(b)).
+///
+/// # Examples
+///
+/// ```
+/// # use buyster::{NextLock, PinCheck};
+/// fn warning(answer: &PinCheck) -> Option<String> {
+///     match answer {
+///         PinCheck::Rejected { attempts_left, next_lock: NextLock::Permanent, .. } => Some(format!(
+///             "Wrong PIN. After {attempts_left} more wrong PIN(s), paying by mobile will be \
+///              blocked until you contact us."
+///         )),
+///         _ => None,
+///     }
+/// }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NextLock {
+    /// A lock of this length; the lock after it may be the permanent one.
+    Temporary(Duration),
+    /// A permanent lock, which only the host lifts ([`Engine::unlock`](crate::Engine::unlock),
+    /// [`Engine::reset_pin`](crate::Engine::reset_pin)): warn the payer.
+    Permanent,
+}
+
 /// The answer to a wrong PIN.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Failure {
-    /// Counted; this many attempts remain before a lock.
-    AttemptsLeft(u8),
+    /// Counted; this many attempts remain before a lock, which will be `next_lock`.
+    AttemptsLeft { left: u8, next_lock: NextLock },
     /// Counted, and it locked PIN checks.
     Locked(Option<Timestamp>),
 }
@@ -67,7 +95,8 @@ impl Guard {
         next.failures = next.failures.saturating_add(1);
         if next.failures < policy.max_pin_failures {
             let left = policy.max_pin_failures.saturating_sub(next.failures);
-            return (next, Failure::AttemptsLeft(left));
+            let next_lock = next.next_lock(policy);
+            return (next, Failure::AttemptsLeft { left, next_lock });
         }
         next.failures = 0;
         next.locks = next.locks.saturating_add(1);
@@ -81,6 +110,38 @@ impl Guard {
             Lock::Open | Lock::Permanent => None,
         };
         (next, Failure::Locked(until))
+    }
+
+    /// The lock the next failures will set: the permanent one once the locks so far are one
+    /// short of the policy's `max_pin_locks`.
+    fn next_lock(&self, policy: &Policy) -> NextLock {
+        let lock_number = self.locks.saturating_add(1);
+        if lock_number >= policy.max_pin_locks {
+            NextLock::Permanent
+        } else {
+            NextLock::Temporary(policy.lock_duration(lock_number))
+        }
+    }
+
+    /// The guard with PIN checks refused, counts kept, while the host replaces the PIN: no
+    /// attempt is answered, so none is counted, until [`Guard::after_success`] lifts it or
+    /// [`Guard::with_pin_state_of`] puts the earlier state back.
+    pub(crate) fn frozen(&self) -> Self {
+        Self {
+            lock: Lock::Permanent,
+            ..self.clone()
+        }
+    }
+
+    /// The guard with the failures, locks and lock of `earlier`, and its own SMS windows and
+    /// ledger.
+    pub(crate) fn with_pin_state_of(&self, earlier: &Self) -> Self {
+        Self {
+            failures: earlier.failures,
+            locks: earlier.locks,
+            lock: earlier.lock,
+            ..self.clone()
+        }
     }
 
     /// The guard after a right PIN: failures and lock history forgotten, SMS history and
@@ -245,12 +306,17 @@ mod tests {
         guard.after_failure(now, &Policy::default())
     }
 
+    fn left(left: u8, next_lock: NextLock) -> Failure {
+        Failure::AttemptsLeft { left, next_lock }
+    }
+
     #[test]
     fn third_failure_locks_for_fifteen_minutes() {
+        let first = NextLock::Temporary(15 * MINUTE);
         let (g, f) = fail(&Guard::default(), T0);
-        assert_eq!(f, Failure::AttemptsLeft(2));
+        assert_eq!(f, left(2, first));
         let (g, f) = fail(&g, T0);
-        assert_eq!(f, Failure::AttemptsLeft(1));
+        assert_eq!(f, left(1, first));
         let (g, f) = fail(&g, T0);
         let until = after(T0, 15 * MINUTE);
         assert_eq!(f, Failure::Locked(Some(until)));
@@ -264,11 +330,12 @@ mod tests {
         let mut guard = Guard::default();
         let mut now = T0;
         let mut lengths = Vec::new();
+        let mut warned = Vec::new();
         loop {
             let (next, failure) = fail(&guard, now);
             guard = next;
             match failure {
-                Failure::AttemptsLeft(_) => {}
+                Failure::AttemptsLeft { next_lock, .. } => warned.push(next_lock),
                 Failure::Locked(Some(until)) => {
                     lengths.push(until.saturating_duration_since(now));
                     now = until;
@@ -280,10 +347,49 @@ mod tests {
             lengths,
             [15 * MINUTE, 30 * MINUTE, 60 * MINUTE, 120 * MINUTE]
         );
+        // Each wrong PIN tells the lock it leads to; before the fifth, that it is permanent.
+        let temporary = |m: u32| NextLock::Temporary(MINUTE * m);
+        assert_eq!(
+            warned,
+            [
+                [temporary(15); 2],
+                [temporary(30); 2],
+                [temporary(60); 2],
+                [temporary(120); 2],
+                [NextLock::Permanent; 2]
+            ]
+            .concat()
+        );
         assert!(matches!(
             guard.check_open(after(now, 1000 * MINUTE)),
             Err(Error::Locked { until: None })
         ));
+    }
+
+    #[test]
+    fn a_frozen_guard_answers_nothing_and_thaws_to_either_state() {
+        let policy = Policy::default();
+        let (before, _) = fail(&Guard::default(), T0);
+        let frozen = before.frozen().after_sms(T0, &policy).unwrap();
+        assert!(matches!(
+            frozen.check_open(T0),
+            Err(Error::Locked { until: None })
+        ));
+        let restored = frozen.with_pin_state_of(&before);
+        assert_eq!(restored.failures(), 1);
+        assert!(restored.check_open(T0).is_ok());
+        assert_eq!(restored.sms_sent, vec![T0], "what happened meanwhile stays");
+        assert!(frozen.after_success().is_clear());
+    }
+
+    #[test]
+    fn a_single_lock_policy_warns_of_the_permanent_lock_at_once() {
+        let policy = Policy {
+            max_pin_locks: 1,
+            ..Policy::default()
+        };
+        let (_, failure) = Guard::default().after_failure(T0, &policy);
+        assert_eq!(failure, left(2, NextLock::Permanent));
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub use enrollment::{
 pub use error::{Error, StateKind, TextError};
 pub use events::{Event, EventKind, EventSink};
 pub use funding::{FundingSource, FundingToken};
+pub use guard::NextLock;
 pub use host::{
     Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, RefundReceipt,
     RefundRequest, SmsError, SmsGateway, SmsMessage, Store, StoreError, SystemClock, Timestamp,

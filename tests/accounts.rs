@@ -5,8 +5,8 @@
 mod common;
 
 use buyster::{
-    AccountStatus, DigitsError, Error, EventKind, FundingSource, PhoneNumber, PinChange, PinCheck,
-    Policy, StateKind, Store, WeakPinRule,
+    AccountStatus, DigitsError, Error, EventKind, FundingSource, NextLock, PhoneNumber, PinChange,
+    PinCheck, Policy, StateKind, Store, WeakPinRule,
 };
 use common::*;
 
@@ -128,7 +128,10 @@ async fn a_wrong_old_pin_counts_towards_the_checkout_lock() {
     };
     assert_eq!(
         change(WRONG_PIN).await.unwrap(),
-        PinChange::Rejected { attempts_left: 2 }
+        PinChange::Rejected {
+            attempts_left: 2,
+            next_lock: NextLock::Temporary(minutes(15))
+        }
     );
     // The same count as a checkout's.
     assert_eq!(
@@ -173,7 +176,13 @@ async fn a_pin_change_for_a_number_without_an_active_account_is_a_wrong_pin() {
         .change_pin(&unknown(), &pin(PIN), &pin(NEW_PIN))
         .await
         .unwrap();
-    assert_eq!(answer, PinChange::Rejected { attempts_left: 2 });
+    assert_eq!(
+        answer,
+        PinChange::Rejected {
+            attempts_left: 2,
+            next_lock: NextLock::Temporary(minutes(15))
+        }
+    );
     host.engine
         .set_status(&host.phone, AccountStatus::Suspended)
         .await
@@ -183,7 +192,13 @@ async fn a_pin_change_for_a_number_without_an_active_account_is_a_wrong_pin() {
         .change_pin(&host.phone, &pin(PIN), &pin(NEW_PIN))
         .await
         .unwrap();
-    assert_eq!(answer, PinChange::Rejected { attempts_left: 2 });
+    assert_eq!(
+        answer,
+        PinChange::Rejected {
+            attempts_left: 2,
+            next_lock: NextLock::Temporary(minutes(15))
+        }
+    );
     assert_eq!(account_records(&host).await, 1);
     host.engine
         .set_status(&host.phone, AccountStatus::Active)
@@ -402,4 +417,50 @@ async fn a_verified_payment_goes_on_after_a_suspension_unless_cancelled() {
         .unwrap();
     assert_eq!(host.kind(id).await, StateKind::Failed);
     assert!(host.bank.debits().is_empty());
+}
+
+#[tokio::test]
+async fn a_reset_pin_forgets_no_guess_made_while_it_runs() {
+    let host = Host::new().await;
+    // The reset is held once the new PIN is stored; guesses land there, then after it.
+    let store = PausingStore::new(host.store.clone());
+    let paused = host.engine_over(store.clone());
+    let (reached, resume) = store.arm(Point::AfterPut, "account/");
+    let new_pin = pin(NEW_PIN);
+    let reset = paused.reset_pin(&host.phone, &new_pin);
+    let during = async {
+        reached.await.unwrap();
+        let answers = [
+            checkout_pin(&host, &host.phone, WRONG_PIN).await,
+            checkout_pin(&host, &host.phone, WRONG_PIN).await,
+        ];
+        resume.send(()).unwrap();
+        answers
+    };
+    let (reset, during) = tokio::join!(reset, during);
+    reset.unwrap();
+    let mut answers: Vec<_> = during.into_iter().collect();
+    loop {
+        let answer = checkout_pin(&host, &host.phone, WRONG_PIN).await;
+        let locked = matches!(answer, Err(Error::Locked { .. }));
+        answers.push(answer);
+        if locked || answers.len() > 10 {
+            break;
+        }
+    }
+    let tries = answers.iter().filter(|a| matches!(a, Ok(Some(_)))).count();
+    assert_eq!(
+        tries, 2,
+        "wrong PINs answered 'try again' before the lock: {answers:?}"
+    );
+    assert_eq!(
+        answers
+            .last()
+            .map(|a| matches!(a, Err(Error::Locked { until: Some(_) }))),
+        Some(true)
+    );
+    assert!(matches!(
+        checkout_pin(&host, &host.phone, NEW_PIN).await,
+        Err(Error::Locked { .. })
+    ));
 }

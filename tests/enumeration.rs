@@ -136,7 +136,7 @@ async fn change(engine: &Traced, plan: &FaultPlan, phone: &PhoneNumber, digits: 
     let calls_before = plan.calls();
     let work_before = CryptoWork::on_this_thread();
     let answer = match engine.change_pin(phone, &pin(digits), &pin("402517")).await {
-        Ok(PinChange::Rejected { attempts_left }) => format!("rejected, {attempts_left} left"),
+        Ok(PinChange::Rejected { attempts_left, .. }) => format!("rejected, {attempts_left} left"),
         Ok(PinChange::Changed) => panic!("a PIN changed"),
         Err(error) => error.to_string(),
     };

@@ -69,6 +69,7 @@ async fn a_payment_above_the_per_payment_limit_is_refused_before_any_sms() {
     let PinCheck::Rejected {
         payment,
         attempts_left: 2,
+        ..
     } = host
         .engine
         .verify_pin(payment, &pin(WRONG_PIN))

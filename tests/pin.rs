@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::{
-    DigitsError, Engine, Entry, Error, Key, Keys, PinCheck, Policy, SecretKey, StateKind, Store,
-    StoreError, Version,
+    DigitsError, Engine, Entry, Error, Key, Keys, NextLock, PinCheck, Policy, SecretKey, StateKind,
+    Store, StoreError, Version,
 };
 use common::*;
 
@@ -17,6 +17,7 @@ async fn wrong(host: &Host) -> Result<u8, Error> {
         PinCheck::Rejected {
             attempts_left,
             payment,
+            ..
         } => {
             assert_eq!(payment.kind(), StateKind::Initiated);
             Ok(attempts_left)
@@ -41,6 +42,7 @@ async fn a_wrong_pin_is_an_answer_and_leaves_the_payment_initiated() {
     let PinCheck::Rejected {
         payment,
         attempts_left,
+        next_lock,
     } = host
         .engine
         .verify_pin(payment, &pin(WRONG_PIN))
@@ -50,6 +52,7 @@ async fn a_wrong_pin_is_an_answer_and_leaves_the_payment_initiated() {
         panic!("wrong PIN accepted");
     };
     assert_eq!(attempts_left, 2);
+    assert_eq!(next_lock, NextLock::Temporary(minutes(15)));
     assert_eq!(host.kind(id).await, StateKind::Initiated);
     // The same payment takes the right PIN next.
     let answer = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap();
@@ -327,5 +330,67 @@ async fn enrollment_refuses_a_second_account_and_a_pin_outside_the_policy() {
             }
         ),
         "no account was made"
+    );
+}
+
+/// A wrong PIN's answer: the attempts left and the lock they lead to.
+async fn warned(host: &Host) -> Result<(u8, NextLock), Error> {
+    let payment = host.initiate().await;
+    match host.engine.verify_pin(payment, &pin(WRONG_PIN)).await? {
+        PinCheck::Rejected {
+            attempts_left,
+            next_lock,
+            ..
+        } => Ok((attempts_left, next_lock)),
+        PinCheck::Verified(_) => panic!("wrong PIN accepted"),
+    }
+}
+
+#[tokio::test]
+async fn wrong_pins_warn_before_the_lock_that_is_permanent() {
+    let host = Host::new().await;
+    let mut answers = Vec::new();
+    loop {
+        match warned(&host).await {
+            Ok(answer) => answers.push(answer),
+            Err(Error::Locked { until: Some(until) }) => host.clock.set(until),
+            Err(Error::Locked { until: None }) => break,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    let temporary = |m| NextLock::Temporary(minutes(m));
+    assert_eq!(
+        answers,
+        [
+            (2, temporary(15)),
+            (1, temporary(15)),
+            (2, temporary(30)),
+            (1, temporary(30)),
+            (2, temporary(60)),
+            (1, temporary(60)),
+            (2, temporary(120)),
+            (1, temporary(120)),
+            (2, NextLock::Permanent),
+            (1, NextLock::Permanent),
+        ]
+    );
+    // A PIN change's wrong old PIN warns alike.
+    host.engine.unlock(&host.phone).await.unwrap();
+    let policy = Policy {
+        max_pin_locks: 1,
+        ..Policy::default()
+    };
+    let keys = buyster::Keys::new(1, buyster::SecretKey::from_bytes(MASTER));
+    let strict = host.restarted(keys, policy);
+    let answer = strict
+        .change_pin(&host.phone, &pin(WRONG_PIN), &pin("402517"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        buyster::PinChange::Rejected {
+            attempts_left: 2,
+            next_lock: NextLock::Permanent
+        }
     );
 }

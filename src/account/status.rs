@@ -90,9 +90,13 @@ pub enum PinChange {
     /// The old PIN was right: the new one is in force.
     Changed,
     /// The old PIN was wrong (or the number has no active account: the same answer);
-    /// `attempts_left` more wrong PINs lock the number, as at a checkout (at least 1).
+    /// `attempts_left` more wrong PINs lock the number, as at a checkout (at least 1), with
+    /// `next_lock`.
     Rejected {
         /// Wrong PINs left before the lock.
         attempts_left: u8,
+        /// The lock they lead to: when it is [`NextLock::Permanent`](crate::NextLock), warn the
+        /// payer before it is reached.
+        next_lock: crate::NextLock,
     },
 }

@@ -94,6 +94,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Sets a new PIN for a buyer who lost theirs, and lifts the number's lock: guesses at the
     /// old PIN say nothing of the new one. The new PIN must pass the policy's rules.
     ///
+    /// While it runs, the number's PIN checks are refused as locked: the guard is frozen by
+    /// compare-and-swap before the new PIN is stored and cleared after, so that no guess, at
+    /// the old PIN or at the new one, is answered and then forgotten by the clearing.
+    ///
     /// # Security
     ///
     /// Host-side: call it only for a person the host has identified by its own means, never on
@@ -104,16 +108,39 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::InvalidPin`], [`Error::WeakPin`], [`Error::AccountClosed`],
     /// [`Error::NotEnrolled`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    /// When the new PIN could not be stored, the number's failures and lock are put back as
+    /// they were; when the store failed at that point or after the new PIN was stored, the
+    /// number stays locked until `reset_pin` or [`Engine::unlock`] succeeds.
     pub async fn reset_pin(&self, phone: &PhoneNumber, pin: &Pin) -> Result<(), Error> {
         check_new_pin(pin, &self.policy)?;
-        self.update_account(phone, |account| {
-            still_open(&account)?;
-            Ok(Some(account.with_pin(&self.keys, pin)))
-        })
-        .await?;
-        self.clear_lock(phone).await?;
-        self.emit_for(phone, EventKind::PinReset);
-        Ok(())
+        let (account, _) = self.read_account(&self.account_key(phone)).await?;
+        still_open(&account)?;
+        let key = Key::guard(&self.keys.account_index(phone));
+        let current = self.read_guard(&key).await?;
+        let before = self
+            .update_guard(&key, current, |g| Ok((g.frozen(), g.clone())))
+            .await?;
+        let stored = self
+            .update_account(phone, |account| {
+                still_open(&account)?;
+                Ok(Some(account.with_pin(&self.keys, pin)))
+            })
+            .await;
+        let current = self.read_guard(&key).await?;
+        match stored {
+            Ok(_) => {
+                self.update_guard(&key, current, |g| Ok((g.after_success(), ())))
+                    .await?;
+                self.emit_for(phone, EventKind::PinReset);
+                Ok(())
+            }
+            Err(error) => {
+                // The PIN is as it was, and nothing was counted meanwhile: so are its counts.
+                self.update_guard(&key, current, |g| Ok((g.with_pin_state_of(&before), ())))
+                    .await?;
+                Err(error)
+            }
+        }
     }
 
     /// Lifts the number's PIN lock, temporary or permanent, and forgets its failures. Works for

@@ -104,9 +104,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let failure = self.count_wrong_pin(guard, now).await?;
         self.emit(|| Event::payment(failure_event(failure), &payment, now));
         match failure {
-            Failure::AttemptsLeft(attempts_left) => Ok(PinCheck::Rejected {
+            Failure::AttemptsLeft { left, next_lock } => Ok(PinCheck::Rejected {
                 payment,
-                attempts_left,
+                attempts_left: left,
+                next_lock,
             }),
             Failure::Locked(until) => Err(Error::Locked { until }),
         }
@@ -252,7 +253,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
 /// The event of a counted wrong PIN.
 pub(super) fn failure_event(failure: Failure) -> EventKind {
     match failure {
-        Failure::AttemptsLeft(attempts_left) => EventKind::PinRejected { attempts_left },
+        Failure::AttemptsLeft { left, .. } => EventKind::PinRejected {
+            attempts_left: left,
+        },
         Failure::Locked(until) => EventKind::Locked { until },
     }
 }

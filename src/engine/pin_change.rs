@@ -41,7 +41,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let failure = self.count_wrong_pin(guard, now).await?;
             self.emit_for(phone, failure_event(failure));
             return match failure {
-                Failure::AttemptsLeft(attempts_left) => Ok(PinChange::Rejected { attempts_left }),
+                Failure::AttemptsLeft { left, next_lock } => Ok(PinChange::Rejected {
+                    attempts_left: left,
+                    next_lock,
+                }),
                 Failure::Locked(until) => Err(Error::Locked { until }),
             };
         }

@@ -76,12 +76,16 @@ impl AnyPayment {
 pub enum PinCheck {
     /// The PIN was right: send the code next.
     Verified(Payment<PinVerified>),
-    /// The PIN was wrong; `attempts_left` more wrong PINs for this number lock it (at least 1).
+    /// The PIN was wrong; `attempts_left` more wrong PINs for this number lock it (at least 1),
+    /// with `next_lock`.
     Rejected {
         /// The payment, unchanged: ask for the PIN again.
         payment: Payment<Initiated>,
         /// Wrong PINs left before the lock.
         attempts_left: u8,
+        /// The lock they lead to: when it is [`NextLock::Permanent`](crate::NextLock), warn the
+        /// payer before it is reached (PSD2 RTS art. 4(3)(b)).
+        next_lock: crate::NextLock,
     },
 }
 

@@ -70,7 +70,7 @@ impl System {
                 self.pins[number] = 1 - self.pins[number];
                 Expect::Ok
             }
-            PinChange::Rejected { attempts_left } => Expect::Rejected(attempts_left),
+            PinChange::Rejected { attempts_left, .. } => Expect::Rejected(attempts_left),
         })
     }
 

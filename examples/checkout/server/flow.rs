@@ -4,8 +4,9 @@
 
 use axum::http::StatusCode;
 use buyster::{
-    AnyPayment, CancelReason, Clock, CodeCheck, DeclineReason, Error, Initiated, MerchantId, Order,
-    OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Timestamp,
+    AnyPayment, CancelReason, Clock, CodeCheck, DeclineReason, Error, Initiated, MerchantId,
+    NextLock, Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified,
+    Timestamp,
 };
 
 use super::App;
@@ -136,6 +137,8 @@ pub enum Step {
         payment: AnyPayment,
         /// Wrong PINs left before the lock.
         attempts_left: u8,
+        /// The lock they lead to: the buyer is warned when it is permanent.
+        next_lock: NextLock,
     },
     /// A wrong code: `attempts_left` more fail the payment.
     WrongCode {
@@ -213,9 +216,11 @@ impl App {
             Ok(PinCheck::Rejected {
                 payment,
                 attempts_left,
+                next_lock,
             }) => Ok(Step::WrongPin {
                 payment: payment.into_any(),
                 attempts_left,
+                next_lock,
             }),
             Err(error) => Err(self.refusal(id, &error).await),
         }

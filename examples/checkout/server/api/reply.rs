@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use buyster::{AnyPayment, Timestamp};
+use buyster::{AnyPayment, NextLock, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::super::bank::decline_code;
@@ -54,9 +54,11 @@ impl Reply {
             Ok(Step::WrongPin {
                 payment,
                 attempts_left,
+                next_lock,
             }) => Self::error(StatusCode::UNPROCESSABLE_ENTITY, "wrong_pin", "wrong PIN")
                 .about(&payment)
-                .with("attempts_left", json!(attempts_left)),
+                .with("attempts_left", json!(attempts_left))
+                .with("next_lock", next_lock_view(next_lock)),
             Ok(Step::WrongCode {
                 payment,
                 attempts_left,
@@ -178,5 +180,13 @@ impl IntoResponse for Reply {
             headers.insert(header::LOCATION, location);
         }
         response
+    }
+}
+
+/// The lock a wrong PIN's remaining attempts lead to: `{"permanent": true}`, or its length.
+fn next_lock_view(next_lock: NextLock) -> Value {
+    match next_lock {
+        NextLock::Permanent => json!({ "permanent": true }),
+        NextLock::Temporary(length) => json!({ "permanent": false, "seconds": length.as_secs() }),
     }
 }

@@ -217,9 +217,10 @@ async fn respond(app: &App, session: &Session, id: PaymentId, answer: Answer) ->
         Ok(Step::WrongPin {
             payment,
             attempts_left,
+            next_lock,
         }) => (
             payment,
-            words::wrong_pin(attempts_left),
+            words::wrong_pin(attempts_left, next_lock),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Ok(Step::WrongCode {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use buyster::{DeclineReason, FailureReason, Policy, Timestamp};
+use buyster::{DeclineReason, FailureReason, NextLock, Policy, Timestamp};
 
 use super::super::flow::Problem;
 use super::super::input::Field;
@@ -45,12 +45,19 @@ pub fn date_time(at: Timestamp) -> String {
     )
 }
 
-/// The notice for a wrong PIN.
-pub fn wrong_pin(attempts_left: u8) -> String {
-    format!(
-        "Code confidentiel incorrect. Il vous reste {} avant le blocage de votre numéro.",
-        count(attempts_left, "essai", "essais")
-    )
+/// The notice for a wrong PIN, with a warning when the lock ahead is the permanent one.
+pub fn wrong_pin(attempts_left: u8, next_lock: NextLock) -> String {
+    let tries = count(attempts_left, "essai", "essais");
+    match next_lock {
+        NextLock::Permanent => format!(
+            "Code confidentiel incorrect. Attention : il vous reste {tries} ; ensuite, le \
+             paiement par mobile sera bloqué jusqu'à ce que vous contactiez le service client."
+        ),
+        NextLock::Temporary(_) => format!(
+            "Code confidentiel incorrect. Il vous reste {tries} avant le blocage temporaire de \
+             votre numéro."
+        ),
+    }
 }
 
 /// The notice for a wrong code.
