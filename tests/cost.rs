@@ -172,13 +172,13 @@ async fn records_stay_small() {
         .unwrap()
         .clone();
     // The guard holds the enrollment codes' window (a count: none sent here) and the number's
-    // spending ledger too: the low-value exemption's streak (a count and a total), a count,
-    // then per payment that reserved its amount its flags (exempt, held), payment id, currency,
-    // amount (EUR 49.90: a 2-byte varint) and time: 28 bytes.
+    // spending ledger too: the low-value exemption's streak (a count of its tickets: none
+    // here), a count, then per payment that reserved its amount its flag (held), payment id,
+    // currency, amount (EUR 49.90: a 2-byte varint) and time: 28 bytes.
     let guard_size = record(guard.clone()).await;
     assert_eq!(
         guard_size,
-        39 + 8 + 1 + 9 + 1 + 28,
+        39 + 8 + 1 + 1 + 1 + 28,
         "a guard with one SMS in its window and one reservation"
     );
     // A full SMS window adds four more timestamps, at most; each payment its reservation.
@@ -186,7 +186,7 @@ async fn records_stay_small() {
         host.clock.advance(seconds(61));
         host.sent().await;
     }
-    assert_eq!(record(guard).await, 39 + 5 * 8 + 1 + 9 + 1 + 5 * 28);
+    assert_eq!(record(guard).await, 39 + 5 * 8 + 1 + 1 + 1 + 5 * 28);
 }
 
 #[tokio::test]

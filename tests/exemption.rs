@@ -254,3 +254,95 @@ async fn a_code_does_not_reopen_the_room_of_tickets_still_pending() {
     pay_with_code(&host, 4_990).await;
     pay_exempt(&host, 100).await.unwrap();
 }
+
+/// A payment of `minor` euro cents through its right PIN on `engine`.
+async fn verified_on(host: &Host, engine: &TestEngine, minor: u64) -> Payment<PinVerified> {
+    let order = priced(minor, Currency::EUR);
+    let payment = engine.initiate(order, &host.phone).await.unwrap();
+    match engine.verify_pin(payment, &pin(PIN)).await.unwrap() {
+        PinCheck::Verified(verified) => verified,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Payments of `minor` euro cents paid on `engine` without a code, one after the other, until
+/// one needs its code (cancelled then): how many went without.
+async fn exempt_until_a_code_is_needed(host: &Host, engine: &TestEngine, minor: u64) -> usize {
+    for paid in 0..20 {
+        match verified_on(host, engine, minor).await.exemption() {
+            Exemption::Ticket(ticket) => {
+                let authorized = engine.authorize_exempt(ticket).await.unwrap();
+                engine.settle(authorized).await.unwrap();
+            }
+            Exemption::CodeNeeded(payment) => {
+                engine
+                    .cancel(payment.id(), CancelReason::Buyer)
+                    .await
+                    .unwrap();
+                return paid;
+            }
+        }
+    }
+    panic!("twenty payments without a code")
+}
+
+#[tokio::test]
+async fn tickets_out_when_a_code_ends_the_streak_stay_counted_however_full_the_ledger() {
+    let host = Host::with_policy(exempting()).await;
+    // Eight payments by code on eight days fill the ledger's room for reservations apart.
+    for day in 0..8 {
+        if day > 0 {
+            host.clock.advance(minutes(24 * 60));
+        }
+        pay_with_code(&host, 5_000).await;
+    }
+    // Two tickets taken today; their reservations merge with today's others.
+    let first = ticket(verified(&host, priced(1_000, Currency::EUR)).await);
+    let second = ticket(verified(&host, priced(1_000, Currency::EUR)).await);
+    pay_with_code(&host, 5_000).await;
+    // Since that code: the two tickets, then new payments until one needs its code.
+    for ticket in [first, second] {
+        let authorized = host.engine.authorize_exempt(ticket).await.unwrap();
+        host.engine.settle(authorized).await.unwrap();
+    }
+    let more = exempt_until_a_code_is_needed(&host, &host.engine, 1_000).await;
+    assert_eq!(2 + more, 5, "payments without a code since the last code");
+}
+
+#[tokio::test]
+async fn a_ticket_lives_as_long_as_its_payment_whatever_the_policy_says_later() {
+    let hour = Policy {
+        payment_ttl: minutes(60),
+        ..exempting()
+    };
+    let host = Host::with_policy(hour).await;
+    let mut tickets = Vec::new();
+    for _ in 0..5 {
+        tickets.push(ticket(verified(&host, priced(1_000, Currency::EUR)).await));
+    }
+    // The host restarts with payments of 10 minutes; the tickets' payments keep their hour.
+    let keys = buyster::Keys::new(1, buyster::SecretKey::from_bytes(MASTER));
+    let ten_minutes = Policy {
+        payment_ttl: minutes(10),
+        ..exempting()
+    };
+    let engine = host.restarted(keys, ten_minutes);
+    host.clock.advance(minutes(11));
+    let sent = engine
+        .send_code(verified_on(&host, &engine, 5_000).await)
+        .await
+        .unwrap();
+    let code = host.sms.last_code_for(sent.id()).unwrap();
+    engine.confirm(sent, &code).await.unwrap();
+    let mut without_code = 0;
+    for ticket in tickets {
+        let authorized = engine.authorize_exempt(ticket).await.unwrap();
+        engine.settle(authorized).await.unwrap();
+        without_code += 1;
+    }
+    without_code += exempt_until_a_code_is_needed(&host, &engine, 1_000).await;
+    assert_eq!(
+        without_code, 5,
+        "payments without a code since the last code"
+    );
+}

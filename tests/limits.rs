@@ -320,3 +320,27 @@ async fn a_share_kept_by_a_failed_write_comes_back_at_the_next_cancel() {
     engine.cancel(id, CancelReason::Buyer).await.unwrap();
     assert!(matches!(verify(100_000).await, Ok(PinCheck::Verified(_))));
 }
+
+#[tokio::test]
+async fn a_clock_gone_back_never_shortens_a_reservation() {
+    let host = Host::new().await;
+    let next_day = T0.as_unix_millis() / 86_400_000 + 1;
+    let at = |minutes: u64| Timestamp::from_unix_millis((next_day * 1440 + minutes) * 60_000);
+    // EUR 1,000 at noon; then the clock goes back to 01:00 the same day, and small payments
+    // at 01:00 fill the ledger so that its reservations of that day merge.
+    host.clock.set(at(12 * 60));
+    pay(&host, 100_000).await;
+    host.clock.set(at(60));
+    for _ in 0..8 {
+        let (answer, _) = verify(&host, 100).await;
+        assert!(matches!(answer, Ok(PinCheck::Verified(_))), "{answer:?}");
+    }
+    // 24 hours after the small ones, 13 after the noon one: it still counts until noon.
+    host.clock.set(at(25 * 60));
+    let (answer, id) = verify(&host, 100_000).await;
+    assert_eq!(
+        refusal(answer),
+        (SpendingLimit::Per24Hours, Some(at(36 * 60)))
+    );
+    assert_eq!(host.kind(id).await, StateKind::Initiated);
+}

@@ -75,10 +75,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let (mut guard, mut version) = self.read_guard(&key).await?;
         let mut used = Vec::new();
         for _ in 0..MAX_RACES {
-            // The recent tickets but this payment's own; one known to be used is not read again.
+            // The outstanding tickets but this payment's own; one known to be used is not read
+            // again.
             let recent: Vec<_> = guard
                 .ledger()
-                .recent_tickets(payment.id(), now, &self.policy)
+                .outstanding_tickets(payment.id(), now)
                 .collect();
             let mut pending = Vec::new();
             for id in recent {

@@ -129,11 +129,13 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
     ) -> Result<Accepted, Error> {
         let policy = &self.policy;
-        let (id, amount) = (payment.id(), payment.order().amount());
+        let (id, amount, lapses_at) =
+            (payment.id(), payment.order().amount(), payment.expires_at());
         self.update_guard(&guard.key, (guard.guard, guard.version), |g| {
             g.check_open(now)?;
             let reset = g.after_success();
-            let (reserved, exempt) = match reset.ledger().reserve(id, amount, now, policy) {
+            let reserved = reset.ledger().reserve(id, amount, now, lapses_at, policy);
+            let (reserved, exempt) = match reserved {
                 Ok((ledger, exempt)) => (reset.with_ledger(ledger), exempt),
                 Err(refusal) => return Ok((reset, Err(refusal))),
             };

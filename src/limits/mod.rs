@@ -44,9 +44,8 @@ impl fmt::Display for SpendingLimit {
 /// 30-day window. Eight is more payments than a buyer has in flight at once.
 pub(crate) const MAX_RESERVATIONS: usize = 8;
 
-/// A reservation's flags in its record.
-const EXEMPT: u8 = 1;
-const HELD: u8 = 2;
+/// A reservation's flag in its record: held by a payment (merged ones are held by none).
+const HELD: u8 = 1;
 /// The most bytes one reservation takes in a record.
 const RESERVATION_MAX_LEN: usize = 1 + 16 + 1 + 10 + 8;
 
@@ -66,12 +65,10 @@ struct Reservation {
     currency: Currency,
     minor_units: u64,
     at: Timestamp,
-    /// Whether the payment counts in the streak of the low-value exemption.
-    exempt: bool,
 }
 
-/// The reservations of one number within the last 30 days, oldest first, and its streak of
-/// payments exempt from the code.
+/// The reservations of one number within the last 30 days, in time order (a clock that went
+/// back puts a new one before later ones), and its streak of payments exempt from the code.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub(crate) struct Ledger {
     reservations: Vec<Reservation>,
@@ -80,9 +77,10 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     /// The ledger with `amount` reserved for `payment` at `now`, if the three limits allow it,
-    /// and whether the payment may go without a code (the low-value exemption, counted in the
-    /// streak at once). A payment that holds a reservation already keeps it (a PIN check
-    /// repeated after a crash or a race reserves once).
+    /// and whether the payment may go without a code (the low-value
+    /// exemption, its ticket counted in the streak at once, good until `lapses_at`: the
+    /// payment's expiry). A payment that holds a reservation or a ticket already keeps it (a
+    /// PIN check repeated after a crash or a race reserves once).
     ///
     /// # Errors
     ///
@@ -92,80 +90,74 @@ impl Ledger {
         payment: PaymentId,
         amount: Amount,
         now: Timestamp,
+        lapses_at: Timestamp,
         policy: &Policy,
     ) -> Result<(Self, bool), Error> {
         let mut next = self.pruned(now);
-        if let Some(held) = next.reservations.iter().find(|r| r.payment == payment) {
-            let exempt = held.exempt;
+        let exempt = next.streak.holds(payment);
+        if exempt || next.reservations.iter().any(|r| r.payment == payment) {
             return Ok((next, exempt));
         }
         next.check(amount, now, policy)?;
         let exempt = next.streak.admits(amount, policy);
         if exempt {
-            next.streak = next.streak.with(amount.minor_units());
+            next.streak = next.streak.with(payment, amount, lapses_at);
         }
-        next.reservations.push(Reservation {
-            payment,
-            currency: amount.currency(),
-            minor_units: amount.minor_units(),
-            at: now,
-            exempt,
-        });
-        next.merge_if_full();
+        // After the last reservation made at or before `now`: time order, whatever the clock did.
+        let at = next.reservations.partition_point(|r| r.at <= now);
+        next.reservations.insert(
+            at,
+            Reservation {
+                payment,
+                currency: amount.currency(),
+                minor_units: amount.minor_units(),
+                at: now,
+            },
+        );
+        next.merge_if_full(payment);
         Ok((next, exempt))
     }
 
-    /// The ledger without the reservation of `payment` (and its place in the exemption's
-    /// streak), or `None` when it holds none (never made, given back already, merged, or out
-    /// of the window).
+    /// The ledger without the reservation of `payment` and without its exemption ticket, or
+    /// `None` when it holds neither (never made, given back already, or out of the window; a
+    /// merged reservation is no longer the payment's, but its ticket still is).
     pub(crate) fn release(&self, payment: PaymentId) -> Option<Self> {
-        let at = self
+        let held = self
             .reservations
             .iter()
-            .position(|r| r.payment == payment && payment != PaymentId::none())?;
+            .position(|r| r.payment == payment && payment != PaymentId::none());
+        let streak = self.streak.without(payment);
+        if held.is_none() && streak.is_none() {
+            return None;
+        }
         let mut next = self.clone();
-        let released = next.reservations.remove(at);
-        if released.exempt {
-            next.streak = next.streak.without(released.minor_units);
+        if let Some(at) = held {
+            next.reservations.remove(at);
+        }
+        if let Some(streak) = streak {
+            next.streak = streak;
         }
         Some(next)
     }
 
-    /// The payments whose exemption tickets may still be in use at `now`, `payment` aside:
-    /// those reserved as exempt less than the policy's `payment_ttl` ago (a ticket is good
-    /// until its payment expires, at most that long after its reservation).
-    pub(crate) fn recent_tickets(
+    /// The payments whose exemption tickets may still be in use at `now`, `payment` aside
+    /// (see [`Streak::outstanding`]).
+    pub(crate) fn outstanding_tickets(
         &self,
         payment: PaymentId,
         now: Timestamp,
-        policy: &Policy,
     ) -> impl Iterator<Item = PaymentId> {
-        self.reservations
-            .iter()
-            .filter(move |r| {
-                r.exempt && r.payment != payment && now < r.at.saturating_add(policy.payment_ttl)
-            })
-            .map(|r| r.payment)
+        self.streak.outstanding(payment, now)
     }
 
-    /// The ledger after a payment was authorized by its code, a full authentication: the
-    /// exemption's streak starts again. `None` when there is nothing to change.
-    ///
-    /// The new streak holds the `pending` tickets (of the [recent ones](Ledger::recent_tickets),
-    /// those not known to be used): they may still be authorized without a code, and a code
-    /// must not reopen the room they take. They keep their flag, for a failure to give their
-    /// place back; every other reservation loses it.
+    /// The ledger after a payment was authorized by its code: the streak starts again with the
+    /// `pending` tickets only (see [`Streak::after_code`]). `None` when nothing changes.
     pub(crate) fn after_code(&self, pending: &[PaymentId]) -> Option<Self> {
-        let mut next = self.clone();
-        next.streak = Streak::default();
-        for reservation in &mut next.reservations {
-            if reservation.exempt && pending.contains(&reservation.payment) {
-                next.streak = next.streak.with(reservation.minor_units);
-            } else {
-                reservation.exempt = false;
-            }
-        }
-        (next != *self).then_some(next)
+        let streak = self.streak.after_code(pending);
+        (streak != self.streak).then(|| Self {
+            reservations: self.reservations.clone(),
+            streak,
+        })
     }
 
     /// Whether `payment` holds a reservation.
@@ -185,7 +177,7 @@ impl Ledger {
         // The streak outlives the window: it ends only with a code.
         Self {
             reservations,
-            streak: self.streak,
+            streak: self.streak.clone(),
         }
     }
 
@@ -242,22 +234,23 @@ impl Ledger {
     }
 
     /// Keeps the ledger small: beyond [`MAX_RESERVATIONS`], the oldest reservation that shares
-    /// its currency and its (UTC) day with a later one, the newest excepted, is merged into it.
-    /// A merged reservation counts until the later of the two leaves the window, less than a
-    /// day longer than its first part would, and can no longer be given back: the bound costs
-    /// a little precision, never room the limits did not allow. Merges stay within a day, so
-    /// that they never carry amounts forward from day to day; with no two reservations of a
-    /// day left to merge, the 30-day window holds at most one per day.
-    fn merge_if_full(&mut self) {
+    /// its currency and its (UTC) day with a later one is merged into it, the reservation of
+    /// `newest` (just made, which its payment may yet give back) excepted. The merged
+    /// reservation keeps the later time of the two, so that it counts until the later part
+    /// leaves the window: less than a day longer than its first part would, never shorter. It
+    /// can no longer be given back: the bound costs a little room, never room the limits did
+    /// not allow. Merges stay within a day, so that they never carry amounts forward from day
+    /// to day; with no two reservations of a day left to merge, the 30-day window holds at most
+    /// one per day.
+    fn merge_if_full(&mut self, newest: PaymentId) {
         if self.reservations.len() <= MAX_RESERVATIONS {
             return;
         }
-        let older = self.reservations.len().saturating_sub(1);
-        // Reservations come in time order: those of a day follow each other.
-        let pair = (0..older).find_map(|i| {
-            let first = self.reservations.get(i)?;
+        let mergeable = |r: &Reservation| r.payment != newest;
+        // The reservations are in time order: those of a day follow each other.
+        let pair = self.reservations.iter().enumerate().find_map(|(i, first)| {
             let day = day_of(first.at);
-            let j = (i.saturating_add(1)..older)
+            let j = (i.saturating_add(1)..self.reservations.len())
                 .take_while(|&j| {
                     self.reservations
                         .get(j)
@@ -266,9 +259,9 @@ impl Ledger {
                 .find(|&j| {
                     self.reservations
                         .get(j)
-                        .is_some_and(|r| r.currency == first.currency)
+                        .is_some_and(|r| r.currency == first.currency && mergeable(r))
                 })?;
-            Some((i, j))
+            mergeable(first).then_some((i, j))
         });
         let Some((i, j)) = pair else {
             return;
@@ -276,9 +269,8 @@ impl Ledger {
         let merged = self.reservations.remove(i);
         if let Some(later) = self.reservations.get_mut(j.saturating_sub(1)) {
             later.minor_units = later.minor_units.saturating_add(merged.minor_units);
+            later.at = later.at.max(merged.at);
             later.payment = PaymentId::none();
-            // Out of reach of a release: it stays counted in the streak until a code.
-            later.exempt = false;
         }
     }
 
@@ -287,19 +279,19 @@ impl Ledger {
         self.reservations
             .len()
             .saturating_mul(RESERVATION_MAX_LEN)
-            .saturating_add(10)
+            .saturating_add(Streak::MAX_LEN)
+            .saturating_add(1)
     }
 
-    /// The streak, a count, then each reservation: flags (exempt, held), the payment id when
-    /// held (merged ones have none), the currency, the amount as a varint, the time.
+    /// The streak, a count, then each reservation: its flag (held), the payment id when held
+    /// (merged ones have none), the currency, the amount as a varint, the time.
     pub(crate) fn write(&self, w: &mut Writer) {
         self.streak.write(w);
         let count = self.reservations.len().min(usize::from(u8::MAX));
         w.u8(u8::try_from(count).unwrap_or(u8::MAX));
         for r in self.reservations.iter().take(count) {
             let held = r.payment != PaymentId::none();
-            let exempt = if r.exempt { EXEMPT } else { 0 };
-            w.u8(exempt | if held { HELD } else { 0 });
+            w.u8(if held { HELD } else { 0 });
             if held {
                 w.bytes(r.payment.as_bytes());
             }
@@ -315,8 +307,7 @@ impl Ledger {
         let reservations = (0..count)
             .map(|_| {
                 let flags = r.u8()?;
-                // Only merged reservations lack an id, and they are never exempt.
-                if flags & !(EXEMPT | HELD) != 0 || flags == EXEMPT {
+                if flags & !HELD != 0 {
                     return Err(Error::Tampered);
                 }
                 let payment = if flags & HELD == 0 {
@@ -333,7 +324,6 @@ impl Ledger {
                     currency: Currency::from_byte(r.u8()?).ok_or(Error::Tampered)?,
                     minor_units: r.varint()?,
                     at: r.time()?,
-                    exempt: flags & EXEMPT != 0,
                 })
             })
             .collect::<Result<_, Error>>()?;

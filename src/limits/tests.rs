@@ -25,13 +25,15 @@ impl Reserved for Ledger {
         now: Timestamp,
         policy: &Policy,
     ) -> Result<Ledger, Error> {
-        self.reserve(payment, amount, now, policy)
+        self.reserve(payment, amount, now, now.saturating_add(TTL), policy)
             .map(|(ledger, _)| ledger)
     }
 }
 
 const T0: Timestamp = Timestamp::from_unix_millis(1_800_000_000_000);
 const HOUR: Duration = Duration::from_secs(3600);
+/// The time to live of the tests' payments.
+const TTL: Duration = Duration::from_secs(15 * 60);
 
 fn eur(minor: u64) -> Amount {
     Amount::new(minor, Currency::EUR).unwrap()
@@ -199,6 +201,40 @@ fn a_payment_a_day_never_carries_amounts_past_their_window() {
 }
 
 #[test]
+fn a_clock_gone_back_keeps_the_ledger_in_time_order_and_merges_never_shorten() {
+    let policy = lifted();
+    let noon = PaymentId::random();
+    let mut ledger = Ledger::default()
+        .reserved(noon, eur(100_000), at(12), &policy)
+        .unwrap();
+    // The clock goes back eleven hours; the reservations made then go before noon's.
+    let mut last = PaymentId::random();
+    for _ in 0..MAX_RESERVATIONS {
+        last = PaymentId::random();
+        ledger = ledger.reserved(last, eur(100), at(1), &policy).unwrap();
+    }
+    let times: Vec<Timestamp> = ledger.reservations.iter().map(|r| r.at).collect();
+    assert!(times.is_sorted(), "{times:?}");
+    assert_eq!(times.last(), Some(&at(12)));
+    assert!(ledger.holds(noon) && ledger.holds(last));
+    assert_eq!(total(&ledger), 100_000 + 100 * MAX_RESERVATIONS as u64);
+    // Noon's reservation merged with a later one keeps noon as its time.
+    let mut late = Ledger::default();
+    for hour in [1, 12, 12, 12, 12, 12, 12, 12, 12] {
+        late = late
+            .reserved(PaymentId::random(), eur(1_000), at(hour), &policy)
+            .unwrap();
+    }
+    let merged: Vec<_> = late
+        .reservations
+        .iter()
+        .filter(|r| r.payment == PaymentId::none())
+        .collect();
+    assert_eq!(merged.len(), 1);
+    assert_eq!((merged[0].minor_units, merged[0].at), (2_000, at(12)));
+}
+
+#[test]
 fn the_record_round_trips() {
     use crate::codec::RecordKind;
     use crate::host::Key;
@@ -210,16 +246,19 @@ fn the_record_round_trips() {
     let ledger = Ledger::default()
         .reserved(PaymentId::random(), eur(4990), T0, &policy)
         .unwrap();
-    let mut w = Writer::new(RecordKind::Guard, &keys);
-    ledger.write(&mut w);
-    let record = w.seal(&keys, &key);
-    // Flags, id, currency, EUR 49.90 in two bytes, time.
-    assert_eq!(record.len(), 3 + 9 + 1 + (1 + 16 + 1 + 2 + 8) + 32);
+    let sealed = |ledger: &Ledger| {
+        let mut w = Writer::new(RecordKind::Guard, &keys);
+        ledger.write(&mut w);
+        w.seal(&keys, &key)
+    };
+    let record = sealed(&ledger);
+    // An empty streak, then flag, id, currency, EUR 49.90 in two bytes, time.
+    assert_eq!(record.len(), 3 + 1 + 1 + (1 + 16 + 1 + 2 + 8) + 32);
     let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
     assert_eq!(Ledger::read(&mut r).unwrap(), ledger);
     r.finish().unwrap();
 
-    // A merged reservation has no id: 12 bytes for EUR 49.90; an exempt one keeps its flag.
+    // A merged reservation has no id: 12 bytes for EUR 49.90; a ticket takes 16 + 2 + 8.
     let mut ledger = ledger;
     ledger.reservations.insert(
         0,
@@ -228,31 +267,74 @@ fn the_record_round_trips() {
             currency: Currency::EUR,
             minor_units: 4990,
             at: T0,
-            exempt: false,
         },
     );
-    ledger.reservations[1].exempt = true;
-    let sealed = |ledger: &Ledger| {
-        let mut w = Writer::new(RecordKind::Guard, &keys);
-        ledger.write(&mut w);
-        w.seal(&keys, &key)
-    };
+    ledger.streak = ledger.streak.with(PaymentId::random(), eur(1_000), T0);
     let record = sealed(&ledger);
-    assert_eq!(record.len(), 3 + 9 + 1 + (1 + 1 + 2 + 8) + 28 + 32);
+    assert_eq!(record.len(), 3 + (1 + 26) + 1 + (1 + 1 + 2 + 8) + 28 + 32);
     let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
     assert_eq!(Ledger::read(&mut r).unwrap(), ledger);
     r.finish().unwrap();
 
-    // Sealed, but not as the engine writes: an exempt merged reservation.
-    let read = |ledger: &Ledger| {
-        let record = sealed(ledger);
+    // Sealed, but not as the engine writes: an unknown flag, six tickets, a ticket of no one.
+    let read = |fields: &dyn Fn(&mut Writer)| {
+        let mut w = Writer::new(RecordKind::Guard, &keys);
+        fields(&mut w);
+        let record = w.seal(&keys, &key);
         let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
         Ledger::read(&mut r).and_then(|_| r.finish())
     };
-    let mut exempt_merged = ledger.clone();
-    exempt_merged.reservations[0].exempt = true;
-    assert!(matches!(read(&exempt_merged), Err(Error::Tampered)));
-    assert!(read(&ledger).is_ok());
+    let reservation = |w: &mut Writer, flag: u8| {
+        w.u8(flag);
+        w.u8(Currency::EUR.byte());
+        w.varint(100);
+        w.time(T0);
+    };
+    let tickets = |w: &mut Writer, count: u8, id: PaymentId| {
+        w.u8(count);
+        for _ in 0..count {
+            w.bytes(id.as_bytes());
+            w.varint(100);
+            w.time(T0);
+        }
+    };
+    assert!(
+        read(&|w| {
+            tickets(w, 0, PaymentId::none());
+            w.u8(1);
+            reservation(w, 0);
+        })
+        .is_ok()
+    );
+    assert!(matches!(
+        read(&|w| {
+            tickets(w, 0, PaymentId::none());
+            w.u8(1);
+            reservation(w, 2);
+        }),
+        Err(Error::Tampered)
+    ));
+    assert!(
+        read(&|w| {
+            tickets(w, 5, PaymentId::random());
+            w.u8(0);
+        })
+        .is_ok()
+    );
+    assert!(matches!(
+        read(&|w| {
+            tickets(w, 6, PaymentId::random());
+            w.u8(0);
+        }),
+        Err(Error::Tampered)
+    ));
+    assert!(matches!(
+        read(&|w| {
+            tickets(w, 1, PaymentId::none());
+            w.u8(0);
+        }),
+        Err(Error::Tampered)
+    ));
 }
 
 fn exempting() -> Policy {
@@ -262,15 +344,25 @@ fn exempting() -> Policy {
     }
 }
 
+/// Reserves `minor` euro cents for a new payment at `now`: the ledger, whether it is exempt.
+fn reserve(ledger: &Ledger, payment: PaymentId, minor: u64, now: Timestamp) -> (Ledger, bool) {
+    ledger
+        .reserve(
+            payment,
+            eur(minor),
+            now,
+            now.saturating_add(TTL),
+            &exempting(),
+        )
+        .unwrap()
+}
+
 #[test]
 fn the_exemption_is_decided_with_the_reservation_and_ends_with_a_code() {
-    let policy = exempting();
     let mut ledger = Ledger::default();
     let mut exempt = Vec::new();
     for i in 0..6 {
-        let (next, admitted) = ledger
-            .reserve(PaymentId::random(), eur(1_000), at(i), &policy)
-            .unwrap();
+        let (next, admitted) = reserve(&ledger, PaymentId::random(), 1_000, at(i));
         exempt.push(admitted);
         ledger = next;
     }
@@ -279,116 +371,140 @@ fn the_exemption_is_decided_with_the_reservation_and_ends_with_a_code() {
         [true, true, true, true, true, false],
         "five in a row"
     );
-    let (_, big) = ledger
-        .reserve(PaymentId::random(), eur(3_001), at(7), &policy)
-        .unwrap();
+    let (_, big) = reserve(&ledger, PaymentId::random(), 3_001, at(7));
     assert!(!big);
-    // A code an hour later: the five tickets have expired with their payments.
+    // A code an hour later: the five tickets have lapsed with their payments.
     let code = PaymentId::random();
-    let pending: Vec<PaymentId> = ledger.recent_tickets(code, at(8), &policy).collect();
+    let pending: Vec<PaymentId> = ledger.outstanding_tickets(code, at(8)).collect();
     assert!(pending.is_empty());
     let reset = ledger.after_code(&pending).unwrap();
     assert!(
         reset.after_code(&pending).is_none(),
         "nothing left to reset"
     );
-    let (_, again) = reset
-        .reserve(PaymentId::random(), eur(3_000), at(8), &policy)
-        .unwrap();
+    let (_, again) = reserve(&reset, PaymentId::random(), 3_000, at(8));
     assert!(again);
 }
 
 #[test]
 fn a_failed_exempt_payment_gives_its_place_in_the_streak_back() {
-    let policy = exempting();
     let payments: Vec<PaymentId> = (0..4).map(|_| PaymentId::random()).collect();
     let mut ledger = Ledger::default();
     for payment in &payments {
-        ledger = ledger.reserved(*payment, eur(2_500), T0, &policy).unwrap();
+        ledger = reserve(&ledger, *payment, 2_500, T0).0;
     }
     // EUR 100 in all: EUR 0.01 more is not exempt.
-    let (_, admitted) = ledger
-        .reserve(PaymentId::random(), eur(1), T0, &policy)
-        .unwrap();
-    assert!(!admitted);
+    assert!(!reserve(&ledger, PaymentId::random(), 1, T0).1);
     let released = ledger.release(payments[0]).unwrap();
-    let (_, admitted) = released
-        .reserve(PaymentId::random(), eur(2_500), T0, &policy)
-        .unwrap();
-    assert!(admitted);
+    assert!(reserve(&released, PaymentId::random(), 2_500, T0).1);
     // After a code, releasing a payment of the old streak takes nothing from the new one.
     let reset = ledger.after_code(&[]).unwrap();
     let released = reset.release(payments[1]).unwrap();
-    assert_eq!(released.streak, Streak::default());
+    assert!(released.streak.is_empty());
+}
+
+#[test]
+fn a_merged_reservation_keeps_its_ticket_in_the_streak() {
+    let tickets: Vec<PaymentId> = (0..2).map(|_| PaymentId::random()).collect();
+    let mut ledger = Ledger::default();
+    for payment in &tickets {
+        ledger = reserve(&ledger, *payment, 1_000, T0).0;
+    }
+    // Enough payments of the same day to merge the tickets' reservations away.
+    for _ in 0..MAX_RESERVATIONS {
+        ledger = reserve(&ledger, PaymentId::random(), 5_000, T0).0;
+    }
+    assert!(!tickets.iter().any(|t| ledger.holds(*t)), "merged");
+    let code = PaymentId::random();
+    let outstanding: Vec<PaymentId> = ledger.outstanding_tickets(code, T0).collect();
+    assert_eq!(outstanding, tickets, "still known as tickets");
+    assert!(
+        ledger.after_code(&outstanding).is_none(),
+        "both stay counted"
+    );
+    assert_eq!(ledger.after_code(&tickets[1..]).unwrap().streak.len(), 1);
+    // A ticket whose reservation merged still gives its place back when it fails.
+    let released = ledger.release(tickets[0]).unwrap();
+    assert_eq!(released.streak.len(), 1);
 }
 
 #[test]
 fn the_streak_outlives_the_window() {
-    let policy = exempting();
     let mut ledger = Ledger::default();
     for day in 0..5 {
-        ledger = ledger
-            .reserved(PaymentId::random(), eur(100), at(day * 24 * 20), &policy)
-            .unwrap();
+        ledger = reserve(&ledger, PaymentId::random(), 100, at(day * 24 * 20)).0;
     }
-    let (_, admitted) = ledger
-        .reserve(PaymentId::random(), eur(100), at(200 * 24), &policy)
-        .unwrap();
     assert!(
-        !admitted,
+        !reserve(&ledger, PaymentId::random(), 100, at(200 * 24)).1,
         "five exempt payments since the last code, however long ago"
     );
 }
 
 #[test]
 fn a_code_carries_the_tickets_that_may_still_be_used_into_the_new_streak() {
-    let policy = exempting();
     let minute = |m: u64| T0.saturating_add(Duration::from_secs(60 * m));
     let mut ledger = Ledger::default();
     let tickets: Vec<PaymentId> = (0..5).map(|_| PaymentId::random()).collect();
     // Five exempt payments: three an hour before the code, two a minute before it.
     for (i, payment) in tickets.iter().enumerate() {
         let when = if i < 3 { minute(0) } else { minute(59) };
-        let (next, exempt) = ledger.reserve(*payment, eur(1_000), when, &policy).unwrap();
+        let (next, exempt) = reserve(&ledger, *payment, 1_000, when);
         assert!(exempt);
         ledger = next;
     }
     let code = PaymentId::random();
-    let (with_code, exempt) = ledger
-        .reserve(code, eur(1_000), minute(59), &policy)
-        .unwrap();
+    let (with_code, exempt) = reserve(&ledger, code, 1_000, minute(59));
     assert!(!exempt, "five in a row");
-    let recent: Vec<PaymentId> = with_code
-        .recent_tickets(code, minute(60), &policy)
-        .collect();
+    let recent: Vec<PaymentId> = with_code.outstanding_tickets(code, minute(60)).collect();
     assert_eq!(recent, tickets[3..]);
     // One of the two recent tickets was used already: it is not carried.
     let used = with_code.after_code(&tickets[4..]).unwrap();
-    assert_eq!(used.streak, Streak::default().with(1_000));
+    assert_eq!(used.streak.len(), 1);
     let reset = with_code.after_code(&recent).unwrap();
     // The two recent tickets may still be authorized without a code: they stay counted, so
     // three more exempt payments fit, not five.
-    assert_eq!(reset.streak, Streak::default().with(1_000).with(1_000));
+    assert_eq!(reset.streak.len(), 2);
     let mut fitted = reset.clone();
     let mut admitted = Vec::new();
     for _ in 0..4 {
-        let (next, exempt) = fitted
-            .reserve(PaymentId::random(), eur(100), minute(61), &policy)
-            .unwrap();
+        let (next, exempt) = reserve(&fitted, PaymentId::random(), 100, minute(61));
         admitted.push(exempt);
         fitted = next;
     }
     assert_eq!(admitted, [true, true, true, false]);
     // One of the recent tickets fails: its place comes back.
     let released = reset.release(tickets[4]).unwrap();
-    assert_eq!(released.streak, Streak::default().with(1_000));
+    assert_eq!(released.streak.len(), 1);
     // A payment reserved as exempt but authorized by its code is not carried.
-    let (mixed, exempt) = Ledger::default()
-        .reserve(code, eur(1_000), minute(0), &policy)
-        .unwrap();
+    let (mixed, exempt) = reserve(&Ledger::default(), code, 1_000, minute(0));
     assert!(exempt);
-    let pending: Vec<PaymentId> = mixed.recent_tickets(code, minute(1), &policy).collect();
+    let pending: Vec<PaymentId> = mixed.outstanding_tickets(code, minute(1)).collect();
     assert!(pending.is_empty());
     let reset = mixed.after_code(&pending).unwrap();
-    assert_eq!(reset.streak, Streak::default());
+    assert!(reset.streak.is_empty());
+}
+
+#[test]
+fn a_ticket_lapses_with_its_payment_not_with_the_policy_in_force() {
+    let ticket = PaymentId::random();
+    // Issued for a payment of an hour; a code 11 minutes later still finds it outstanding.
+    let (ledger, exempt) = Ledger::default()
+        .reserve(
+            ticket,
+            eur(1_000),
+            T0,
+            T0.saturating_add(HOUR),
+            &exempting(),
+        )
+        .unwrap();
+    assert!(exempt);
+    let eleven = T0.saturating_add(Duration::from_secs(11 * 60));
+    let outstanding: Vec<_> = ledger
+        .outstanding_tickets(PaymentId::random(), eleven)
+        .collect();
+    assert_eq!(outstanding, [ticket]);
+    let lapsed: Vec<_> = ledger
+        .outstanding_tickets(PaymentId::random(), T0.saturating_add(HOUR))
+        .collect();
+    assert!(lapsed.is_empty());
 }

@@ -118,6 +118,18 @@ pub fn money(system: &System, model: &Model) {
 pub fn numbers(system: &System, model: &Model) {
     for (n, phone) in system.phones().iter().enumerate() {
         let expected = &model.numbers[n];
+        // PSD2 RTS art. 16: at most 5 payments, EUR 100 in all, without a code between two
+        // payments authorized by their code.
+        let total: u64 = expected
+            .without_code
+            .iter()
+            .map(|p| model.payments[*p].amount)
+            .sum();
+        assert!(
+            expected.without_code.len() <= 5 && total <= 10_000,
+            "number {n}: {:?} without a code since the last code",
+            expected.without_code
+        );
         match block_on(system.engine().account(phone)) {
             Ok(details) => {
                 assert!(expected.enrolled, "number {n}");

@@ -3,7 +3,7 @@
 
 use buyster::SpendingLimit;
 
-use super::reference::{Expect, MINUTE, PAYMENT_TTL};
+use super::reference::{Expect, MINUTE};
 
 const MAX_PIN_FAILURES: u8 = 3;
 const MAX_LOCKS: u8 = 5;
@@ -36,7 +36,15 @@ struct Reservation {
     payment: Option<usize>,
     amount: u64,
     at: u64,
-    exempt: bool,
+}
+
+/// A payment let through without its code: its amount, and when its ticket lapses (its
+/// payment's expiry).
+#[derive(Clone, Debug)]
+struct Ticket {
+    payment: usize,
+    amount: u64,
+    lapses_at: u64,
 }
 
 /// What the engine keeps for a number in its guard record.
@@ -50,8 +58,8 @@ pub struct Guard {
     /// When enrollment codes went to the number: a window of their own.
     enrollment_sms: Vec<u64>,
     ledger: Vec<Reservation>,
-    /// Exempt payments since the last code: how many, their total.
-    streak: (u8, u64),
+    /// Exempt payments since the last code, one by one.
+    streak: Vec<Ticket>,
 }
 
 impl Guard {
@@ -63,7 +71,7 @@ impl Guard {
             sms: Vec::new(),
             enrollment_sms: Vec::new(),
             ledger: Vec::new(),
-            streak: (0, 0),
+            streak: Vec::new(),
         }
     }
 
@@ -113,26 +121,37 @@ impl Guard {
     }
 
     /// Reserves `amount` for payment `p` within the three limits, deciding its exemption from
-    /// the code; or says which limit refuses it and when it frees up (the one that frees up
-    /// last).
-    pub fn reserve(&mut self, p: usize, amount: u64, now: u64) -> Result<bool, Expect> {
+    /// the code (a ticket that lapses at `expires_at`); or says which limit refuses it and when
+    /// it frees up (the one that frees up last).
+    pub fn reserve(
+        &mut self,
+        p: usize,
+        amount: u64,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<bool, Expect> {
         self.ledger.retain(|r| now < r.at + 30 * DAY);
         if let Some(refusal) = self.refusal(amount, now) {
             return Err(refusal);
         }
-        let (count, total) = self.streak;
-        let exempt =
-            amount <= EXEMPT_AMOUNT && count < EXEMPT_PAYMENTS && total + amount <= EXEMPT_TOTAL;
+        let total: u64 = self.streak.iter().map(|t| t.amount).sum();
+        let exempt = amount <= EXEMPT_AMOUNT
+            && self.streak.len() < usize::from(EXEMPT_PAYMENTS)
+            && total + amount <= EXEMPT_TOTAL;
         if exempt {
-            self.streak = (count + 1, total + amount);
+            self.streak.push(Ticket {
+                payment: p,
+                amount,
+                lapses_at: expires_at,
+            });
         }
+        // The model's clock never goes back: the ledger stays in time order.
         self.ledger.push(Reservation {
             payment: Some(p),
             amount,
             at: now,
-            exempt,
         });
-        self.merge_if_full();
+        self.merge_if_full(p);
         Ok(exempt)
     }
 
@@ -166,17 +185,20 @@ impl Guard {
             .map(|(limit, frees)| Expect::LimitExceeded(limit, frees))
     }
 
-    /// One currency here: the oldest reservation that shares its day with a later one (the
-    /// newest excepted) merges into it.
-    fn merge_if_full(&mut self) {
+    /// One currency here: the oldest reservation that shares its day with a later one merges
+    /// into it, `newest` excepted; the merged one keeps the later time.
+    fn merge_if_full(&mut self, newest: usize) {
         if self.ledger.len() <= RESERVATIONS_KEPT {
             return;
         }
         let day = |at: u64| (T0_MILLIS + at) / DAY;
-        let older = self.ledger.len() - 1;
-        let pair = (0..older).find_map(|i| {
-            ((i + 1)..older)
-                .find(|&j| day(self.ledger[j].at) == day(self.ledger[i].at))
+        let mergeable = |r: &Reservation| r.payment != Some(newest);
+        let pair = (0..self.ledger.len()).find_map(|i| {
+            let first = &self.ledger[i];
+            ((i + 1)..self.ledger.len())
+                .take_while(|&j| day(self.ledger[j].at) == day(first.at))
+                .find(|&j| mergeable(&self.ledger[j]))
+                .filter(|_| mergeable(first))
                 .map(|j| (i, j))
         });
         if let Some((i, j)) = pair {
@@ -184,38 +206,23 @@ impl Guard {
             let later = &mut self.ledger[j - 1];
             later.payment = None;
             later.amount += first.amount;
-            later.exempt = false;
+            later.at = later.at.max(first.at);
         }
     }
 
-    /// Payment `p` failed: its share comes back, and its place in the streak.
+    /// Payment `p` failed: its share comes back (unless merged), and its place in the streak.
     pub fn release(&mut self, p: usize) {
         if let Some(i) = self.ledger.iter().position(|r| r.payment == Some(p)) {
-            let released = self.ledger.remove(i);
-            if released.exempt {
-                self.streak = (
-                    self.streak.0.saturating_sub(1),
-                    self.streak.1.saturating_sub(released.amount),
-                );
-            }
+            self.ledger.remove(i);
         }
+        self.streak.retain(|t| t.payment != p);
     }
 
     /// Payment `code` authorized by its code at `now`: the streak starts again, holding the
-    /// exempt payments of the last `payment_ttl` that are still `pending` (their ticket may
-    /// still be used).
+    /// tickets not lapsed whose payments are still `pending` (their ticket may still be used).
     pub fn end_streak(&mut self, code: usize, now: u64, pending: &[usize]) {
-        self.streak = (0, 0);
-        for r in &mut self.ledger {
-            let carried = r.exempt
-                && now < r.at + PAYMENT_TTL
-                && r.payment.is_some_and(|p| p != code && pending.contains(&p));
-            if carried {
-                self.streak = (self.streak.0 + 1, self.streak.1 + r.amount);
-            } else {
-                r.exempt = false;
-            }
-        }
+        self.streak
+            .retain(|t| t.payment != code && now < t.lapses_at && pending.contains(&t.payment));
     }
 }
 

@@ -23,6 +23,7 @@ impl Model {
         }
         self.payments[p].state = StateKind::Authorized;
         self.payments[p].authorized_by_exemption = true;
+        self.numbers[self.payments[p].number].without_code.push(p);
         self.settle_now(p)
     }
 

@@ -15,7 +15,9 @@ impl Model {
     pub fn fail(&mut self, p: usize, reason: Reason) {
         self.payments[p].state = StateKind::Failed;
         self.payments[p].reason = Some(reason);
-        self.numbers[self.payments[p].number].guard.release(p);
+        let number = &mut self.numbers[self.payments[p].number];
+        number.guard.release(p);
+        number.without_code.retain(|q| *q != p);
     }
 
     pub fn expired(&self, p: usize) -> bool {
@@ -70,7 +72,11 @@ impl Model {
         {
             return e;
         }
-        let (now, amount) = (self.now, self.payments[p].amount);
+        let (now, amount, expires_at) = (
+            self.now,
+            self.payments[p].amount,
+            self.payments[p].expires_at,
+        );
         let n = &mut self.numbers[self.payments[p].number];
         if let Err(e) = n.guard.check_open(now) {
             return e;
@@ -79,7 +85,7 @@ impl Model {
             return wrong_pin(&mut n.guard, now);
         }
         n.guard.clear();
-        let exempt = match n.guard.reserve(p, amount, now) {
+        let exempt = match n.guard.reserve(p, amount, now, expires_at) {
             Ok(exempt) => exempt,
             Err(refusal) => return refusal,
         };
@@ -181,6 +187,7 @@ impl Model {
                 .collect();
             let (number, now) = (self.payments[p].number, self.now);
             self.numbers[number].guard.end_streak(p, now, &pending);
+            self.numbers[number].without_code.clear();
             return self.settle_now(p);
         }
         let payment = &mut self.payments[p];

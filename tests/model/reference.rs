@@ -145,6 +145,10 @@ pub struct Number {
     /// Which of the two PINs the account has.
     pub pin: usize,
     pub guard: Guard,
+    /// The payments authorized without a code since the last one authorized by its code (a
+    /// declined one taken out): what PSD2 RTS art. 16 bounds, kept apart from the guard's
+    /// own bookkeeping.
+    pub without_code: Vec<usize>,
 }
 
 impl Number {
@@ -225,6 +229,7 @@ impl Model {
             status: AccountStatus::Active,
             pin: 0,
             guard: Guard::new(),
+            without_code: Vec::new(),
         };
         let mut numbers = vec![number; NUMBERS];
         numbers[0].enrolled = true;
