@@ -6,7 +6,7 @@ use crate::enrollment::EnrollmentKind;
 use crate::host::{BankError, DeclineReason, SmsError, StoreError, Timestamp};
 use crate::iban::IbanError;
 use crate::limits::SpendingLimit;
-use crate::money::{Amount, AmountError};
+use crate::money::{Amount, AmountError, Currency};
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
 use crate::secret::DigitsError;
@@ -41,6 +41,10 @@ pub enum Error {
     /// The stored payment kept changing under a racing call; load it again and retry.
     #[error("the payment was changed by a concurrent call; load it again")]
     Conflict,
+    /// The policy takes no payment in this currency ([`Policy::limits`](crate::Policy::limits)):
+    /// from `initiate`, or at the PIN of a payment made before the policy changed.
+    #[error("payments in {0} are not accepted")]
+    CurrencyNotAccepted(Currency),
     /// The bank refused the debit; the payment is now `Failed`.
     #[error("the bank declined the debit: {0}")]
     Declined(DeclineReason),
@@ -306,6 +310,7 @@ mod tests {
             Error::AlreadyEnrolled,
             Error::Bank(BankError::Unavailable),
             Error::Conflict,
+            Error::CurrencyNotAccepted(Currency::GBP),
             Error::Declined(DeclineReason::InsufficientFunds),
             Error::Expired,
             Error::ExemptionWithdrawn,
@@ -368,6 +373,7 @@ mod tests {
             | Error::AlreadyEnrolled
             | Error::Bank(_)
             | Error::Conflict
+            | Error::CurrencyNotAccepted(_)
             | Error::Declined(_)
             | Error::Expired
             | Error::ExemptionWithdrawn
@@ -409,7 +415,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 42);
+        assert_eq!(errors.len(), 43);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();

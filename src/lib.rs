@@ -129,7 +129,7 @@ pub use payment::{
     RefundReason, RefundStatus, State,
 };
 pub use phone::{PhoneError, PhoneNumber, Region};
-pub use policy::{Policy, PolicyError};
+pub use policy::{CurrencyLimits, Policy, PolicyError};
 pub use secret::{DigitsError, OtpCode, Pin, SecretKey};
 pub use text::Language;
 pub use weak_pin::WeakPinRule;

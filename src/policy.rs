@@ -4,7 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::Error;
-use crate::money::Amount;
+use crate::money::{Amount, Currency};
 use crate::secret::{CODE_DIGITS, PIN_DIGITS};
 use crate::text::Language;
 
@@ -27,18 +27,21 @@ use crate::text::Language;
 /// | `max_enrollment_sms_per_number` | 3 enrollment codes per `sms_window` | 1 to 100 |
 /// | `sms_window` | 10 min | 1 min to 24 h |
 /// | `sms_language` | by the number's country | — |
+/// | `currency` | EUR: the currency of the three limits below | — |
 /// | `max_per_payment` | EUR 1,000 (100,000 minor units) | 1 to `max_per_24_hours` |
 /// | `max_per_24_hours` | EUR 1,500, over any rolling 24 hours | `max_per_payment` to `max_per_30_days` |
 /// | `max_per_30_days` | EUR 3,000, over any rolling 30 days | `max_per_24_hours` to [`Amount::MAX_MINOR_UNITS`] |
+/// | `other_currencies` | none | each with limits as above; no currency twice |
 /// | `low_value_exemption` | off | — |
 /// | `exemption_max_amount` | EUR 30 (3,000 cents) | 1 to 3,000 (PSD2 RTS art. 16(a)) |
 /// | `exemption_max_cumulative` | EUR 100 | `exemption_max_amount` to 10,000 (art. 16(b)) |
 /// | `exemption_max_payments` | 5 | 1 to 5 (art. 16(c)) |
 ///
-/// The spending limits are minor units of the payment's own currency: each currency counts
-/// apart against the same figures, which are set for the euro (the pound, the Swiss franc and
-/// the dollar are close enough in value for them to stay meaningful; a host that takes those
-/// currencies may set lower figures).
+/// Payments are taken in `currency` (the euro by default) and in the `other_currencies` the
+/// host lists, each with limits of its own in its minor units; a payment in any other currency
+/// is refused ([`Error::CurrencyNotAccepted`]). Each currency's reservations count against its
+/// own limits only, so that the most a stolen phone and PIN can spend is the sum of the limits
+/// of the currencies accepted: EUR 1,000 a payment, 1,500 a day and 3,000 a month by default.
 ///
 /// [`Amount::MAX_MINOR_UNITS`]: crate::Amount::MAX_MINOR_UNITS
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,12 +78,16 @@ pub struct Policy {
     pub sms_window: Duration,
     /// The SMS language; `None` picks it from the number ([`Language::for_number`]).
     pub sms_language: Option<Language>,
-    /// The most one payment may be, in minor units of its currency.
+    /// The currency payments are taken in, and that the three limits below are in.
+    pub currency: Currency,
+    /// The most one payment may be, in minor units of `currency`.
     pub max_per_payment: u64,
-    /// The most a number may spend over any rolling 24 hours, in minor units of a currency.
+    /// The most a number may spend over any rolling 24 hours, in minor units of `currency`.
     pub max_per_24_hours: u64,
-    /// The most a number may spend over any rolling 30 days, in minor units of a currency.
+    /// The most a number may spend over any rolling 30 days, in minor units of `currency`.
     pub max_per_30_days: u64,
+    /// Further currencies payments may be taken in, each with its own limits; none by default.
+    pub other_currencies: Vec<CurrencyLimits>,
     /// Whether small euro payments may skip the SMS code (PSD2 RTS art. 16), within the three
     /// figures below; the PIN is always checked.
     pub low_value_exemption: bool,
@@ -112,14 +119,40 @@ impl Default for Policy {
             max_enrollment_sms_per_number: 3,
             sms_window: Duration::from_secs(10 * 60),
             sms_language: None,
+            currency: Currency::EUR,
             max_per_payment: 100_000,
             max_per_24_hours: 150_000,
             max_per_30_days: 300_000,
+            other_currencies: Vec::new(),
             low_value_exemption: false,
             exemption_max_amount: 3_000,
             exemption_max_cumulative: 10_000,
             exemption_max_payments: 5,
         }
+    }
+}
+
+/// The spending limits of one currency, in its minor units: an entry of
+/// [`Policy::other_currencies`], or what [`Policy::limits`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrencyLimits {
+    /// The currency.
+    pub currency: Currency,
+    /// The most one payment may be.
+    pub max_per_payment: u64,
+    /// The most a number may spend over any rolling 24 hours.
+    pub max_per_24_hours: u64,
+    /// The most a number may spend over any rolling 30 days.
+    pub max_per_30_days: u64,
+}
+
+impl CurrencyLimits {
+    /// Whether `1 ≤ max_per_payment ≤ max_per_24_hours ≤ max_per_30_days ≤` the largest amount.
+    fn are_ordered(&self) -> bool {
+        self.max_per_payment >= 1
+            && self.max_per_payment <= self.max_per_24_hours
+            && self.max_per_24_hours <= self.max_per_30_days
+            && self.max_per_30_days <= Amount::MAX_MINOR_UNITS
     }
 }
 
@@ -166,7 +199,7 @@ impl Policy {
     ///
     /// [`Error::InvalidPolicy`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str, &'static str); 21] = [
+        let checks: [(bool, &'static str, &'static str); 23] = [
             (
                 within(self.max_pin_failures, 1, 5),
                 "max_pin_failures",
@@ -254,6 +287,19 @@ impl Policy {
                 "must not exceed the largest amount",
             ),
             (
+                self.other_currencies
+                    .iter()
+                    .all(CurrencyLimits::are_ordered),
+                "other_currencies",
+                "must each have 1 <= max_per_payment <= max_per_24_hours <= max_per_30_days <= \
+                 the largest amount",
+            ),
+            (
+                self.currencies_are_distinct(),
+                "other_currencies",
+                "must not name a currency twice, nor the policy's currency",
+            ),
+            (
                 self.exemption_max_amount >= 1 && self.exemption_max_amount <= 3_000,
                 "exemption_max_amount",
                 "must be 1 to 3000 cents: PSD2 exempts payments of at most EUR 30",
@@ -274,6 +320,29 @@ impl Policy {
             Some((_, field, rule)) => Err(Error::InvalidPolicy(PolicyError { field, rule })),
             None => Ok(()),
         }
+    }
+
+    /// The limits of `currency`, or `None` when the policy takes no payment in it.
+    #[must_use]
+    pub fn limits(&self, currency: Currency) -> Option<CurrencyLimits> {
+        let own = CurrencyLimits {
+            currency: self.currency,
+            max_per_payment: self.max_per_payment,
+            max_per_24_hours: self.max_per_24_hours,
+            max_per_30_days: self.max_per_30_days,
+        };
+        core::iter::once(own)
+            .chain(self.other_currencies.iter().copied())
+            .find(|limits| limits.currency == currency)
+    }
+
+    fn currencies_are_distinct(&self) -> bool {
+        let named = || {
+            core::iter::once(self.currency).chain(self.other_currencies.iter().map(|l| l.currency))
+        };
+        named()
+            .enumerate()
+            .all(|(i, currency)| named().skip(i.saturating_add(1)).all(|c| c != currency))
     }
 
     /// Whether the low-value exemption is on and a payment of `amount` is within its
@@ -348,7 +417,7 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         type Change = fn(&mut Policy);
-        let cases: [(Change, &str); 21] = [
+        let cases: [(Change, &str); 24] = [
             (|p| p.max_pin_failures = 6, "max_pin_failures"),
             (|p| p.max_pin_failures = 0, "max_pin_failures"),
             (|p| p.pin_lock = Duration::ZERO, "pin_lock"),
@@ -376,6 +445,23 @@ mod tests {
                 "exemption_max_cumulative",
             ),
             (|p| p.exemption_max_payments = 6, "exemption_max_payments"),
+            (
+                |p| p.other_currencies = vec![pounds(100, 50, 200)],
+                "other_currencies",
+            ),
+            (
+                |p| p.other_currencies = vec![pounds(100, 100, 100), pounds(1, 1, 1)],
+                "other_currencies",
+            ),
+            (
+                |p| {
+                    p.other_currencies = vec![CurrencyLimits {
+                        currency: Currency::EUR,
+                        ..pounds(1, 1, 1)
+                    }];
+                },
+                "other_currencies",
+            ),
         ];
         for (change, field) in cases {
             let mut policy = Policy::default();
@@ -397,6 +483,48 @@ mod tests {
             err.to_string(),
             "invalid policy: max_pin_failures must be 1 to 5: PSD2 allows at most 5 consecutive failures"
         );
+    }
+
+    fn pounds(payment: u64, day: u64, month: u64) -> CurrencyLimits {
+        CurrencyLimits {
+            currency: Currency::GBP,
+            max_per_payment: payment,
+            max_per_24_hours: day,
+            max_per_30_days: month,
+        }
+    }
+
+    #[test]
+    fn the_euro_alone_is_taken_unless_the_host_names_other_currencies() {
+        let p = Policy::default();
+        assert_eq!(
+            p.limits(Currency::EUR),
+            Some(CurrencyLimits {
+                currency: Currency::EUR,
+                max_per_payment: 100_000,
+                max_per_24_hours: 150_000,
+                max_per_30_days: 300_000,
+            })
+        );
+        for other in [Currency::GBP, Currency::CHF, Currency::USD] {
+            assert_eq!(p.limits(other), None, "{other}");
+        }
+        let with_pounds = Policy {
+            other_currencies: vec![pounds(50_000, 80_000, 100_000)],
+            ..Policy::default()
+        };
+        assert!(with_pounds.validate().is_ok());
+        assert_eq!(
+            with_pounds.limits(Currency::GBP),
+            Some(pounds(50_000, 80_000, 100_000))
+        );
+        assert_eq!(with_pounds.limits(Currency::USD), None);
+        let pounds_only = Policy {
+            currency: Currency::GBP,
+            ..Policy::default()
+        };
+        assert_eq!(pounds_only.limits(Currency::EUR), None);
+        assert!(pounds_only.limits(Currency::GBP).is_some());
     }
 
     #[test]

@@ -111,7 +111,16 @@ async fn the_pin_is_always_required() {
 
 #[tokio::test]
 async fn above_thirty_euros_or_in_another_currency_the_code_is_needed() {
-    let host = Host::with_policy(exempting()).await;
+    let host = Host::with_policy(Policy {
+        other_currencies: vec![buyster::CurrencyLimits {
+            currency: Currency::GBP,
+            max_per_payment: 100_000,
+            max_per_24_hours: 150_000,
+            max_per_30_days: 300_000,
+        }],
+        ..exempting()
+    })
+    .await;
     assert!(pay_exempt(&host, 3_001).await.is_err());
     assert!(pay_exempt(&host, 3_000).await.is_ok());
     let pounds = verified(&host, priced(100, Currency::GBP)).await;

@@ -6,8 +6,8 @@ mod common;
 
 use buyster::memory::BankFault;
 use buyster::{
-    Amount, CancelReason, CodeCheck, Currency, DeclineReason, Error, EventKind, Merchant, Order,
-    PaymentId, PinCheck, Policy, SpendingLimit, StateKind, Timestamp,
+    Amount, CancelReason, CodeCheck, Currency, CurrencyLimits, DeclineReason, Error, EventKind,
+    Merchant, Order, PaymentId, PinCheck, Policy, SpendingLimit, StateKind, Timestamp,
 };
 use common::*;
 
@@ -248,14 +248,86 @@ async fn an_expired_payment_keeps_its_share_until_its_expiry_is_recorded() {
 }
 
 #[tokio::test]
-async fn each_currency_counts_apart() {
-    let host = Host::new().await;
+async fn each_currency_accepted_counts_apart_against_its_own_limits() {
+    let host = Host::with_policy(Policy {
+        other_currencies: vec![CurrencyLimits {
+            currency: Currency::GBP,
+            max_per_payment: 80_000,
+            max_per_24_hours: 100_000,
+            max_per_30_days: 200_000,
+        }],
+        ..Policy::default()
+    })
+    .await;
     pay(&host, 100_000).await;
     pay(&host, 50_000).await;
-    let (answer, _) = verify_order(&host, priced(100_000, Currency::GBP)).await;
+    let (answer, _) = verify_order(&host, priced(80_001, Currency::GBP)).await;
+    assert_eq!(refusal(answer), (SpendingLimit::PerPayment, None));
+    let (answer, _) = verify_order(&host, priced(80_000, Currency::GBP)).await;
     assert!(matches!(answer, Ok(PinCheck::Verified(_))));
-    let (answer, _) = verify_order(&host, priced(50_001, Currency::GBP)).await;
-    assert_eq!(refusal(answer).0, SpendingLimit::Per24Hours);
+    let (answer, id) = verify_order(&host, priced(20_001, Currency::GBP)).await;
+    assert_eq!(
+        refusal(answer),
+        (SpendingLimit::Per24Hours, Some(after(T0, hours(24))))
+    );
+    assert_eq!(host.kind(id).await, StateKind::Initiated);
+}
+
+#[tokio::test]
+async fn a_currency_the_policy_does_not_name_is_refused_before_anything_is_stored() {
+    let host = Host::new().await;
+    let (keys, sms) = (host.store.keys().len(), host.sms.sent().len());
+    host.events.clear();
+    for currency in [Currency::GBP, Currency::CHF, Currency::USD] {
+        let answer = host
+            .engine
+            .initiate(priced(100, currency), &host.phone)
+            .await;
+        assert!(
+            matches!(answer, Err(Error::CurrencyNotAccepted(c)) if c == currency),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(host.store.keys().len(), keys, "nothing stored");
+    assert_eq!(host.sms.sent().len(), sms);
+    assert!(host.events.kinds().is_empty());
+    // A payment made while pounds were taken, its PIN checked after they no longer are.
+    let pounds = CurrencyLimits {
+        currency: Currency::GBP,
+        max_per_payment: 100_000,
+        max_per_24_hours: 150_000,
+        max_per_30_days: 300_000,
+    };
+    let keys = buyster::Keys::new(1, buyster::SecretKey::from_bytes(MASTER));
+    let before = host.restarted(
+        keys,
+        Policy {
+            other_currencies: vec![pounds],
+            ..Policy::default()
+        },
+    );
+    let payment = before
+        .initiate(priced(100, Currency::GBP), &host.phone)
+        .await
+        .unwrap();
+    let id = payment.id();
+    let answer = host.engine.verify_pin(payment, &pin(PIN)).await;
+    assert!(matches!(
+        answer,
+        Err(Error::CurrencyNotAccepted(Currency::GBP))
+    ));
+    assert_eq!(host.kind(id).await, StateKind::Initiated);
+    assert!(host.sms.sent().len() == sms, "no SMS");
+    // The right PIN was answered: the failure count starts again.
+    assert!(matches!(
+        host.engine
+            .verify_pin(host.initiate().await, &pin(WRONG_PIN))
+            .await,
+        Ok(PinCheck::Rejected {
+            attempts_left: 2,
+            ..
+        })
+    ));
 }
 
 #[tokio::test]

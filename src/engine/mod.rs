@@ -91,12 +91,17 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::Storage`] when the store fails.
+    /// [`Error::CurrencyNotAccepted`] for an order in a currency the policy does not take
+    /// (nothing is stored), [`Error::Storage`] when the store fails.
     pub async fn initiate(
         &self,
         order: Order,
         phone: &PhoneNumber,
     ) -> Result<Payment<Initiated>, Error> {
+        let currency = order.amount().currency();
+        if self.policy.limits(currency).is_none() {
+            return Err(Error::CurrencyNotAccepted(currency));
+        }
         let now = self.clock.now();
         let mut payment = Payment::new(order, phone.clone(), now, self.policy.payment_ttl);
         for _ in 0..MAX_RACES {

@@ -55,7 +55,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::LimitExceeded`] (after a right PIN only), [`Error::Locked`] (now or already),
+    /// [`Error::LimitExceeded`] and [`Error::CurrencyNotAccepted`] (after a right PIN only; the
+    /// latter when the policy changed since `initiate`), [`Error::Locked`] (now or already),
     /// [`Error::Expired`] (the payment is then `Failed`), [`Error::WrongState`] when the
     /// payment moved on meanwhile, [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
     pub async fn verify_pin(

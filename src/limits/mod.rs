@@ -76,14 +76,15 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    /// The ledger with `amount` reserved for `payment` at `now`, if the three limits allow it,
-    /// and whether the payment may go without a code (the low-value
+    /// The ledger with `amount` reserved for `payment` at `now`, if the three limits of its
+    /// currency allow it, and whether the payment may go without a code (the low-value
     /// exemption, its ticket counted in the streak at once, good until `lapses_at`: the
     /// payment's expiry). A payment that holds a reservation or a ticket already keeps it (a
     /// PIN check repeated after a crash or a race reserves once).
     ///
     /// # Errors
     ///
+    /// [`Error::CurrencyNotAccepted`] for a currency the policy does not take,
     /// [`Error::LimitExceeded`] naming, of the limits exceeded, the one that frees up last.
     pub(crate) fn reserve(
         &self,
@@ -181,14 +182,19 @@ impl Ledger {
         }
     }
 
-    /// `Err(LimitExceeded)` when `amount` does not fit one of the limits at `now`.
+    /// `Err(CurrencyNotAccepted)` for a currency the policy does not take, `Err(LimitExceeded)`
+    /// when `amount` does not fit one of its currency's limits at `now`.
     fn check(&self, amount: Amount, now: Timestamp, policy: &Policy) -> Result<(), Error> {
+        let currency = amount.currency();
+        let limits = policy
+            .limits(currency)
+            .ok_or(Error::CurrencyNotAccepted(currency))?;
         let refusals = [
-            (amount.minor_units() > policy.max_per_payment)
+            (amount.minor_units() > limits.max_per_payment)
                 .then_some((SpendingLimit::PerPayment, None)),
-            self.refusal(amount, now, DAY, policy.max_per_24_hours)
+            self.refusal(amount, now, DAY, limits.max_per_24_hours)
                 .map(|frees_at| (SpendingLimit::Per24Hours, frees_at)),
-            self.refusal(amount, now, THIRTY_DAYS, policy.max_per_30_days)
+            self.refusal(amount, now, THIRTY_DAYS, limits.max_per_30_days)
                 .map(|frees_at| (SpendingLimit::Per30Days, frees_at)),
         ];
         // The limit that frees up last (never, for an amount above a limit) is the one to name:

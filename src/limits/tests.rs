@@ -125,20 +125,43 @@ fn a_payment_reserves_once() {
 }
 
 #[test]
-fn currencies_count_apart() {
-    let policy = Policy::default();
+fn currencies_count_apart_against_their_own_limits_and_others_are_refused() {
+    let pounds = |minor| Amount::new(minor, Currency::GBP).unwrap();
+    let dollars = Amount::new(100, Currency::USD).unwrap();
+    assert!(matches!(
+        Ledger::default().reserved(PaymentId::random(), pounds(100), T0, &Policy::default()),
+        Err(Error::CurrencyNotAccepted(Currency::GBP))
+    ));
+    let policy = Policy {
+        other_currencies: vec![crate::policy::CurrencyLimits {
+            currency: Currency::GBP,
+            max_per_payment: 50_000,
+            max_per_24_hours: 60_000,
+            max_per_30_days: 100_000,
+        }],
+        ..Policy::default()
+    };
     let ledger = Ledger::default()
         .reserved(PaymentId::random(), eur(100_000), T0, &policy)
         .unwrap();
     let ledger = ledger
         .reserved(PaymentId::random(), eur(50_000), T0, &policy)
         .unwrap();
-    let pounds = Amount::new(100_000, Currency::GBP).unwrap();
-    assert!(
-        ledger
-            .reserved(PaymentId::random(), pounds, T0, &policy)
-            .is_ok()
+    assert_eq!(
+        refused(ledger.reserved(PaymentId::random(), pounds(50_001), T0, &policy)),
+        (SpendingLimit::PerPayment, None)
     );
+    let ledger = ledger
+        .reserved(PaymentId::random(), pounds(50_000), T0, &policy)
+        .unwrap();
+    assert_eq!(
+        refused(ledger.reserved(PaymentId::random(), pounds(10_001), at(1), &policy)),
+        (SpendingLimit::Per24Hours, Some(at(24)))
+    );
+    assert!(matches!(
+        ledger.reserved(PaymentId::random(), dollars, T0, &policy),
+        Err(Error::CurrencyNotAccepted(Currency::USD))
+    ));
 }
 
 fn lifted() -> Policy {

@@ -97,6 +97,9 @@ async fn malformed_payments_are_400() {
         ("amount_minor", json!(u64::MAX), "invalid_amount"),
         ("currency", json!("XYZ"), "invalid_currency"),
         ("currency", json!(978), "invalid_currency"),
+        // A currency the engine's policy does not take: refused at creation.
+        ("currency", json!("GBP"), "invalid_currency"),
+        ("currency", json!("USD"), "invalid_currency"),
         ("reference", json!(""), "invalid_reference"),
         ("reference", json!("x".repeat(65)), "invalid_reference"),
         ("reference", json!("a\u{7}b"), "invalid_reference"),

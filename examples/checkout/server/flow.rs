@@ -98,6 +98,10 @@ impl Problem {
             Error::Declined(reason) => Self::Declined(*reason),
             Error::Bank(_) => Self::BankUnavailable,
             Error::Sms(_) => Self::SmsUnavailable,
+            Error::CurrencyNotAccepted(currency) => Self::Malformed {
+                field: Field::Currency,
+                message: format!("payments in {currency} are not accepted"),
+            },
             // Storage, Tampered, and anything a later buyster adds: the operator's to see.
             other => {
                 let id = id.map_or_else(|| "-".to_owned(), |id| id.to_string());

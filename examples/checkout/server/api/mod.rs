@@ -59,7 +59,7 @@ async fn create(State(app): Shared, body: JsonObject) -> Reply {
         let currency = body.text("currency", Field::Currency)?;
         let currency: Currency = currency
             .parse()
-            .map_err(|_| malformed(Field::Currency, "`currency` must be EUR, GBP, CHF or USD"))?;
+            .map_err(|_| malformed(Field::Currency, "`currency` must be EUR"))?;
         let amount = Amount::new(minor, currency)
             .map_err(|error| malformed(Field::Amount, error.to_string()))?;
         let reference = body.text("reference", Field::Reference)?;
