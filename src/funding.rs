@@ -15,7 +15,7 @@ const TOKEN: u8 = 2;
 /// token the host's bank integration understands (a mandate reference, a vaulted account id).
 ///
 /// `Display` prints the IBAN in paper form or `token:` and the token; `FromStr` reads both.
-/// `Debug` masks either.
+/// `Debug` masks either, never showing it whole: see [`Iban::masked`] and [`FundingToken`].
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FundingSource {
@@ -101,12 +101,25 @@ impl FromStr for FundingSource {
 }
 
 /// An opaque funding reference: 1 to 128 printable ASCII characters, no spaces.
+///
+/// # Security
+///
+/// `Display` and [`as_str`](Self::as_str) give the whole token. `Debug` never does: it shows
+/// the last 4 characters only when at least 8 stay hidden (a token of 12 characters or more,
+/// `FundingToken(…0042)`), and none of a shorter one (`FundingToken(…)`), so that a logged
+/// account or payment never holds a token whole, nor nearly whole.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct FundingToken(String);
 
 impl FundingToken {
     /// The longest token accepted.
     pub const MAX_LEN: usize = 128;
+
+    /// Characters of the end of a token that `Debug` may show.
+    const SHOWN: usize = 4;
+
+    /// Characters that stay hidden whenever `Debug` shows any.
+    const MIN_HIDDEN: usize = 8;
 
     /// The token text.
     #[must_use]
@@ -140,10 +153,13 @@ impl fmt::Display for FundingToken {
 
 impl fmt::Debug for FundingToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tail = self
-            .0
-            .get(self.0.len().saturating_sub(4)..)
-            .unwrap_or_default();
+        // A token is ASCII: its bytes are its characters.
+        let hidden = self.0.len().saturating_sub(Self::SHOWN);
+        let tail = if hidden >= Self::MIN_HIDDEN {
+            self.0.get(hidden..).unwrap_or_default()
+        } else {
+            ""
+        };
         write!(f, "FundingToken(…{tail})")
     }
 }
@@ -168,6 +184,11 @@ mod tests {
     fn debug_masks() {
         let token: FundingSource = "token:mandate-2026-0042".parse().unwrap();
         assert_eq!(format!("{token:?}"), "FundingToken(…0042)");
+        let debug = |token: &str| format!("{:?}", token.parse::<FundingToken>().unwrap());
+        assert_eq!(debug("abcdefgh0042"), "FundingToken(…0042)", "8 hidden");
+        assert_eq!(debug("abcdefg0042"), "FundingToken(…)", "7 would be hidden");
+        assert_eq!(debug("0042"), "FundingToken(…)");
+        assert_eq!(debug("7"), "FundingToken(…)");
         let iban: FundingSource = "FR7630006000011234567890189".parse().unwrap();
         assert_eq!(format!("{iban:?}"), "Iban(FR76 •••• 189)");
     }

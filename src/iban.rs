@@ -65,7 +65,9 @@ impl Iban {
         self.0.get(..2).unwrap_or_default()
     }
 
-    /// Country, check digits and the last three characters: `FR76 •••• 189`.
+    /// Country, check digits and the last three characters: `FR76 •••• 189`. The shortest
+    /// IBAN of the registry (Norway's, 15 characters) still hides 8, so no IBAN is ever shown
+    /// whole nor nearly whole.
     #[must_use]
     pub fn masked(&self) -> String {
         let head = self.0.get(..4).unwrap_or_default();
@@ -476,5 +478,21 @@ mod tests {
         assert_eq!(format!("{iban:?}"), "Iban(FR76 •••• 189)");
         let err = refusal("FR76 3000 6000 0112 3456 7890 188");
         assert!(!err.to_string().contains("3000"));
+        let shortest: Iban = "NO93 8601 1117 947".parse().unwrap();
+        assert_eq!(format!("{shortest:?}"), "Iban(NO93 •••• 947)");
+    }
+
+    #[test]
+    fn every_country_keeps_at_least_8_characters_hidden() {
+        let letters = b'A'..=b'Z';
+        let lengths: Vec<u8> = letters
+            .clone()
+            .flat_map(|a| letters.clone().map(move |b| [a, b]))
+            .filter_map(|country| registry_length(&country))
+            .collect();
+        assert_eq!(lengths.len(), 89);
+        // `masked` shows the 4 first characters and the 3 last.
+        assert_eq!(lengths.iter().min(), Some(&15));
+        assert!(lengths.iter().all(|&len| usize::from(len) - 7 >= 8));
     }
 }

@@ -428,3 +428,78 @@ async fn enrollments_accounts_refunds_and_their_events_print_no_secret() {
         );
     }
 }
+
+/// The texts between `FundingToken(` and the next `)` in `text`: what a `Debug` shows of each
+/// token.
+fn shown_tokens(text: &str) -> Vec<&str> {
+    text.match_indices("FundingToken(")
+        .map(|(at, open)| {
+            let rest = &text[at + open.len()..];
+            &rest[..rest.find(')').unwrap()]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn no_funding_token_is_shown_whole_whatever_its_length() {
+    use buyster::Exemption;
+    const TOKEN: &str = "tK7qZ9wX3mV8pR2jH5";
+    let policy = Policy {
+        low_value_exemption: true,
+        ..Policy::default()
+    };
+    for len in 1..=TOKEN.len() {
+        let token = &TOKEN[..len];
+        // The last 4 characters, and only while 8 or more stay hidden.
+        let expected = if len >= 12 {
+            format!("…{}", &token[len - 4..])
+        } else {
+            "…".to_owned()
+        };
+        let host = Host::empty(policy.clone(), MemoryStore::new());
+        let source: FundingSource = format!("token:{token}").parse().unwrap();
+        let mut texts = vec![
+            format!("{:?}", token.parse::<FundingToken>().unwrap()),
+            format!("{source:?}"),
+        ];
+        host.engine
+            .enroll(&host.phone, &pin(SECRET_PIN), source)
+            .await
+            .unwrap();
+        texts.push(format!(
+            "{:?}",
+            host.engine.account(&host.phone).await.unwrap()
+        ));
+        let payment = host
+            .engine
+            .initiate(order(1000), &host.phone)
+            .await
+            .unwrap();
+        let PinCheck::Verified(verified) = host
+            .engine
+            .verify_pin(payment, &pin(SECRET_PIN))
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        texts.push(format!("{verified:?}"));
+        let Exemption::Ticket(ticket) = verified.exemption() else {
+            panic!()
+        };
+        let authorized = host.engine.authorize_exempt(ticket).await.unwrap();
+        texts.push(format!("{authorized:?}"));
+        let paid = host.engine.settle(authorized).await.unwrap();
+        texts.push(format!("{paid:?} {:?}", host.bank.debits()));
+        for text in &texts {
+            let shown = shown_tokens(text);
+            assert!(!shown.is_empty(), "{text}");
+            for shown in shown {
+                assert_eq!(shown, expected, "a token of {len} characters in: {text}");
+            }
+            if len >= 3 {
+                assert!(!text.contains(token), "{token} shown whole in: {text}");
+            }
+        }
+    }
+}
