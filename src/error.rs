@@ -247,6 +247,11 @@ pub enum TextError {
     /// A character outside the allowed set (control characters, or as documented per type).
     #[error("it contains a character that is not allowed")]
     ForbiddenCharacter,
+    /// A character drawn as nothing, or that changes how the text around it is drawn (a
+    /// direction override, a zero-width character, a line separator, a filler): it could make
+    /// one merchant's name read as another's. See [`Merchant::new`](crate::Merchant::new).
+    #[error("it contains an invisible or direction-changing character")]
+    InvisibleCharacter,
 }
 
 /// The state a payment is in, as a plain value (see [`Payment::kind`](crate::Payment::kind)).

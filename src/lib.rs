@@ -76,6 +76,7 @@
 mod account;
 mod codec;
 mod crypto;
+mod display_text;
 mod engine;
 mod enrollment;
 mod error;

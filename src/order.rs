@@ -4,6 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use crate::Error;
+use crate::display_text::{checked_text, is_checked_text};
 use crate::error::TextError;
 use crate::money::Amount;
 use crate::text::gsm7_septets;
@@ -68,9 +69,30 @@ impl Merchant {
     /// `€ [ ] { } | ^ ~ \` count two, so that the SMS fits one 160-character segment; a name
     /// with other characters makes the gateway send UCS-2 (70 characters a segment).
     ///
+    /// The name is what the buyer reads in the SMS, so nothing in it may be invisible or change
+    /// how the text around it reads: format characters (bidirectional controls such as U+202E,
+    /// zero-width characters such as U+200B, the soft hyphen, tags), line and paragraph
+    /// separators (U+2028, U+2029), variation selectors and filler characters are refused.
+    /// Other spaces (no-break, narrow, thin, …) become plain spaces.
+    ///
     /// # Errors
     ///
-    /// [`Error::InvalidMerchant`] naming the problem with the id or the name.
+    /// [`Error::InvalidMerchant`] naming the problem with the id or the name:
+    /// [`TextError::InvisibleCharacter`] for a character above.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use buyster::{Error, Merchant, TextError};
+    ///
+    /// let shop = Merchant::new("chez-leon", "Chez\u{a0}Léon")?;
+    /// assert_eq!(shop.display_name(), "Chez Léon");
+    /// assert!(matches!(
+    ///     Merchant::new("chez-leon", "Chez \u{202e}noéL"),
+    ///     Err(Error::InvalidMerchant(TextError::InvisibleCharacter))
+    /// ));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn new(id: &str, display_name: &str) -> Result<Self, Error> {
         Ok(Self {
             id: id.parse()?,
@@ -82,7 +104,7 @@ impl Merchant {
     pub(crate) fn from_record(id: &str, display_name: &str) -> Option<Self> {
         let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
         let id_ok = (1..=MAX_MERCHANT_ID).contains(&id.len()) && id.bytes().all(allowed);
-        let name_ok = plain_text(display_name, MAX_DISPLAY_NAME);
+        let name_ok = is_checked_text(display_name, MAX_DISPLAY_NAME);
         (id_ok && name_ok).then(|| Self {
             id: MerchantId(id.to_owned()),
             display_name: display_name.to_owned(),
@@ -179,8 +201,10 @@ impl Order {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidReference`] unless `reference` has 1 to 64 characters and no control
-    /// character.
+    /// [`Error::InvalidReference`] unless `reference` has 1 to 64 characters (trimmed), no
+    /// control character and no invisible or direction-changing one, under the rule of
+    /// [`Merchant::new`]'s names: the reference reaches the bank's statement and the receipt.
+    /// Other spaces become plain spaces there too.
     pub fn new(merchant: Merchant, amount: Amount, reference: &str) -> Result<Self, Error> {
         Ok(Self {
             merchant,
@@ -197,7 +221,7 @@ impl Order {
         reference: &str,
         channel: Channel,
     ) -> Option<Self> {
-        plain_text(reference, MAX_REFERENCE).then(|| Self {
+        is_checked_text(reference, MAX_REFERENCE).then(|| Self {
             merchant,
             amount,
             reference: reference.to_owned(),
@@ -244,26 +268,6 @@ fn display_name_text(name: &str) -> Result<String, TextError> {
             max_septets: MAX_DISPLAY_NAME,
         }),
         _ => Ok(name),
-    }
-}
-
-/// Whether stored `text` has the shape `checked_text` gives: 1 to `max` characters (at most 4
-/// bytes each), none of them a control character.
-fn plain_text(text: &str, max: usize) -> bool {
-    (1..=max.saturating_mul(4)).contains(&text.len()) && !text.chars().any(char::is_control)
-}
-
-/// `text` trimmed, if it has 1 to `max` characters and no control character.
-fn checked_text(text: &str, max: usize) -> Result<String, TextError> {
-    let text = text.trim();
-    if text.is_empty() {
-        Err(TextError::Empty)
-    } else if text.chars().count() > max {
-        Err(TextError::TooLong { max })
-    } else if text.chars().any(char::is_control) {
-        Err(TextError::ForbiddenCharacter)
-    } else {
-        Ok(text.to_owned())
     }
 }
 
@@ -314,6 +318,39 @@ mod tests {
             Merchant::new("shop", &"ç".repeat(40)).is_ok(),
             "not GSM-7: sent as UCS-2"
         );
+        assert_eq!(
+            refusal("shop", "Shop \u{202e}pohS"),
+            TextError::InvisibleCharacter
+        );
+        assert_eq!(
+            refusal("shop", "Sh\u{2028}op"),
+            TextError::InvisibleCharacter
+        );
+        assert_eq!(
+            refusal("shop", "Sh\u{200b}op"),
+            TextError::InvisibleCharacter
+        );
+    }
+
+    #[test]
+    fn stored_merchants_and_orders_read_back_as_new_made_them() {
+        let amount = Amount::new(1, Currency::EUR).unwrap();
+        let merchant = Merchant::new("shop", " Chez\u{a0}Léon ").unwrap();
+        let order = Order::new(merchant.clone(), amount, "CMD\u{202f}1").unwrap();
+        let read = Merchant::from_record("shop", merchant.display_name());
+        assert_eq!(read.as_ref(), Some(&merchant));
+        let read = Order::from_record(merchant.clone(), amount, order.reference(), Channel::Web);
+        assert_eq!(read, Some(order));
+        for odd in [
+            "Chez\u{a0}Léon",
+            " Chez Léon",
+            "Chez\u{202e}Léon",
+            "Chez\u{200b}Léon",
+        ] {
+            assert_eq!(Merchant::from_record("shop", odd), None, "{odd:?}");
+            let read = Order::from_record(merchant.clone(), amount, odd, Channel::Web);
+            assert_eq!(read, None, "{odd:?}");
+        }
     }
 
     #[test]
@@ -327,6 +364,7 @@ mod tests {
         assert_eq!(refusal(""), TextError::Empty);
         assert_eq!(refusal(&"r".repeat(65)), TextError::TooLong { max: 64 });
         assert_eq!(refusal("a\u{7}b"), TextError::ForbiddenCharacter);
+        assert_eq!(refusal("a\u{202e}b"), TextError::InvisibleCharacter);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 mod common;
 
 use buyster::{
-    AnyPayment, Channel, CodeCheck, Error, FundingSource, Language, OtpSent, PaymentId, PinCheck,
-    Policy, StateKind,
+    AnyPayment, Channel, CodeCheck, Error, FundingSource, Language, Merchant, Order, OtpSent,
+    PaymentId, PinCheck, Policy, StateKind, TextError,
 };
 use common::*;
 
@@ -230,4 +230,55 @@ async fn engine_futures_are_send() {
     let confirm = host.engine.confirm(sent, &code);
     assert_send(&confirm);
     assert!(matches!(confirm.await.unwrap(), CodeCheck::Confirmed(_)));
+}
+
+#[test]
+fn a_merchant_name_or_reference_cannot_hide_characters_or_turn_its_text_around() {
+    for text in [
+        "Boutique \u{202E}elpmexE",
+        "Boutique\u{2028}Exemple",
+        "Bou\u{200B}tique Exemple",
+        "Boutique\u{2066}Exemple\u{2069}",
+        "Boutique\u{FE0F}Exemple",
+        "Boutique\u{E0041}Exemple",
+    ] {
+        assert!(
+            matches!(
+                Merchant::new("boutique-exemple", text),
+                Err(Error::InvalidMerchant(TextError::InvisibleCharacter))
+            ),
+            "{text:?}"
+        );
+        assert!(
+            matches!(
+                Order::new(order(4990).merchant().clone(), order(4990).amount(), text),
+                Err(Error::InvalidReference(TextError::InvisibleCharacter))
+            ),
+            "{text:?}"
+        );
+    }
+    let spaced = Merchant::new("boutique-exemple", "Boutique\u{A0}Exemple").unwrap();
+    assert_eq!(spaced.display_name(), "Boutique Exemple");
+}
+
+#[tokio::test]
+async fn a_name_with_no_break_spaces_is_stored_and_sent_with_plain_ones() {
+    let host = Host::new().await;
+    let merchant = Merchant::new("chez-leon", "Chez\u{202F}Léon\u{A0}!").unwrap();
+    let order = Order::new(merchant, order(4990).amount(), "CMD\u{A0}42").unwrap();
+    assert_eq!(order.reference(), "CMD 42");
+    let payment = host
+        .engine
+        .initiate(order.clone(), &host.phone)
+        .await
+        .unwrap();
+    let id = payment.id();
+    let PinCheck::Verified(verified) = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+    else {
+        panic!();
+    };
+    host.engine.send_code(verified).await.unwrap();
+    let body = host.sms.sent().pop().unwrap().body().to_owned();
+    assert!(body.contains("à Chez Léon !."), "{body}");
+    assert_eq!(host.stored(id).await.order(), &order);
 }
