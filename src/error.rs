@@ -238,7 +238,8 @@ pub enum TextError {
         /// The maximum number of characters.
         max: usize,
     },
-    /// In GSM-7, the alphabet of SMS, longer than allowed (`€ [ ] { } | ^ ~ \` count two).
+    /// In GSM-7, the alphabet of SMS, longer than allowed once folded into it (`€ [ ] { } | ^
+    /// ~ \` count two, `œ` is `oe`): see [`Merchant::new`](crate::Merchant::new).
     #[error("it takes more than {max_septets} characters of an SMS")]
     TooLongForSms {
         /// The most GSM-7 characters allowed.

@@ -83,6 +83,7 @@ mod error;
 mod events;
 mod exemption;
 mod funding;
+mod gsm7;
 mod guard;
 mod host;
 mod iban;
@@ -115,8 +116,8 @@ pub use funding::{FundingSource, FundingToken};
 pub use guard::NextLock;
 pub use host::{
     Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, RefundReceipt,
-    RefundRequest, SmsError, SmsGateway, SmsMessage, Store, StoreError, SystemClock, Timestamp,
-    Version,
+    RefundRequest, SmsEncoding, SmsError, SmsGateway, SmsMessage, Store, StoreError, SystemClock,
+    Timestamp, Version,
 };
 pub use iban::{Iban, IbanError};
 pub use ids::{EnrollmentId, PaymentId};

@@ -6,8 +6,8 @@ use core::str::FromStr;
 use crate::Error;
 use crate::display_text::{checked_text, is_checked_text};
 use crate::error::TextError;
+use crate::gsm7::{fold, septets};
 use crate::money::Amount;
-use crate::text::gsm7_septets;
 
 /// Longest merchant id.
 pub(crate) const MAX_MERCHANT_ID: usize = 32;
@@ -65,15 +65,28 @@ pub struct Merchant {
 
 impl Merchant {
     /// A merchant with its id and a display name of 1 to 40 characters (trimmed, no control
-    /// characters). A name in the GSM-7 alphabet must also fit 40 GSM-7 characters, where
-    /// `€ [ ] { } | ^ ~ \` count two, so that the SMS fits one 160-character segment; a name
-    /// with other characters makes the gateway send UCS-2 (70 characters a segment).
+    /// characters).
     ///
     /// The name is what the buyer reads in the SMS, so nothing in it may be invisible or change
     /// how the text around it reads: format characters (bidirectional controls such as U+202E,
     /// zero-width characters such as U+200B, the soft hyphen, tags), line and paragraph
     /// separators (U+2028, U+2029), variation selectors and filler characters are refused.
     /// Other spaces (no-break, narrow, thin, …) become plain spaces.
+    ///
+    /// The SMS carries the name in the GSM-7 alphabet when each of its characters is in it or
+    /// folds into it: accented Latin letters lose the accents GSM-7 lacks (`ç` → `c`, `ê` →
+    /// `e`; `é`, `è`, `à`, `ü`, `ø` and the others it has stay), ligatures are spelled out
+    /// (`œ` → `oe`), Greek capitals take their Latin look-alikes, and typographic punctuation
+    /// takes its plain form (`’` → `'`, `«` → `"`, `–` → `-`, `…` → `...`). That folded name
+    /// must fit 40 GSM-7 characters, where `€ [ ] { } | ^ ~ \` count two, so that the SMS
+    /// fits one 160-character segment. A name with a character that does not fold (Greek
+    /// lowercase, Cyrillic, CJK, emoji, …) is sent exact, in UCS-2, where the SMS takes 2
+    /// segments, or 3 with a long name of emoji (which count two) or a very large amount (see
+    /// [`SmsMessage::segments`]); the limit stays 40 characters. Everywhere else
+    /// ([`display_name`](Self::display_name), `Display`, the stored payment) the name is kept
+    /// as given, unfolded.
+    ///
+    /// [`SmsMessage::segments`]: crate::SmsMessage::segments
     ///
     /// # Errors
     ///
@@ -87,6 +100,12 @@ impl Merchant {
     ///
     /// let shop = Merchant::new("chez-leon", "Chez\u{a0}Léon")?;
     /// assert_eq!(shop.display_name(), "Chez Léon");
+    /// let shop = Merchant::new("creperie", "Crêperie Façon Cœur")?;
+    /// assert_eq!(shop.display_name(), "Crêperie Façon Cœur"); // "Creperie Facon Coeur" in the SMS
+    /// assert!(matches!(
+    ///     Merchant::new("creperie", &"Œ".repeat(21)), // "OE" 21 times: 42 septets
+    ///     Err(Error::InvalidMerchant(TextError::TooLongForSms { max_septets: 40 }))
+    /// ));
     /// assert!(matches!(
     ///     Merchant::new("chez-leon", "Chez \u{202e}noéL"),
     ///     Err(Error::InvalidMerchant(TextError::InvisibleCharacter))
@@ -260,10 +279,10 @@ impl Order {
     }
 }
 
-/// A display name that keeps the SMS to one segment when it is GSM-7.
+/// A display name that keeps the SMS to one segment when it is, or folds into, GSM-7.
 fn display_name_text(name: &str) -> Result<String, TextError> {
     let name = checked_text(name, MAX_DISPLAY_NAME)?;
-    match gsm7_septets(&name) {
+    match septets(&fold(&name)) {
         Some(septets) if septets > MAX_DISPLAY_NAME => Err(TextError::TooLongForSms {
             max_septets: MAX_DISPLAY_NAME,
         }),

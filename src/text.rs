@@ -1,7 +1,8 @@
-//! What the buyer reads: the [`Language`], the SMS template, and GSM-7 length accounting.
+//! What the buyer reads: the [`Language`] and the SMS templates.
 
 use core::fmt::Write;
 
+use crate::gsm7::fold;
 use crate::money::Amount;
 use crate::phone::PhoneNumber;
 use crate::secret::OtpCode;
@@ -31,11 +32,12 @@ impl Language {
 }
 
 /// Bytes of the longest body: template, 9-digit code, largest amount, longest merchant name
-/// (40 characters of up to 4 bytes).
+/// (40 characters of up to 4 bytes, or its GSM-7 folding of at most 40 septets).
 const MAX_BODY_BYTES: usize = 512;
 
 /// The body of the SMS carrying `code`: the code, the amount, the merchant, and a warning never
-/// to share it (PSD2 dynamic linking: the buyer sees what they authorize).
+/// to share it (PSD2 dynamic linking: the buyer sees what they authorize). The merchant's name
+/// is folded into GSM-7 when it can be, so that the SMS stays one segment.
 pub(crate) fn code_message(
     language: Language,
     code: &OtpCode,
@@ -44,6 +46,7 @@ pub(crate) fn code_message(
 ) -> String {
     let code = code.expose_secret();
     let amount = amount.localized(language);
+    let merchant = fold(merchant);
     // Sized once for the longest body, so that no reallocation leaves a copy of the code.
     let mut body = String::with_capacity(MAX_BODY_BYTES);
     // Writing into a `String` cannot fail.
@@ -81,82 +84,89 @@ pub(crate) fn enrollment_message(language: Language, code: &OtpCode) -> String {
     body
 }
 
-/// Septets `text` takes in the GSM 03.38 default alphabet (characters of the extension table
-/// count two), or `None` when a character forces UCS-2.
-pub(crate) fn gsm7_septets(text: &str) -> Option<usize> {
-    text.chars().try_fold(0usize, |septets, c| {
-        Some(septets.saturating_add(gsm7_width(c)?))
-    })
-}
-
-/// Septets of one character in GSM 03.38: the basic table, then the extension table.
-fn gsm7_width(c: char) -> Option<usize> {
-    match c {
-        'A'..='Z' | 'a'..='z' | '0'..='9' | ' ' | '\n' | '\r' => Some(1),
-        '!' | '"' | '#' | '%' | '&' | '\'' | '(' | ')' | '*' | '+' | ',' | '-' | '.' | '/' => {
-            Some(1)
-        }
-        ':' | ';' | '<' | '=' | '>' | '?' | '@' | '$' | '_' => Some(1),
-        '£' | '¥' | 'è' | 'é' | 'ù' | 'ì' | 'ò' | 'Ç' | 'Ø' | 'ø' | 'Å' | 'å' | 'Æ' | 'æ' | 'ß' => {
-            Some(1)
-        }
-        'É' | '¤' | '¡' | 'Ä' | 'Ö' | 'Ñ' | 'Ü' | '§' | '¿' | 'ä' | 'ö' | 'ñ' | 'ü' | 'à' => {
-            Some(1)
-        }
-        'Δ' | 'Φ' | 'Γ' | 'Λ' | 'Ω' | 'Π' | 'Ψ' | 'Σ' | 'Θ' | 'Ξ' => Some(1),
-        '^' | '{' | '}' | '\\' | '[' | '~' | ']' | '|' | '€' | '\u{c}' => Some(2),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
+    use crate::error::TextError;
+    use crate::host::SmsEncoding;
     use crate::money::Currency;
+    use crate::order::Merchant;
 
-    #[test]
-    fn gsm7_tables_hold_their_128_and_10_characters() {
-        const BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
-                             ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-        const EXTENSION: &str = "^{}\\[~]|€\u{c}";
-        assert_eq!(
-            BASIC.chars().count(),
-            127,
-            "the 128th is the escape to the extension table"
-        );
-        assert!(BASIC.chars().all(|c| gsm7_width(c) == Some(1)));
-        assert!(EXTENSION.chars().all(|c| gsm7_width(c) == Some(2)));
-        let others = (0..0x3000u32)
-            .filter_map(char::from_u32)
-            .filter(|c| gsm7_width(*c).is_some())
-            .count();
-        assert_eq!(others, 127 + 10);
+    /// The longest name of `c` alone that a merchant may have, and the error for one more.
+    fn longest_name(c: char) -> (String, TextError) {
+        let mut name = c.to_string();
+        loop {
+            let longer = format!("{name}{c}");
+            match Merchant::new("shop", &longer) {
+                Ok(_) => name = longer,
+                Err(Error::InvalidMerchant(refusal)) => return (name, refusal),
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+    }
+
+    /// The largest amount of each currency.
+    fn largest_amounts() -> impl Iterator<Item = Amount> {
+        [Currency::EUR, Currency::GBP, Currency::CHF, Currency::USD]
+            .into_iter()
+            .map(|currency| Amount::new(Amount::MAX_MINOR_UNITS, currency).unwrap())
     }
 
     #[test]
-    fn gsm7_counts_extension_characters_twice() {
-        assert_eq!(gsm7_septets("abc"), Some(3));
-        assert_eq!(gsm7_septets("49,90 €"), Some(8));
-        assert_eq!(gsm7_septets("[x]"), Some(5));
-        assert_eq!(gsm7_septets("à é è ù Ç"), Some(9));
-        assert_eq!(gsm7_septets("ç"), None);
-        assert_eq!(gsm7_septets("même"), None);
-        assert_eq!(gsm7_septets("😀"), None);
-    }
-
-    #[test]
-    fn french_sms_fits_one_segment_in_the_worst_case() {
-        // The longest code, the largest amount and the longest merchant names allowed.
+    fn a_code_sms_fits_one_segment_in_the_worst_case() {
+        // The longest code, the largest amounts and the longest names: of each letter of
+        // Latin-1 Supplement and Latin Extended-A, of each folding punctuation mark, of GSM-7
+        // letters and of the extension table.
         let code: OtpCode = "123456789".parse().unwrap();
-        let amount = Amount::new(Amount::MAX_MINOR_UNITS, Currency::EUR).unwrap();
-        let longest = ["M".repeat(40), "€".repeat(20), "[]".repeat(10)];
+        let letters = (0xc0..=0x17f)
+            .chain([0xaa, 0xba, 0xb5])
+            .filter(|&c| c != 0xd7 && c != 0xf7)
+            .filter_map(char::from_u32);
+        let others = "M’‘‚‛“”„«»–—…©®™½€[]{}|^~\\".chars();
+        let mut longest = Vec::new();
+        for c in letters.chain(others) {
+            let (name, refusal) = longest_name(c);
+            let septets = crate::gsm7::septets(&fold(&name)).unwrap();
+            assert!(septets <= 40, "{name}: {septets}");
+            if name.chars().count() < 40 {
+                assert_eq!(refusal, TextError::TooLongForSms { max_septets: 40 });
+            }
+            longest.push(name);
+        }
+        longest.push("[]".repeat(10));
         for name in longest {
-            let merchant = crate::order::Merchant::new("shop", &name).unwrap();
-            for language in [Language::French, Language::English] {
-                let body = code_message(language, &code, amount, merchant.display_name());
-                let septets = gsm7_septets(&body).expect("GSM-7 only");
+            for (language, amount) in [Language::French, Language::English]
+                .into_iter()
+                .flat_map(|language| largest_amounts().map(move |amount| (language, amount)))
+            {
+                let body = code_message(language, &code, amount, &name);
+                let septets = crate::gsm7::septets(&body).expect("GSM-7 only");
                 assert!(septets <= 160, "{language:?}: {septets} septets: {body}");
+                assert_eq!(crate::gsm7::segments(&body), 1, "{body}");
                 assert!(body.len() <= MAX_BODY_BYTES);
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_that_does_not_fold_goes_ucs2_in_3_segments_at_most() {
+        let code: OtpCode = "123456789".parse().unwrap();
+        for c in ['ж', 'α', '東', '😀'] {
+            let (name, refusal) = longest_name(c);
+            assert_eq!(name.chars().count(), 40);
+            assert_eq!(refusal, TextError::TooLong { max: 40 });
+            for language in [Language::French, Language::English] {
+                for amount in largest_amounts() {
+                    let body = code_message(language, &code, amount, &name);
+                    assert!(body.contains(&name));
+                    assert_eq!(crate::gsm7::encoding(&body), SmsEncoding::Ucs2);
+                    assert!(crate::gsm7::segments(&body) <= 3, "{body}");
+                    assert!(body.len() <= MAX_BODY_BYTES);
+                }
+                let usual = Amount::new(4990, Currency::EUR).unwrap();
+                let body = code_message(language, &code, usual, &name[..name.len() / 2]);
+                assert_eq!(crate::gsm7::segments(&body), 2, "{body}");
             }
         }
     }
@@ -170,7 +180,7 @@ mod tests {
             fr,
             "Code 482913 : paiement de 49,90 € à Boutique Exemple. Ne donnez jamais ce code à personne."
         );
-        assert_eq!(gsm7_septets(&fr), Some(91));
+        assert_eq!(crate::gsm7::septets(&fr), Some(91));
         let en = code_message(Language::English, &code, amount, "Example Shop");
         assert_eq!(
             en,
@@ -191,9 +201,10 @@ mod tests {
         assert!(en.starts_with("Code 123456789: activation") && en.contains("Never share"));
         for body in [fr, en] {
             assert!(
-                gsm7_septets(&body).is_some_and(|septets| septets <= 160),
+                crate::gsm7::septets(&body).is_some_and(|septets| septets <= 160),
                 "{body}"
             );
+            assert_eq!(crate::gsm7::segments(&body), 1);
         }
     }
 

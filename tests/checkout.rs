@@ -4,7 +4,7 @@ mod common;
 
 use buyster::{
     AnyPayment, Channel, CodeCheck, Error, FundingSource, Language, Merchant, Order, OtpSent,
-    PaymentId, PinCheck, Policy, StateKind, TextError,
+    PaymentId, PinCheck, Policy, SmsEncoding, StateKind, TextError,
 };
 use common::*;
 
@@ -43,6 +43,8 @@ async fn a_checkout_debits_once_and_keeps_a_receipt() {
     assert!(outbox[0].body().contains(code.expose_secret()));
     assert!(outbox[0].body().contains("49,90 €"));
     assert!(outbox[0].body().contains("Boutique Exemple"));
+    assert_eq!(outbox[0].encoding(), SmsEncoding::Gsm7);
+    assert_eq!(outbox[0].segments(), 1);
 
     let CodeCheck::Confirmed(confirmed) = host.engine.confirm(sent, &code).await.unwrap() else {
         panic!("right code refused");
@@ -281,4 +283,53 @@ async fn a_name_with_no_break_spaces_is_stored_and_sent_with_plain_ones() {
     let body = host.sms.sent().pop().unwrap().body().to_owned();
     assert!(body.contains("à Chez Léon !."), "{body}");
     assert_eq!(host.stored(id).await.order(), &order);
+}
+
+#[tokio::test]
+async fn a_french_name_is_folded_into_one_gsm7_sms_and_kept_exact_elsewhere() {
+    let host = Host::new().await;
+    let name = "Crêperie Façon Cœur d’Artichaut";
+    let merchant = Merchant::new("creperie", name).unwrap();
+    let order = Order::new(merchant, order(4990).amount(), "CMD-1").unwrap();
+    let payment = host.engine.initiate(order, &host.phone).await.unwrap();
+    let id = payment.id();
+    let PinCheck::Verified(verified) = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+    else {
+        panic!();
+    };
+    host.engine.send_code(verified).await.unwrap();
+    let sms = host.sms.sent().pop().unwrap();
+    assert!(
+        sms.body()
+            .contains("paiement de 49,90 € à Creperie Facon Coeur d'Artichaut. Ne donnez"),
+        "{}",
+        sms.body()
+    );
+    assert_eq!(sms.encoding(), SmsEncoding::Gsm7);
+    assert_eq!(sms.segments(), 1);
+    let stored = host.stored(id).await;
+    assert_eq!(stored.order().merchant().display_name(), name);
+    assert_eq!(stored.order().merchant().to_string(), name);
+}
+
+#[tokio::test]
+async fn a_name_that_cannot_be_folded_is_sent_exact_in_ucs2() {
+    let host = Host::new().await;
+    let name = "Кафе Пушкинъ";
+    let merchant = Merchant::new("cafe-pushkin", name).unwrap();
+    let order = Order::new(merchant, order(4990).amount(), "CMD-1").unwrap();
+    let payment = host.engine.initiate(order, &host.phone).await.unwrap();
+    let PinCheck::Verified(verified) = host.engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+    else {
+        panic!();
+    };
+    host.engine.send_code(verified).await.unwrap();
+    let sms = host.sms.sent().pop().unwrap();
+    assert!(
+        sms.body().contains("à Кафе Пушкинъ. Ne donnez"),
+        "{}",
+        sms.body()
+    );
+    assert_eq!(sms.encoding(), SmsEncoding::Ucs2);
+    assert_eq!(sms.segments(), 2);
 }

@@ -14,5 +14,5 @@ pub use bank::{Bank, BankError, DebitReceipt, DebitRequest, DeclineReason};
 pub(crate) use clock::millis;
 pub use clock::{Clock, SystemClock, Timestamp};
 pub use refund::{RefundReceipt, RefundRequest};
-pub use sms::{SmsError, SmsGateway, SmsMessage};
+pub use sms::{SmsEncoding, SmsError, SmsGateway, SmsMessage};
 pub use store::{Entry, Key, Store, StoreError, Version};

@@ -5,6 +5,7 @@ use core::future::Future;
 
 use zeroize::Zeroize;
 
+use crate::gsm7;
 use crate::ids::{EnrollmentId, PaymentId};
 use crate::phone::PhoneNumber;
 use crate::secret::OtpCode;
@@ -57,7 +58,8 @@ impl SmsMessage {
         &self.to
     }
 
-    /// The text to send, in the GSM-7 alphabet when the merchant's name is.
+    /// The text to send, in the GSM-7 alphabet when the merchant's name is or folds into it
+    /// (see [`encoding`](Self::encoding)).
     ///
     /// # Security
     ///
@@ -65,6 +67,25 @@ impl SmsMessage {
     #[must_use]
     pub fn body(&self) -> &str {
         &self.body
+    }
+
+    /// The alphabet the body needs: [`SmsEncoding::Gsm7`] when each of its characters is in
+    /// the GSM 03.38 default alphabet or its extension table, [`SmsEncoding::Ucs2`] otherwise.
+    #[must_use]
+    pub fn encoding(&self) -> SmsEncoding {
+        gsm7::encoding(&self.body)
+    }
+
+    /// How many SMS the body takes, which is what the operator bills: 1 up to 160 GSM-7
+    /// septets (`€ [ ] { } | ^ ~ \` and form feed take two) or 70 UCS-2 code units (a
+    /// character beyond U+FFFF, such as an emoji, takes two), else parts of at most 153
+    /// septets or 67 code units, a character never split between two parts.
+    ///
+    /// A payment's SMS takes 1 whenever the merchant's name is, or folds into, GSM-7 (see
+    /// [`Merchant::new`](crate::Merchant::new)); an enrollment's always does.
+    #[must_use]
+    pub fn segments(&self) -> usize {
+        gsm7::segments(&self.body)
     }
 
     /// The payment the code belongs to. An enrollment's code belongs to no payment: its SMS
@@ -113,6 +134,17 @@ impl fmt::Debug for SmsMessage {
             .field("body", &"[redacted]")
             .finish()
     }
+}
+
+/// The alphabet of an SMS body (3GPP TS 23.038).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SmsEncoding {
+    /// The GSM 03.38 default alphabet and its extension table, 7 bits a character (data
+    /// coding scheme 0): 160 characters in one SMS.
+    Gsm7,
+    /// UCS-2, sent as UTF-16 (data coding scheme 8): 70 code units in one SMS.
+    Ucs2,
 }
 
 /// Why an SMS was not sent.
