@@ -1,6 +1,7 @@
 //! Parser fuzzing on stable, with proptest: every parser and the record decoder take arbitrary
 //! input without panicking, refuse it with their own typed error, and read back what they
-//! print. `FUZZ_CASES` sets the inputs per parser (100,000 by default).
+//! print; accepted display text hides nothing, and no funding token is shown whole.
+//! `FUZZ_CASES` sets the inputs per parser (100,000 by default).
 #![cfg(feature = "testkit")]
 
 mod common;
@@ -8,8 +9,8 @@ mod common;
 use buyster::memory::MemoryStore;
 use buyster::testkit::block_on;
 use buyster::{
-    Amount, AnyPayment, Currency, Error, Iban, Key, Language, OtpCode, PaymentId, PhoneNumber, Pin,
-    Store,
+    Amount, AnyPayment, Currency, Error, FundingToken, Iban, Key, Language, Merchant, Order,
+    OtpCode, PaymentId, PhoneNumber, Pin, Store,
 };
 use common::*;
 use proptest::prelude::*;
@@ -42,6 +43,46 @@ fn typed() -> impl Strategy<Value = String> {
         "[0-9]{1,9}([.,][0-9]{0,3})? ?(EUR|€|eur|GBP|£|CHF|USD|\\$|XYZ)?",
         "[0-9a-f]{0,40}",
     ]
+}
+
+/// Names and references as merchants type or paste them: letters, accents, punctuation, and the
+/// spaces and invisible characters that copied text brings along.
+fn display_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[A-Za-z0-9éèçâœ’«»–…€ \u{a0}\u{202f}\u{ad}\u{200b}\u{200d}\u{200e}\u{202e}\u{2028}\u{2066}\u{feff}\u{fe0f}\u{e0041}\u{3164}\n-]{0,45}",
+    ]
+}
+
+/// Whether accepted display `text` is trimmed, 1 to `max` characters long, without control
+/// characters, spaces other than U+0020, or invisible and direction-changing characters.
+fn plain_display_text(text: &str, max: usize) -> bool {
+    let invisible = |c: char| {
+        matches!(
+            c,
+            '\u{ad}'
+                | '\u{34f}'
+                | '\u{61c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
+    };
+    let other_space = |c: char| c.is_whitespace() && c != ' ';
+    text.trim() == text
+        && (1..=max).contains(&text.chars().count())
+        && !text
+            .chars()
+            .any(|c| c.is_control() || invisible(c) || other_space(c))
 }
 
 proptest! {
@@ -107,6 +148,38 @@ proptest! {
         match input.parse::<PaymentId>() {
             Ok(id) => prop_assert_eq!(id.to_string(), input),
             Err(error) => prop_assert!(matches!(error, Error::InvalidPaymentId), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn merchant_names_and_references(input in display_text()) {
+        match Merchant::new("shop", &input) {
+            Ok(merchant) => {
+                let name = merchant.display_name();
+                prop_assert!(plain_display_text(name, 40), "{:?}", name);
+            }
+            Err(error) => prop_assert!(matches!(error, Error::InvalidMerchant(_)), "{error:?}"),
+        }
+        let merchant = Merchant::new("shop", "Shop").unwrap();
+        match Order::new(merchant, Amount::new(1, Currency::EUR).unwrap(), &input) {
+            Ok(order) => prop_assert!(plain_display_text(order.reference(), 64), "{:?}", order.reference()),
+            Err(error) => prop_assert!(matches!(error, Error::InvalidReference(_)), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn funding_tokens(input in typed()) {
+        match input.parse::<FundingToken>() {
+            Ok(token) => {
+                let debug = format!("{token:?}");
+                let shown = debug.strip_prefix("FundingToken(…").and_then(|d| d.strip_suffix(')'));
+                if input.len() >= 12 {
+                    prop_assert_eq!(shown, Some(&input[input.len() - 4..]));
+                } else {
+                    prop_assert_eq!(shown, Some(""));
+                }
+            }
+            Err(error) => prop_assert!(matches!(error, Error::InvalidFundingToken(_)), "{error:?}"),
         }
     }
 
