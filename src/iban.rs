@@ -488,7 +488,7 @@ mod tests {
         let lengths: Vec<u8> = letters
             .clone()
             .flat_map(|a| letters.clone().map(move |b| [a, b]))
-            .filter_map(|country| registry_length(&country))
+            .filter_map(|country| registry_entry(&country).map(|(len, _)| len))
             .collect();
         assert_eq!(lengths.len(), 89);
         // `masked` shows the 4 first characters and the 3 last.
