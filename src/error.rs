@@ -101,6 +101,10 @@ pub enum Error {
     /// The merchant's order reference was refused.
     #[error("invalid order reference: {0}")]
     InvalidReference(TextError),
+    /// A region code is not one of the numbering plan's (see
+    /// [`Region::from_code`](crate::Region::from_code)).
+    #[error("invalid region: expected the ISO 3166 code of a region of the numbering plan")]
+    InvalidRegion,
     /// [`Keys::rotate`](crate::Keys::rotate) was given a key id the ring already holds.
     #[error("key id {key_id} is already in the key ring")]
     KeyIdInUse {
@@ -334,6 +338,7 @@ mod tests {
             Error::InvalidPin(DigitsError::Length { min: 4, max: 8 }),
             invalid_policy,
             Error::InvalidReference(TextError::ForbiddenCharacter),
+            Error::InvalidRegion,
             Error::KeyIdInUse { key_id: 7 },
             Error::LimitExceeded {
                 limit: SpendingLimit::Per24Hours,
@@ -397,6 +402,7 @@ mod tests {
             | Error::InvalidPin(_)
             | Error::InvalidPolicy(_)
             | Error::InvalidReference(_)
+            | Error::InvalidRegion
             | Error::KeyIdInUse { .. }
             | Error::LimitExceeded { .. }
             | Error::Locked { .. }

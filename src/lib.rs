@@ -130,7 +130,7 @@ pub use payment::{
     FailureReason, Initiated, OtpSent, Payment, PinCheck, PinVerified, Receipt, Refund, RefundKey,
     RefundReason, RefundStatus, State,
 };
-pub use phone::{PhoneError, PhoneNumber, Region};
+pub use phone::{NumberKind, PhoneError, PhoneNumber, Region};
 pub use policy::{CurrencyLimits, Policy, PolicyError};
 pub use secret::{DigitsError, OtpCode, Pin, SecretKey};
 pub use text::Language;

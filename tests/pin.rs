@@ -310,7 +310,7 @@ async fn enrollment_refuses_a_second_account_and_a_pin_outside_the_policy() {
     // The first PIN still works: nothing was overwritten.
     assert_eq!(right(&host).await.unwrap(), StateKind::PinVerified);
 
-    let other = "+33711223344".parse().unwrap();
+    let other = "+33781223344".parse().unwrap();
     let short = host
         .engine
         .enroll(&other, &pin("1357"), IBAN.parse().unwrap())

@@ -107,7 +107,7 @@ async fn an_edited_account_is_refused() {
 #[tokio::test]
 async fn an_account_moved_to_another_number_is_refused() {
     let host = Host::new().await;
-    let attacker = "+33700000001".parse().unwrap();
+    let attacker = "+33781000001".parse().unwrap();
     host.engine
         .enroll(&attacker, &pin("135790"), IBAN.parse().unwrap())
         .await

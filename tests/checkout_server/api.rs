@@ -253,7 +253,7 @@ async fn unknown_ids_are_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_pins_lock_the_number_alike_for_unknown_numbers() {
     let server = TestServer::start().await;
-    for phone in [PHONE, "+33 7 00 00 00 01"] {
+    for phone in [PHONE, "+33 7 81 00 00 01"] {
         let id = server.create(4990, phone).await;
         for left in [2, 1] {
             let answer = server.post(&pin(&id), json!({ "pin": WRONG_PIN })).await;
