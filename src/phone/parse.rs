@@ -6,9 +6,12 @@ use super::PhoneError;
 use super::pattern;
 use super::plan::{self, Length, Territory};
 
-/// More digits than any number can be typed with: an international prefix, a country code, a
-/// national prefix and carrier code, and the 17 digits of the longest national number.
+/// More digits than any number can be typed with: an international prefix (8 digits at most),
+/// a country code (3), a national prefix and carrier code (8), and the 17 digits of the longest
+/// national number.
 const MAX_TYPED_DIGITS: usize = 40;
+/// libphonenumber's `MAX_INPUT_STRING_LENGTH`, in characters.
+const MAX_INPUT_CHARS: usize = 250;
 /// libphonenumber's `MIN_LENGTH_FOR_NSN`.
 const MIN_NATIONAL: usize = 2;
 /// libphonenumber's `MAX_LENGTH_FOR_NSN`.
@@ -47,8 +50,11 @@ pub(super) struct Parsed {
 ///
 /// [`PhoneError::Empty`] without digits, [`PhoneError::InvalidCharacter`] for anything else
 /// than digits, separators and one `+` before the first digit, [`PhoneError::TooLong`] past 40
-/// digits.
+/// digits or 250 characters.
 pub(super) fn digits_of(input: &str) -> Result<(bool, String), PhoneError> {
+    if input.chars().nth(MAX_INPUT_CHARS).is_some() {
+        return Err(PhoneError::TooLong);
+    }
     let mut plus = false;
     let mut digits = String::new();
     for c in input.chars() {
@@ -320,5 +326,8 @@ mod tests {
         assert_eq!(digits_of("++6"), Err(PhoneError::InvalidCharacter));
         assert_eq!(digits_of("06 12 x"), Err(PhoneError::InvalidCharacter));
         assert_eq!(digits_of(&"1".repeat(41)), Err(PhoneError::TooLong));
+        let padded = format!("{}06 12 34 56 78", " ".repeat(236));
+        assert_eq!(digits_of(&padded), Ok((false, "0612345678".into())));
+        assert_eq!(digits_of(&format!(" {padded}")), Err(PhoneError::TooLong));
     }
 }
