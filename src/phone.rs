@@ -43,13 +43,16 @@ use verdict::Verdict;
 /// (`+39 06 …`, `+225 07 …`). `FromStr` reads national forms as French; [`PhoneNumber::parse_in`]
 /// as those of another [`Region`].
 ///
-/// Metropolitan France and its overseas departments share one national plan (ARCEP's): a
-/// national form typed in one of them that is not a number there is read as one of the
-/// others', so that `0692 12 34 56` typed in France is La Réunion's `+262 692 12 34 56`, not an
-/// invalid `+33` number. The prefixes: 0262, 0263, 0692, 0693 La Réunion and 0269, 0639 Mayotte
-/// (+262); 0590, 0690, 0691 Guadeloupe, Saint-Barthélemy and Saint-Martin (+590); 0596, 0696,
-/// 0697 Martinique (+596); 0594, 0694 French Guiana (+594); and the 07 09 mobiles of each.
-/// A number typed with a country code keeps it: `+33 692 12 34 56` is refused.
+/// Metropolitan France and its overseas departments share one national plan (ARCEP's), where
+/// libphonenumber gives each its own country code: a national form typed in one of them (France,
+/// La Réunion, Mayotte, Guadeloupe, Saint-Barthélemy, Saint-Martin, Martinique, French Guiana)
+/// that is not a valid number there is read as a national form of each of the others, France
+/// first, and the first that makes it valid gives its country code. So `0692 12 34 56` typed in
+/// France is La Réunion's `+262 692 12 34 56`, not an invalid `+33` number: 0692, 0693 La Réunion
+/// and 0639 Mayotte (+262); 0690, 0691 Guadeloupe, Saint-Barthélemy and Saint-Martin (+590);
+/// 0696, 0697 Martinique (+596); 0694 French Guiana (+594); the 07 09 mobiles of each. The
+/// departments' landlines (0262, 0269, 0590, 0594, 0596) are refused as landlines. A number
+/// typed with a country code keeps it: `+33 692 12 34 56` is refused.
 ///
 /// Only digits, one `+` before them, and the separators space, no-break space, `.`, `-`, `/`,
 /// `(` and `)` are read: letters (vanity numbers), extensions and `tel:` URIs, which
@@ -118,7 +121,8 @@ impl PhoneNumber {
     }
 
     /// The region the number belongs to by the plan, for example La Réunion (`RE`) for
-    /// `+262 692 12 34 56`; `None` for the numbers of non-geographic services (`+882 …`).
+    /// `+262 692 12 34 56`; `None` for the numbers of non-geographic services (`+882 …`), and
+    /// for a stored number that the plan no longer places.
     #[must_use]
     pub fn region(&self) -> Option<Region> {
         let territory = plan::territory_for_number(self.calling_code(), self.national())?;
