@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo bench --bench engine            # figures under target/criterion/
+//! cargo bench --bench engine -- phone   # only the phone number parsing
 //! python3 benches/summary.py            # the table of BENCHMARKS.md from them
 //! ```
 //!
@@ -461,5 +462,23 @@ fn contention(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, floor, steps, checkout, contention);
+/// Reading a typed number against libphonenumber's plan: a French mobile, an overseas mobile
+/// typed the French national way (France's plan fails first, then La Réunion's is tried), a
+/// North American number, and a landline, refused.
+fn phone(c: &mut Criterion) {
+    let mut group = c.benchmark_group("phone");
+    for (name, input) in [
+        ("french_mobile", "06 12 34 56 78"),
+        ("overseas_national_form", "0692 12 34 56"),
+        ("north_american", "+1 415 555 2671"),
+        ("refused_landline", "01 23 45 67 89"),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(black_box(input).parse::<PhoneNumber>()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, floor, steps, checkout, contention, phone);
 criterion_main!(benches);
