@@ -10,35 +10,66 @@ use super::plan_data::TERRITORIES;
 pub(crate) struct Desc {
     /// The pattern, in the syntax of `pattern.rs`; empty for a type without numbers.
     pub(crate) pattern: &'static str,
-    /// National lengths, ascending; empty for a type without numbers.
-    pub(crate) lengths: &'static [u8],
+    /// National lengths; none for a type without numbers.
+    pub(crate) lengths: Lengths,
     /// Lengths of numbers dialled only within an area, without its code.
-    pub(crate) local_only: &'static [u8],
+    pub(crate) local_only: Lengths,
 }
 
 impl Desc {
     /// A type the territory has no numbers of.
     pub(crate) const NONE: Self = Self::new("", &[], &[]);
 
-    pub(crate) const fn new(
-        pattern: &'static str,
-        lengths: &'static [u8],
-        local_only: &'static [u8],
-    ) -> Self {
+    /// A description; the lengths, listed in the tables, are kept as sets of bits.
+    pub(crate) const fn new(pattern: &'static str, lengths: &[u8], local_only: &[u8]) -> Self {
         Self {
             pattern,
-            lengths,
-            local_only,
+            lengths: Lengths::of(lengths),
+            local_only: Lengths::of(local_only),
         }
     }
 
     /// libphonenumber's `isNumberMatchingDesc`: a possible length, then the whole pattern.
     pub(crate) fn matches(&self, national: &str) -> bool {
-        self.has_length(national.len()) && pattern::matches(self.pattern, national)
+        self.lengths.contains(national.len()) && pattern::matches(self.pattern, national)
+    }
+}
+
+/// A set of lengths from 0 to 31: bit `n` for the length `n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lengths(u32);
+
+impl Lengths {
+    const fn of(mut list: &[u8]) -> Self {
+        let mut bits = 0_u32;
+        while let [first, rest @ ..] = list {
+            bits |= bit(*first as usize);
+            list = rest;
+        }
+        Self(bits)
     }
 
-    fn has_length(&self, length: usize) -> bool {
-        u8::try_from(length).is_ok_and(|length| self.lengths.contains(&length))
+    pub(crate) fn contains(self, length: usize) -> bool {
+        self.0 & bit(length) != 0
+    }
+
+    /// The shortest and the longest, if any.
+    fn bounds(self) -> Option<(usize, usize)> {
+        let mut lengths = (0..32).filter(|length| self.contains(*length));
+        let min = lengths.next()?;
+        Some((min, lengths.next_back().unwrap_or(min)))
+    }
+}
+
+/// The bit of `length`; none past 31.
+const fn bit(length: usize) -> u32 {
+    if length >= 32 {
+        return 0;
+    }
+    // In range: the shift is below 32.
+    match 1_u32.checked_shl(length as u32) {
+        Some(bit) => bit,
+        None => 0,
     }
 }
 
@@ -156,17 +187,17 @@ impl Territory {
     /// libphonenumber's `testNumberLength` for an unknown type (the general description).
     pub(crate) fn test_length(&self, national: &str) -> Length {
         let lengths = self.general.lengths;
-        let (Some(&min), Some(&max)) = (lengths.first(), lengths.last()) else {
+        let Some((min, max)) = lengths.bounds() else {
             return Length::Invalid;
         };
-        let length = u8::try_from(national.len()).unwrap_or(u8::MAX);
-        if self.general.local_only.contains(&length) {
+        let length = national.len();
+        if self.general.local_only.contains(length) {
             Length::PossibleLocalOnly
         } else if length < min {
             Length::TooShort
         } else if length > max {
             Length::TooLong
-        } else if lengths.contains(&length) {
+        } else if lengths.contains(length) {
             Length::Possible
         } else {
             Length::Invalid
@@ -262,6 +293,17 @@ mod tests {
             }
         }
         assert!(count > 1400, "{count}");
+    }
+
+    #[test]
+    fn lengths_are_sets() {
+        let lengths = Lengths::of(&[9, 4, 17]);
+        assert!(lengths.contains(4) && lengths.contains(9) && lengths.contains(17));
+        assert!(!lengths.contains(5) && !lengths.contains(32) && !lengths.contains(usize::MAX));
+        assert_eq!(lengths.bounds(), Some((4, 17)));
+        assert_eq!(Lengths::of(&[]).bounds(), None);
+        assert_eq!(Lengths::of(&[40]), Lengths::of(&[]));
+        assert_eq!(Desc::NONE.lengths.bounds(), None);
     }
 
     #[test]
