@@ -17,8 +17,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use super::pattern_syntax::{Node, parse};
 
-/// The most instructions a compiled pattern may have (the longest of the metadata needs about
-/// 3,000).
+/// The most instructions a compiled pattern may have (the longest of the metadata needs 796).
 const MAX_PROGRAM: usize = 1 << 14;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
