@@ -3,7 +3,8 @@
 //! internationally and nationally, with a digit more, a digit less, a digit changed. Both must
 //! agree on whether each input is a number that can receive an SMS and on its E.164 form, but
 //! for the disagreements listed in `DOCUMENTED`, each with its reason and its exact count: a
-//! new disagreement fails the test, and so does a documented one that no longer occurs.
+//! new disagreement fails the test, and so does a documented one that no longer occurs. Every
+//! number buyster accepts must also read back, from its E.164 form, as itself.
 //!
 //! The crate deviates from Java libphonenumber in places (see the `crate:` entries). Python
 //! `phonenumbers` 9.0.33, a faithful port of the Java library, is the check on those: on the
@@ -202,6 +203,14 @@ fn buyster_agrees_with_libphonenumber_on_generated_numbers() {
     let mut disagreements = Vec::new();
     for case in &cases {
         let ours = ours(case);
+        if let Some(e164) = ours.accepted() {
+            let again = e164.parse::<PhoneNumber>().ok().map(|p| p.to_string());
+            assert_eq!(
+                again.as_deref(),
+                Some(e164),
+                "{case:?}: E.164 reads back as itself"
+            );
+        }
         writeln!(dump, "{}\t{}\t{}", case.region, case.input, describe(&ours)).unwrap();
         let theirs = theirs(case);
         if ours.accepted() != theirs.accepted() {
