@@ -21,12 +21,12 @@ pub enum PhoneError {
     /// number, and so on.
     #[error("it is not a mobile number: it is {0}")]
     NotMobile(NumberKind),
-    /// Fewer digits than any number of that country has.
-    #[error("it has too few digits")]
-    TooShort,
     /// More digits than any number of that country has.
     #[error("it has too many digits")]
     TooLong,
+    /// Fewer digits than any number of that country has.
+    #[error("it has too few digits")]
+    TooShort,
     /// A length that the country's numbers can have, but no number of the country starts with
     /// these digits (an unassigned range, such as French numbers starting with `07 00`).
     #[error("it is in no range of numbers of that country")]

@@ -223,6 +223,37 @@ fn refusals_name_the_problem() {
 }
 
 #[test]
+fn every_refusal_reads_as_a_lowercase_sentence() {
+    let kinds = [
+        NumberKind::FixedLine,
+        NumberKind::TollFree,
+        NumberKind::PremiumRate,
+        NumberKind::SharedCost,
+        NumberKind::Voip,
+        NumberKind::PersonalNumber,
+        NumberKind::Pager,
+        NumberKind::Uan,
+        NumberKind::Voicemail,
+    ];
+    let mut errors = vec![
+        PhoneError::Empty,
+        PhoneError::InvalidCharacter,
+        PhoneError::InvalidCountryCode,
+        PhoneError::TooLong,
+        PhoneError::TooShort,
+        PhoneError::UnknownRange,
+        PhoneError::WrongLength,
+    ];
+    errors.extend(kinds.map(PhoneError::NotMobile));
+    for error in errors {
+        let text = error.to_string();
+        assert!(text.starts_with("it "), "{text}");
+        assert!(!text.contains(char::is_numeric), "{text}");
+    }
+    assert_eq!(NumberKind::PremiumRate.to_string(), "a premium-rate number");
+}
+
+#[test]
 fn errors_never_echo_the_number() {
     for input in [
         "06 12 34 56 789",
