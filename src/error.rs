@@ -427,7 +427,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 43);
+        assert_eq!(errors.len(), 44);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();
