@@ -130,7 +130,9 @@ impl PhoneNumber {
     }
 
     /// The number for display to its owner: the calling code, the first and the last two
-    /// digits, for example `+33 6 •• •• •• 78`.
+    /// digits, for example `+33 6 •• •• •• 78`. At least 4 digits of the national number, and
+    /// at least half of them, stay hidden: a number of 6 or 7 digits shows its last two only
+    /// (`+298 •• •• 56`), a shorter one none (`+290 •• •••`).
     #[must_use]
     pub fn masked(&self) -> String {
         let national = self.national();
@@ -138,19 +140,25 @@ impl PhoneNumber {
             .digits()
             .get(..usize::from(self.code_len))
             .unwrap_or_default();
-        let hidden = national.len().saturating_sub(3);
-        let mut out = format!("+{code} {}", national.get(..1).unwrap_or_default());
+        let first = if national.len() >= 8 { 1 } else { 0 };
+        let last = if national.len() >= 6 { 2 } else { 0 };
+        let hidden = national.len().saturating_sub(first).saturating_sub(last);
+        let mut out = format!("+{code}");
+        if let Some(first) = national.get(..first).filter(|digit| !digit.is_empty()) {
+            out.push(' ');
+            out.push_str(first);
+        }
         for pair in 0..hidden.div_ceil(2) {
             let width = hidden.saturating_sub(pair.saturating_mul(2)).min(2);
             out.push(' ');
             out.push_str(&"•".repeat(width));
         }
-        out.push(' ');
-        out.push_str(
-            national
-                .get(national.len().saturating_sub(2)..)
-                .unwrap_or_default(),
-        );
+        if let Some(last) = national.get(national.len().saturating_sub(last)..) {
+            if !last.is_empty() {
+                out.push(' ');
+                out.push_str(last);
+            }
+        }
         out
     }
 

@@ -277,6 +277,16 @@ fn masks_all_but_the_ends() {
     let uk: PhoneNumber = "+447400123456".parse().unwrap();
     assert_eq!(uk.masked(), "+44 7 •• •• •• • 56");
     assert!(!format!("{uk:?}").contains("7400123456"));
+    // Short national numbers keep at least 4 digits, and at least half, hidden.
+    for (number, masked) in [
+        ("+3546111234", "+354 •• •• • 34"),
+        ("+298211234", "+298 •• •• 34"),
+        ("+29051234", "+290 •• •• •"),
+        ("+6907290", "+690 •• ••"),
+    ] {
+        let phone: PhoneNumber = number.parse().unwrap();
+        assert_eq!(phone.masked(), masked, "{number}");
+    }
 }
 
 #[test]
