@@ -1,8 +1,13 @@
 //! libphonenumber's numbering plan: the territories of `plan_data.rs`, and the reads of it that
 //! libphonenumber's `PhoneNumberUtil` makes (number type, length test, region of a number).
 
+use std::sync::OnceLock;
+
 use super::pattern;
 use super::plan_data::TERRITORIES;
+
+/// Country calling codes are below 1000 (ITU-T E.164: 1 to 3 digits).
+const CODES: usize = 1000;
 
 /// Where a number's type or length is checked: a pattern of national significant numbers and
 /// the lengths such numbers have.
@@ -229,12 +234,28 @@ pub(crate) fn region(id: &str) -> Option<&'static Territory> {
 /// The territories of a country calling code, its main country first (libphonenumber's
 /// `countryCallingCodeToRegionCodeMap`).
 pub(crate) fn territories_of(code: u16) -> impl Iterator<Item = &'static Territory> {
-    let of_code = move |main: bool| {
-        TERRITORIES
-            .iter()
-            .filter(move |t| t.country_code == code && t.main_country_for_code == main)
-    };
-    of_code(true).chain(of_code(false))
+    by_code()
+        .get(usize::from(code))
+        .into_iter()
+        .flatten()
+        .copied()
+}
+
+/// The territories of each country calling code, indexed by the code, built once: every read
+/// of a number, stored ones included, looks its code up.
+fn by_code() -> &'static [Vec<&'static Territory>] {
+    static BY_CODE: OnceLock<Vec<Vec<&'static Territory>>> = OnceLock::new();
+    BY_CODE.get_or_init(|| {
+        let mut by_code = vec![Vec::new(); CODES];
+        for main in [true, false] {
+            for territory in TERRITORIES.iter().filter(|t| t.main_country_for_code == main) {
+                if let Some(of_code) = by_code.get_mut(usize::from(territory.country_code)) {
+                    of_code.push(territory);
+                }
+            }
+        }
+        by_code
+    })
 }
 
 /// The metadata that parsing uses for a country code: its main territory's.
