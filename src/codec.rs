@@ -11,8 +11,9 @@
 
 use crate::Error;
 use crate::crypto::TAG_LEN;
-use crate::host::{Key, Timestamp};
+use crate::host::Key;
 use crate::keys::Keys;
+use crate::time::Timestamp;
 
 /// Version of the record layout.
 const FORMAT: u8 = 1;

@@ -3,13 +3,14 @@
 use core::fmt;
 
 use crate::enrollment::EnrollmentKind;
-use crate::host::{BankError, DeclineReason, SmsError, StoreError, Timestamp};
+use crate::host::{BankError, DeclineReason, SmsError, StoreError};
 use crate::iban::IbanError;
 use crate::limits::SpendingLimit;
 use crate::money::{Amount, AmountError, Currency};
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
 use crate::secret::DigitsError;
+use crate::time::Timestamp;
 use crate::weak_pin::WeakPinRule;
 
 /// Everything that can go wrong in buyster, as one non-exhaustive enum.
@@ -300,7 +301,6 @@ impl fmt::Display for StateKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::Timestamp;
     use crate::money::{AmountError, Currency};
     use crate::phone::PhoneError;
     use crate::policy::Policy;

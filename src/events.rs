@@ -4,13 +4,14 @@ use core::fmt;
 
 use crate::account::AccountStatus;
 use crate::enrollment::{Enrollment, EnrollmentFailure, EnrollmentState};
-use crate::host::{DeclineReason, Timestamp};
+use crate::host::DeclineReason;
 use crate::ids::{EnrollmentId, PaymentId};
 use crate::limits::SpendingLimit;
 use crate::money::Amount;
 use crate::order::MerchantId;
 use crate::payment::{FailureReason, Payment, State};
 use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
 
 /// Receives the engine's [`Event`]s: an audit log, metrics, a fraud monitor.
 ///

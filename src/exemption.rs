@@ -10,10 +10,10 @@
 
 use crate::Error;
 use crate::codec::{Reader, Writer};
-use crate::host::Timestamp;
 use crate::ids::PaymentId;
 use crate::money::Amount;
 use crate::policy::Policy;
+use crate::time::Timestamp;
 
 /// The most tickets a streak holds: the largest `exemption_max_payments` the policy allows.
 pub(crate) const MAX_TICKETS: usize = 5;

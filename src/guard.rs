@@ -10,10 +10,11 @@ use core::time::Duration;
 
 use crate::Error;
 use crate::codec::{Reader, RecordKind, Writer};
-use crate::host::{Key, Timestamp};
+use crate::host::Key;
 use crate::keys::Keys;
 use crate::limits::Ledger;
 use crate::policy::Policy;
+use crate::time::Timestamp;
 
 /// Whether PIN checks are locked.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -260,7 +261,7 @@ fn one_more(
 ) -> Result<Vec<Timestamp>, Error> {
     let window_start = Timestamp::from_unix_millis(
         now.as_unix_millis()
-            .saturating_sub(crate::host::millis(policy.sms_window)),
+            .saturating_sub(crate::time::millis(policy.sms_window)),
     );
     let mut recent: Vec<Timestamp> = sent
         .iter()

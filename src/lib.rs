@@ -89,6 +89,7 @@ mod host;
 mod iban;
 mod ids;
 mod keys;
+mod language;
 mod limits;
 pub mod memory;
 mod money;
@@ -100,6 +101,7 @@ mod secret;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod text;
+mod time;
 #[cfg(test)]
 mod timing;
 mod weak_pin;
@@ -117,11 +119,12 @@ pub use guard::NextLock;
 pub use host::{
     Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, RefundReceipt,
     RefundRequest, SmsEncoding, SmsError, SmsGateway, SmsMessage, Store, StoreError, SystemClock,
-    Timestamp, Version,
+    Version,
 };
 pub use iban::{Iban, IbanError};
 pub use ids::{EnrollmentId, PaymentId};
 pub use keys::Keys;
+pub use language::Language;
 pub use limits::SpendingLimit;
 pub use money::{Amount, AmountError, Currency};
 pub use order::{Channel, Merchant, MerchantId, Order};
@@ -133,5 +136,5 @@ pub use payment::{
 pub use phone::{NumberKind, PhoneError, PhoneNumber, Region};
 pub use policy::{CurrencyLimits, Policy, PolicyError};
 pub use secret::{DigitsError, OtpCode, Pin, SecretKey};
-pub use text::Language;
+pub use time::Timestamp;
 pub use weak_pin::WeakPinRule;

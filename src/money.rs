@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use crate::Error;
-use crate::text::Language;
+use crate::language::Language;
 
 /// Why an amount was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -4,9 +4,10 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::Error;
+use crate::language::Language;
 use crate::money::{Amount, Currency};
-use crate::secret::{CODE_DIGITS, PIN_DIGITS};
-use crate::text::Language;
+use crate::secret::{CODE_DIGITS, DigitsError, PIN_DIGITS, Pin};
+use crate::weak_pin::weakness_of;
 
 /// The limits of the engine. Start from [`Policy::default`] and change fields;
 /// [`EngineBuilder::build`](crate::EngineBuilder::build) validates the result.
@@ -361,8 +362,25 @@ impl Policy {
     ///
     /// [`Error::InvalidPin`] for a length outside the range, [`Error::WeakPin`] naming the
     /// first rule the PIN breaks.
-    pub fn check_new_pin(&self, pin: &crate::Pin) -> Result<(), Error> {
-        crate::weak_pin::check_new_pin(pin, self)
+    pub fn check_new_pin(&self, pin: &Pin) -> Result<(), Error> {
+        self.check_pin_length(pin)?;
+        weakness_of(pin).map_or(Ok(()), |rule| Err(Error::WeakPin(rule)))
+    }
+
+    /// Checks a PIN's length against the policy's range, as [`Engine::enroll`] does for a PIN
+    /// the host brings.
+    ///
+    /// [`Engine::enroll`]: crate::Engine::enroll
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPin`] when its length is outside the range.
+    pub(crate) fn check_pin_length(&self, pin: &Pin) -> Result<(), Error> {
+        let (min, max) = (self.min_pin_digits, self.max_pin_digits);
+        if pin.digits() < usize::from(min) || pin.digits() > usize::from(max) {
+            return Err(Error::InvalidPin(DigitsError::Length { min, max }));
+        }
+        Ok(())
     }
 
     /// How long the `lock_number`-th lock (from 1) lasts: `pin_lock` doubled each time.
@@ -525,6 +543,35 @@ mod tests {
         };
         assert_eq!(pounds_only.limits(Currency::EUR), None);
         assert!(pounds_only.limits(Currency::GBP).is_some());
+    }
+
+    #[test]
+    fn a_new_pin_has_the_policys_length_and_breaks_no_rule() {
+        assert!(matches!(
+            Policy::default().check_new_pin(&pin("1357")),
+            Err(Error::InvalidPin(DigitsError::Length { min: 6, max: 6 }))
+        ));
+        assert!(matches!(
+            Policy::default().check_new_pin(&pin("123456")),
+            Err(Error::WeakPin(WeakPinRule::Sequence))
+        ));
+        assert!(Policy::default().check_new_pin(&pin("246813")).is_ok());
+        let policy = Policy {
+            min_pin_digits: 4,
+            max_pin_digits: 8,
+            ..Policy::default()
+        };
+        assert!(policy.check_new_pin(&"5820".parse().unwrap()).is_ok());
+        assert!(matches!(
+            policy.check_new_pin(&"2580".parse().unwrap()),
+            Err(Error::WeakPin(WeakPinRule::Common))
+        ));
+    }
+
+    use crate::weak_pin::WeakPinRule;
+
+    fn pin(digits: &str) -> Pin {
+        digits.parse().unwrap()
     }
 
     #[test]

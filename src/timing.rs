@@ -427,5 +427,6 @@ fn controls_show_the_harness_sees_a_leak_and_no_ghost() {
 }
 
 use crate::account::Account;
-use crate::host::{Entry, Key, Store, StoreError, Timestamp, Version};
+use crate::host::{Entry, Key, Store, StoreError, Version};
 use crate::secret::Pin;
+use crate::time::Timestamp;

@@ -1,14 +1,12 @@
-//! The rules a new PIN must pass: its length within the policy, and none of the patterns that
-//! people pick most often and that a thief tries first.
+//! The weak-PIN rules a new PIN must pass: none of the patterns that people pick most often and
+//! that a thief tries first (its length is the policy's to check).
 //!
 //! They apply wherever a PIN is set (enrollment, change, reset), never where one is checked:
 //! a PIN chosen before a rule existed keeps working.
 
 use core::fmt;
 
-use crate::Error;
-use crate::policy::Policy;
-use crate::secret::{DigitsError, PIN_DIGITS, Pin};
+use crate::secret::{PIN_DIGITS, Pin};
 use zeroize::Zeroizing;
 
 /// The most digits a [`Pin`] has.
@@ -54,28 +52,9 @@ const COMMON: [&str; 42] = [
     "12344321", "14725836", "11112222", "13572468",
 ];
 
-/// Checks a PIN about to be set against the policy's length and the weak-PIN rules.
-///
-/// # Errors
-///
-/// [`Error::InvalidPin`] when its length is outside the policy's range, [`Error::WeakPin`]
-/// naming the first rule it breaks.
-pub(crate) fn check_new_pin(pin: &Pin, policy: &Policy) -> Result<(), Error> {
-    check_pin_length(pin, policy)?;
-    weakness(pin.expose_secret()).map_or(Ok(()), |rule| Err(Error::WeakPin(rule)))
-}
-
-/// Checks a PIN's length against the policy's range.
-///
-/// # Errors
-///
-/// [`Error::InvalidPin`] when its length is outside the range.
-pub(crate) fn check_pin_length(pin: &Pin, policy: &Policy) -> Result<(), Error> {
-    let (min, max) = (policy.min_pin_digits, policy.max_pin_digits);
-    if pin.digits() < usize::from(min) || pin.digits() > usize::from(max) {
-        return Err(Error::InvalidPin(DigitsError::Length { min, max }));
-    }
-    Ok(())
+/// The first weak-PIN rule `pin` breaks, if any.
+pub(crate) fn weakness_of(pin: &Pin) -> Option<WeakPinRule> {
+    weakness(pin.expose_secret())
 }
 
 /// The first rule `digits` (ASCII digits) breaks, if any. The common list comes before dates,
@@ -147,10 +126,6 @@ fn is_day_month(day: u16, month: u16) -> bool {
 mod tests {
     use super::*;
 
-    fn check(digits: &str) -> Result<(), Error> {
-        check_new_pin(&digits.parse().unwrap(), &Policy::default())
-    }
-
     fn rule(digits: &str) -> Option<WeakPinRule> {
         weakness(digits)
     }
@@ -205,31 +180,8 @@ mod tests {
     }
 
     #[test]
-    fn the_length_comes_from_the_policy() {
-        assert!(matches!(
-            check("1357"),
-            Err(Error::InvalidPin(DigitsError::Length { min: 6, max: 6 }))
-        ));
-        assert!(matches!(
-            check("123456"),
-            Err(Error::WeakPin(WeakPinRule::Sequence))
-        ));
-        assert!(check("246813").is_ok());
-        let policy = Policy {
-            min_pin_digits: 4,
-            max_pin_digits: 8,
-            ..Policy::default()
-        };
-        assert!(check_new_pin(&"5820".parse().unwrap(), &policy).is_ok());
-        assert!(matches!(
-            check_new_pin(&"2580".parse().unwrap(), &policy),
-            Err(Error::WeakPin(WeakPinRule::Common))
-        ));
-    }
-
-    #[test]
     fn rules_read_as_lowercase_sentences() {
-        let text = Error::WeakPin(WeakPinRule::Date).to_string();
+        let text = crate::Error::WeakPin(WeakPinRule::Date).to_string();
         assert_eq!(text, "weak PIN: it reads as a date or a year");
     }
 }

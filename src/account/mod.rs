@@ -8,9 +8,10 @@ use crate::Error;
 use crate::codec::{Reader, RecordKind, Writer};
 use crate::crypto::{Tag, random_bytes, tags_equal};
 use crate::funding::{FundingSource, FundingToken};
-use crate::host::{Key, Timestamp};
+use crate::host::Key;
 use crate::keys::Keys;
 use crate::secret::Pin;
+use crate::time::Timestamp;
 
 /// Field bytes of every account record: status, PIN key id, salt, PIN tag, funding source in
 /// a fixed-size field, enrollment time. All accounts weigh the same, and so does the decoy that

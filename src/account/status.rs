@@ -4,7 +4,7 @@
 use core::fmt;
 
 use crate::funding::FundingSource;
-use crate::host::Timestamp;
+use crate::time::Timestamp;
 
 /// Whether an account may pay.
 ///

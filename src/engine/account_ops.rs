@@ -12,7 +12,6 @@ use crate::funding::FundingSource;
 use crate::host::{Bank, Clock, Key, SmsGateway, Store, Version};
 use crate::phone::PhoneNumber;
 use crate::secret::Pin;
-use crate::weak_pin::check_new_pin;
 
 use super::{Engine, MAX_RACES};
 
@@ -112,7 +111,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// they were; when the store failed at that point or after the new PIN was stored, the
     /// number stays locked until `reset_pin` or [`Engine::unlock`] succeeds.
     pub async fn reset_pin(&self, phone: &PhoneNumber, pin: &Pin) -> Result<(), Error> {
-        check_new_pin(pin, &self.policy)?;
+        self.policy.check_new_pin(pin)?;
         let (account, _) = self.read_account(&self.account_key(phone)).await?;
         still_open(&account)?;
         let key = Key::guard(&self.keys.account_index(phone));

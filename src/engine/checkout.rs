@@ -2,14 +2,16 @@
 
 use crate::Error;
 use crate::events::{Event, EventKind};
-use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store, Timestamp};
+use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store};
+use crate::language::Language;
 use crate::payment::transitions::{
     CodeStep, check_resend, code_not_sent, code_resent, code_restored, code_sent, code_typed,
 };
 use crate::payment::{CodeCheck, OtpSent, Payment, PinVerified, StateRecord};
 use crate::phone::PhoneNumber;
 use crate::secret::OtpCode;
-use crate::text::{Language, code_message};
+use crate::text::code_message;
+use crate::time::Timestamp;
 
 use super::{Engine, MAX_RACES};
 

@@ -13,12 +13,13 @@ use crate::enrollment::{
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::guard::Failure;
-use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store, Timestamp};
+use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store};
 use crate::ids::EnrollmentId;
+use crate::language::Language;
 use crate::phone::PhoneNumber;
 use crate::secret::{OtpCode, Pin};
-use crate::text::{Language, enrollment_message};
-use crate::weak_pin::{check_new_pin, check_pin_length};
+use crate::text::enrollment_message;
+use crate::time::Timestamp;
 
 use super::pin::{GuardRead, failure_event};
 use super::{Engine, MAX_RACES};
@@ -45,7 +46,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         pin: &Pin,
         funding: FundingSource,
     ) -> Result<(), Error> {
-        check_pin_length(pin, &self.policy)?;
+        self.policy.check_pin_length(pin)?;
         let account = Account::new(&self.keys, pin, funding, self.clock.now());
         self.create_account(&self.account_key(phone), &account)
             .await?;
@@ -135,7 +136,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         pin: &Pin,
         funding: FundingSource,
     ) -> Result<EnrollmentCheck, Error> {
-        check_new_pin(pin, &self.policy)?;
+        self.policy.check_new_pin(pin)?;
         let now = self.clock.now();
         if enrollment.is_expired(now) {
             return Err(self.expire_enrollment(enrollment, now).await);

@@ -1,10 +1,11 @@
 //! The low-value exemption: authorizing without a code, and the streak a code ends.
 
 use crate::events::{Event, EventKind};
-use crate::host::{Bank, Clock, Key, SmsGateway, Store, Timestamp};
+use crate::host::{Bank, Clock, Key, SmsGateway, Store};
 use crate::ids::PaymentId;
 use crate::payment::transitions::authorized_exempt;
 use crate::payment::{Authorized, ExemptionTicket, Payment, PinVerified};
+use crate::time::Timestamp;
 
 use super::{Engine, MAX_RACES};
 use crate::{Error, StateKind};

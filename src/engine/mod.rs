@@ -24,9 +24,7 @@ pub use builder::{EngineBuilder, Unset};
 use crate::Error;
 use crate::events::{Event, EventKind, EventSink};
 use crate::guard::Guard;
-use crate::host::{
-    Bank, Clock, Entry, Key, SmsGateway, Store, StoreError, SystemClock, Timestamp, Version,
-};
+use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, StoreError, SystemClock, Version};
 use crate::ids::PaymentId;
 use crate::keys::Keys;
 use crate::order::Order;
@@ -36,6 +34,7 @@ use crate::payment::{
 };
 use crate::phone::PhoneNumber;
 use crate::policy::Policy;
+use crate::time::Timestamp;
 
 /// What [`Engine::fail_open`] did.
 enum Fail {

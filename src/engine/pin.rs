@@ -5,10 +5,11 @@ use crate::account::{ACCOUNT_RECORD, Account};
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::guard::{Failure, Guard};
-use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Timestamp, Version};
+use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Version};
 use crate::payment::transitions::{Accepted, pin_verified};
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
 use crate::secret::Pin;
+use crate::time::Timestamp;
 
 use super::{Engine, MAX_RACES};
 

@@ -7,7 +7,6 @@ use crate::guard::Failure;
 use crate::host::{Bank, Clock, Key, SmsGateway, Store};
 use crate::phone::PhoneNumber;
 use crate::secret::Pin;
-use crate::weak_pin::check_new_pin;
 
 use super::pin::{Found, failure_event};
 use super::{Engine, MAX_RACES};
@@ -31,7 +30,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         old_pin: &Pin,
         new_pin: &Pin,
     ) -> Result<PinChange, Error> {
-        check_new_pin(new_pin, &self.policy)?;
+        self.policy.check_new_pin(new_pin)?;
         let now = self.clock.now();
         let index = self.keys.account_index(phone);
         let guard = self.open_guard(Key::guard(&index), now).await?;

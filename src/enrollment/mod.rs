@@ -20,9 +20,10 @@ use core::fmt;
 pub(crate) use record::{EnrollmentRecord, decode, encode};
 
 use crate::crypto::Tag;
-use crate::host::{Key, Timestamp, Version};
+use crate::host::{Key, Version};
 use crate::ids::EnrollmentId;
 use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
 
 /// An enrollment in state `S`: proof, in progress, that someone holds a phone number, before an
 /// account is made for it. Only the engine makes one.

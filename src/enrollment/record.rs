@@ -9,10 +9,11 @@
 
 use crate::Error;
 use crate::codec::{Reader, RecordKind, Writer};
-use crate::host::{Entry, Key, Timestamp, Version};
+use crate::host::{Entry, Key, Version};
 use crate::ids::EnrollmentId;
 use crate::keys::Keys;
 use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
 
 use super::{
     AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed,

@@ -2,12 +2,13 @@
 
 use crate::Error;
 use crate::crypto::tags_equal;
-use crate::host::{Key, Timestamp, Version};
+use crate::host::{Key, Version};
 use crate::ids::EnrollmentId;
 use crate::keys::Keys;
 use crate::phone::PhoneNumber;
 use crate::policy::Policy;
 use crate::secret::OtpCode;
+use crate::time::Timestamp;
 
 use super::EnrollmentTag;
 use super::{

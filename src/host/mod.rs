@@ -11,8 +11,7 @@ mod sms;
 mod store;
 
 pub use bank::{Bank, BankError, DebitReceipt, DebitRequest, DeclineReason};
-pub(crate) use clock::millis;
-pub use clock::{Clock, SystemClock, Timestamp};
+pub use clock::{Clock, SystemClock};
 pub use refund::{RefundReceipt, RefundRequest};
 pub use sms::{SmsEncoding, SmsError, SmsGateway, SmsMessage};
 pub use store::{Entry, Key, Store, StoreError, Version};

@@ -12,10 +12,10 @@ use core::time::Duration;
 use crate::Error;
 use crate::codec::{Reader, Writer};
 use crate::exemption::Streak;
-use crate::host::Timestamp;
 use crate::ids::PaymentId;
 use crate::money::{Amount, Currency};
 use crate::policy::Policy;
+use crate::time::Timestamp;
 
 /// Which spending limit a payment would exceed (see [`Error::LimitExceeded`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -4,7 +4,8 @@ use core::time::Duration;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::host::{Clock, Timestamp, millis};
+use crate::host::Clock;
+use crate::time::{Timestamp, millis};
 
 /// A [`Clock`] for tests: it stands still until [`advance`](ManualClock::advance)d or
 /// [`set`](ManualClock::set). Clones share the same time.

@@ -66,7 +66,7 @@ impl AnyPayment {
 
     /// When the payment expires (or expired) unless authorized before.
     #[must_use]
-    pub fn expires_at(&self) -> crate::host::Timestamp {
+    pub fn expires_at(&self) -> crate::time::Timestamp {
         each!(self, p => p.expires_at())
     }
 }

@@ -20,10 +20,11 @@ pub use states::{
 pub use ticket::{Exemption, ExemptionTicket};
 
 use crate::StateKind;
-use crate::host::{Key, Timestamp, Version};
+use crate::host::{Key, Version};
 use crate::ids::PaymentId;
 use crate::order::Order;
 use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
 
 /// A payment in state `S`. Only the engine makes one, from a verified record or a
 /// transition; its data is never taken from the client.

@@ -7,8 +7,9 @@ use core::str::FromStr;
 use crate::Error;
 use crate::codec::{Reader, Writer};
 use crate::error::TextError;
-use crate::host::{DeclineReason, Timestamp};
+use crate::host::DeclineReason;
 use crate::money::Amount;
+use crate::time::Timestamp;
 
 /// The merchant's name for one refund: 1 to 40 ASCII letters, digits, `.`, `_`, `:` or `-`.
 ///

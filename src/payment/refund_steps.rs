@@ -2,8 +2,9 @@
 //! to ask the bank, out.
 
 use crate::Error;
-use crate::host::{DeclineReason, RefundReceipt, RefundRequest, Timestamp};
+use crate::host::{DeclineReason, RefundReceipt, RefundRequest};
 use crate::money::{Amount, AmountError};
+use crate::time::Timestamp;
 
 use super::refund::{Refund, RefundKey, RefundReason, RefundState, RefundStatus};
 use super::{Confirmed, Payment};

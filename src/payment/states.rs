@@ -5,10 +5,11 @@ use core::fmt;
 use crate::StateKind;
 use crate::crypto::Tag;
 use crate::funding::FundingSource;
-use crate::host::{DeclineReason, Timestamp};
+use crate::host::DeclineReason;
 use crate::ids::PaymentId;
 use crate::money::Amount;
 use crate::order::MerchantId;
+use crate::time::Timestamp;
 
 use super::refund::Refund;
 use super::{AnyPayment, Payment, State, sealed::Sealed};

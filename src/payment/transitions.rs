@@ -3,10 +3,11 @@
 
 use crate::Error;
 use crate::funding::FundingSource;
-use crate::host::{DebitReceipt, DebitRequest, Timestamp};
+use crate::host::{DebitReceipt, DebitRequest};
 use crate::keys::Keys;
 use crate::policy::Policy;
 use crate::secret::OtpCode;
+use crate::time::Timestamp;
 
 use super::states::CodeTag;
 use super::{

@@ -248,7 +248,10 @@ fn by_code() -> &'static [Vec<&'static Territory>] {
     BY_CODE.get_or_init(|| {
         let mut by_code = vec![Vec::new(); CODES];
         for main in [true, false] {
-            for territory in TERRITORIES.iter().filter(|t| t.main_country_for_code == main) {
+            for territory in TERRITORIES
+                .iter()
+                .filter(|t| t.main_country_for_code == main)
+            {
                 if let Some(of_code) = by_code.get_mut(usize::from(territory.country_code)) {
                     of_code.push(territory);
                 }
