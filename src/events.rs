@@ -4,9 +4,9 @@ use core::fmt;
 
 use crate::account::AccountStatus;
 use crate::enrollment::{Enrollment, EnrollmentFailure, EnrollmentState};
+use crate::error::SpendingLimit;
 use crate::host::DeclineReason;
 use crate::ids::{EnrollmentId, PaymentId};
-use crate::limits::SpendingLimit;
 use crate::money::Amount;
 use crate::order::MerchantId;
 use crate::payment::{FailureReason, Payment, State};

@@ -110,9 +110,9 @@ pub use account::{AccountDetails, AccountStatus, PinChange};
 pub use engine::{Engine, EngineBuilder, Unset};
 pub use enrollment::{
     AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentCheck, EnrollmentFailed,
-    EnrollmentFailure, EnrollmentKind, EnrollmentState,
+    EnrollmentFailure, EnrollmentState,
 };
-pub use error::{Error, StateKind, TextError};
+pub use error::{EnrollmentKind, Error, SpendingLimit, StateKind, TextError};
 pub use events::{Event, EventKind, EventSink};
 pub use funding::{FundingSource, FundingToken};
 pub use guard::NextLock;
@@ -125,7 +125,6 @@ pub use iban::{Iban, IbanError};
 pub use ids::{EnrollmentId, PaymentId};
 pub use keys::Keys;
 pub use language::Language;
-pub use limits::SpendingLimit;
 pub use money::{Amount, AmountError, Currency};
 pub use order::{Channel, Merchant, MerchantId, Order};
 pub use payment::{

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 /// The most digits a [`Pin`] has.
 const MAX_PIN_DIGITS: usize = PIN_DIGITS.1 as usize;
 
-/// Which rule refused a new PIN (see [`Error::WeakPin`]).
+/// Which rule refused a new PIN (see [`Error::WeakPin`](crate::Error::WeakPin)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WeakPinRule {

@@ -8,8 +8,9 @@ use crate::enrollment::transitions::{
 };
 use crate::enrollment::{
     self, AnyEnrollment, CodeAccepted, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailed,
-    EnrollmentFailure, EnrollmentKind, EnrollmentRecord, EnrollmentState,
+    EnrollmentFailure, EnrollmentRecord, EnrollmentState,
 };
+use crate::error::EnrollmentKind;
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::guard::Failure;

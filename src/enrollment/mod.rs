@@ -20,6 +20,7 @@ use core::fmt;
 pub(crate) use record::{EnrollmentRecord, decode, encode};
 
 use crate::crypto::Tag;
+use crate::error::EnrollmentKind;
 use crate::host::{Key, Version};
 use crate::ids::EnrollmentId;
 use crate::phone::PhoneNumber;
@@ -66,31 +67,6 @@ pub(crate) mod sealed {
         fn from_any(any: AnyEnrollment) -> Option<Enrollment<Self>>
         where
             Self: EnrollmentState;
-    }
-}
-
-/// The state an enrollment is in, as a plain value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EnrollmentKind {
-    /// The code was sent; waiting for it, the PIN and the funding source.
-    CodeSent,
-    /// The code was right, and is used up; the account is being made. An enrollment stays here
-    /// only when the call that typed the code failed before the end (a storage error).
-    Accepted,
-    /// The code was right and the account made; terminal.
-    Enrolled,
-    /// Expired, too many wrong codes, or the number already had an account; terminal.
-    Failed,
-}
-
-impl fmt::Display for EnrollmentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::CodeSent => "code sent",
-            Self::Accepted => "code accepted",
-            Self::Enrolled => "enrolled",
-            Self::Failed => "failed",
-        })
     }
 }
 

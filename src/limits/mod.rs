@@ -6,38 +6,16 @@
 //! as spent until its payment fails, and then the failure gives it back. Every decision here is
 //! a pure function of the ledger, the time and the policy.
 
-use core::fmt;
 use core::time::Duration;
 
 use crate::Error;
 use crate::codec::{Reader, Writer};
+use crate::error::SpendingLimit;
 use crate::exemption::Streak;
 use crate::ids::PaymentId;
 use crate::money::{Amount, Currency};
 use crate::policy::Policy;
 use crate::time::Timestamp;
-
-/// Which spending limit a payment would exceed (see [`Error::LimitExceeded`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SpendingLimit {
-    /// The most one payment may be: [`Policy::max_per_payment`].
-    PerPayment,
-    /// The most reserved over any 24 hours: [`Policy::max_per_24_hours`].
-    Per24Hours,
-    /// The most reserved over any 30 days: [`Policy::max_per_30_days`].
-    Per30Days,
-}
-
-impl fmt::Display for SpendingLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::PerPayment => "per-payment",
-            Self::Per24Hours => "24-hour",
-            Self::Per30Days => "30-day",
-        })
-    }
-}
 
 /// The reservations kept apart; beyond, those of the same day merge (see
 /// [`Ledger::merge_if_full`]): a ledger holds at most these and one per day and currency of the

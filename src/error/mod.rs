@@ -2,10 +2,12 @@
 
 use core::fmt;
 
-use crate::enrollment::EnrollmentKind;
+mod kinds;
+
+pub use kinds::{EnrollmentKind, SpendingLimit, StateKind};
+
 use crate::host::{BankError, DeclineReason, SmsError, StoreError};
 use crate::iban::IbanError;
-use crate::limits::SpendingLimit;
 use crate::money::{Amount, AmountError, Currency};
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
@@ -258,44 +260,6 @@ pub enum TextError {
     /// one merchant's name read as another's. See [`Merchant::new`](crate::Merchant::new).
     #[error("it contains an invisible or direction-changing character")]
     InvisibleCharacter,
-}
-
-/// The state a payment is in, as a plain value (see [`Payment::kind`](crate::Payment::kind)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StateKind {
-    /// Created; waiting for the buyer's PIN.
-    Initiated,
-    /// The PIN was right; no code sent yet.
-    PinVerified,
-    /// A code was sent; waiting for the buyer to type it.
-    OtpSent,
-    /// The code was right and consumed; the debit is due (or in flight).
-    Authorized,
-    /// The buyer was debited; terminal.
-    Confirmed,
-    /// Expired, cancelled, too many wrong codes, or declined; terminal.
-    Failed,
-}
-
-impl StateKind {
-    /// Whether no transition leaves this state.
-    #[must_use]
-    pub const fn is_terminal(self) -> bool {
-        matches!(self, Self::Confirmed | Self::Failed)
-    }
-}
-
-impl fmt::Display for StateKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Initiated => "initiated",
-            Self::PinVerified => "pin verified",
-            Self::OtpSent => "otp sent",
-            Self::Authorized => "authorized",
-            Self::Confirmed => "confirmed",
-            Self::Failed => "failed",
-        })
-    }
 }
 
 #[cfg(test)]
