@@ -40,7 +40,7 @@ impl Writer {
     /// copied as it grows.
     pub(crate) fn with_capacity(kind: RecordKind, keys: &Keys, capacity: usize) -> Self {
         let mut bytes = Vec::with_capacity(capacity.saturating_add(HEADER_LEN + TAG_LEN));
-        bytes.extend_from_slice(&[FORMAT, kind as u8, keys.key_id()]);
+        bytes.extend_from_slice(&[FORMAT, kind as u8, keys.current().key_id()]);
         Self(bytes)
     }
 
@@ -96,7 +96,8 @@ impl Writer {
     /// The finished record, tagged for `key` with the current record key.
     pub(crate) fn seal(mut self, keys: &Keys, key: &Key) -> Vec<u8> {
         let tag = keys
-            .current_record()
+            .current()
+            .record()
             .tag(&[key.as_str().as_bytes(), &self.0]);
         self.0.extend_from_slice(&tag);
         self.0
@@ -125,7 +126,7 @@ impl<'a> Reader<'a> {
         let &[format, found_kind, key_id] = header else {
             return Err(Error::Tampered);
         };
-        let mac = keys.record(key_id).ok_or(Error::Tampered)?;
+        let mac = keys.by_id(key_id).ok_or(Error::Tampered)?.record();
         // Verify first (constant time), then look at the header, so that the work done does
         // not depend on which part of a forged record is wrong.
         let authentic = mac.verify(&[key.as_str().as_bytes(), sealed], tag);

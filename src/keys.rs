@@ -4,8 +4,6 @@ use core::fmt;
 
 use crate::Error;
 use crate::crypto::{MacKey, Tag};
-use crate::ids::{EnrollmentId, PaymentId};
-use crate::order::Order;
 use crate::phone::PhoneNumber;
 use crate::secret::{OtpCode, Pin, SecretKey};
 
@@ -48,12 +46,48 @@ pub struct Keys {
     index: MacKey,
 }
 
-/// The sub-keys of one master key.
-struct KeySet {
+/// The sub-keys of one master key, and the tags each makes. Callers hand in the bytes a tag
+/// binds; the labels that keep one kind of tag from passing for another are added here.
+pub(crate) struct KeySet {
     key_id: u8,
     pin: MacKey,
     code: MacKey,
     record: MacKey,
+}
+
+impl KeySet {
+    /// The id stored beside what this set tags.
+    pub(crate) const fn key_id(&self) -> u8 {
+        self.key_id
+    }
+
+    /// The key that seals records.
+    pub(crate) const fn record(&self) -> &MacKey {
+        &self.record
+    }
+
+    /// HMAC(pepper, salt ‖ PIN).
+    pub(crate) fn pin_tag(&self, salt: &[u8; 16], pin: &Pin) -> Tag {
+        self.pin
+            .tag(&[b"pin", salt, pin.expose_secret().as_bytes()])
+    }
+
+    /// The tag that binds a payment's `code` to `payment`: its id, amount (8 bytes, big
+    /// endian), currency code and merchant id, in that order.
+    pub(crate) fn code_tag(&self, payment: [&[u8]; 4], code: &OtpCode) -> Tag {
+        let [id, amount, currency, merchant] = payment;
+        let code = code.expose_secret().as_bytes();
+        self.code
+            .tag(&[b"code", id, amount, currency, merchant, code])
+    }
+
+    /// The tag that binds an enrollment's `code` to `enrollment`: its id and the E.164 number
+    /// the code was sent to.
+    pub(crate) fn enrollment_tag(&self, enrollment: [&[u8]; 2], code: &OtpCode) -> Tag {
+        let [id, number] = enrollment;
+        let code = code.expose_secret().as_bytes();
+        self.code.tag(&[b"enrollment", id, number, code])
+    }
 }
 
 impl Keys {
@@ -76,7 +110,7 @@ impl Keys {
     ///
     /// [`Error::KeyIdInUse`] when the ring already holds `key_id`.
     pub fn rotate(mut self, key_id: u8, master: SecretKey) -> Result<Self, Error> {
-        if self.set(key_id).is_some() {
+        if self.by_id(key_id).is_some() {
             return Err(Error::KeyIdInUse { key_id });
         }
         let (next, _) = derive(key_id, &master);
@@ -91,64 +125,16 @@ impl Keys {
         self.current.key_id
     }
 
-    fn set(&self, key_id: u8) -> Option<&KeySet> {
+    /// The key set everything new is made under: its tags cannot fail.
+    pub(crate) fn current(&self) -> &KeySet {
+        &self.current
+    }
+
+    /// The key set of `key_id`, to check what it made; `None` when the ring does not hold it.
+    pub(crate) fn by_id(&self, key_id: u8) -> Option<&KeySet> {
         core::iter::once(&self.current)
             .chain(&self.previous)
             .find(|set| set.key_id == key_id)
-    }
-
-    /// The record key for `key_id`, if the ring holds it.
-    pub(crate) fn record(&self, key_id: u8) -> Option<&MacKey> {
-        self.set(key_id).map(|set| &set.record)
-    }
-
-    /// The record key new records are tagged with.
-    pub(crate) fn current_record(&self) -> &MacKey {
-        &self.current.record
-    }
-
-    /// HMAC(pepper, salt ‖ PIN) under the pepper of `key_id`.
-    pub(crate) fn pin_tag(&self, key_id: u8, salt: &[u8; 16], pin: &Pin) -> Option<Tag> {
-        let set = self.set(key_id)?;
-        Some(set.pin.tag(&[b"pin", salt, pin.expose_secret().as_bytes()]))
-    }
-
-    /// The tag that binds `code` to this payment, its amount and its merchant.
-    pub(crate) fn code_tag(
-        &self,
-        key_id: u8,
-        id: &PaymentId,
-        order: &Order,
-        code: &OtpCode,
-    ) -> Option<Tag> {
-        let set = self.set(key_id)?;
-        let amount = order.amount();
-        Some(set.code.tag(&[
-            b"code",
-            id.as_bytes(),
-            &amount.minor_units().to_be_bytes(),
-            amount.currency().code().as_bytes(),
-            order.merchant().id().as_str().as_bytes(),
-            code.expose_secret().as_bytes(),
-        ]))
-    }
-
-    /// The tag that binds an enrollment's `code` to the enrollment and to the number it was
-    /// sent to.
-    pub(crate) fn enrollment_tag(
-        &self,
-        key_id: u8,
-        id: &EnrollmentId,
-        phone: &PhoneNumber,
-        code: &OtpCode,
-    ) -> Option<Tag> {
-        let set = self.set(key_id)?;
-        Some(set.code.tag(&[
-            b"enrollment",
-            id.as_bytes(),
-            phone.as_str().as_bytes(),
-            code.expose_secret().as_bytes(),
-        ]))
     }
 
     /// The hex name under which the account and guard of `phone` are stored: 128 bits of
@@ -190,16 +176,10 @@ impl fmt::Debug for Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::{Amount, Currency};
-    use crate::order::Merchant;
+    use crate::ids::PaymentId;
 
     fn keys(byte: u8) -> Keys {
         Keys::new(1, SecretKey::from_bytes([byte; 32]))
-    }
-
-    fn order(merchant: &str, minor: u64) -> Order {
-        let merchant = Merchant::new(merchant, "Shop").unwrap();
-        Order::new(merchant, Amount::new(minor, Currency::EUR).unwrap(), "ref").unwrap()
     }
 
     #[test]
@@ -226,31 +206,36 @@ mod tests {
     }
 
     #[test]
-    fn code_tag_binds_payment_amount_merchant_and_code() {
-        let k = keys(3);
-        let id = PaymentId::random();
+    fn code_tag_binds_each_part_and_the_code() {
+        let set = keys(3);
+        let set = set.current();
         let code: OtpCode = "482913".parse().unwrap();
-        let base = k.code_tag(1, &id, &order("shop", 4990), &code).unwrap();
+        let id = PaymentId::random();
+        let payment: [&[u8]; 4] = [id.as_bytes(), &4990u64.to_be_bytes(), b"EUR", b"shop"];
+        let base = set.code_tag(payment, &code);
+        assert_eq!(base, set.code_tag(payment, &code));
+        for part in 0..4 {
+            let mut changed = payment;
+            changed[part] = b"other";
+            assert_ne!(base, set.code_tag(changed, &code), "part {part}");
+        }
+        assert_ne!(base, set.code_tag(payment, &"482914".parse().unwrap()));
+        // An enrollment's tag over the same bytes is another tag.
+        let enrollment: [&[u8]; 2] = [id.as_bytes(), b"+33612345678"];
         assert_ne!(
-            Some(base),
-            k.code_tag(1, &PaymentId::random(), &order("shop", 4990), &code)
+            set.enrollment_tag(enrollment, &code),
+            set.code_tag([id.as_bytes(), b"+33612345678", b"", b""], &code)
         );
-        assert_ne!(Some(base), k.code_tag(1, &id, &order("shop", 4991), &code));
-        assert_ne!(Some(base), k.code_tag(1, &id, &order("shop2", 4990), &code));
-        let other: OtpCode = "482914".parse().unwrap();
-        assert_ne!(Some(base), k.code_tag(1, &id, &order("shop", 4990), &other));
-        assert_eq!(Some(base), k.code_tag(1, &id, &order("shop", 4990), &code));
-        assert_eq!(None, k.code_tag(2, &id, &order("shop", 4990), &code));
     }
 
     #[test]
     fn pin_tag_depends_on_salt_and_pin() {
         let k = keys(4);
         let pin: Pin = "123456".parse().unwrap();
-        let t = k.pin_tag(1, &[0; 16], &pin).unwrap();
-        assert_ne!(Some(t), k.pin_tag(1, &[1; 16], &pin));
-        assert_ne!(Some(t), k.pin_tag(1, &[0; 16], &"123457".parse().unwrap()));
-        assert_eq!(None, k.pin_tag(9, &[0; 16], &pin));
+        let t = k.current().pin_tag(&[0; 16], &pin);
+        assert_ne!(t, k.current().pin_tag(&[1; 16], &pin));
+        assert_ne!(t, k.current().pin_tag(&[0; 16], &"123457".parse().unwrap()));
+        assert!(k.by_id(9).is_none());
     }
 
     #[test]
@@ -258,14 +243,16 @@ mod tests {
         let phone: PhoneNumber = "+33612345678".parse().unwrap();
         let pin: Pin = "123456".parse().unwrap();
         let old = keys(5);
-        let old_tag = old.pin_tag(1, &[0; 16], &pin).unwrap();
+        let old_tag = old.current().pin_tag(&[0; 16], &pin);
         let old_index = old.account_index(&phone);
         let ring = old.rotate(2, SecretKey::from_bytes([6; 32])).unwrap();
         assert_eq!(ring.key_id(), 2);
-        assert_eq!(ring.pin_tag(1, &[0; 16], &pin), Some(old_tag));
-        assert_ne!(ring.pin_tag(2, &[0; 16], &pin), Some(old_tag));
+        assert_eq!(ring.current().key_id(), 2);
+        let tag_of = |key_id| ring.by_id(key_id).map(|set| set.pin_tag(&[0; 16], &pin));
+        assert_eq!(tag_of(1), Some(old_tag));
+        assert_ne!(tag_of(2), Some(old_tag));
         assert_eq!(ring.account_index(&phone), old_index);
-        assert!(ring.record(1).is_some() && ring.record(2).is_some() && ring.record(3).is_none());
+        assert!(ring.by_id(1).is_some() && ring.by_id(2).is_some() && ring.by_id(3).is_none());
         let again = ring.rotate(1, SecretKey::from_bytes([7; 32]));
         assert!(matches!(again, Err(Error::KeyIdInUse { key_id: 1 })));
     }

@@ -253,7 +253,7 @@ fn pin_check_is_constant_time() {
             "  (HMAC alone, same inputs)",
             |class| fresh::<Pin>(pins[class]),
             |pin| {
-                black_box(keys.pin_tag(1, &[7; 16], &pin));
+                black_box(keys.current().pin_tag(&[7; 16], &pin));
             },
         );
         let check = report(
@@ -277,7 +277,7 @@ fn code_check_is_constant_time() {
     use crate::money::{Amount, Currency};
     use crate::order::{Merchant, Order};
     use crate::payment::Payment;
-    use crate::payment::transitions::{Accepted, code_matches, code_sent, pin_verified};
+    use crate::payment::transitions::{Accepted, bound_to, code_matches, code_sent, pin_verified};
     use crate::policy::Policy;
     use crate::secret::OtpCode;
 
@@ -314,12 +314,13 @@ fn code_check_is_constant_time() {
         ),
     ] {
         let codes = [a, b];
-        let id = payment.id();
         let hash = report(
             "  (HMAC alone, same inputs)",
             |class| fresh::<OtpCode>(codes[class]),
             |code| {
-                black_box(keys.code_tag(1, &id, payment.order(), &code));
+                black_box(bound_to(&payment, |binding| {
+                    keys.current().code_tag(binding, &code)
+                }));
             },
         );
         let check = report(

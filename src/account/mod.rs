@@ -41,8 +41,8 @@ impl Account {
         enrolled_at: Timestamp,
     ) -> Self {
         let salt = random_bytes();
-        let pin_key_id = keys.key_id();
-        let pin_tag = keys.pin_tag(pin_key_id, &salt, pin).unwrap_or([0; 32]);
+        let set = keys.current();
+        let (pin_key_id, pin_tag) = (set.key_id(), set.pin_tag(&salt, pin));
         Self {
             status: AccountStatus::Active,
             pin_key_id,
@@ -84,7 +84,7 @@ impl Account {
 
     /// Whether the PIN hash was made under a previous key of the ring.
     pub(crate) fn needs_rehash(&self, keys: &Keys) -> bool {
-        self.pin_key_id != keys.key_id()
+        self.pin_key_id != keys.current().key_id()
     }
 
     /// The account to debit.
@@ -164,9 +164,8 @@ pub(crate) struct StoredAccount<'a> {
 impl StoredAccount<'_> {
     /// Whether `pin` is this account's PIN: one HMAC and a constant-time comparison.
     pub(crate) fn pin_matches(&self, keys: &Keys, pin: &Pin) -> Result<bool, Error> {
-        let candidate = keys
-            .pin_tag(self.pin_key_id, &self.salt, pin)
-            .ok_or(Error::Tampered)?;
+        let set = keys.by_id(self.pin_key_id).ok_or(Error::Tampered)?;
+        let candidate = set.pin_tag(&self.salt, pin);
         Ok(tags_equal(&candidate, &self.pin_tag))
     }
 

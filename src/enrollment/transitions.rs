@@ -71,11 +71,16 @@ pub(crate) fn with_new_id(
 }
 
 fn tag(keys: &Keys, id: &EnrollmentId, phone: &PhoneNumber, code: &OtpCode) -> EnrollmentTag {
-    let key_id = keys.key_id();
-    let tag = keys
-        .enrollment_tag(key_id, id, phone, code)
-        .unwrap_or([0; 32]);
-    EnrollmentTag { key_id, tag }
+    let set = keys.current();
+    EnrollmentTag {
+        key_id: set.key_id(),
+        tag: set.enrollment_tag(bound_to(id, phone), code),
+    }
+}
+
+/// What an enrollment code's tag binds: the enrollment's id and the number it was sent to.
+fn bound_to<'a>(id: &'a EnrollmentId, phone: &'a PhoneNumber) -> [&'a [u8]; 2] {
+    [id.as_bytes(), phone.as_str().as_bytes()]
 }
 
 /// The applicant typed `code` at `now`; the enrollment must not be expired (the caller checks).
@@ -90,9 +95,8 @@ pub(crate) fn code_typed(
     keys: &Keys,
 ) -> Result<CodeStep, Error> {
     let stored = &enrollment.state.code;
-    let candidate = keys
-        .enrollment_tag(stored.key_id, &enrollment.id, &enrollment.phone, code)
-        .ok_or(Error::Tampered)?;
+    let set = keys.by_id(stored.key_id).ok_or(Error::Tampered)?;
+    let candidate = set.enrollment_tag(bound_to(&enrollment.id, &enrollment.phone), code);
     if tags_equal(&candidate, &stored.tag) {
         return Ok(CodeStep::Right(enrollment));
     }

@@ -86,11 +86,25 @@ pub(crate) fn authorized_exempt(
 
 /// The tag of `code` for `payment`, under the current key.
 fn tag(payment: &Payment<impl State>, code: &OtpCode, keys: &Keys) -> CodeTag {
-    let key_id = keys.key_id();
-    let tag = keys
-        .code_tag(key_id, &payment.id, &payment.order, code)
-        .unwrap_or([0; 32]);
-    CodeTag { key_id, tag }
+    let set = keys.current();
+    let tag = bound_to(payment, |binding| set.code_tag(binding, code));
+    CodeTag {
+        key_id: set.key_id(),
+        tag,
+    }
+}
+
+/// What a code's tag binds of `payment`, handed to `tag`: its id, its amount and currency, its
+/// merchant (PSD2 dynamic linking).
+pub(crate) fn bound_to<T>(payment: &Payment<impl State>, tag: impl FnOnce([&[u8]; 4]) -> T) -> T {
+    let amount = payment.order.amount();
+    let minor_units = amount.minor_units().to_be_bytes();
+    tag([
+        payment.id.as_bytes(),
+        &minor_units,
+        amount.currency().code().as_bytes(),
+        payment.order.merchant().id().as_str().as_bytes(),
+    ])
 }
 
 /// When a code sent at `now` expires: after the policy's code TTL, and never after the payment.
@@ -224,9 +238,8 @@ pub(crate) fn code_matches(
     keys: &Keys,
 ) -> Result<bool, Error> {
     let stored = &payment.state.code;
-    let candidate = keys
-        .code_tag(stored.key_id, &payment.id, &payment.order, code)
-        .ok_or(Error::Tampered)?;
+    let set = keys.by_id(stored.key_id).ok_or(Error::Tampered)?;
+    let candidate = bound_to(payment, |binding| set.code_tag(binding, code));
     Ok(crate::crypto::tags_equal(&candidate, &stored.tag))
 }
 
