@@ -1,47 +1,23 @@
-//! The record format: a small versioned binary encoding, sealed by an HMAC over key and body.
-//!
-//! ```text
-//! format (1) | kind (1) | key id (1) | fields … | tag (32) = HMAC(record key, store key ‖ all before)
-//! ```
-//!
-//! Integers are big-endian; text is a 2-byte length then UTF-8. A record is opened only after
-//! its tag verifies (in constant time) for the key it was read under, so a record edited,
-//! truncated, forged or moved to another key is refused as [`Error::Tampered`] before a single
-//! field is trusted.
+//! The fields of a record: a small binary encoding, written by [`Writer`] and read back by
+//! [`Reader`]. Integers are big-endian or LEB128 varints; text is a 2-byte length then UTF-8.
+//! What frames and authenticates a record (its header and its tag) is `seal.rs`'s.
 
 use crate::Error;
-use crate::crypto::TAG_LEN;
-use crate::host::Key;
-use crate::keys::Keys;
 use crate::time::Timestamp;
 
-/// Version of the record layout.
-const FORMAT: u8 = 1;
-const HEADER_LEN: usize = 3;
-
-/// What a record holds; part of the sealed header, so one kind cannot pass for another.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum RecordKind {
-    Payment = 1,
-    Account = 2,
-    Guard = 3,
-    Enrollment = 4,
-}
-
-/// Builds one record.
+/// Writes the fields of one record.
 pub(crate) struct Writer(Vec<u8>);
 
 impl Writer {
-    pub(crate) fn new(kind: RecordKind, keys: &Keys) -> Self {
-        Self::with_capacity(kind, keys, 192)
+    /// A writer with room for `capacity` bytes, so that a large record is not copied as it
+    /// grows.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self(Vec::with_capacity(capacity))
     }
 
-    /// A writer with room for `capacity` bytes of fields, so that a large record is not
-    /// copied as it grows.
-    pub(crate) fn with_capacity(kind: RecordKind, keys: &Keys, capacity: usize) -> Self {
-        let mut bytes = Vec::with_capacity(capacity.saturating_add(HEADER_LEN + TAG_LEN));
-        bytes.extend_from_slice(&[FORMAT, kind as u8, keys.current().key_id()]);
-        Self(bytes)
+    /// The bytes written.
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.0
     }
 
     /// An unsigned number in 1 to 10 bytes, 7 bits a byte, low bits first (LEB128).
@@ -92,16 +68,6 @@ impl Writer {
             0,
         );
     }
-
-    /// The finished record, tagged for `key` with the current record key.
-    pub(crate) fn seal(mut self, keys: &Keys, key: &Key) -> Vec<u8> {
-        let tag = keys
-            .current()
-            .record()
-            .tag(&[key.as_str().as_bytes(), &self.0]);
-        self.0.extend_from_slice(&tag);
-        self.0
-    }
 }
 
 /// Reads the fields of a record whose tag has been verified.
@@ -109,31 +75,9 @@ impl Writer {
 pub(crate) struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
-    /// Verifies `record` as a `kind` record stored under `key`, and reads past its header.
-    pub(crate) fn open(
-        keys: &Keys,
-        key: &Key,
-        kind: RecordKind,
-        record: &'a [u8],
-    ) -> Result<Self, Error> {
-        let body_len = record
-            .len()
-            .checked_sub(TAG_LEN)
-            .filter(|len| *len >= HEADER_LEN)
-            .ok_or(Error::Tampered)?;
-        let (sealed, tag) = record.split_at(body_len);
-        let (header, fields) = sealed.split_at(HEADER_LEN);
-        let &[format, found_kind, key_id] = header else {
-            return Err(Error::Tampered);
-        };
-        let mac = keys.by_id(key_id).ok_or(Error::Tampered)?.record();
-        // Verify first (constant time), then look at the header, so that the work done does
-        // not depend on which part of a forged record is wrong.
-        let authentic = mac.verify(&[key.as_str().as_bytes(), sealed], tag);
-        if !authentic || format != FORMAT || found_kind != kind as u8 {
-            return Err(Error::Tampered);
-        }
-        Ok(Self(fields))
+    /// A reader of `fields`.
+    pub(crate) const fn new(fields: &'a [u8]) -> Self {
+        Self(fields)
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, Error> {
@@ -208,40 +152,29 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::SecretKey;
 
-    fn keys() -> Keys {
-        Keys::new(7, SecretKey::from_bytes([42; 32]))
-    }
-
-    fn sample(keys: &Keys, key: &Key) -> Vec<u8> {
-        let mut w = Writer::new(RecordKind::Guard, keys);
-        w.u8(3);
-        w.u64(u64::MAX - 1);
-        w.text("héllo");
-        w.bytes(&[1, 2, 3]);
-        w.seal(keys, key)
-    }
-
-    fn read_sample(reader: &mut Reader<'_>) -> Result<(u8, u64, String, [u8; 3]), Error> {
-        Ok((
-            reader.u8()?,
-            reader.u64()?,
-            reader.text()?.to_owned(),
-            reader.array()?,
-        ))
+    fn written(fields: impl FnOnce(&mut Writer)) -> Vec<u8> {
+        let mut w = Writer::with_capacity(16);
+        fields(&mut w);
+        w.into_bytes()
     }
 
     #[test]
     fn round_trips_fields() {
-        let (keys, key) = (keys(), Key::guard("abc"));
-        let record = sample(&keys, &key);
-        assert_eq!(record.len(), 3 + 1 + 8 + 2 + 6 + 3 + 32);
-        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
-        assert_eq!(
-            read_sample(&mut reader).unwrap(),
-            (3, u64::MAX - 1, "héllo".into(), [1, 2, 3])
-        );
+        let bytes = written(|w| {
+            w.u8(3);
+            w.u64(u64::MAX - 1);
+            w.text("héllo");
+            w.bytes(&[1, 2, 3]);
+            w.time(Timestamp::from_unix_millis(42));
+        });
+        assert_eq!(bytes.len(), 1 + 8 + 2 + 6 + 3 + 8);
+        let mut reader = Reader::new(&bytes);
+        assert_eq!(reader.u8().unwrap(), 3);
+        assert_eq!(reader.u64().unwrap(), u64::MAX - 1);
+        assert_eq!(reader.text().unwrap(), "héllo");
+        assert_eq!(reader.array().unwrap(), [1, 2, 3]);
+        assert_eq!(reader.time().unwrap(), Timestamp::from_unix_millis(42));
         reader.finish().unwrap();
     }
 
@@ -253,11 +186,10 @@ mod tests {
             reader.finish().map(|()| value)
         };
         for value in [0, 1, 127, 128, 4990, 300_000, u64::from(u32::MAX), u64::MAX] {
-            let mut w = Writer(Vec::new());
-            w.varint(value);
+            let bytes = written(|w| w.varint(value));
             let expected_len = (64 - value.leading_zeros()).div_ceil(7).max(1);
-            assert_eq!(w.0.len(), expected_len as usize, "{value}");
-            assert_eq!(fields(&w.0).unwrap(), value);
+            assert_eq!(bytes.len(), expected_len as usize, "{value}");
+            assert_eq!(fields(&bytes).unwrap(), value);
         }
         for bad in [
             &[0x80, 0x00][..],                                             // 0, padded
@@ -273,83 +205,32 @@ mod tests {
     }
 
     #[test]
-    fn refuses_every_bit_flip_and_truncation() {
-        let (keys, key) = (keys(), Key::guard("abc"));
-        let record = sample(&keys, &key);
-        for bit in 0..record.len() * 8 {
-            let mut flipped = record.clone();
-            flipped[bit / 8] ^= 1 << (bit % 8);
-            let opened = Reader::open(&keys, &key, RecordKind::Guard, &flipped);
-            assert!(matches!(opened, Err(Error::Tampered)), "bit {bit}");
-        }
-        for len in 0..record.len() {
-            let opened = Reader::open(&keys, &key, RecordKind::Guard, &record[..len]);
-            assert!(matches!(opened, Err(Error::Tampered)), "length {len}");
-        }
-    }
-
-    #[test]
-    fn refuses_a_moved_record_another_kind_or_other_keys() {
-        let (keys, key) = (keys(), Key::guard("abc"));
-        let record = sample(&keys, &key);
-        let moved = Reader::open(&keys, &Key::guard("abd"), RecordKind::Guard, &record);
-        assert!(matches!(moved, Err(Error::Tampered)));
-        let kind = Reader::open(&keys, &key, RecordKind::Account, &record);
-        assert!(matches!(kind, Err(Error::Tampered)));
-        let other = Keys::new(7, SecretKey::from_bytes([43; 32]));
-        assert!(matches!(
-            Reader::open(&other, &key, RecordKind::Guard, &record),
-            Err(Error::Tampered)
-        ));
-        let other_id = Keys::new(8, SecretKey::from_bytes([42; 32]));
-        assert!(matches!(
-            Reader::open(&other_id, &key, RecordKind::Guard, &record),
-            Err(Error::Tampered)
-        ));
-    }
-
-    #[test]
     fn padded_text_has_a_fixed_size_and_refuses_dirty_padding() {
-        let (keys, key) = (keys(), Key::guard("abc"));
-        let sizes: Vec<usize> = ["", "abc", "0123456789"]
-            .iter()
-            .map(|text| {
-                let mut w = Writer::new(RecordKind::Guard, &keys);
-                w.padded_text(text, 10);
-                let record = w.seal(&keys, &key);
-                let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
-                assert_eq!(reader.padded_text(10).unwrap(), *text);
-                reader.finish().unwrap();
-                record.len()
-            })
-            .collect();
-        assert_eq!(sizes, [3 + 12 + 32; 3]);
-        let mut w = Writer::new(RecordKind::Guard, &keys);
-        w.bytes(&[0, 1, b'a', b'b', 0]);
-        let record = w.seal(&keys, &key);
-        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
-        assert!(matches!(reader.padded_text(3), Err(Error::Tampered)));
+        for text in ["", "abc", "0123456789"] {
+            let bytes = written(|w| w.padded_text(text, 10));
+            assert_eq!(bytes.len(), 12);
+            let mut reader = Reader::new(&bytes);
+            assert_eq!(reader.padded_text(10).unwrap(), text);
+            reader.finish().unwrap();
+        }
+        let bytes = [0, 1, b'a', b'b', 0];
+        assert!(matches!(
+            Reader::new(&bytes).padded_text(3),
+            Err(Error::Tampered)
+        ));
     }
 
     #[test]
     fn short_reads_and_leftovers_are_tampering() {
-        let (keys, key) = (keys(), Key::guard("abc"));
-        let mut w = Writer::new(RecordKind::Guard, &keys);
-        w.u8(1);
-        let record = w.seal(&keys, &key);
-        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
-        assert!(matches!(reader.u64(), Err(Error::Tampered)));
-        let reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
-        assert!(matches!(reader.finish(), Err(Error::Tampered)));
-        let mut w = Writer::new(RecordKind::Guard, &keys);
-        w.bytes(&[0, 5, b'a']);
-        let record = w.seal(&keys, &key);
-        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
-        assert!(matches!(reader.text(), Err(Error::Tampered)));
-        let mut w = Writer::new(RecordKind::Guard, &keys);
-        w.bytes(&[0, 2, 0xff, 0xfe]);
-        let record = w.seal(&keys, &key);
-        let mut reader = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
-        assert!(matches!(reader.text(), Err(Error::Tampered)));
+        assert!(matches!(Reader::new(&[1]).u64(), Err(Error::Tampered)));
+        assert!(matches!(Reader::new(&[1]).finish(), Err(Error::Tampered)));
+        assert!(matches!(
+            Reader::new(&[0, 5, b'a']).text(),
+            Err(Error::Tampered)
+        ));
+        assert!(matches!(
+            Reader::new(&[0, 2, 0xff, 0xfe]).text(),
+            Err(Error::Tampered)
+        ));
     }
 }

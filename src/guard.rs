@@ -9,11 +9,12 @@
 use core::time::Duration;
 
 use crate::Error;
-use crate::codec::{Reader, RecordKind, Writer};
+use crate::codec::{Reader, Writer};
 use crate::host::Key;
 use crate::keys::Keys;
 use crate::limits::Ledger;
 use crate::policy::Policy;
+use crate::seal::{self, RecordKind};
 use crate::time::Timestamp;
 
 /// Whether PIN checks are locked.
@@ -209,7 +210,7 @@ impl Guard {
             .saturating_mul(8)
             .saturating_add(self.ledger.max_len())
             .saturating_add(32);
-        let mut w = Writer::with_capacity(RecordKind::Guard, keys, capacity);
+        let mut w = seal::writer_with_room(RecordKind::Guard, keys, capacity);
         w.u8(self.failures);
         w.u8(self.locks);
         match self.lock {
@@ -223,11 +224,11 @@ impl Guard {
         write_times(&mut w, &self.sms_sent);
         write_times(&mut w, &self.enrollment_sms);
         self.ledger.write(&mut w);
-        w.seal(keys, key)
+        seal::seal(w, keys, key)
     }
 
     pub(crate) fn decode(keys: &Keys, key: &Key, record: &[u8]) -> Result<Self, Error> {
-        let mut r = Reader::open(keys, key, RecordKind::Guard, record)?;
+        let mut r = seal::open(keys, key, RecordKind::Guard, record)?;
         let failures = r.u8()?;
         let locks = r.u8()?;
         let lock = match r.u8()? {

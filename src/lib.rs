@@ -97,6 +97,7 @@ mod order;
 mod payment;
 mod phone;
 mod policy;
+mod seal;
 mod secret;
 #[cfg(feature = "testkit")]
 pub mod testkit;

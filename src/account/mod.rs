@@ -5,11 +5,11 @@ mod status;
 pub use status::{AccountDetails, AccountStatus, PinChange};
 
 use crate::Error;
-use crate::codec::{Reader, RecordKind, Writer};
 use crate::crypto::{Tag, random_bytes, tags_equal};
 use crate::funding::{FundingSource, FundingToken};
 use crate::host::Key;
 use crate::keys::Keys;
+use crate::seal::{self, RecordKind};
 use crate::secret::Pin;
 use crate::time::Timestamp;
 
@@ -54,14 +54,14 @@ impl Account {
     }
 
     pub(crate) fn encode(&self, keys: &Keys, key: &Key) -> Vec<u8> {
-        let mut w = Writer::new(RecordKind::Account, keys);
+        let mut w = seal::writer(RecordKind::Account, keys);
         w.u8(self.status.code());
         w.u8(self.pin_key_id);
         w.bytes(&self.salt);
         w.bytes(&self.pin_tag);
         self.funding.write_padded(&mut w);
         w.time(self.enrolled_at);
-        w.seal(keys, key)
+        seal::seal(w, keys, key)
     }
 
     /// The same account with `status`.
@@ -118,7 +118,7 @@ impl Account {
         key: &Key,
         record: &'a [u8],
     ) -> Result<StoredAccount<'a>, Error> {
-        let mut r = Reader::open(keys, key, RecordKind::Account, record)?;
+        let mut r = seal::open(keys, key, RecordKind::Account, record)?;
         let stored = StoredAccount {
             status: AccountStatus::from_code(r.u8()?).ok_or(Error::Tampered)?,
             pin_key_id: r.u8()?,
@@ -338,9 +338,9 @@ mod tests {
     fn an_unknown_status_is_tampering() {
         let keys = keys();
         let key = Key::account("ab");
-        let mut w = Writer::new(RecordKind::Account, &keys);
+        let mut w = seal::writer(RecordKind::Account, &keys);
         w.u8(9);
-        let record = w.seal(&keys, &key);
+        let record = seal::seal(w, &keys, &key);
         assert!(matches!(
             Account::open(&keys, &key, &record),
             Err(Error::Tampered)

@@ -8,11 +8,12 @@
 //! ```
 
 use crate::Error;
-use crate::codec::{Reader, RecordKind, Writer};
+use crate::codec::{Reader, Writer};
 use crate::host::{Entry, Key, Version};
 use crate::ids::EnrollmentId;
 use crate::keys::Keys;
 use crate::phone::PhoneNumber;
+use crate::seal::{self, RecordKind};
 use crate::time::Timestamp;
 
 use super::{
@@ -29,14 +30,14 @@ pub(crate) trait EnrollmentRecord: EnrollmentState {
 
 /// The sealed record of `enrollment`.
 pub(crate) fn encode<S: EnrollmentRecord>(enrollment: &Enrollment<S>, keys: &Keys) -> Vec<u8> {
-    let mut w = Writer::new(RecordKind::Enrollment, keys);
+    let mut w = seal::writer(RecordKind::Enrollment, keys);
     w.bytes(enrollment.id.as_bytes());
     w.text(enrollment.phone.as_str());
     w.time(enrollment.created_at);
     w.time(enrollment.expires_at);
     w.u8(S::CODE);
     enrollment.state.write(&mut w);
-    w.seal(keys, &enrollment.key)
+    seal::seal(w, keys, &enrollment.key)
 }
 
 /// The enrollment `id` stored as `entry` under its key, verified.
@@ -46,7 +47,7 @@ pub(crate) fn decode(
     entry: &Entry,
 ) -> Result<AnyEnrollment, Error> {
     let key = Key::enrollment(id);
-    let mut r = Reader::open(keys, &key, RecordKind::Enrollment, entry.value())?;
+    let mut r = seal::open(keys, &key, RecordKind::Enrollment, entry.value())?;
     if &r.array::<16>()? != id.as_bytes() {
         return Err(Error::Tampered);
     }

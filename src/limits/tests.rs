@@ -259,9 +259,9 @@ fn a_clock_gone_back_keeps_the_ledger_in_time_order_and_merges_never_shorten() {
 
 #[test]
 fn the_record_round_trips() {
-    use crate::codec::RecordKind;
     use crate::host::Key;
     use crate::keys::Keys;
+    use crate::seal::{self, RecordKind};
     use crate::secret::SecretKey;
     let keys = Keys::new(1, SecretKey::from_bytes([5; 32]));
     let key = Key::guard("ab");
@@ -270,14 +270,14 @@ fn the_record_round_trips() {
         .reserved(PaymentId::random(), eur(4990), T0, &policy)
         .unwrap();
     let sealed = |ledger: &Ledger| {
-        let mut w = Writer::new(RecordKind::Guard, &keys);
+        let mut w = seal::writer(RecordKind::Guard, &keys);
         ledger.write(&mut w);
-        w.seal(&keys, &key)
+        seal::seal(w, &keys, &key)
     };
     let record = sealed(&ledger);
     // An empty streak, then flag, id, currency, EUR 49.90 in two bytes, time.
     assert_eq!(record.len(), 3 + 1 + 1 + (1 + 16 + 1 + 2 + 8) + 32);
-    let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+    let mut r = seal::open(&keys, &key, RecordKind::Guard, &record).unwrap();
     assert_eq!(Ledger::read(&mut r).unwrap(), ledger);
     r.finish().unwrap();
 
@@ -295,16 +295,16 @@ fn the_record_round_trips() {
     ledger.streak = ledger.streak.with(PaymentId::random(), eur(1_000), T0);
     let record = sealed(&ledger);
     assert_eq!(record.len(), 3 + (1 + 26) + 1 + (1 + 1 + 2 + 8) + 28 + 32);
-    let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+    let mut r = seal::open(&keys, &key, RecordKind::Guard, &record).unwrap();
     assert_eq!(Ledger::read(&mut r).unwrap(), ledger);
     r.finish().unwrap();
 
     // Sealed, but not as the engine writes: an unknown flag, six tickets, a ticket of no one.
     let read = |fields: &dyn Fn(&mut Writer)| {
-        let mut w = Writer::new(RecordKind::Guard, &keys);
+        let mut w = seal::writer(RecordKind::Guard, &keys);
         fields(&mut w);
-        let record = w.seal(&keys, &key);
-        let mut r = Reader::open(&keys, &key, RecordKind::Guard, &record).unwrap();
+        let record = seal::seal(w, &keys, &key);
+        let mut r = seal::open(&keys, &key, RecordKind::Guard, &record).unwrap();
         Ledger::read(&mut r).and_then(|_| r.finish())
     };
     let reservation = |w: &mut Writer, flag: u8| {

@@ -1,7 +1,7 @@
 //! The payment record: common fields, then the state's own.
 
 use crate::Error;
-use crate::codec::{Reader, RecordKind, Writer};
+use crate::codec::{Reader, Writer};
 use crate::funding::FundingSource;
 use crate::host::{DeclineReason, Entry, Key};
 use crate::ids::PaymentId;
@@ -9,6 +9,7 @@ use crate::keys::Keys;
 use crate::money::{Amount, Currency};
 use crate::order::{Channel, Merchant, Order};
 use crate::phone::PhoneNumber;
+use crate::seal::{self, RecordKind};
 
 use super::refund::Refund;
 use super::refund_steps::MAX_REFUNDS;
@@ -27,7 +28,7 @@ pub(crate) trait StateRecord: State {
 
 /// The sealed record of `payment`.
 pub(crate) fn encode<S: StateRecord>(payment: &Payment<S>, keys: &Keys) -> Vec<u8> {
-    let mut w = Writer::new(RecordKind::Payment, keys);
+    let mut w = seal::writer(RecordKind::Payment, keys);
     w.bytes(payment.id.as_bytes());
     w.text(payment.phone.as_str());
     let order = &payment.order;
@@ -41,7 +42,7 @@ pub(crate) fn encode<S: StateRecord>(payment: &Payment<S>, keys: &Keys) -> Vec<u
     w.time(payment.expires_at);
     w.u8(S::CODE);
     payment.state.write(&mut w);
-    w.seal(keys, &payment.key)
+    seal::seal(w, keys, &payment.key)
 }
 
 /// The payment `id` stored as `entry` under `key` (the key of `id`), verified.
@@ -51,7 +52,7 @@ pub(crate) fn decode(
     id: &PaymentId,
     entry: &Entry,
 ) -> Result<AnyPayment, Error> {
-    let mut r = Reader::open(keys, &key, RecordKind::Payment, entry.value())?;
+    let mut r = seal::open(keys, &key, RecordKind::Payment, entry.value())?;
     let common = read_common(&mut r, key, id, entry)?;
     let any = match r.u8()? {
         Initiated::CODE => common.with_state(Initiated::new()).into_any(),

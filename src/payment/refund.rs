@@ -267,10 +267,10 @@ mod tests {
 
     #[test]
     fn each_state_round_trips_with_what_it_holds() {
-        use crate::codec::RecordKind;
         use crate::host::Key;
         use crate::keys::Keys;
         use crate::money::Currency;
+        use crate::seal::{self, RecordKind};
         use crate::secret::SecretKey;
 
         let keys = Keys::new(1, SecretKey::from_bytes([6; 32]));
@@ -291,10 +291,10 @@ mod tests {
                 requested_at: at,
                 state,
             };
-            let mut w = Writer::new(RecordKind::Payment, &keys);
+            let mut w = seal::writer(RecordKind::Payment, &keys);
             refund.write(&mut w);
-            let record = w.seal(&keys, &key);
-            let mut r = Reader::open(&keys, &key, RecordKind::Payment, &record).unwrap();
+            let record = seal::seal(w, &keys, &key);
+            let mut r = seal::open(&keys, &key, RecordKind::Payment, &record).unwrap();
             let back = Refund::read(&mut r, Currency::EUR).unwrap();
             r.finish().unwrap();
             assert_eq!(back, refund);
