@@ -8,10 +8,10 @@
 
 use core::time::Duration;
 
+use super::streak::Streak;
 use crate::Error;
 use crate::codec::{Reader, Writer};
 use crate::error::SpendingLimit;
-use crate::exemption::Streak;
 use crate::ids::PaymentId;
 use crate::money::{Amount, Currency};
 use crate::policy::Policy;

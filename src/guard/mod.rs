@@ -1,10 +1,14 @@
-//! The guard record of a phone number: consecutive PIN failures, locks, recent SMS sends, and
-//! the spending ledger ([`Ledger`]).
+//! The guard record of a phone number: consecutive PIN failures, locks, recent SMS sends, the
+//! spending ledger (`ledger.rs`) and the low-value exemption's streak (`streak.rs`), all decided
+//! in one compare-and-swap write.
 //!
 //! A guard exists for every number that was tried, enrolled or not, so that an unknown number
 //! locks exactly like a known one and lockout reveals nothing about enrollment. Every decision
 //! here is a pure function of the guard, the time and the policy; the engine writes the result
 //! with compare-and-swap, so concurrent guesses are counted one by one.
+
+mod ledger;
+mod streak;
 
 use core::time::Duration;
 
@@ -12,10 +16,10 @@ use crate::Error;
 use crate::codec::{Reader, Writer};
 use crate::host::Key;
 use crate::keys::Keys;
-use crate::limits::Ledger;
 use crate::policy::Policy;
 use crate::seal::{self, RecordKind};
 use crate::time::Timestamp;
+use ledger::Ledger;
 
 /// Whether PIN checks are locked.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
