@@ -10,6 +10,7 @@ mod plan;
 #[rustfmt::skip]
 mod plan_data;
 mod region;
+mod territory;
 mod verdict;
 
 use core::fmt;

@@ -108,7 +108,7 @@ fn generate(territories: &[Territory], version: &str) -> String {
          //! lengths; a type without lengths of its own has the general description's, which \
          are the union\n\
          //! of its types'. `Desc::NONE`: the territory has no numbers of that type.\n\n\
-         use super::plan::{{Desc, Territory}};\n\n\
+         use super::territory::{{Desc, Territory}};\n\n\
          pub(super) static TERRITORIES: [Territory; {}] = [",
         territories.len()
     )

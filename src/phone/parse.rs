@@ -4,7 +4,8 @@
 
 use super::PhoneError;
 use super::pattern;
-use super::plan::{self, Length, Territory};
+use super::plan;
+use super::territory::{Length, Territory};
 
 /// More digits than any number can be typed with: an international prefix (8 digits at most),
 /// a country code (3), a national prefix and carrier code (8), and the 17 digits of the longest

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use super::pattern_syntax::{Node, parse};
+use super::pattern_syntax::{Node, digit_bit, parse};
 
 /// The most instructions a compiled pattern may have (the longest of the metadata needs 796).
 const MAX_PROGRAM: usize = 1 << 14;
@@ -288,11 +288,6 @@ fn empty(slots: Vec<Option<usize>>) -> Captures {
 
 fn in_set(set: u16, byte: u8) -> bool {
     byte.is_ascii_digit() && set & digit_bit(byte.wrapping_sub(b'0')) != 0
-}
-
-/// The bit of digit `d` (0 to 9) in a digit set.
-pub(super) fn digit_bit(d: u8) -> u16 {
-    1_u16.checked_shl(u32::from(d)).unwrap_or(0)
 }
 
 /// The (instruction, position) pairs already tried.

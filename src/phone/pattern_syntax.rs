@@ -1,7 +1,5 @@
 //! The syntax of the metadata's regular expressions, read into a tree (see `pattern.rs`).
 
-use super::pattern::digit_bit;
-
 /// Groups nested deeper than this are refused (the metadata nests 6 deep at most).
 const MAX_DEPTH: usize = 32;
 /// Counted repetitions above this are refused (the metadata counts to 17 at most).
@@ -193,4 +191,9 @@ impl Parser<'_> {
 
 fn digit(byte: u8) -> Option<u8> {
     byte.is_ascii_digit().then(|| byte.wrapping_sub(b'0'))
+}
+
+/// The bit of digit `d` (0 to 9) in a digit set.
+pub(super) fn digit_bit(d: u8) -> u16 {
+    1_u16.checked_shl(u32::from(d)).unwrap_or(0)
 }

@@ -7,7 +7,7 @@
 //! lengths; a type without lengths of its own has the general description's, which are the union
 //! of its types'. `Desc::NONE`: the territory has no numbers of that type.
 
-use super::plan::{Desc, Territory};
+use super::territory::{Desc, Territory};
 
 pub(super) static TERRITORIES: [Territory; 254] = [
     Territory {

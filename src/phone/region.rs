@@ -3,7 +3,8 @@
 use core::fmt;
 use core::str::FromStr;
 
-use super::plan::{self, Territory};
+use super::plan;
+use super::territory::Territory;
 use crate::Error;
 
 /// A territory of libphonenumber's numbering plan, by its ISO 3166 code: how to read a number

@@ -2,7 +2,8 @@
 
 use super::parse::Parsed;
 use super::pattern;
-use super::plan::{self, Length, NumberType};
+use super::plan;
+use super::territory::{Length, NumberType};
 use super::{NumberKind, PhoneError};
 
 /// What the plan makes of a parsed number.
