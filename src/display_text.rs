@@ -1,7 +1,35 @@
 //! Display text: the merchant names and order references that a buyer reads in an SMS, on a
 //! screen or on a statement. None of it may be invisible or turn the text around it.
 
-use crate::error::TextError;
+/// Why a short piece of text (merchant id, display name, reference, token) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TextError {
+    /// Nothing was given.
+    #[error("it is empty")]
+    Empty,
+    /// Longer than allowed.
+    #[error("it is longer than {max} characters")]
+    TooLong {
+        /// The maximum number of characters.
+        max: usize,
+    },
+    /// In GSM-7, the alphabet of SMS, longer than allowed once folded into it (`€ [ ] { } | ^
+    /// ~ \` count two, `œ` is `oe`): see [`Merchant::new`](crate::Merchant::new).
+    #[error("it takes more than {max_septets} characters of an SMS")]
+    TooLongForSms {
+        /// The most GSM-7 characters allowed.
+        max_septets: usize,
+    },
+    /// A character outside the allowed set (control characters, or as documented per type).
+    #[error("it contains a character that is not allowed")]
+    ForbiddenCharacter,
+    /// A character drawn as nothing, or that changes how the text around it is drawn (a
+    /// direction override, a zero-width character, a line separator, a filler): it could make
+    /// one merchant's name read as another's. See [`Merchant::new`](crate::Merchant::new).
+    #[error("it contains an invisible or direction-changing character")]
+    InvisibleCharacter,
+}
 
 /// `text` as display text: each space other than U+0020 made U+0020, then trimmed; refused
 /// unless it has 1 to `max` characters, no control character and no invisible or

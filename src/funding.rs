@@ -5,7 +5,7 @@ use core::str::FromStr;
 
 use crate::Error;
 use crate::codec::{Reader, Writer};
-use crate::error::TextError;
+use crate::display_text::TextError;
 use crate::iban::Iban;
 
 const IBAN: u8 = 1;

@@ -106,19 +106,21 @@ mod timing;
 mod weak_pin;
 
 pub use account::{AccountDetails, AccountStatus, PinChange};
+pub use display_text::TextError;
 pub use engine::{Engine, EngineBuilder, Unset};
 pub use enrollment::{
     AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentCheck, EnrollmentFailed,
     EnrollmentFailure, EnrollmentState,
 };
-pub use error::{EnrollmentKind, Error, SpendingLimit, StateKind, TextError};
+pub use error::{EnrollmentKind, Error, SpendingLimit, StateKind};
 pub use events::{Event, EventKind, EventSink};
 pub use funding::{FundingSource, FundingToken};
+pub use gsm7::SmsEncoding;
 pub use guard::NextLock;
 pub use host::{
-    Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, RefundReceipt,
-    RefundRequest, SmsEncoding, SmsError, SmsGateway, SmsMessage, Store, StoreError, SystemClock,
-    Version,
+    Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, RefundKey,
+    RefundReason, RefundReceipt, RefundRequest, SmsError, SmsGateway, SmsMessage, Store,
+    StoreError, SystemClock, Version,
 };
 pub use iban::{Iban, IbanError};
 pub use ids::{EnrollmentId, PaymentId};
@@ -128,8 +130,8 @@ pub use money::{Amount, AmountError, Currency};
 pub use order::{Channel, Merchant, MerchantId, Order};
 pub use payment::{
     AnyPayment, Authorized, CancelReason, CodeCheck, Confirmed, Exemption, ExemptionTicket, Failed,
-    FailureReason, Initiated, OtpSent, Payment, PinCheck, PinVerified, Receipt, Refund, RefundKey,
-    RefundReason, RefundStatus, State,
+    FailureReason, Initiated, OtpSent, Payment, PinCheck, PinVerified, Receipt, Refund,
+    RefundStatus, State,
 };
 pub use phone::{NumberKind, PhoneError, PhoneNumber, Region};
 pub use policy::{CurrencyLimits, Policy, PolicyError};

@@ -4,8 +4,8 @@ use core::fmt;
 use core::str::FromStr;
 
 use crate::Error;
+use crate::display_text::TextError;
 use crate::display_text::{checked_text, is_checked_text};
-use crate::error::TextError;
 use crate::gsm7::{fold, septets};
 use crate::money::Amount;
 

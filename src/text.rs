@@ -64,8 +64,8 @@ pub(crate) fn enrollment_message(language: Language, code: &OtpCode) -> String {
 mod tests {
     use super::*;
     use crate::Error;
-    use crate::error::TextError;
-    use crate::host::SmsEncoding;
+    use crate::display_text::TextError;
+    use crate::gsm7::SmsEncoding;
     use crate::money::Currency;
     use crate::order::Merchant;
 

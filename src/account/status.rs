@@ -97,6 +97,6 @@ pub enum PinChange {
         attempts_left: u8,
         /// The lock they lead to: when it is [`NextLock::Permanent`](crate::NextLock), warn the
         /// payer before it is reached.
-        next_lock: crate::NextLock,
+        next_lock: crate::guard::NextLock,
     },
 }

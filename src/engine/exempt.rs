@@ -8,7 +8,8 @@ use crate::payment::{Authorized, ExemptionTicket, Payment, PinVerified};
 use crate::time::Timestamp;
 
 use super::{Engine, MAX_RACES};
-use crate::{Error, StateKind};
+use crate::Error;
+use crate::error::StateKind;
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Authorizes a payment without its SMS code, under the low-value exemption; settle it

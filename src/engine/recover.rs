@@ -1,9 +1,10 @@
 //! Recovery: finishing what a crash, an outage or an abandoned buyer left behind.
 
 use crate::Error;
+use crate::host::RefundKey;
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
-use crate::payment::{AnyPayment, Confirmed, FailureReason, Payment, RefundKey, RefundStatus};
+use crate::payment::{AnyPayment, Confirmed, FailureReason, Payment, RefundStatus};
 
 use super::{Engine, Fail, MAX_RACES};
 

@@ -3,11 +3,12 @@
 use crate::Error;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, BankError, Clock, DeclineReason, RefundReceipt, SmsGateway, Store};
+use crate::host::{RefundKey, RefundReason};
 use crate::money::Amount;
 use crate::payment::refund_steps::{
     RefundDecision, RefundStep, refund_asked, refund_decided, refund_request,
 };
-use crate::payment::{Confirmed, Payment, RefundKey, RefundReason, RefundStatus};
+use crate::payment::{Confirmed, Payment, RefundStatus};
 use crate::time::Timestamp;
 
 use super::{Engine, MAX_RACES};

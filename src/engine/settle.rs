@@ -1,5 +1,7 @@
 //! Settling authorized payments, and cancelling.
 
+use crate::Error;
+use crate::error::StateKind;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
@@ -7,7 +9,6 @@ use crate::payment::transitions::{confirmed, debit_request, failed};
 use crate::payment::{
     AnyPayment, Authorized, CancelReason, Confirmed, Failed, FailureReason, Payment,
 };
-use crate::{Error, StateKind};
 
 use super::{Engine, Fail, MAX_RACES};
 

@@ -6,6 +6,7 @@ mod kinds;
 
 pub use kinds::{EnrollmentKind, SpendingLimit, StateKind};
 
+use crate::display_text::TextError;
 use crate::host::{BankError, DeclineReason, SmsError, StoreError};
 use crate::iban::IbanError;
 use crate::money::{Amount, AmountError, Currency};
@@ -230,36 +231,6 @@ impl fmt::Display for LockedUntil {
             None => f.write_str("locked for good; the account holder must contact the service"),
         }
     }
-}
-
-/// Why a short piece of text (merchant id, display name, reference, token) was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TextError {
-    /// Nothing was given.
-    #[error("it is empty")]
-    Empty,
-    /// Longer than allowed.
-    #[error("it is longer than {max} characters")]
-    TooLong {
-        /// The maximum number of characters.
-        max: usize,
-    },
-    /// In GSM-7, the alphabet of SMS, longer than allowed once folded into it (`€ [ ] { } | ^
-    /// ~ \` count two, `œ` is `oe`): see [`Merchant::new`](crate::Merchant::new).
-    #[error("it takes more than {max_septets} characters of an SMS")]
-    TooLongForSms {
-        /// The most GSM-7 characters allowed.
-        max_septets: usize,
-    },
-    /// A character outside the allowed set (control characters, or as documented per type).
-    #[error("it contains a character that is not allowed")]
-    ForbiddenCharacter,
-    /// A character drawn as nothing, or that changes how the text around it is drawn (a
-    /// direction override, a zero-width character, a line separator, a filler): it could make
-    /// one merchant's name read as another's. See [`Merchant::new`](crate::Merchant::new).
-    #[error("it contains an invisible or direction-changing character")]
-    InvisibleCharacter,
 }
 
 #[cfg(test)]

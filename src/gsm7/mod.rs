@@ -3,7 +3,16 @@
 
 use std::borrow::Cow;
 
-use crate::host::SmsEncoding;
+/// The alphabet of an SMS body (3GPP TS 23.038).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SmsEncoding {
+    /// The GSM 03.38 default alphabet and its extension table, 7 bits a character (data
+    /// coding scheme 0): 160 characters in one SMS.
+    Gsm7,
+    /// UCS-2, sent as UTF-16 (data coding scheme 8): 70 code units in one SMS.
+    Ucs2,
+}
 
 /// Septets in one SMS sent alone, and in each part of a concatenated one (the rest of the 140
 /// bytes holds the concatenation header).

@@ -12,6 +12,6 @@ mod store;
 
 pub use bank::{Bank, BankError, DebitReceipt, DebitRequest, DeclineReason};
 pub use clock::{Clock, SystemClock};
-pub use refund::{RefundReceipt, RefundRequest};
-pub use sms::{SmsEncoding, SmsError, SmsGateway, SmsMessage};
+pub use refund::{RefundKey, RefundReason, RefundReceipt, RefundRequest};
+pub use sms::{SmsError, SmsGateway, SmsMessage};
 pub use store::{Entry, Key, Store, StoreError, Version};

@@ -1,9 +1,104 @@
 //! What [`Bank::refund`](crate::Bank::refund) receives and answers.
 
+use core::fmt;
+use core::str::FromStr;
+
+use crate::Error;
+use crate::display_text::TextError;
 use crate::ids::PaymentId;
 use crate::money::Amount;
 use crate::order::MerchantId;
-use crate::payment::{RefundKey, RefundReason};
+
+/// The merchant's name for one refund: 1 to 40 ASCII letters, digits, `.`, `_`, `:` or `-`.
+///
+/// A refund is idempotent on its key: asking again with the same key (after a timeout, a
+/// crash, a retry) never refunds twice. Use a new key for each refund meant.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct RefundKey(String);
+
+impl RefundKey {
+    /// The longest key.
+    pub const MAX_LEN: usize = 40;
+
+    /// The key text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RefundKey {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+        let refuse = |e| Err(Error::InvalidRefundKey(e));
+        if s.is_empty() {
+            refuse(TextError::Empty)
+        } else if s.len() > Self::MAX_LEN {
+            refuse(TextError::TooLong { max: Self::MAX_LEN })
+        } else if !s.bytes().all(allowed) {
+            refuse(TextError::ForbiddenCharacter)
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for RefundKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a merchant refunds, for the record and the bank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefundReason {
+    /// The buyer sent the goods back.
+    Returned,
+    /// The goods or the service never came.
+    NotDelivered,
+    /// The buyer paid twice for the same thing.
+    Duplicate,
+    /// The payment was fraudulent.
+    Fraud,
+    /// A commercial gesture, or anything else.
+    Goodwill,
+}
+
+impl RefundReason {
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Returned,
+        Self::NotDelivered,
+        Self::Duplicate,
+        Self::Fraud,
+        Self::Goodwill,
+    ];
+
+    /// The reason's byte in a payment record.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Self::Returned => 1,
+            Self::NotDelivered => 2,
+            Self::Duplicate => 3,
+            Self::Fraud => 4,
+            Self::Goodwill => 5,
+        }
+    }
+}
+
+impl fmt::Display for RefundReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Returned => "returned",
+            Self::NotDelivered => "not delivered",
+            Self::Duplicate => "duplicate",
+            Self::Fraud => "fraud",
+            Self::Goodwill => "goodwill",
+        })
+    }
+}
 
 /// A refund of (part of) a debited payment, under its own idempotency key.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -89,5 +184,34 @@ impl RefundReceipt {
     #[must_use]
     pub fn reference(&self) -> &str {
         &self.reference
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_refuse_what_a_header_or_a_url_would_not_carry() {
+        assert_eq!(
+            "RMA-2026:0042".parse::<RefundKey>().unwrap().as_str(),
+            "RMA-2026:0042"
+        );
+        for (bad, expected) in [
+            ("", TextError::Empty),
+            ("a b", TextError::ForbiddenCharacter),
+            ("a/b", TextError::ForbiddenCharacter),
+            ("é", TextError::ForbiddenCharacter),
+        ] {
+            assert!(
+                matches!(bad.parse::<RefundKey>(), Err(Error::InvalidRefundKey(e)) if e == expected),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            "k".repeat(41).parse::<RefundKey>(),
+            Err(Error::InvalidRefundKey(TextError::TooLong { max: 40 }))
+        ));
+        assert!("k".repeat(40).parse::<RefundKey>().is_ok());
     }
 }

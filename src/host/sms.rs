@@ -6,6 +6,7 @@ use core::future::Future;
 use zeroize::Zeroize;
 
 use crate::gsm7;
+use crate::gsm7::SmsEncoding;
 use crate::ids::{EnrollmentId, PaymentId};
 use crate::phone::PhoneNumber;
 use crate::secret::OtpCode;
@@ -134,17 +135,6 @@ impl fmt::Debug for SmsMessage {
             .field("body", &"[redacted]")
             .finish()
     }
-}
-
-/// The alphabet of an SMS body (3GPP TS 23.038).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SmsEncoding {
-    /// The GSM 03.38 default alphabet and its extension table, 7 bits a character (data
-    /// coding scheme 0): 160 characters in one SMS.
-    Gsm7,
-    /// UCS-2, sent as UTF-16 (data coding scheme 8): 70 code units in one SMS.
-    Ucs2,
 }
 
 /// Why an SMS was not sent.

@@ -1,6 +1,6 @@
 //! The runtime view of a payment, and the answers to a PIN or a code.
 
-use crate::StateKind;
+use crate::error::StateKind;
 use crate::ids::PaymentId;
 use crate::order::Order;
 use crate::phone::PhoneNumber;
@@ -85,7 +85,7 @@ pub enum PinCheck {
         attempts_left: u8,
         /// The lock they lead to: when it is [`NextLock::Permanent`](crate::NextLock), warn the
         /// payer before it is reached (PSD2 RTS art. 4(3)(b)).
-        next_lock: crate::NextLock,
+        next_lock: crate::guard::NextLock,
     },
 }
 

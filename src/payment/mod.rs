@@ -12,14 +12,14 @@ use core::fmt;
 
 pub use any::{AnyPayment, CodeCheck, PinCheck};
 pub(crate) use record::{StateRecord, decode, encode};
-pub use refund::{Refund, RefundKey, RefundReason, RefundStatus};
+pub use refund::{Refund, RefundStatus};
 pub use states::{
     Authorized, CancelReason, Confirmed, Failed, FailureReason, Initiated, OtpSent, PinVerified,
     Receipt,
 };
 pub use ticket::{Exemption, ExemptionTicket};
 
-use crate::StateKind;
+use crate::error::StateKind;
 use crate::host::{Key, Version};
 use crate::ids::PaymentId;
 use crate::order::Order;

@@ -1,105 +1,10 @@
-//! Refunds of a confirmed payment: the merchant's [`RefundKey`], the [`Refund`]s a payment
-//! keeps, and their record.
-
-use core::fmt;
-use core::str::FromStr;
+//! Refunds of a confirmed payment: the [`Refund`]s a payment keeps, and their record.
 
 use crate::Error;
 use crate::codec::{Reader, Writer};
-use crate::error::TextError;
-use crate::host::DeclineReason;
+use crate::host::{DeclineReason, RefundKey, RefundReason};
 use crate::money::Amount;
 use crate::time::Timestamp;
-
-/// The merchant's name for one refund: 1 to 40 ASCII letters, digits, `.`, `_`, `:` or `-`.
-///
-/// A refund is idempotent on its key: asking again with the same key (after a timeout, a
-/// crash, a retry) never refunds twice. Use a new key for each refund meant.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct RefundKey(String);
-
-impl RefundKey {
-    /// The longest key.
-    pub const MAX_LEN: usize = 40;
-
-    /// The key text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for RefundKey {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
-        let refuse = |e| Err(Error::InvalidRefundKey(e));
-        if s.is_empty() {
-            refuse(TextError::Empty)
-        } else if s.len() > Self::MAX_LEN {
-            refuse(TextError::TooLong { max: Self::MAX_LEN })
-        } else if !s.bytes().all(allowed) {
-            refuse(TextError::ForbiddenCharacter)
-        } else {
-            Ok(Self(s.to_owned()))
-        }
-    }
-}
-
-impl fmt::Display for RefundKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Why a merchant refunds, for the record and the bank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RefundReason {
-    /// The buyer sent the goods back.
-    Returned,
-    /// The goods or the service never came.
-    NotDelivered,
-    /// The buyer paid twice for the same thing.
-    Duplicate,
-    /// The payment was fraudulent.
-    Fraud,
-    /// A commercial gesture, or anything else.
-    Goodwill,
-}
-
-impl RefundReason {
-    const ALL: [Self; 5] = [
-        Self::Returned,
-        Self::NotDelivered,
-        Self::Duplicate,
-        Self::Fraud,
-        Self::Goodwill,
-    ];
-
-    fn code(self) -> u8 {
-        match self {
-            Self::Returned => 1,
-            Self::NotDelivered => 2,
-            Self::Duplicate => 3,
-            Self::Fraud => 4,
-            Self::Goodwill => 5,
-        }
-    }
-}
-
-impl fmt::Display for RefundReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Returned => "returned",
-            Self::NotDelivered => "not delivered",
-            Self::Duplicate => "duplicate",
-            Self::Fraud => "fraud",
-            Self::Goodwill => "goodwill",
-        })
-    }
-}
 
 /// Where a refund stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -211,7 +116,10 @@ impl Refund {
     }
 
     /// A refund of a payment in `currency`, as [`Refund::write`] wrote it.
-    pub(crate) fn read(r: &mut Reader<'_>, currency: crate::Currency) -> Result<Self, Error> {
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        currency: crate::money::Currency,
+    ) -> Result<Self, Error> {
         let key = r.text()?.parse().map_err(|_| Error::Tampered)?;
         let amount = Amount::new(r.u64()?, currency).map_err(|_| Error::Tampered)?;
         let code = r.u8()?;
@@ -240,30 +148,6 @@ impl Refund {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_refuse_what_a_header_or_a_url_would_not_carry() {
-        assert_eq!(
-            "RMA-2026:0042".parse::<RefundKey>().unwrap().as_str(),
-            "RMA-2026:0042"
-        );
-        for (bad, expected) in [
-            ("", TextError::Empty),
-            ("a b", TextError::ForbiddenCharacter),
-            ("a/b", TextError::ForbiddenCharacter),
-            ("é", TextError::ForbiddenCharacter),
-        ] {
-            assert!(
-                matches!(bad.parse::<RefundKey>(), Err(Error::InvalidRefundKey(e)) if e == expected),
-                "{bad:?}"
-            );
-        }
-        assert!(matches!(
-            "k".repeat(41).parse::<RefundKey>(),
-            Err(Error::InvalidRefundKey(TextError::TooLong { max: 40 }))
-        ));
-        assert!("k".repeat(40).parse::<RefundKey>().is_ok());
-    }
 
     #[test]
     fn each_state_round_trips_with_what_it_holds() {

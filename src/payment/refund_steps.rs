@@ -6,8 +6,9 @@ use crate::host::{DeclineReason, RefundReceipt, RefundRequest};
 use crate::money::{Amount, AmountError};
 use crate::time::Timestamp;
 
-use super::refund::{Refund, RefundKey, RefundReason, RefundState, RefundStatus};
+use super::refund::{Refund, RefundState, RefundStatus};
 use super::{Confirmed, Payment};
+use crate::host::{RefundKey, RefundReason};
 
 /// The most refunds a payment keeps, declined ones included.
 pub(crate) const MAX_REFUNDS: usize = 10;

@@ -2,8 +2,8 @@
 
 use core::fmt;
 
-use crate::StateKind;
 use crate::crypto::Tag;
+use crate::error::StateKind;
 use crate::funding::FundingSource;
 use crate::host::DeclineReason;
 use crate::ids::PaymentId;
