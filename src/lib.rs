@@ -51,11 +51,12 @@
 //! the attempt that reaches the limit is an error ([`Error::Locked`],
 //! [`Error::TooManyAttempts`]).
 //!
-//! Beside the buyer's steps, the host's back office has its own operations, which authenticate
-//! no one and are for a person the host has identified by its own means:
-//! [`Engine::set_status`] (active, suspended, closed), [`Engine::replace_funding_source`],
-//! [`Engine::reset_pin`], [`Engine::unlock`], [`Engine::account`]. Every state change is
-//! reported to the host's [`EventSink`], if it gave one.
+//! Beside the buyer's steps, the host's back office has its own operations, fenced behind
+//! [`Engine::back_office`]: they authenticate no one and are for a person the host has
+//! identified by its own means ([`BackOffice::set_status`]: active, suspended, closed;
+//! [`BackOffice::replace_funding_source`], [`BackOffice::reset_pin`], [`BackOffice::unlock`],
+//! [`BackOffice::account`]). Every state change is reported to the host's [`EventSink`], if it
+//! gave one.
 //!
 #![doc = include_str!("decisions.md")]
 #![doc = include_str!("guarantees.md")]
@@ -107,7 +108,7 @@ mod weak_pin;
 
 pub use account::{AccountDetails, AccountStatus, PinChange};
 pub use display_text::TextError;
-pub use engine::{Engine, EngineBuilder, Unset};
+pub use engine::{BackOffice, Engine, EngineBuilder, Unset};
 pub use enrollment::{
     AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentCheck, EnrollmentFailed,
     EnrollmentFailure, EnrollmentState,

@@ -64,7 +64,7 @@ async fn new_pins_refuse_each_kind_of_weak_pin_and_enroll_takes_the_hosts_pin() 
     assert_eq!(account_records(&host).await, 0);
     assert!(host.events.events().is_empty());
     assert!(matches!(
-        host.engine.account(&host.phone).await,
+        host.engine.back_office().account(&host.phone).await,
         Err(Error::NotEnrolled)
     ));
     // The host's direct route takes the PIN as the host gives it (an account brought over):
@@ -184,6 +184,7 @@ async fn a_pin_change_for_a_number_without_an_active_account_is_a_wrong_pin() {
         }
     );
     host.engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Suspended)
         .await
         .unwrap();
@@ -201,6 +202,7 @@ async fn a_pin_change_for_a_number_without_an_active_account_is_a_wrong_pin() {
     );
     assert_eq!(account_records(&host).await, 1);
     host.engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Active)
         .await
         .unwrap();
@@ -211,11 +213,17 @@ async fn a_pin_change_for_a_number_without_an_active_account_is_a_wrong_pin() {
 async fn a_suspended_account_pays_like_an_unknown_number_until_reactivated() {
     let host = Host::new().await;
     host.engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Suspended)
         .await
         .unwrap();
     assert_eq!(
-        host.engine.account(&host.phone).await.unwrap().status(),
+        host.engine
+            .back_office()
+            .account(&host.phone)
+            .await
+            .unwrap()
+            .status(),
         AccountStatus::Suspended
     );
     let suspended = checkout_pin(&host, &host.phone, PIN).await;
@@ -223,6 +231,7 @@ async fn a_suspended_account_pays_like_an_unknown_number_until_reactivated() {
     assert_eq!(suspended.unwrap(), Some(2));
     assert_eq!(never_enrolled.unwrap(), Some(2));
     host.engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Active)
         .await
         .unwrap();
@@ -236,6 +245,7 @@ async fn a_suspended_account_pays_like_an_unknown_number_until_reactivated() {
 async fn a_closed_account_stays_closed_but_its_number_can_enroll_again() {
     let host = Host::new().await;
     host.engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Closed)
         .await
         .unwrap();
@@ -245,21 +255,32 @@ async fn a_closed_account_stays_closed_but_its_number_can_enroll_again() {
     );
     for refused in [
         host.engine
+            .back_office()
             .set_status(&host.phone, AccountStatus::Active)
             .await,
         host.engine
+            .back_office()
             .replace_funding_source(&host.phone, OTHER_IBAN.parse().unwrap())
             .await,
-        host.engine.reset_pin(&host.phone, &pin(NEW_PIN)).await,
-        host.engine.unlock(&host.phone).await,
+        host.engine
+            .back_office()
+            .reset_pin(&host.phone, &pin(NEW_PIN))
+            .await,
+        host.engine.back_office().unlock(&host.phone).await,
     ] {
         assert!(matches!(refused, Err(Error::AccountClosed)), "{refused:?}");
     }
-    let details = host.engine.account(&host.phone).await.unwrap();
+    let details = host
+        .engine
+        .back_office()
+        .account(&host.phone)
+        .await
+        .unwrap();
     assert_eq!(details.status(), AccountStatus::Closed);
     assert_eq!(details.funding_source().to_string(), IBAN);
     // Closing twice changes nothing.
     host.engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Closed)
         .await
         .unwrap();
@@ -268,7 +289,12 @@ async fn a_closed_account_stays_closed_but_its_number_can_enroll_again() {
         .enroll(&host.phone, &pin(NEW_PIN), OTHER_IBAN.parse().unwrap())
         .await
         .unwrap();
-    let details = host.engine.account(&host.phone).await.unwrap();
+    let details = host
+        .engine
+        .back_office()
+        .account(&host.phone)
+        .await
+        .unwrap();
     assert_eq!(details.status(), AccountStatus::Active);
     assert_eq!(details.funding_source().to_string(), OTHER_IBAN);
     assert_eq!(
@@ -284,17 +310,22 @@ async fn host_operations_need_an_account() {
     let phone = unknown();
     for refused in [
         host.engine
+            .back_office()
             .set_status(&phone, AccountStatus::Suspended)
             .await,
         host.engine
+            .back_office()
             .replace_funding_source(&phone, IBAN.parse().unwrap())
             .await,
-        host.engine.reset_pin(&phone, &pin(NEW_PIN)).await,
+        host.engine
+            .back_office()
+            .reset_pin(&phone, &pin(NEW_PIN))
+            .await,
     ] {
         assert!(matches!(refused, Err(Error::NotEnrolled)), "{refused:?}");
     }
     assert!(matches!(
-        host.engine.account(&phone).await,
+        host.engine.back_office().account(&phone).await,
         Err(Error::NotEnrolled)
     ));
     assert_eq!(account_records(&host).await, 1);
@@ -305,6 +336,7 @@ async fn a_new_funding_source_is_debited_from_the_next_pin_on() {
     let host = Host::new().await;
     let verified_before = host.verified().await;
     host.engine
+        .back_office()
         .replace_funding_source(&host.phone, OTHER_IBAN.parse().unwrap())
         .await
         .unwrap();
@@ -339,7 +371,11 @@ async fn a_reset_pin_replaces_the_pin_and_lifts_the_lock() {
         checkout_pin(&host, &host.phone, PIN).await,
         Err(Error::Locked { .. })
     ));
-    let weak = host.engine.reset_pin(&host.phone, &pin("111111")).await;
+    let weak = host
+        .engine
+        .back_office()
+        .reset_pin(&host.phone, &pin("111111"))
+        .await;
     assert!(matches!(weak, Err(Error::WeakPin(WeakPinRule::SameDigit))));
     assert!(
         matches!(
@@ -349,6 +385,7 @@ async fn a_reset_pin_replaces_the_pin_and_lifts_the_lock() {
         "a refused reset lifts nothing"
     );
     host.engine
+        .back_office()
         .reset_pin(&host.phone, &pin(NEW_PIN))
         .await
         .unwrap();
@@ -375,7 +412,7 @@ async fn unlock_lifts_even_a_permanent_lock_and_works_for_unknown_numbers() {
                 Err(other) => panic!("{other}"),
             }
         }
-        host.engine.unlock(&phone).await.unwrap();
+        host.engine.back_office().unlock(&phone).await.unwrap();
         assert_eq!(
             checkout_pin(&host, &phone, WRONG_PIN).await.unwrap(),
             Some(2)
@@ -391,7 +428,7 @@ async fn unlock_lifts_even_a_permanent_lock_and_works_for_unknown_numbers() {
         .count();
     assert_eq!(unlocks, 2);
     // Nothing to unlock: nothing written, no event.
-    host.engine.unlock(&host.phone).await.unwrap();
+    host.engine.back_office().unlock(&host.phone).await.unwrap();
     assert_eq!(
         host.events
             .kinds()
@@ -407,6 +444,7 @@ async fn a_verified_payment_goes_on_after_a_suspension_unless_cancelled() {
     let host = Host::new().await;
     let sent = host.sent().await;
     host.engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Suspended)
         .await
         .unwrap();
@@ -427,7 +465,7 @@ async fn a_reset_pin_forgets_no_guess_made_while_it_runs() {
     let paused = host.engine_over(store.clone());
     let (reached, resume) = store.arm(Point::AfterPut, "account/");
     let new_pin = pin(NEW_PIN);
-    let reset = paused.reset_pin(&host.phone, &new_pin);
+    let reset = paused.back_office().reset_pin(&host.phone, &new_pin);
     let during = async {
         reached.await.unwrap();
         let answers = [

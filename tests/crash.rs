@@ -413,7 +413,7 @@ async fn every_call_of_an_enrollment_can_fail_and_the_applicant_still_enrolls() 
             // An enrollment left with its code used up may or may not have its account; one
             // that says enrolled has it.
             let engine = world.engine(FaultPlan::none());
-            let has_account = engine.account(&phone).await.is_ok();
+            let has_account = engine.back_office().account(&phone).await.is_ok();
             for id in world
                 .sms
                 .sent()

@@ -90,7 +90,12 @@ async fn the_number_is_proven_by_sms_before_the_account_exists() {
     };
     assert_eq!(done.state().enrolled_at(), T0);
     assert_eq!(
-        host.engine.account(&host.phone).await.unwrap().status(),
+        host.engine
+            .back_office()
+            .account(&host.phone)
+            .await
+            .unwrap()
+            .status(),
         AccountStatus::Active
     );
     assert_eq!(checkout_pin(&host, &host.phone, PIN).await.unwrap(), None);
@@ -313,6 +318,7 @@ async fn an_enrolled_number_gets_its_sms_and_learns_it_only_with_the_code() {
 async fn a_closed_account_is_replaced_by_an_enrollment() {
     let host = Host::new().await;
     host.engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Closed)
         .await
         .unwrap();

@@ -163,7 +163,11 @@ async fn a_suspended_or_closed_account_looks_like_an_unknown_number_even_with_it
             .enroll(&known, &pin(PIN), IBAN.parse().unwrap())
             .await
             .unwrap();
-        engine.set_status(&known, status).await.unwrap();
+        engine
+            .back_office()
+            .set_status(&known, status)
+            .await
+            .unwrap();
         for (round, digits) in [PIN, WRONG_PIN, PIN, PIN, WRONG_PIN].iter().enumerate() {
             let a = attempt_with(&engine, &plan, &known, digits).await;
             let b = attempt_with(&engine, &plan, &unknown, WRONG_PIN).await;
@@ -187,6 +191,7 @@ async fn a_pin_change_looks_the_same_for_every_number_without_an_active_account(
             .unwrap();
     }
     engine
+        .back_office()
         .set_status(&numbers[1], AccountStatus::Suspended)
         .await
         .unwrap();

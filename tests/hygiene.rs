@@ -328,23 +328,30 @@ async fn enrollments_accounts_refunds_and_their_events_print_no_secret() {
         .unwrap();
     texts.push(format!("{change:?}"));
     engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Suspended)
         .await
         .unwrap();
     engine
+        .back_office()
         .set_status(&host.phone, AccountStatus::Active)
         .await
         .unwrap();
     engine
+        .back_office()
         .replace_funding_source(&host.phone, "DE89 3704 0044 0532 0130 00".parse().unwrap())
         .await
         .unwrap();
     engine
+        .back_office()
         .reset_pin(&host.phone, &pin(SECRET_PIN))
         .await
         .unwrap();
-    engine.unlock(&host.phone).await.unwrap();
-    texts.push(format!("{:?}", engine.account(&host.phone).await.unwrap()));
+    engine.back_office().unlock(&host.phone).await.unwrap();
+    texts.push(format!(
+        "{:?}",
+        engine.back_office().account(&host.phone).await.unwrap()
+    ));
 
     // A limit, the path without a code, a refund in each outcome.
     let big = engine.initiate(order(100_001), &host.phone).await.unwrap();
@@ -471,7 +478,11 @@ async fn no_funding_token_is_shown_whole_whatever_its_length() {
             .unwrap();
         texts.push(format!(
             "{:?}",
-            host.engine.account(&host.phone).await.unwrap()
+            host.engine
+                .back_office()
+                .account(&host.phone)
+                .await
+                .unwrap()
         ));
         let payment = host
             .engine

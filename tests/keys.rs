@@ -162,7 +162,7 @@ async fn a_right_pin_that_loses_the_race_to_a_lock_re_makes_nothing() {
         .find(|k| k.as_str().starts_with("guard/"))
         .unwrap();
     let locked = host.store.get(&guard).await.unwrap().unwrap().value;
-    host.engine.unlock(&host.phone).await.unwrap();
+    host.engine.back_office().unlock(&host.phone).await.unwrap();
     let before = account_bytes(&host).await;
 
     let store = LocksDuringTheCheck {
@@ -230,7 +230,11 @@ async fn a_changed_or_reset_pin_is_hashed_under_the_current_key() {
 
     let host = Host::new().await;
     let engine = rotated(&host);
-    engine.reset_pin(&host.phone, &pin("402517")).await.unwrap();
+    engine
+        .back_office()
+        .reset_pin(&host.phone, &pin("402517"))
+        .await
+        .unwrap();
     let reset = account_bytes(&host).await;
     assert_eq!((reset[2], reset[4]), (2, 2));
     let payment = engine.initiate(order(4990), &host.phone).await.unwrap();

@@ -375,7 +375,7 @@ async fn wrong_pins_warn_before_the_lock_that_is_permanent() {
         ]
     );
     // A PIN change's wrong old PIN warns alike.
-    host.engine.unlock(&host.phone).await.unwrap();
+    host.engine.back_office().unlock(&host.phone).await.unwrap();
     let policy = Policy {
         max_pin_locks: 1,
         ..Policy::default()

@@ -16,10 +16,10 @@ use crate::time::Timestamp;
 pub enum AccountStatus {
     /// The account pays.
     Active,
-    /// Paused by the host (a fraud check, a dispute); [`Engine::set_status`] makes it active
+    /// Paused by the host (a fraud check, a dispute); [`BackOffice::set_status`] makes it active
     /// again.
     ///
-    /// [`Engine::set_status`]: crate::Engine::set_status
+    /// [`BackOffice::set_status`]: crate::BackOffice::set_status
     Suspended,
     /// Closed for good: nothing reopens it. The number may be enrolled again, as a new
     /// account.
@@ -53,10 +53,10 @@ impl fmt::Display for AccountStatus {
     }
 }
 
-/// An account as the host's back office sees it (see [`Engine::account`]); never the PIN or
+/// An account as the host's back office sees it (see [`BackOffice::account`]); never the PIN or
 /// its hash.
 ///
-/// [`Engine::account`]: crate::Engine::account
+/// [`BackOffice::account`]: crate::BackOffice::account
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountDetails {
     pub(crate) status: AccountStatus,

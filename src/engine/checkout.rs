@@ -2,7 +2,7 @@
 
 use crate::Error;
 use crate::events::{Event, EventKind};
-use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store};
+use crate::host::{Bank, Clock, SmsGateway, SmsMessage, Store};
 use crate::language::Language;
 use crate::payment::transitions::{
     CodeStep, check_resend, code_not_sent, code_resent, code_restored, code_sent, code_typed,
@@ -13,7 +13,7 @@ use crate::secret::OtpCode;
 use crate::text::code_message;
 use crate::time::Timestamp;
 
-use super::{Engine, MAX_RACES};
+use super::Engine;
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Sends the buyer a single-use code by SMS, naming the amount and the merchant.
@@ -34,28 +34,29 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ) -> Result<Payment<OtpSent>, Error> {
         let now = self.clock.now();
         let code = OtpCode::random(self.policy.code_digits);
-        let id = payment.id();
-        let mut payment = payment;
-        for _ in 0..MAX_RACES {
-            if payment.is_expired(now) {
-                return Err(self.expire(payment, now).await);
-            }
-            let verified_at = payment.state().verified_at();
-            // The right PIN counted this SMS already, when the window had room.
-            let counted = payment.state().sms_counted;
-            let next = code_sent(payment, &code, now, &self.keys, &self.policy);
-            if let Some(sent) = self.replace(next).await? {
-                return match self.dispatch(&sent, code, now, counted).await {
-                    Ok(()) => Ok(self.code_went_out(sent, now)),
-                    Err(error) => {
-                        self.undo_send(code_not_sent(sent, verified_at)).await;
-                        Err(error)
+        let tagged = &code;
+        let (sent, verified_at, counted) = self
+            .update_payment(payment, |payment| {
+                Box::pin(async move {
+                    if payment.is_expired(now) {
+                        return Err(self.expire(payment, now).await);
                     }
-                };
+                    let verified_at = payment.state().verified_at();
+                    // The right PIN counted this SMS already, when the window had room.
+                    let counted = payment.state().sms_counted;
+                    let next = code_sent(payment, tagged, now, &self.keys, &self.policy);
+                    let stored = self.replace(next).await?;
+                    Ok(stored.map(|sent| (sent, verified_at, counted)))
+                })
+            })
+            .await?;
+        match self.dispatch(&sent, code, now, counted).await {
+            Ok(()) => Ok(self.code_went_out(sent, now)),
+            Err(error) => {
+                self.undo_send(code_not_sent(sent, verified_at)).await;
+                Err(error)
             }
-            payment = self.resume::<PinVerified>(id).await?;
         }
-        Err(Error::Conflict)
     }
 
     /// Sends a new code in place of the current one, after the policy's cooldown and within its
@@ -72,27 +73,28 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     pub async fn resend_code(&self, payment: Payment<OtpSent>) -> Result<Payment<OtpSent>, Error> {
         let now = self.clock.now();
         let code = OtpCode::random(self.policy.code_digits);
-        let id = payment.id();
-        let mut payment = payment;
-        for _ in 0..MAX_RACES {
-            if payment.is_expired(now) {
-                return Err(self.expire(payment, now).await);
-            }
-            check_resend(&payment, now, &self.policy)?;
-            let previous = payment.state().snapshot();
-            let next = code_resent(payment, &code, now, &self.keys, &self.policy);
-            if let Some(sent) = self.replace(next).await? {
-                return match self.dispatch(&sent, code, now, false).await {
-                    Ok(()) => Ok(self.code_went_out(sent, now)),
-                    Err(error) => {
-                        self.undo_send(code_restored(sent, &previous)).await;
-                        Err(error)
+        let tagged = &code;
+        let (sent, previous) = self
+            .update_payment(payment, |payment| {
+                Box::pin(async move {
+                    if payment.is_expired(now) {
+                        return Err(self.expire(payment, now).await);
                     }
-                };
+                    check_resend(&payment, now, &self.policy)?;
+                    let previous = payment.state().snapshot();
+                    let next = code_resent(payment, tagged, now, &self.keys, &self.policy);
+                    let stored = self.replace(next).await?;
+                    Ok(stored.map(|sent| (sent, previous)))
+                })
+            })
+            .await?;
+        match self.dispatch(&sent, code, now, false).await {
+            Ok(()) => Ok(self.code_went_out(sent, now)),
+            Err(error) => {
+                self.undo_send(code_restored(sent, &previous)).await;
+                Err(error)
             }
-            payment = self.resume::<OtpSent>(id).await?;
         }
-        Err(Error::Conflict)
     }
 
     /// Checks the code the buyer typed; if it is right, consumes it and debits the buyer.
@@ -118,44 +120,48 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         payment: Payment<OtpSent>,
         code: &OtpCode,
     ) -> Result<CodeCheck, Error> {
-        let id = payment.id();
-        let mut payment = payment;
-        for _ in 0..MAX_RACES {
-            let now = self.clock.now();
-            if payment.is_expired(now) {
-                return Err(self.expire(payment, now).await);
-            }
-            match code_typed(payment, code, now, &self.keys)? {
-                CodeStep::Right(next) => {
-                    if let Some(authorized) = self.replace(next).await? {
+        self.update_payment(payment, |payment| {
+            Box::pin(async move {
+                let now = self.clock.now();
+                if payment.is_expired(now) {
+                    return Err(self.expire(payment, now).await);
+                }
+                match code_typed(payment, code, now, &self.keys)? {
+                    CodeStep::Right(next) => {
+                        let Some(authorized) = self.replace(next).await? else {
+                            return Ok(None);
+                        };
                         self.emit(|| Event::payment(EventKind::Authorized, &authorized, now));
                         self.end_streak(&authorized, now).await;
-                        return self.settle(authorized).await.map(CodeCheck::Confirmed);
+                        self.settle(authorized)
+                            .await
+                            .map(|paid| Some(CodeCheck::Confirmed(paid)))
                     }
-                }
-                CodeStep::Wrong(next) => {
-                    if let Some(payment) = self.replace(next).await? {
+                    CodeStep::Wrong(next) => {
+                        let Some(payment) = self.replace(next).await? else {
+                            return Ok(None);
+                        };
                         let attempts_left = payment.attempts_left();
                         let kind = EventKind::CodeRejected { attempts_left };
                         self.emit(|| Event::payment(kind, &payment, now));
-                        return Ok(CodeCheck::Rejected {
+                        Ok(Some(CodeCheck::Rejected {
                             payment,
                             attempts_left,
-                        });
+                        }))
                     }
-                }
-                CodeStep::Exhausted(next) => {
-                    if let Some(failed) = self.replace(next).await? {
+                    CodeStep::Exhausted(next) => {
+                        let Some(failed) = self.replace(next).await? else {
+                            return Ok(None);
+                        };
                         let kind = EventKind::Failed(failed.reason());
                         self.emit(|| Event::payment(kind, &failed, now));
-                        self.release_share(failed.phone(), id).await;
-                        return Err(Error::TooManyAttempts);
+                        self.release_share(failed.phone(), failed.id()).await;
+                        Err(Error::TooManyAttempts)
                     }
                 }
-            }
-            payment = self.resume::<OtpSent>(id).await?;
-        }
-        Err(Error::Conflict)
+            })
+        })
+        .await
     }
 
     /// The payment whose code the gateway took, after its event.
@@ -167,10 +173,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
 
     /// Counts one SMS to `phone` in its guard, or refuses it when the window is full.
     async fn count_sms(&self, phone: &PhoneNumber, now: Timestamp) -> Result<(), Error> {
-        let key = Key::guard(&self.keys.account_index(phone));
-        let current = self.read_guard(&key).await?;
+        let read = self.read_guard(self.number_keys(phone).guard).await?;
         let policy = &self.policy;
-        self.update_guard(&key, current, |g| Ok((g.after_sms(now, policy)?, ())))
+        self.update_guard(read, |g| Ok((Some(g.after_sms(now, policy)?), ())))
             .await
     }
 

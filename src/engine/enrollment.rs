@@ -8,13 +8,13 @@ use crate::enrollment::transitions::{
 };
 use crate::enrollment::{
     self, AnyEnrollment, CodeAccepted, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailed,
-    EnrollmentFailure, EnrollmentRecord, EnrollmentState,
+    EnrollmentFailure,
 };
 use crate::error::EnrollmentKind;
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::guard::Failure;
-use crate::host::{Bank, Clock, Key, SmsGateway, SmsMessage, Store};
+use crate::host::{Bank, Clock, SmsGateway, SmsMessage, Store};
 use crate::ids::EnrollmentId;
 use crate::language::Language;
 use crate::phone::PhoneNumber;
@@ -22,8 +22,9 @@ use crate::secret::{OtpCode, Pin};
 use crate::text::enrollment_message;
 use crate::time::Timestamp;
 
-use super::pin::{GuardRead, failure_event};
-use super::{Engine, MAX_RACES};
+use super::Engine;
+use super::pin::failure_event;
+use super::records::{Attempt, GuardRead};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Enrolls `phone` with `pin` and the account to debit, directly.
@@ -49,7 +50,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ) -> Result<(), Error> {
         self.policy.check_pin_length(pin)?;
         let account = Account::new(&self.keys, pin, funding, self.clock.now());
-        self.create_account(&self.account_key(phone), &account)
+        self.create_account(&self.number_keys(phone).account, &account)
             .await?;
         self.emit_for(phone, EventKind::Enrolled);
         Ok(())
@@ -82,28 +83,30 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         phone: &PhoneNumber,
     ) -> Result<Enrollment<CodeSent>, Error> {
         let now = self.clock.now();
-        let guard_key = Key::guard(&self.keys.account_index(phone));
-        let current = self.read_guard(&guard_key).await?;
         let policy = &self.policy;
-        self.update_guard(&guard_key, current, |g| {
+        let read = self.read_guard(self.number_keys(phone).guard).await?;
+        self.update_guard(read, |g| {
             g.check_open(now)?;
-            Ok((g.after_enrollment_sms(now, policy)?, ()))
+            Ok((Some(g.after_enrollment_sms(now, policy)?), ()))
         })
         .await?;
         let code = OtpCode::random(policy.code_digits);
-        let mut enrollment = started(phone.clone(), &code, now, &self.keys, policy);
-        for _ in 0..MAX_RACES {
-            let record = enrollment::encode(&enrollment, &self.keys);
-            match self.try_put(enrollment.key(), None, record).await? {
-                Some(version) => {
-                    return self
-                        .send_enrollment_code(enrollment.with_version(version), code, now)
-                        .await;
-                }
-                None => enrollment = with_new_id(enrollment, &code, &self.keys),
-            }
-        }
-        Err(Error::Conflict)
+        let enrollment = started(phone.clone(), &code, now, &self.keys, policy);
+        // A new enrollment's key is absent: a lost race is an id already taken, and a new id
+        // goes again.
+        let tagged = &code;
+        let stored = self
+            .retry(enrollment, |enrollment| {
+                Box::pin(async move {
+                    let record = enrollment::encode(&enrollment, &self.keys);
+                    Ok(match self.try_put(enrollment.key(), None, record).await? {
+                        Some(version) => Attempt::Done(enrollment.with_version(version)),
+                        None => Attempt::Again(with_new_id(enrollment, tagged, &self.keys)),
+                    })
+                })
+            })
+            .await?;
+        self.send_enrollment_code(stored, code, now).await
     }
 
     /// Finishes an enrollment: checks the code the applicant typed and, if it is right, makes
@@ -126,7 +129,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// code: the number has an active or suspended account; the enrollment is then `Failed`),
     /// [`Error::Storage`] (after a right code it may leave the enrollment
     /// [`Accepted`](EnrollmentKind::Accepted), its code used up, and the account made or not:
-    /// [`Engine::account`] tells; if not, the applicant starts again),
+    /// [`BackOffice::account`](super::BackOffice::account) tells; if not, the applicant starts
+    /// again),
     /// [`Error::TooManyAttempts`], [`Error::Expired`] (both: the enrollment is then `Failed`),
     /// [`Error::Locked`], [`Error::WrongEnrollmentState`] when it moved on meanwhile,
     /// [`Error::Tampered`], [`Error::Conflict`].
@@ -142,39 +146,46 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         if enrollment.is_expired(now) {
             return Err(self.expire_enrollment(enrollment, now).await);
         }
-        let guard_key = Key::guard(&self.keys.account_index(enrollment.phone()));
-        let guard = self.open_guard(guard_key, now).await?;
-        let id = enrollment.id();
-        let mut enrollment = enrollment;
-        for _ in 0..MAX_RACES {
-            match code_typed(enrollment, code, now, &self.keys)? {
-                CodeStep::Right(right) => {
-                    // Decided against the guard it writes: a lock that wrong codes or PINs
-                    // reached since the guard was read refuses the code, which stays unused.
-                    self.confirm_open(&guard, now).await?;
-                    // The code is used up before the account is made: of racing calls, and of
-                    // a stale copy of an enrollment that ended, only one gets past this.
-                    if let Some(taken) = self.replace_enrollment(accepted(right, now)).await? {
-                        return self.complete_enrollment(taken, pin, funding, now).await;
+        let guard = &self
+            .open_guard(self.number_keys(enrollment.phone()).guard, now)
+            .await?;
+        let funding = &funding;
+        self.update_enrollment(enrollment, |enrollment| {
+            Box::pin(async move {
+                if enrollment.is_expired(now) {
+                    return Err(self.expire_enrollment(enrollment, now).await);
+                }
+                match code_typed(enrollment, code, now, &self.keys)? {
+                    CodeStep::Right(right) => {
+                        // Decided against the guard it writes: a lock that wrong codes or PINs
+                        // reached since the guard was read refuses the code, which stays unused.
+                        self.confirm_open(guard.clone(), now).await?;
+                        // The code is used up before the account is made: of racing calls, and of
+                        // a stale copy of an enrollment that ended, only one gets past this.
+                        let Some(taken) = self.replace_enrollment(accepted(right, now)).await?
+                        else {
+                            return Ok(None);
+                        };
+                        let made = self.complete_enrollment(taken, pin, funding.clone(), now);
+                        made.await.map(Some)
+                    }
+                    CodeStep::Wrong(next) => {
+                        let Some(stored) = self.replace_enrollment(next).await? else {
+                            return Ok(None);
+                        };
+                        let answer = self.wrong_enrollment_code(stored, guard.clone(), now);
+                        answer.await.map(Some)
+                    }
+                    CodeStep::Exhausted(next) => {
+                        let Some(stored) = self.replace_enrollment(next).await? else {
+                            return Ok(None);
+                        };
+                        Err(self.exhausted_enrollment(stored, guard.clone(), now).await)
                     }
                 }
-                CodeStep::Wrong(next) => {
-                    if let Some(stored) = self.replace_enrollment(next).await? {
-                        return self.wrong_enrollment_code(stored, guard, now).await;
-                    }
-                }
-                CodeStep::Exhausted(next) => {
-                    if let Some(stored) = self.replace_enrollment(next).await? {
-                        return Err(self.exhausted_enrollment(stored, guard, now).await);
-                    }
-                }
-            }
-            enrollment = self.resume_enrollment(id).await?;
-            if enrollment.is_expired(now) {
-                return Err(self.expire_enrollment(enrollment, now).await);
-            }
-        }
-        Err(Error::Conflict)
+            })
+        })
+        .await
     }
 
     /// The enrollment stored under `id`, in whatever state it is.
@@ -183,11 +194,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::NotFound`], [`Error::Tampered`], [`Error::Storage`].
     pub async fn load_enrollment(&self, id: EnrollmentId) -> Result<AnyEnrollment, Error> {
-        let entry = self
-            .read(&Key::enrollment(&id))
-            .await?
-            .ok_or(Error::NotFound)?;
-        enrollment::decode(&self.keys, &id, &entry)
+        self.read_enrollment(id).await
     }
 
     /// The enrollment stored under `id`, waiting for its code: how a server picks it up again
@@ -199,19 +206,6 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Engine::load_enrollment`].
     pub async fn resume_enrollment(&self, id: EnrollmentId) -> Result<Enrollment<CodeSent>, Error> {
         self.enrollment_in::<CodeSent>(id).await
-    }
-
-    /// The enrollment stored under `id`, if it is in state `S`.
-    async fn enrollment_in<S: EnrollmentState>(
-        &self,
-        id: EnrollmentId,
-    ) -> Result<Enrollment<S>, Error> {
-        let any = self.load_enrollment(id).await?;
-        let found = any.kind();
-        S::from_any(any).ok_or(Error::WrongEnrollmentState {
-            expected: S::KIND,
-            found,
-        })
     }
 
     /// Hands the SMS carrying an enrollment's code to the gateway.
@@ -237,11 +231,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// refuses with [`Error::Locked`] once a racing guess locked it: an answer that needs the
     /// number open is thereby decided after every guess counted before it, and before any
     /// counted after it, as a right PIN's reset is.
-    async fn confirm_open(&self, guard: &GuardRead, now: Timestamp) -> Result<(), Error> {
-        let current = (guard.guard.clone(), guard.version);
-        self.update_guard(&guard.key, current, |g| {
+    async fn confirm_open(&self, guard: GuardRead, now: Timestamp) -> Result<(), Error> {
+        self.update_guard(guard, |g| {
             g.check_open(now)?;
-            Ok((g.clone(), ()))
+            Ok((Some(g.clone()), ()))
         })
         .await
     }
@@ -293,7 +286,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
     ) -> Result<EnrollmentCheck, Error> {
         let account = Account::new(&self.keys, pin, funding, now);
-        let key = self.account_key(enrollment.phone());
+        let key = self.number_keys(enrollment.phone()).account;
         match self.create_account(&key, &account).await {
             Ok(()) => self.close_enrollment(enrollment, None, now).await,
             Err(Error::AlreadyEnrolled) => {
@@ -313,76 +306,60 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         reason: Option<EnrollmentFailure>,
         now: Timestamp,
     ) -> Result<EnrollmentCheck, Error> {
-        let id = enrollment.id();
-        let mut enrollment = enrollment;
-        for _ in 0..MAX_RACES {
-            match reason {
-                None => {
-                    if let Some(done) = self.replace_enrollment(enrolled(enrollment, now)).await? {
-                        self.emit(|| Event::enrollment(EventKind::Enrolled, &done, now));
-                        return Ok(EnrollmentCheck::Enrolled(done));
+        self.update_enrollment(enrollment, |enrollment| {
+            Box::pin(async move {
+                match reason {
+                    None => {
+                        let done = self.replace_enrollment(enrolled(enrollment, now)).await?;
+                        if let Some(done) = &done {
+                            self.emit(|| Event::enrollment(EventKind::Enrolled, done, now));
+                        }
+                        Ok(done.map(EnrollmentCheck::Enrolled))
                     }
-                }
-                Some(reason) => {
-                    let next = failed(enrollment, reason, now);
-                    if let Some(done) = self.replace_enrollment(next).await? {
+                    Some(reason) => {
+                        let Some(done) = self
+                            .replace_enrollment(failed(enrollment, reason, now))
+                            .await?
+                        else {
+                            return Ok(None);
+                        };
                         let kind = EventKind::EnrollmentFailed(reason);
                         self.emit(|| Event::enrollment(kind, &done, now));
-                        return Err(Error::AlreadyEnrolled);
+                        Err(Error::AlreadyEnrolled)
                     }
                 }
-            }
-            enrollment = self.enrollment_in::<CodeAccepted>(id).await?;
-        }
-        Err(Error::Conflict)
+            })
+        })
+        .await
     }
 
     /// Records that `enrollment` expired; the error to give the caller: `Expired` once it is
     /// stored as expired, `WrongEnrollmentState` when a racing call ended it otherwise.
     async fn expire_enrollment(&self, enrollment: Enrollment<CodeSent>, now: Timestamp) -> Error {
         let (id, reason) = (enrollment.id(), EnrollmentFailure::Expired);
-        let mut enrollment = enrollment;
-        for _ in 0..MAX_RACES {
-            match self
-                .replace_enrollment(failed(enrollment, reason, now))
-                .await
-            {
-                Ok(Some(done)) => {
+        let expired = self.retry(enrollment, |enrollment| {
+            Box::pin(async move {
+                if let Some(done) = self
+                    .replace_enrollment(failed(enrollment, reason, now))
+                    .await?
+                {
                     self.emit(|| {
                         Event::enrollment(EventKind::EnrollmentFailed(reason), &done, now)
                     });
-                    return Error::Expired;
+                    return Ok(Attempt::Done(Error::Expired));
                 }
-                Ok(None) => {}
-                Err(error) => return error,
-            }
-            enrollment = match self.load_enrollment(id).await {
-                Ok(AnyEnrollment::CodeSent(enrollment)) => enrollment,
-                Ok(AnyEnrollment::Failed(done)) if done.state().reason() == reason => {
-                    return Error::Expired;
-                }
-                Ok(other) => {
-                    return Error::WrongEnrollmentState {
+                Ok(match self.read_enrollment(id).await? {
+                    AnyEnrollment::CodeSent(enrollment) => Attempt::Again(enrollment),
+                    AnyEnrollment::Failed(done) if done.state().reason() == reason => {
+                        Attempt::Done(Error::Expired)
+                    }
+                    other => Attempt::Done(Error::WrongEnrollmentState {
                         expected: EnrollmentKind::CodeSent,
                         found: other.kind(),
-                    };
-                }
-                Err(error) => return error,
-            };
-        }
-        Error::Conflict
-    }
-
-    /// Replaces the stored enrollment if it is still at the version `next` was derived from;
-    /// `Ok(None)` when it changed meanwhile.
-    async fn replace_enrollment<S: EnrollmentRecord>(
-        &self,
-        next: Enrollment<S>,
-    ) -> Result<Option<Enrollment<S>>, Error> {
-        let record = enrollment::encode(&next, &self.keys);
-        let version = self
-            .try_put(next.key(), Some(next.version()), record)
-            .await?;
-        Ok(version.map(|version| next.with_version(version)))
+                    }),
+                })
+            })
+        });
+        expired.await.unwrap_or_else(|error| error)
     }
 }

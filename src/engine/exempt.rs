@@ -1,13 +1,14 @@
 //! The low-value exemption: authorizing without a code, and the streak a code ends.
 
 use crate::events::{Event, EventKind};
-use crate::host::{Bank, Clock, Key, SmsGateway, Store};
+use crate::host::{Bank, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
 use crate::payment::transitions::authorized_exempt;
-use crate::payment::{Authorized, ExemptionTicket, Payment, PinVerified};
+use crate::payment::{Authorized, ExemptionTicket, Payment};
 use crate::time::Timestamp;
 
-use super::{Engine, MAX_RACES};
+use super::Engine;
+use super::records::Attempt;
 use crate::Error;
 use crate::error::StateKind;
 
@@ -24,39 +25,38 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::ExemptionWithdrawn`] (the payment stays `PinVerified`: send its code),
-    /// [`Error::Expired`] (the payment is then `Failed`), [`Error::WrongState`] when it moved
-    /// on meanwhile (a code was sent for it), [`Error::Tampered`], [`Error::Storage`],
-    /// [`Error::Conflict`].
+    /// [`Error::ExemptionWithdrawn`] (the payment stays `PinVerified`: send its code), also
+    /// when a send of its code failed meanwhile, which took it off the exemption's path;
+    /// [`Error::Expired`] (the payment is then `Failed`), [`Error::WrongState`] with the state
+    /// found when it moved on meanwhile (its code sent, or authorized by a racing call),
+    /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
     pub async fn authorize_exempt(
         &self,
         ticket: ExemptionTicket,
     ) -> Result<Payment<Authorized>, Error> {
         let now = self.clock.now();
-        let mut payment = ticket.into_payment();
+        let payment = ticket.into_payment();
         if !self.policy.exempts(payment.order().amount()) {
             return Err(Error::ExemptionWithdrawn);
         }
-        let id = payment.id();
-        for _ in 0..MAX_RACES {
-            if payment.is_expired(now) {
-                return Err(self.expire(payment, now).await);
-            }
-            if !payment.state().low_value_exempt() {
-                // Read back after a lost race: its code was sent meanwhile (and the send put
-                // back), so it takes the code's path now.
-                return Err(Error::WrongState {
-                    expected: StateKind::PinVerified,
-                    found: StateKind::OtpSent,
-                });
-            }
-            if let Some(authorized) = self.replace(authorized_exempt(payment, now)).await? {
-                self.emit(|| Event::payment(EventKind::ExemptAuthorized, &authorized, now));
-                return Ok(authorized);
-            }
-            payment = self.resume::<PinVerified>(id).await?;
-        }
-        Err(Error::Conflict)
+        self.update_payment(payment, |payment| {
+            Box::pin(async move {
+                if payment.is_expired(now) {
+                    return Err(self.expire(payment, now).await);
+                }
+                if !payment.state().low_value_exempt() {
+                    // Read back after a lost race: its code was sent meanwhile and the send put
+                    // back, which took the payment off the exemption's path.
+                    return Err(Error::ExemptionWithdrawn);
+                }
+                let authorized = self.replace(authorized_exempt(payment, now)).await?;
+                if let Some(authorized) = &authorized {
+                    self.emit(|| Event::payment(EventKind::ExemptAuthorized, authorized, now));
+                }
+                Ok(authorized)
+            })
+        })
+        .await
     }
 
     /// Starts the exemption's streak of `payment`'s number again after `payment` was
@@ -73,37 +73,37 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         payment: &Payment<Authorized>,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let key = Key::guard(&self.keys.account_index(payment.phone()));
-        let (mut guard, mut version) = self.read_guard(&key).await?;
-        let mut used = Vec::new();
-        for _ in 0..MAX_RACES {
-            // The outstanding tickets but this payment's own; one known to be used is not read
-            // again.
-            let recent: Vec<_> = guard
-                .ledger()
-                .outstanding_tickets(payment.id(), now)
-                .collect();
-            let mut pending = Vec::new();
-            for id in recent {
-                if used.contains(&id) {
-                    continue;
+        let read = self
+            .read_guard(self.number_keys(payment.phone()).guard)
+            .await?;
+        let code = payment.id();
+        // Tickets found used stay used: a lost race does not read their payments again.
+        self.retry((read, Vec::new()), |(read, mut used)| {
+            Box::pin(async move {
+                let outstanding: Vec<PaymentId> =
+                    read.guard.ledger().outstanding_tickets(code, now).collect();
+                let mut pending = Vec::new();
+                for ticket in outstanding {
+                    if used.contains(&ticket) {
+                        continue;
+                    }
+                    if self.ticket_used(ticket).await {
+                        used.push(ticket);
+                    } else {
+                        pending.push(ticket);
+                    }
                 }
-                if self.ticket_used(id).await {
-                    used.push(id);
-                } else {
-                    pending.push(id);
-                }
-            }
-            let Some(ledger) = guard.ledger().after_code(&pending) else {
-                return Ok(());
-            };
-            let record = guard.with_ledger(ledger).encode(&self.keys, &key);
-            if self.try_put(&key, version, record).await?.is_some() {
-                return Ok(());
-            }
-            (guard, version) = self.read_guard(&key).await?;
-        }
-        Err(Error::Conflict)
+                let Some(ledger) = read.guard.ledger().after_code(&pending) else {
+                    return Ok(Attempt::Done(()));
+                };
+                let next = read.guard.clone().with_ledger(ledger);
+                Ok(match self.write_guard(read, &next).await? {
+                    None => Attempt::Done(()),
+                    Some(read_anew) => Attempt::Again((read_anew, used)),
+                })
+            })
+        })
+        .await
     }
 
     /// Whether the exemption ticket of payment `id` can no longer be used: the payment went

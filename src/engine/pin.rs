@@ -4,14 +4,15 @@ use crate::Error;
 use crate::account::{ACCOUNT_RECORD, Account};
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
-use crate::guard::{Failure, Guard};
+use crate::guard::Failure;
 use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Version};
 use crate::payment::transitions::{Accepted, pin_verified};
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
 use crate::secret::Pin;
 use crate::time::Timestamp;
 
-use super::{Engine, MAX_RACES};
+use super::Engine;
+use super::records::GuardRead;
 
 /// What a PIN check found.
 pub(super) enum Found {
@@ -26,13 +27,6 @@ pub(super) enum Found {
 pub(super) struct RightPin {
     pub(super) account: Account,
     pub(super) version: Version,
-}
-
-/// A number's guard as read: its store key, its value, its version.
-pub(super) struct GuardRead {
-    pub(super) key: Key,
-    pub(super) guard: Guard,
-    pub(super) version: Option<Version>,
 }
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
@@ -69,9 +63,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         if payment.is_expired(now) {
             return Err(self.expire(payment, now).await);
         }
-        let index = self.keys.account_index(payment.phone());
-        let guard = self.open_guard(Key::guard(&index), now).await?;
-        let account_key = Key::account(&index);
+        let keys = self.number_keys(payment.phone());
+        let guard = self.open_guard(keys.guard, now).await?;
+        let account_key = keys.account;
         match self.check_pin(&account_key, pin).await? {
             Found::Right(right) => {
                 let accepted = match self.accept_pin(guard, &payment, now).await {
@@ -133,18 +127,18 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let policy = &self.policy;
         let (id, amount, lapses_at) =
             (payment.id(), payment.order().amount(), payment.expires_at());
-        self.update_guard(&guard.key, (guard.guard, guard.version), |g| {
+        self.update_guard(guard, |g| {
             g.check_open(now)?;
             let reset = g.after_success();
             let reserved = reset.ledger().reserve(id, amount, now, lapses_at, policy);
             let (reserved, exempt) = match reserved {
                 Ok((ledger, exempt)) => (reset.with_ledger(ledger), exempt),
-                Err(refusal) => return Ok((reset, Err(refusal))),
+                Err(refusal) => return Ok((Some(reset), Err(refusal))),
             };
             let counted = (!exempt).then(|| reserved.after_sms(now, policy).ok());
             Ok(match counted.flatten() {
-                Some(counted) => (counted, Ok(Accepted::new(true, exempt))),
-                None => (reserved, Ok(Accepted::new(false, exempt))),
+                Some(counted) => (Some(counted), Ok(Accepted::new(true, exempt))),
+                None => (Some(reserved), Ok(Accepted::new(false, exempt))),
             })
         })
         .await?
@@ -152,13 +146,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
 
     /// The number's guard under `key`, refused while it is locked at `now`.
     pub(super) async fn open_guard(&self, key: Key, now: Timestamp) -> Result<GuardRead, Error> {
-        let (guard, version) = self.read_guard(&key).await?;
-        guard.check_open(now)?;
-        Ok(GuardRead {
-            key,
-            guard,
-            version,
-        })
+        let read = self.read_guard(key).await?;
+        read.guard.check_open(now)?;
+        Ok(read)
     }
 
     /// Counts one wrong PIN in the number's guard by compare-and-swap.
@@ -168,9 +158,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
     ) -> Result<Failure, Error> {
         let policy = &self.policy;
-        self.update_guard(&guard.key, (guard.guard, guard.version), |g| {
+        self.update_guard(guard, |g| {
             g.check_open(now)?;
-            Ok(g.after_failure(now, policy))
+            let (next, failure) = g.after_failure(now, policy);
+            Ok((Some(next), failure))
         })
         .await
     }
@@ -232,6 +223,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         Ok((record_key, record))
     }
 
+    /// Stores the payment as `PinVerified`, the guard having accepted its PIN.
     async fn mark_pin_verified(
         &self,
         payment: Payment<Initiated>,
@@ -239,18 +231,14 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
         accepted: Accepted,
     ) -> Result<Payment<PinVerified>, Error> {
-        let id = payment.id();
-        let mut payment = payment;
-        for _ in 0..MAX_RACES {
-            if let Some(stored) = self
-                .replace(pin_verified(payment, funding.clone(), now, accepted))
-                .await?
-            {
-                return Ok(stored);
-            }
-            payment = self.resume::<Initiated>(id).await?;
-        }
-        Err(Error::Conflict)
+        let funding = &funding;
+        self.update_payment(payment, |payment| {
+            Box::pin(async move {
+                let next = pin_verified(payment, funding.clone(), now, accepted);
+                self.replace(next).await
+            })
+        })
+        .await
     }
 }
 

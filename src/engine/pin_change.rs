@@ -8,8 +8,9 @@ use crate::host::{Bank, Clock, Key, SmsGateway, Store};
 use crate::phone::PhoneNumber;
 use crate::secret::Pin;
 
+use super::Engine;
 use super::pin::{Found, failure_event};
-use super::{Engine, MAX_RACES};
+use super::records::Attempt;
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Replaces the buyer's PIN, on the strength of the old one.
@@ -32,9 +33,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ) -> Result<PinChange, Error> {
         self.policy.check_new_pin(new_pin)?;
         let now = self.clock.now();
-        let index = self.keys.account_index(phone);
-        let guard = self.open_guard(Key::guard(&index), now).await?;
-        let key = Key::account(&index);
+        let keys = self.number_keys(phone);
+        let guard = self.open_guard(keys.guard, now).await?;
+        let key = keys.account;
         let found = self.check_pin(&key, old_pin).await?;
         if let Found::Refused = found {
             let failure = self.count_wrong_pin(guard, now).await?;
@@ -47,9 +48,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 Failure::Locked(until) => Err(Error::Locked { until }),
             };
         }
-        self.update_guard(&guard.key, (guard.guard, guard.version), |g| {
+        self.update_guard(guard, |g| {
             g.check_open(now)?;
-            Ok((g.after_success(), ()))
+            Ok((Some(g.after_success()), ()))
         })
         .await?;
         self.store_new_pin(&key, found, old_pin, new_pin).await?;
@@ -66,23 +67,22 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         old_pin: &Pin,
         new_pin: &Pin,
     ) -> Result<(), Error> {
-        let mut found = found;
-        for _ in 0..MAX_RACES {
-            let Found::Right(right) = found else {
-                // Changed meanwhile by a racing call: the old PIN is no longer the PIN.
-                return Err(Error::Conflict);
-            };
-            let account = right.account.with_pin(&self.keys, new_pin);
-            let record = account.encode(&self.keys, key);
-            if self
-                .try_put(key, Some(right.version), record)
-                .await?
-                .is_some()
-            {
-                return Ok(());
-            }
-            found = self.check_pin(key, old_pin).await?;
-        }
-        Err(Error::Conflict)
+        self.retry(found, |found| {
+            Box::pin(async move {
+                let Found::Right(right) = found else {
+                    // Changed meanwhile by a racing call: the old PIN is no longer the PIN.
+                    return Err(Error::Conflict);
+                };
+                let account = right.account.with_pin(&self.keys, new_pin);
+                let record = account.encode(&self.keys, key);
+                Ok(
+                    match self.try_put(key, Some(right.version), record).await? {
+                        Some(_) => Attempt::Done(()),
+                        None => Attempt::Again(self.check_pin(key, old_pin).await?),
+                    },
+                )
+            })
+        })
+        .await
     }
 }

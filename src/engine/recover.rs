@@ -4,9 +4,10 @@ use crate::Error;
 use crate::host::RefundKey;
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
-use crate::payment::{AnyPayment, Confirmed, FailureReason, Payment, RefundStatus};
+use crate::payment::{AnyPayment, Authorized, Confirmed, FailureReason, Payment, RefundStatus};
 
-use super::{Engine, Fail, MAX_RACES};
+use super::Engine;
+use super::failing::Ended;
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Brings the payment `id` as far as it can go without the buyer, and returns it as it now
@@ -34,39 +35,44 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::NotFound`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`]; a
     /// bank decline is not an error here: the payment comes back `Failed(Declined)`.
     pub async fn recover(&self, id: PaymentId) -> Result<AnyPayment, Error> {
-        for _ in 0..MAX_RACES {
-            let now = self.clock.now();
-            let any = self.load(id).await?;
-            if let AnyPayment::Failed(failed) = &any {
+        let now = self.clock.now();
+        match self.read_payment(id).await? {
+            AnyPayment::Failed(failed) => {
                 // Give its share back, in case a crash kept it; nothing to write otherwise.
                 self.release_share(failed.phone(), id).await;
-                return Ok(any);
+                Ok(AnyPayment::Failed(failed))
             }
-            if let AnyPayment::Authorized(payment) = any {
-                return match self.settle(payment).await {
-                    Ok(confirmed) => Ok(AnyPayment::Confirmed(confirmed)),
-                    Err(Error::Bank(BankError::Unavailable) | Error::Declined(_)) => {
-                        self.load(id).await
+            AnyPayment::Authorized(payment) => self.settle_for_recovery(payment).await,
+            AnyPayment::Confirmed(payment) => self
+                .finish_refunds(payment)
+                .await
+                .map(AnyPayment::Confirmed),
+            open if now < open.expires_at() => Ok(open),
+            expired => {
+                let expiry = |_: &AnyPayment| FailureReason::Expired;
+                match self.fail_if_open(expired, expiry, now).await? {
+                    Ended::Failed(failed) => Ok(AnyPayment::Failed(failed)),
+                    // Its code was taken meanwhile: it is settled like any other.
+                    Ended::Settled(AnyPayment::Authorized(payment)) => {
+                        self.settle_for_recovery(payment).await
                     }
-                    Err(error) => Err(error),
-                };
-            }
-            if let AnyPayment::Confirmed(payment) = any {
-                return self
-                    .finish_refunds(payment)
-                    .await
-                    .map(AnyPayment::Confirmed);
-            }
-            if now < any.expires_at() {
-                return Ok(any);
-            }
-            match self.fail_open(any, FailureReason::Expired, now).await? {
-                Fail::Done(failed) => return Ok(AnyPayment::Failed(failed)),
-                Fail::Settled(settled) => return Ok(settled),
-                Fail::Lost => {}
+                    Ended::Settled(settled) => Ok(settled),
+                }
             }
         }
-        Err(Error::Conflict)
+    }
+
+    /// Settles `payment` with the same idempotency key as every earlier attempt; an outage or
+    /// a decline is no error here: the payment is returned as it then stands.
+    async fn settle_for_recovery(&self, payment: Payment<Authorized>) -> Result<AnyPayment, Error> {
+        let id = payment.id();
+        match self.settle(payment).await {
+            Ok(confirmed) => Ok(AnyPayment::Confirmed(confirmed)),
+            Err(Error::Bank(BankError::Unavailable) | Error::Declined(_)) => {
+                self.read_payment(id).await
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Asks the bank again for each pending refund of `payment`, and returns the payment as
@@ -87,7 +93,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             payment = match self.ask_refund(payment, &key).await {
                 Ok(answered) => answered,
                 // Unanswered (still pending) or declined (recorded): the next one.
-                Err(Error::Bank(_) | Error::Declined(_)) => self.resume::<Confirmed>(id).await?,
+                Err(Error::Bank(_) | Error::Declined(_)) => {
+                    self.payment_in::<Confirmed>(id).await?
+                }
                 Err(error) => return Err(error),
             };
         }

@@ -11,7 +11,7 @@ use crate::payment::refund_steps::{
 use crate::payment::{Confirmed, Payment, RefundStatus};
 use crate::time::Timestamp;
 
-use super::{Engine, MAX_RACES};
+use super::Engine;
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Gives `amount` of a confirmed payment back to the buyer, for `reason`, under the
@@ -43,24 +43,24 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         reason: RefundReason,
         key: &RefundKey,
     ) -> Result<Payment<Confirmed>, Error> {
-        let id = payment.id();
-        let mut payment = payment;
-        for _ in 0..MAX_RACES {
-            let now = self.clock.now();
-            match refund_asked(payment, key, amount, reason, now)? {
-                RefundStep::Done(done) => return Ok(done),
-                RefundStep::Ask(pending) => return self.ask_refund(pending, key).await,
-                RefundStep::Record(next) => {
-                    if let Some(stored) = self.replace(next).await? {
+        self.update_payment(payment, |payment| {
+            Box::pin(async move {
+                let now = self.clock.now();
+                match refund_asked(payment, key, amount, reason, now)? {
+                    RefundStep::Done(done) => Ok(Some(done)),
+                    RefundStep::Ask(pending) => self.ask_refund(pending, key).await.map(Some),
+                    RefundStep::Record(next) => {
+                        let Some(stored) = self.replace(next).await? else {
+                            return Ok(None);
+                        };
                         let kind = EventKind::RefundRequested { amount };
                         self.emit(|| Event::payment(kind, &stored, now));
-                        return self.ask_refund(stored, key).await;
+                        self.ask_refund(stored, key).await.map(Some)
                     }
                 }
-            }
-            payment = self.resume::<Confirmed>(id).await?;
-        }
-        Err(Error::Conflict)
+            })
+        })
+        .await
     }
 
     /// Asks the bank for the pending refund under `key`, and records its answer.
@@ -91,21 +91,21 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         key: &RefundKey,
         outcome: &Result<RefundReceipt, DeclineReason>,
     ) -> Result<Payment<Confirmed>, Error> {
-        let id = payment.id();
-        let mut payment = payment;
-        for _ in 0..MAX_RACES {
-            let now = self.clock.now();
-            let next = match refund_decided(payment, key, outcome, now) {
-                RefundDecision::Record(next) => next,
-                RefundDecision::Decided(decided) => return Ok(decided),
-            };
-            if let Some(stored) = self.replace(next).await? {
-                self.refund_event(&stored, key, now);
-                return Ok(stored);
-            }
-            payment = self.resume::<Confirmed>(id).await?;
-        }
-        Err(Error::Conflict)
+        self.update_payment(payment, |payment| {
+            Box::pin(async move {
+                let now = self.clock.now();
+                let next = match refund_decided(payment, key, outcome, now) {
+                    RefundDecision::Record(next) => next,
+                    RefundDecision::Decided(decided) => return Ok(Some(decided)),
+                };
+                let stored = self.replace(next).await?;
+                if let Some(stored) = &stored {
+                    self.refund_event(stored, key, now);
+                }
+                Ok(stored)
+            })
+        })
+        .await
     }
 
     fn refund_event(&self, payment: &Payment<Confirmed>, key: &RefundKey, now: Timestamp) {

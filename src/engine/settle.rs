@@ -1,16 +1,14 @@
-//! Settling authorized payments, and cancelling.
+//! Settling authorized payments: the debit, and its outcome recorded.
 
 use crate::Error;
 use crate::error::StateKind;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
-use crate::ids::PaymentId;
 use crate::payment::transitions::{confirmed, debit_request, failed};
-use crate::payment::{
-    AnyPayment, Authorized, CancelReason, Confirmed, Failed, FailureReason, Payment,
-};
+use crate::payment::{AnyPayment, Authorized, Confirmed, FailureReason, Payment};
 
-use super::{Engine, Fail, MAX_RACES};
+use super::Engine;
+use super::records::Attempt;
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Debits an authorized payment: what [`Engine::confirm`] does after a right code, and what
@@ -27,87 +25,43 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// spending limits given back), [`Error::WrongState`],
     /// [`Error::Storage`] (the payment stays `Authorized`).
     pub async fn settle(&self, payment: Payment<Authorized>) -> Result<Payment<Confirmed>, Error> {
-        let outcome = self.bank.debit(&debit_request(&payment)).await;
+        let outcome = &self.bank.debit(&debit_request(&payment)).await;
         let id = payment.id();
-        let mut payment = payment;
-        for _ in 0..MAX_RACES {
-            let now = self.clock.now();
-            match &outcome {
-                Ok(receipt) => {
-                    if let Some(done) = self.replace(confirmed(payment, receipt, now)).await? {
-                        self.emit(|| Event::payment(EventKind::Confirmed, &done, now));
-                        return Ok(done);
+        self.retry(payment, |payment| {
+            Box::pin(async move {
+                let now = self.clock.now();
+                match outcome {
+                    Ok(receipt) => {
+                        if let Some(done) = self.replace(confirmed(payment, receipt, now)).await? {
+                            self.emit(|| Event::payment(EventKind::Confirmed, &done, now));
+                            return Ok(Attempt::Done(done));
+                        }
                     }
-                }
-                Err(BankError::Declined(reason)) => {
-                    let why = FailureReason::Declined(*reason);
-                    if let Some(done) = self.replace(failed(payment, why, now)).await? {
-                        self.emit(|| Event::payment(EventKind::Failed(why), &done, now));
-                        self.release_share(done.phone(), id).await;
-                        return Err(Error::Declined(*reason));
+                    Err(BankError::Declined(reason)) => {
+                        let why = FailureReason::Declined(*reason);
+                        if let Some(done) = self.replace(failed(payment, why, now)).await? {
+                            self.emit(|| Event::payment(EventKind::Failed(why), &done, now));
+                            self.release_share(done.phone(), id).await;
+                            return Err(Error::Declined(*reason));
+                        }
                     }
+                    Err(error) => return Err(Error::Bank(*error)),
                 }
-                Err(error) => return Err(Error::Bank(*error)),
-            }
-            payment = match (self.load(id).await?, &outcome) {
-                (AnyPayment::Authorized(payment), _) => payment,
-                (AnyPayment::Confirmed(done), Ok(_)) => return Ok(done),
-                (AnyPayment::Failed(_), Err(BankError::Declined(reason))) => {
-                    return Err(Error::Declined(*reason));
-                }
-                (other, _) => {
-                    return Err(Error::WrongState {
+                // Lost to a racing call: its outcome is this one's too (the same key, the same
+                // answer from the bank).
+                match (self.read_payment(id).await?, outcome) {
+                    (AnyPayment::Authorized(payment), _) => Ok(Attempt::Again(payment)),
+                    (AnyPayment::Confirmed(done), Ok(_)) => Ok(Attempt::Done(done)),
+                    (AnyPayment::Failed(_), Err(BankError::Declined(reason))) => {
+                        Err(Error::Declined(*reason))
+                    }
+                    (other, _) => Err(Error::WrongState {
                         expected: StateKind::Authorized,
                         found: other.kind(),
-                    });
+                    }),
                 }
-            };
-        }
-        Err(Error::Conflict)
-    }
-
-    /// Cancels a payment that is not authorized yet; it becomes `Failed` with `reason` (or with
-    /// [`FailureReason::Expired`] if it was already past its time to live), and gives back its
-    /// share of the number's spending limits.
-    ///
-    /// Idempotent: a payment already `Failed` is returned as it is (its share given back, if a
-    /// crash had kept it).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::WrongState`] (with `expected` = `OtpSent`, the last cancellable state) for an
-    /// `Authorized` or `Confirmed` payment: its code was accepted and the debit may be under
-    /// way, so only the bank's outcome ends it. [`Error::NotFound`], [`Error::Tampered`],
-    /// [`Error::Storage`].
-    pub async fn cancel(
-        &self,
-        id: PaymentId,
-        reason: CancelReason,
-    ) -> Result<Payment<Failed>, Error> {
-        for _ in 0..MAX_RACES {
-            let now = self.clock.now();
-            let any = self.load(id).await?;
-            let why = if now >= any.expires_at() {
-                FailureReason::Expired
-            } else {
-                FailureReason::Cancelled(reason)
-            };
-            match self.fail_open(any, why, now).await? {
-                Fail::Done(cancelled) => return Ok(cancelled),
-                Fail::Lost => {}
-                Fail::Settled(AnyPayment::Failed(p)) => {
-                    // Failed already: give its share back, in case a crash kept it.
-                    self.release_share(p.phone(), id).await;
-                    return Ok(p);
-                }
-                Fail::Settled(other) => {
-                    return Err(Error::WrongState {
-                        expected: StateKind::OtpSent,
-                        found: other.kind(),
-                    });
-                }
-            }
-        }
-        Err(Error::Conflict)
+            })
+        })
+        .await
     }
 }

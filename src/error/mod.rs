@@ -59,8 +59,9 @@ pub enum Error {
     #[error("the payment or its code has expired")]
     Expired,
     /// The payment's exemption ticket no longer holds: the policy in force now has the
-    /// low-value exemption off, or a lower per-payment figure. The payment is still
-    /// `PinVerified`: send its code ([`Engine::send_code`](crate::Engine::send_code)).
+    /// low-value exemption off, or a lower per-payment figure, or a send of the payment's code
+    /// was tried meanwhile. The payment is still `PinVerified`: send its code
+    /// ([`Engine::send_code`](crate::Engine::send_code)).
     #[error("the low-value exemption no longer applies to this payment: send its code")]
     ExemptionWithdrawn,
     /// An amount could not be built or parsed.

@@ -68,8 +68,8 @@ pub(crate) struct Guard {
 pub enum NextLock {
     /// A lock of this length; the lock after it may be the permanent one.
     Temporary(Duration),
-    /// A permanent lock, which only the host lifts ([`Engine::unlock`](crate::Engine::unlock),
-    /// [`Engine::reset_pin`](crate::Engine::reset_pin)): warn the payer.
+    /// A permanent lock, which only the host lifts ([`BackOffice::unlock`](crate::BackOffice::unlock),
+    /// [`BackOffice::reset_pin`](crate::BackOffice::reset_pin)): warn the payer.
     Permanent,
 }
 

@@ -76,7 +76,11 @@ impl System {
 
     pub(super) fn reset_pin(&mut self, number: usize) -> Expect {
         let new = pin(PINS[1 - self.pins[number]]);
-        let answer = block_on(self.engine.reset_pin(&self.phones[number], &new));
+        let answer = block_on(
+            self.engine
+                .back_office()
+                .reset_pin(&self.phones[number], &new),
+        );
         observe(answer, |()| {
             self.pins[number] = 1 - self.pins[number];
             Expect::Ok

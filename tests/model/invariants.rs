@@ -130,7 +130,7 @@ pub fn numbers(system: &System, model: &Model) {
             "number {n}: {:?} without a code since the last code",
             expected.without_code
         );
-        match block_on(system.engine().account(phone)) {
+        match block_on(system.engine().back_office().account(phone)) {
             Ok(details) => {
                 assert!(expected.enrolled, "number {n}");
                 assert_eq!(details.status(), expected.status, "number {n}");

@@ -166,13 +166,16 @@ impl System {
             } => self.finish_enrollment(enrollment, right, weak_pin),
             Op::ChangePin { number, right } => self.change_pin(number, right),
             Op::ResetPin { number } => self.reset_pin(number),
-            Op::Unlock { number } => {
-                observe(block_on(self.engine.unlock(&self.phones[number])), |()| {
-                    Expect::Ok
-                })
-            }
+            Op::Unlock { number } => observe(
+                block_on(self.engine.back_office().unlock(&self.phones[number])),
+                |()| Expect::Ok,
+            ),
             Op::SetStatus { number, status } => observe(
-                block_on(self.engine.set_status(&self.phones[number], status)),
+                block_on(
+                    self.engine
+                        .back_office()
+                        .set_status(&self.phones[number], status),
+                ),
                 |()| Expect::Ok,
             ),
             Op::Initiate { number, amount } => {

@@ -1,0 +1,286 @@
+//! The host's back office, fenced behind [`Engine::back_office`]: an account's details and
+//! status, its funding source, a PIN reset and an unlock.
+
+use core::fmt;
+
+use crate::Error;
+use crate::account::{Account, AccountDetails, AccountStatus};
+use crate::events::EventKind;
+use crate::funding::FundingSource;
+use crate::host::{Bank, Clock, SmsGateway, Store};
+use crate::phone::PhoneNumber;
+use crate::secret::Pin;
+
+use super::Engine;
+
+/// The host's own operations on an account, which authenticate no one: see
+/// [`Engine::back_office`].
+pub struct BackOffice<'e, St, Sm, Bk, C> {
+    engine: &'e Engine<St, Sm, Bk, C>,
+}
+
+// A handle is a reference to its engine: copied freely, so that a step's future can own it.
+impl<St, Sm, Bk, C> Clone for BackOffice<'_, St, Sm, Bk, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<St, Sm, Bk, C> Copy for BackOffice<'_, St, Sm, Bk, C> {}
+
+impl<St, Sm, Bk, C> fmt::Debug for BackOffice<'_, St, Sm, Bk, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackOffice").finish_non_exhaustive()
+    }
+}
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
+    /// The host's back office: the account of a number, its status, its funding source, a PIN
+    /// reset and an unlock.
+    ///
+    /// # Security
+    ///
+    /// These operations authenticate no one, and tell whether a number is enrolled. Call them
+    /// only from the host's own back office, for a person the host has identified by its own
+    /// means (an identity check at a counter, a signed letter, its own strong authentication),
+    /// never on the strength of the phone alone: an SMS code proves who holds a phone, not who
+    /// owns the account. Keep them off every buyer-facing route.
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # async fn f(engine: &buyster::Engine<MemoryStore, MemorySms, MemoryBank>)
+    /// #     -> Result<(), buyster::Error> {
+    /// use buyster::AccountStatus;
+    ///
+    /// // A support agent, having checked the caller's identity, suspends a stolen phone's
+    /// // account.
+    /// let phone = "+33612345678".parse()?;
+    /// let back_office = engine.back_office();
+    /// back_office.set_status(&phone, AccountStatus::Suspended).await?;
+    /// assert_eq!(back_office.account(&phone).await?.status(), AccountStatus::Suspended);
+    /// # Ok(()) }
+    /// ```
+    pub fn back_office(&self) -> BackOffice<'_, St, Sm, Bk, C> {
+        BackOffice { engine: self }
+    }
+
+    /// [`BackOffice::account`], through [`Engine::back_office`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`BackOffice::account`].
+    #[doc(hidden)]
+    #[deprecated(note = "host-side: call it through `engine.back_office().account(..)`")]
+    pub async fn account(&self, phone: &PhoneNumber) -> Result<AccountDetails, Error> {
+        self.back_office().account(phone).await
+    }
+
+    /// [`BackOffice::set_status`], through [`Engine::back_office`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`BackOffice::set_status`].
+    #[doc(hidden)]
+    #[deprecated(note = "host-side: call it through `engine.back_office().set_status(..)`")]
+    pub async fn set_status(
+        &self,
+        phone: &PhoneNumber,
+        status: AccountStatus,
+    ) -> Result<(), Error> {
+        self.back_office().set_status(phone, status).await
+    }
+
+    /// [`BackOffice::replace_funding_source`], through [`Engine::back_office`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`BackOffice::replace_funding_source`].
+    #[doc(hidden)]
+    #[deprecated(
+        note = "host-side: call it through `engine.back_office().replace_funding_source(..)`"
+    )]
+    pub async fn replace_funding_source(
+        &self,
+        phone: &PhoneNumber,
+        funding: FundingSource,
+    ) -> Result<(), Error> {
+        self.back_office()
+            .replace_funding_source(phone, funding)
+            .await
+    }
+
+    /// [`BackOffice::reset_pin`], through [`Engine::back_office`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`BackOffice::reset_pin`].
+    #[doc(hidden)]
+    #[deprecated(note = "host-side: call it through `engine.back_office().reset_pin(..)`")]
+    pub async fn reset_pin(&self, phone: &PhoneNumber, pin: &Pin) -> Result<(), Error> {
+        self.back_office().reset_pin(phone, pin).await
+    }
+
+    /// [`BackOffice::unlock`], through [`Engine::back_office`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`BackOffice::unlock`].
+    #[doc(hidden)]
+    #[deprecated(note = "host-side: call it through `engine.back_office().unlock(..)`")]
+    pub async fn unlock(&self, phone: &PhoneNumber) -> Result<(), Error> {
+        self.back_office().unlock(phone).await
+    }
+}
+
+impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, Bk, C> {
+    /// The account of `phone`: its status, funding source and enrollment date.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotEnrolled`], [`Error::Tampered`], [`Error::Storage`].
+    pub async fn account(self, phone: &PhoneNumber) -> Result<AccountDetails, Error> {
+        let key = self.engine.number_keys(phone).account;
+        let (account, _) = self.engine.read_account(&key).await?;
+        Ok(account.details())
+    }
+
+    /// Sets the account's status: suspend it, make it active again, or close it for good.
+    ///
+    /// Takes effect at the next PIN check: a suspended or closed account is then answered like
+    /// an unknown number. A payment already past its PIN goes on unless the host cancels it
+    /// ([`CancelReason::Fraud`](crate::CancelReason::Fraud)). Setting the status it has already
+    /// changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AccountClosed`] to leave [`AccountStatus::Closed`], [`Error::NotEnrolled`],
+    /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    pub async fn set_status(self, phone: &PhoneNumber, status: AccountStatus) -> Result<(), Error> {
+        let key = self.engine.number_keys(phone).account;
+        let changed = self
+            .engine
+            .update_account(&key, |account| match account.status() {
+                current if current == status => Ok(None),
+                AccountStatus::Closed => Err(Error::AccountClosed),
+                _ => Ok(Some(account.with_status(status))),
+            })
+            .await?;
+        if changed {
+            self.engine
+                .emit_for(phone, EventKind::StatusChanged(status));
+        }
+        Ok(())
+    }
+
+    /// Replaces the account that payments debit. Payments already past their PIN keep the
+    /// source they were verified with.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AccountClosed`], [`Error::NotEnrolled`], [`Error::Tampered`],
+    /// [`Error::Storage`], [`Error::Conflict`].
+    pub async fn replace_funding_source(
+        self,
+        phone: &PhoneNumber,
+        funding: FundingSource,
+    ) -> Result<(), Error> {
+        let key = self.engine.number_keys(phone).account;
+        self.engine
+            .update_account(&key, |account| {
+                still_open(&account)?;
+                Ok(Some(account.with_funding(funding.clone())))
+            })
+            .await?;
+        self.engine
+            .emit_for(phone, EventKind::FundingSourceReplaced);
+        Ok(())
+    }
+
+    /// Sets a new PIN for a buyer who lost theirs, and lifts the number's lock: guesses at the
+    /// old PIN say nothing of the new one. The new PIN must pass the policy's rules.
+    ///
+    /// While it runs, the number's PIN checks are refused as locked: the guard is frozen by
+    /// compare-and-swap before the new PIN is stored and cleared after, so that no guess, at
+    /// the old PIN or at the new one, is answered and then forgotten by the clearing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPin`], [`Error::WeakPin`], [`Error::AccountClosed`],
+    /// [`Error::NotEnrolled`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    /// When the new PIN could not be stored, the number's failures and lock are put back as
+    /// they were; when the store failed at that point or after the new PIN was stored, the
+    /// number stays locked until `reset_pin` or [`BackOffice::unlock`] succeeds.
+    pub async fn reset_pin(self, phone: &PhoneNumber, pin: &Pin) -> Result<(), Error> {
+        let engine = self.engine;
+        engine.policy.check_new_pin(pin)?;
+        let keys = engine.number_keys(phone);
+        let (account, _) = engine.read_account(&keys.account).await?;
+        still_open(&account)?;
+        let read = engine.read_guard(keys.guard.clone()).await?;
+        let before = engine
+            .update_guard(read, |g| Ok((Some(g.frozen()), g.clone())))
+            .await?;
+        let stored = engine
+            .update_account(&keys.account, |account| {
+                still_open(&account)?;
+                Ok(Some(account.with_pin(&engine.keys, pin)))
+            })
+            .await;
+        let read = engine.read_guard(keys.guard).await?;
+        match stored {
+            Ok(_) => {
+                engine
+                    .update_guard(read, |g| Ok((Some(g.after_success()), ())))
+                    .await?;
+                engine.emit_for(phone, EventKind::PinReset);
+                Ok(())
+            }
+            Err(error) => {
+                // The PIN is as it was, and nothing was counted meanwhile: so are its counts.
+                let earlier =
+                    |g: &crate::guard::Guard| Ok((Some(g.with_pin_state_of(&before)), ()));
+                engine.update_guard(read, earlier).await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Lifts the number's PIN lock, temporary or permanent, and forgets its failures. Works for
+    /// a number without an account too (its guesses lock it all the same), not for a closed
+    /// account.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AccountClosed`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    pub async fn unlock(self, phone: &PhoneNumber) -> Result<(), Error> {
+        let engine = self.engine;
+        let keys = engine.number_keys(phone);
+        match engine.read_account(&keys.account).await {
+            Ok((account, _)) => still_open(&account)?,
+            Err(Error::NotEnrolled) => {}
+            Err(error) => return Err(error),
+        }
+        let read = engine.read_guard(keys.guard).await?;
+        let cleared = engine
+            .update_guard(read, |g| {
+                // Nothing to forget: nothing written, nothing reported.
+                Ok(match g.is_clear() {
+                    true => (None, false),
+                    false => (Some(g.after_success()), true),
+                })
+            })
+            .await?;
+        if cleared {
+            engine.emit_for(phone, EventKind::Unlocked);
+        }
+        Ok(())
+    }
+}
+
+/// `Err(AccountClosed)` for a closed account.
+fn still_open(account: &Account) -> Result<(), Error> {
+    match account.status() {
+        AccountStatus::Closed => Err(Error::AccountClosed),
+        AccountStatus::Active | AccountStatus::Suspended => Ok(()),
+    }
+}

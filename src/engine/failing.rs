@@ -1,0 +1,99 @@
+//! Failing a payment that cannot be authorized any more (expiry, cancellation), and giving back
+//! what a failed payment reserved of its number's spending limits.
+
+use crate::Error;
+use crate::events::{Event, EventKind};
+use crate::host::{Bank, Clock, SmsGateway, Store};
+use crate::ids::PaymentId;
+use crate::payment::transitions::failed;
+use crate::payment::{AnyPayment, Failed, FailureReason, Payment, StateRecord};
+use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
+
+use super::Engine;
+use super::records::Attempt;
+
+/// How a payment stands once [`Engine::fail_if_open`] is done with it.
+pub(super) enum Ended {
+    /// It is now `Failed`, for the reason given.
+    Failed(Payment<Failed>),
+    /// It was `Authorized`, `Confirmed` or `Failed` already, and is left as it is.
+    Settled(AnyPayment),
+}
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
+    /// Fails the payment `start` (as read) for the reason `why` gives of it, by compare-and-swap
+    /// if it is not authorized yet; after a lost race, reads it again and decides again. A
+    /// payment failed here gives its share of the spending limits back.
+    pub(super) async fn fail_if_open(
+        &self,
+        start: AnyPayment,
+        why: impl Fn(&AnyPayment) -> FailureReason + Sync,
+        now: Timestamp,
+    ) -> Result<Ended, Error> {
+        let (id, why) = (start.id(), &why);
+        self.retry(start, |any| {
+            Box::pin(async move {
+                let reason = why(&any);
+                let stored = match any {
+                    AnyPayment::Initiated(p) => self.replace(failed(p, reason, now)).await?,
+                    AnyPayment::PinVerified(p) => self.replace(failed(p, reason, now)).await?,
+                    AnyPayment::OtpSent(p) => self.replace(failed(p, reason, now)).await?,
+                    settled => return Ok(Attempt::Done(Ended::Settled(settled))),
+                };
+                let Some(done) = stored else {
+                    return Ok(Attempt::Again(self.read_payment(id).await?));
+                };
+                self.emit(|| Event::payment(EventKind::Failed(reason), &done, now));
+                self.release_share(done.phone(), id).await;
+                Ok(Attempt::Done(Ended::Failed(done)))
+            })
+        })
+        .await
+    }
+
+    /// Records that `payment` expired, and returns the error to give the caller: `Expired` once
+    /// the stored payment is `Failed(Expired)`, `WrongState` when a racing call took it
+    /// elsewhere first (a stale value of a payment confirmed meanwhile is not "expired").
+    pub(super) async fn expire<S: StateRecord>(
+        &self,
+        payment: Payment<S>,
+        now: Timestamp,
+    ) -> Error {
+        let expired = |_: &AnyPayment| FailureReason::Expired;
+        match self.fail_if_open(S::into_any(payment), expired, now).await {
+            Ok(Ended::Failed(_)) => Error::Expired,
+            Ok(Ended::Settled(AnyPayment::Failed(p))) if p.reason() == FailureReason::Expired => {
+                Error::Expired
+            }
+            Ok(Ended::Settled(other)) => Error::WrongState {
+                expected: S::KIND,
+                found: other.kind(),
+            },
+            Err(error) => error,
+        }
+    }
+
+    /// Gives back what `payment`, now failed, reserved of the spending limits of `phone`.
+    ///
+    /// Called only once the failure is stored, so that a payment that can still be authorized
+    /// never loses its share. Best effort: when it cannot write, the share stays counted (the
+    /// safe side) until [`Engine::cancel`] or [`Engine::recover`] is called again for the
+    /// payment, or the reservation leaves the window. Idempotent: a share is given back once.
+    pub(super) async fn release_share(&self, phone: &PhoneNumber, payment: PaymentId) {
+        let _ = self.try_release_share(phone, payment).await;
+    }
+
+    async fn try_release_share(
+        &self,
+        phone: &PhoneNumber,
+        payment: PaymentId,
+    ) -> Result<(), Error> {
+        let read = self.read_guard(self.number_keys(phone).guard).await?;
+        self.update_guard(read, |g| {
+            let released = g.ledger().release(payment);
+            Ok((released.map(|ledger| g.clone().with_ledger(ledger)), ()))
+        })
+        .await
+    }
+}

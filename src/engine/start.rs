@@ -1,0 +1,84 @@
+//! Starting a payment, and reading one back.
+
+use crate::Error;
+use crate::events::{Event, EventKind};
+use crate::host::{Bank, Clock, SmsGateway, Store};
+use crate::ids::PaymentId;
+use crate::order::Order;
+use crate::payment::{self, AnyPayment, Initiated, Payment, State};
+use crate::phone::PhoneNumber;
+
+use super::Engine;
+use super::records::Attempt;
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
+    /// Starts a payment of `order` by the holder of `phone`. The buyer's PIN comes next.
+    ///
+    /// Never looks at accounts: the answer is the same for every well-formed number, enrolled or
+    /// not, so that a checkout page tells nothing about who is enrolled.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CurrencyNotAccepted`] for an order in a currency the policy does not take
+    /// (nothing is stored), [`Error::Storage`] when the store fails.
+    pub async fn initiate(
+        &self,
+        order: Order,
+        phone: &PhoneNumber,
+    ) -> Result<Payment<Initiated>, Error> {
+        let currency = order.amount().currency();
+        if self.policy.limits(currency).is_none() {
+            return Err(Error::CurrencyNotAccepted(currency));
+        }
+        let now = self.clock.now();
+        let payment = Payment::new(order, phone.clone(), now, self.policy.payment_ttl);
+        // A new payment's key is absent: a lost race is an id already taken, and a new id
+        // goes again.
+        self.retry(payment, |payment| {
+            Box::pin(async move {
+                let record = payment::encode(&payment, &self.keys);
+                Ok(match self.try_put(payment.key(), None, record).await? {
+                    Some(version) => {
+                        let stored = payment.with_version(version);
+                        self.emit(|| Event::payment(EventKind::Initiated, &stored, now));
+                        Attempt::Done(stored)
+                    }
+                    None => Attempt::Again(payment.with_new_id()),
+                })
+            })
+        })
+        .await
+    }
+
+    /// The payment stored under `id`, in whatever state it is.
+    ///
+    /// A read only: a payment past its time to live shows its last state until the next
+    /// transition (or [`Engine::cancel`]) records the expiry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], [`Error::Tampered`] when the record fails its integrity check,
+    /// [`Error::Storage`].
+    pub async fn load(&self, id: PaymentId) -> Result<AnyPayment, Error> {
+        self.read_payment(id).await
+    }
+
+    /// The payment stored under `id`, which must be in state `S`: how a web server picks a
+    /// payment up again from the id it kept between two requests.
+    ///
+    /// ```no_run
+    /// # async fn f(engine: &buyster::Engine<buyster::memory::MemoryStore, buyster::memory::MemorySms,
+    /// #     buyster::memory::MemoryBank>, id: buyster::PaymentId, code: &buyster::OtpCode)
+    /// #     -> Result<(), buyster::Error> {
+    /// let payment = engine.resume::<buyster::OtpSent>(id).await?;
+    /// let answer = engine.confirm(payment, code).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] when the payment is in another state, and those of [`Engine::load`].
+    pub async fn resume<S: State>(&self, id: PaymentId) -> Result<Payment<S>, Error> {
+        self.payment_in::<S>(id).await
+    }
+}
