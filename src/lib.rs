@@ -70,7 +70,9 @@
     clippy::unimplemented,
     clippy::indexing_slicing,
     clippy::float_arithmetic,
-    clippy::arithmetic_side_effects
+    clippy::arithmetic_side_effects,
+    clippy::exhaustive_structs,
+    clippy::exhaustive_enums
 )]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 

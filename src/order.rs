@@ -152,6 +152,7 @@ impl fmt::Display for Merchant {
 /// Where the buyer pays from. The engine behaves the same on each; the host may use it for its
 /// screens and its reports.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+#[non_exhaustive]
 pub enum Channel {
     /// A web page.
     #[default]

@@ -12,6 +12,19 @@ use crate::weak_pin::weakness_of;
 /// The limits of the engine. Start from [`Policy::default`] and change fields;
 /// [`EngineBuilder::build`](crate::EngineBuilder::build) validates the result.
 ///
+/// Set the fields you change and take the rest from the default, so that a limit added in a
+/// later release comes with its default and your code still compiles:
+///
+/// ```
+/// use std::time::Duration;
+/// let policy = buyster::Policy {
+///     max_pin_failures: 5,
+///     payment_ttl: Duration::from_secs(10 * 60),
+///     ..buyster::Policy::default()
+/// };
+/// assert!(policy.validate().is_ok());
+/// ```
+///
 /// | field | default | allowed |
 /// |---|---|---|
 /// | `max_pin_failures` | 3 | 1 to 5 (PSD2 RTS art. 4(3)(b)) |
@@ -46,6 +59,11 @@ use crate::weak_pin::weakness_of;
 ///
 /// [`Amount::MAX_MINOR_UNITS`]: crate::Amount::MAX_MINOR_UNITS
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts set the fields they change with `..Policy::default()`, which a new limit does \
+              not break"
+)]
 pub struct Policy {
     /// Consecutive wrong PINs (per number, across payments) that lock PIN checks.
     pub max_pin_failures: u8,
@@ -136,6 +154,7 @@ impl Default for Policy {
 /// The spending limits of one currency, in its minor units: an entry of
 /// [`Policy::other_currencies`], or what [`Policy::limits`] gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CurrencyLimits {
     /// The currency.
     pub currency: Currency,
@@ -148,6 +167,24 @@ pub struct CurrencyLimits {
 }
 
 impl CurrencyLimits {
+    /// The limits of `currency`, in its minor units: at most `per_payment` a payment,
+    /// `per_24_hours` over any rolling 24 hours, `per_30_days` over any rolling 30 days.
+    /// [`Policy::validate`] checks that they are in that order.
+    #[must_use]
+    pub const fn new(
+        currency: Currency,
+        per_payment: u64,
+        per_24_hours: u64,
+        per_30_days: u64,
+    ) -> Self {
+        Self {
+            currency,
+            max_per_payment: per_payment,
+            max_per_24_hours: per_24_hours,
+            max_per_30_days: per_30_days,
+        }
+    }
+
     /// Whether `1 ≤ max_per_payment ≤ max_per_24_hours ≤ max_per_30_days ≤` the largest amount.
     fn are_ordered(&self) -> bool {
         self.max_per_payment >= 1

@@ -112,12 +112,12 @@ async fn the_pin_is_always_required() {
 #[tokio::test]
 async fn above_thirty_euros_or_in_another_currency_the_code_is_needed() {
     let host = Host::with_policy(Policy {
-        other_currencies: vec![buyster::CurrencyLimits {
-            currency: Currency::GBP,
-            max_per_payment: 100_000,
-            max_per_24_hours: 150_000,
-            max_per_30_days: 300_000,
-        }],
+        other_currencies: vec![buyster::CurrencyLimits::new(
+            Currency::GBP,
+            100_000,
+            150_000,
+            300_000,
+        )],
         ..exempting()
     })
     .await;

@@ -250,12 +250,7 @@ async fn an_expired_payment_keeps_its_share_until_its_expiry_is_recorded() {
 #[tokio::test]
 async fn each_currency_accepted_counts_apart_against_its_own_limits() {
     let host = Host::with_policy(Policy {
-        other_currencies: vec![CurrencyLimits {
-            currency: Currency::GBP,
-            max_per_payment: 80_000,
-            max_per_24_hours: 100_000,
-            max_per_30_days: 200_000,
-        }],
+        other_currencies: vec![CurrencyLimits::new(Currency::GBP, 80_000, 100_000, 200_000)],
         ..Policy::default()
     })
     .await;
@@ -292,12 +287,7 @@ async fn a_currency_the_policy_does_not_name_is_refused_before_anything_is_store
     assert_eq!(host.sms.sent().len(), sms);
     assert!(host.events.kinds().is_empty());
     // A payment made while pounds were taken, its PIN checked after they no longer are.
-    let pounds = CurrencyLimits {
-        currency: Currency::GBP,
-        max_per_payment: 100_000,
-        max_per_24_hours: 150_000,
-        max_per_30_days: 300_000,
-    };
+    let pounds = CurrencyLimits::new(Currency::GBP, 100_000, 150_000, 300_000);
     let keys = buyster::Keys::new(1, buyster::SecretKey::from_bytes(MASTER));
     let before = host.restarted(
         keys,

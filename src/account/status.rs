@@ -86,6 +86,10 @@ impl AccountDetails {
 
 /// The answer to [`Engine::change_pin`](crate::Engine::change_pin).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two answers to a PIN change: a host handles each"
+)]
 pub enum PinChange {
     /// The old PIN was right: the new one is in force.
     Changed,

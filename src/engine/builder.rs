@@ -14,6 +14,7 @@ use super::Engine;
 /// A builder slot not filled yet: [`EngineBuilder::build`] exists only once the store, the SMS
 /// gateway and the bank are given.
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs, reason = "a marker with nothing to add")]
 pub struct Unset;
 
 impl Engine<Unset, Unset, Unset, SystemClock> {

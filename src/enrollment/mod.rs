@@ -260,6 +260,10 @@ impl Enrollment<CodeSent> {
 
 /// An enrollment in whatever state it is stored in.
 #[derive(Debug)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "one variant per state: a new state is a new step every host must handle"
+)]
 pub enum AnyEnrollment {
     /// Waiting for the code.
     CodeSent(Enrollment<CodeSent>),
@@ -308,6 +312,10 @@ impl AnyEnrollment {
 
 /// The answer to [`Engine::finish_enrollment`](crate::Engine::finish_enrollment).
 #[derive(Debug)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two answers to a code: a host handles each"
+)]
 pub enum EnrollmentCheck {
     /// The code was right: the account is made, and pays from now on.
     Enrolled(Enrollment<Enrolled>),

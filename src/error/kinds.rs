@@ -5,6 +5,10 @@ use core::fmt;
 
 /// The state a payment is in, as a plain value (see [`Payment::kind`](crate::Payment::kind)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "one variant per payment state: a new state is one every host must handle"
+)]
 pub enum StateKind {
     /// Created; waiting for the buyer's PIN.
     Initiated,
@@ -43,6 +47,10 @@ impl fmt::Display for StateKind {
 
 /// The state an enrollment is in, as a plain value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "one variant per enrollment state: a new state is one every host must handle"
+)]
 pub enum EnrollmentKind {
     /// The code was sent; waiting for it, the PIN and the funding source.
     CodeSent,

@@ -65,6 +65,7 @@ pub(crate) struct Guard {
 /// }
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[allow(clippy::exhaustive_enums, reason = "a lock is temporary or permanent")]
 pub enum NextLock {
     /// A lock of this length; the lock after it may be the permanent one.
     Temporary(Duration),

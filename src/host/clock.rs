@@ -18,6 +18,10 @@ pub trait Clock: Send + Sync {
 
 /// The operating system's wall clock; the default [`Clock`].
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a unit clock with nothing to add"
+)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {

@@ -11,6 +11,10 @@ use super::{Authorized, Confirmed, Failed, Initiated, OtpSent, Payment, PinVerif
 /// returns. Match on it, or ask [`Engine::resume`](crate::Engine::resume) for the state you
 /// expect.
 #[derive(Debug)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "one variant per state: a new state is a new step every host must handle"
+)]
 pub enum AnyPayment {
     /// Waiting for the PIN.
     Initiated(Payment<Initiated>),
@@ -73,6 +77,10 @@ impl AnyPayment {
 
 /// The answer to a PIN.
 #[derive(Debug)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two answers to a PIN: a host handles each"
+)]
 pub enum PinCheck {
     /// The PIN was right: send the code next.
     Verified(Payment<PinVerified>),
@@ -91,6 +99,10 @@ pub enum PinCheck {
 
 /// The answer to a code.
 #[derive(Debug)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two answers to a code: a host handles each"
+)]
 pub enum CodeCheck {
     /// The code was right and the buyer was debited.
     Confirmed(Payment<Confirmed>),

@@ -36,6 +36,10 @@ impl ExemptionTicket {
 
 /// Whether a payment may go without its code: see [`Payment::exemption`].
 #[derive(Debug)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a payment goes without its code or with it: a host handles both"
+)]
 pub enum Exemption {
     /// It may: authorize it with [`Engine::authorize_exempt`](crate::Engine::authorize_exempt)
     /// (or send its code all the same, with [`ExemptionTicket::into_payment`]).

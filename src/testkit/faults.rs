@@ -13,6 +13,7 @@ use super::yield_once;
 
 /// A host call, as numbered by a [`FaultPlan`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Call {
     /// [`Store::get`].
     StoreGet,
@@ -28,6 +29,7 @@ pub enum Call {
 
 /// What to do to one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Fault {
     /// Fail without applying: nothing is written, sent or debited.
     FailBefore,
@@ -42,6 +44,7 @@ pub enum Fault {
 /// The error a faulty host returns for an injected failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("injected fault ({0:?})")]
+#[non_exhaustive]
 pub struct InjectedFault(pub Fault);
 
 #[derive(Debug)]

@@ -42,6 +42,7 @@ pub use faults::{Call, Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore, Inj
 /// assert_eq!(CryptoWork::on_this_thread().since(before).random_draws, 1);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct CryptoWork {
     /// HMAC-SHA256 evaluations (tags made or verified).
     pub hmacs: u64,
