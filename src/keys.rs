@@ -46,6 +46,19 @@ pub struct Keys {
     index: MacKey,
 }
 
+/// A tag and the id of the key that made it, as a record stores a code's tag. Never exposed.
+#[derive(Clone)]
+pub(crate) struct KeyedTag {
+    pub(crate) key_id: u8,
+    pub(crate) tag: Tag,
+}
+
+impl fmt::Debug for KeyedTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// The sub-keys of one master key, and the tags each makes. Callers hand in the bytes a tag
 /// binds; the labels that keep one kind of tag from passing for another are added here.
 pub(crate) struct KeySet {
@@ -59,6 +72,14 @@ impl KeySet {
     /// The id stored beside what this set tags.
     pub(crate) const fn key_id(&self) -> u8 {
         self.key_id
+    }
+
+    /// `tag`, made with this set, with this set's key id.
+    pub(crate) const fn keyed(&self, tag: Tag) -> KeyedTag {
+        KeyedTag {
+            key_id: self.key_id,
+            tag,
+        }
     }
 
     /// The key that seals records.

@@ -277,7 +277,7 @@ fn code_check_is_constant_time() {
     use crate::money::{Amount, Currency};
     use crate::order::{Merchant, Order};
     use crate::payment::Payment;
-    use crate::payment::transitions::{Accepted, bound_to, code_matches, code_sent, pin_verified};
+    use crate::payment::steps::{Accepted, bound_to, code_matches, code_sent, pin_verified};
     use crate::policy::Policy;
     use crate::secret::OtpCode;
 

@@ -4,7 +4,7 @@ use crate::Error;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, Clock, SmsGateway, SmsMessage, Store};
 use crate::language::Language;
-use crate::payment::transitions::{
+use crate::payment::steps::{
     CodeStep, check_resend, code_not_sent, code_resent, code_restored, code_sent, code_typed,
 };
 use crate::payment::{CodeCheck, OtpSent, Payment, PinVerified, StateRecord};

@@ -3,7 +3,7 @@
 
 use crate::Error;
 use crate::account::Account;
-use crate::enrollment::transitions::{
+use crate::enrollment::steps::{
     CodeStep, accepted, code_typed, enrolled, failed, started, with_new_id,
 };
 use crate::enrollment::{

@@ -3,7 +3,7 @@
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
-use crate::payment::transitions::authorized_exempt;
+use crate::payment::steps::authorized_exempt;
 use crate::payment::{Authorized, ExemptionTicket, Payment};
 use crate::time::Timestamp;
 

@@ -5,7 +5,7 @@ use crate::Error;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
-use crate::payment::transitions::failed;
+use crate::payment::steps::failed;
 use crate::payment::{AnyPayment, Failed, FailureReason, Payment, StateRecord};
 use crate::phone::PhoneNumber;
 use crate::time::Timestamp;

@@ -6,7 +6,7 @@ use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::guard::Failure;
 use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Version};
-use crate::payment::transitions::{Accepted, pin_verified};
+use crate::payment::steps::{Accepted, pin_verified};
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
 use crate::secret::Pin;
 use crate::time::Timestamp;

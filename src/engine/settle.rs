@@ -4,7 +4,7 @@ use crate::Error;
 use crate::error::StateKind;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
-use crate::payment::transitions::{confirmed, debit_request, failed};
+use crate::payment::steps::{confirmed, debit_request, failed};
 use crate::payment::{AnyPayment, Authorized, Confirmed, FailureReason, Payment};
 
 use super::Engine;

@@ -13,16 +13,16 @@
 //! an account.
 
 mod record;
-pub(crate) mod transitions;
+pub(crate) mod steps;
 
 use core::fmt;
 
 pub(crate) use record::{EnrollmentRecord, decode, encode};
 
-use crate::crypto::Tag;
 use crate::error::EnrollmentKind;
 use crate::host::{Key, Version};
 use crate::ids::EnrollmentId;
+use crate::keys::KeyedTag;
 use crate::phone::PhoneNumber;
 use crate::time::Timestamp;
 
@@ -73,7 +73,8 @@ pub(crate) mod sealed {
 /// The code was sent by SMS to the number; waiting for the applicant to type it.
 #[derive(Debug)]
 pub struct CodeSent {
-    pub(crate) code: EnrollmentTag,
+    /// The tag of the code, bound to the enrollment and the number.
+    pub(crate) code: KeyedTag,
     pub(crate) attempts_left: u8,
 }
 
@@ -82,19 +83,6 @@ impl CodeSent {
     #[must_use]
     pub fn attempts_left(&self) -> u8 {
         self.attempts_left
-    }
-}
-
-/// The tag of an enrollment's code: bound to the enrollment and the number. Never exposed.
-#[derive(Clone)]
-pub(crate) struct EnrollmentTag {
-    pub(crate) key_id: u8,
-    pub(crate) tag: Tag,
-}
-
-impl fmt::Debug for EnrollmentTag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
     }
 }
 

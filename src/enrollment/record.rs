@@ -11,6 +11,7 @@ use crate::Error;
 use crate::codec::{Reader, Writer};
 use crate::host::{Entry, Key, Version};
 use crate::ids::EnrollmentId;
+use crate::keys::KeyedTag;
 use crate::keys::Keys;
 use crate::phone::PhoneNumber;
 use crate::seal::{self, RecordKind};
@@ -18,7 +19,7 @@ use crate::time::Timestamp;
 
 use super::{
     AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed,
-    EnrollmentFailure, EnrollmentState, EnrollmentTag,
+    EnrollmentFailure, EnrollmentState,
 };
 
 /// How a state writes its own fields.
@@ -112,7 +113,7 @@ impl EnrollmentRecord for CodeSent {
 
 fn read_code_sent(r: &mut Reader<'_>) -> Result<CodeSent, Error> {
     Ok(CodeSent {
-        code: EnrollmentTag {
+        code: KeyedTag {
             key_id: r.u8()?,
             tag: r.array()?,
         },
@@ -166,9 +167,7 @@ fn read_failed(r: &mut Reader<'_>) -> Result<EnrollmentFailed, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enrollment::transitions::{
-        CodeStep, accepted, code_typed, enrolled, failed, started,
-    };
+    use crate::enrollment::steps::{CodeStep, accepted, code_typed, enrolled, failed, started};
     use crate::policy::Policy;
     use crate::secret::{OtpCode, SecretKey};
 

@@ -5,8 +5,8 @@ mod record;
 mod refund;
 pub(crate) mod refund_steps;
 mod states;
+pub(crate) mod steps;
 mod ticket;
-pub(crate) mod transitions;
 
 use core::fmt;
 

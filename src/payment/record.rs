@@ -13,11 +13,11 @@ use crate::seal::{self, RecordKind};
 
 use super::refund::Refund;
 use super::refund_steps::MAX_REFUNDS;
-use super::states::CodeTag;
 use super::{
     AnyPayment, Authorized, CancelReason, Confirmed, Failed, FailureReason, Initiated, OtpSent,
     Payment, PinVerified, Receipt, State,
 };
+use crate::keys::KeyedTag;
 
 /// How a state writes its own fields.
 pub(crate) trait StateRecord: State {
@@ -172,7 +172,7 @@ impl StateRecord for OtpSent {
 fn read_otp_sent(r: &mut Reader<'_>) -> Result<OtpSent, Error> {
     Ok(OtpSent {
         funding: FundingSource::read(r)?,
-        code: CodeTag {
+        code: KeyedTag {
             key_id: r.u8()?,
             tag: r.array()?,
         },

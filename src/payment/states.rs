@@ -2,11 +2,11 @@
 
 use core::fmt;
 
-use crate::crypto::Tag;
 use crate::error::StateKind;
 use crate::funding::FundingSource;
 use crate::host::DeclineReason;
 use crate::ids::PaymentId;
+use crate::keys::KeyedTag;
 use crate::money::Amount;
 use crate::order::MerchantId;
 use crate::time::Timestamp;
@@ -59,24 +59,12 @@ impl PinVerified {
     }
 }
 
-/// The tag of the code in force, bound to the payment, its amount and merchant. Never exposed.
-#[derive(Clone)]
-pub(crate) struct CodeTag {
-    pub(crate) key_id: u8,
-    pub(crate) tag: Tag,
-}
-
-impl fmt::Debug for CodeTag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
 /// A code was sent by SMS; waiting for the buyer to type it.
 #[derive(Debug)]
 pub struct OtpSent {
     pub(crate) funding: FundingSource,
-    pub(crate) code: CodeTag,
+    /// The tag of the code in force, bound to the payment, its amount and merchant.
+    pub(crate) code: KeyedTag,
     pub(crate) code_expires_at: Timestamp,
     pub(crate) attempts_left: u8,
     pub(crate) resends_left: u8,

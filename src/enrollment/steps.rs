@@ -10,11 +10,11 @@ use crate::policy::Policy;
 use crate::secret::OtpCode;
 use crate::time::Timestamp;
 
-use super::EnrollmentTag;
 use super::{
     CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure,
     EnrollmentState,
 };
+use crate::keys::KeyedTag;
 
 /// What a typed code leads to.
 #[derive(Debug)]
@@ -70,12 +70,9 @@ pub(crate) fn with_new_id(
     }
 }
 
-fn tag(keys: &Keys, id: &EnrollmentId, phone: &PhoneNumber, code: &OtpCode) -> EnrollmentTag {
+fn tag(keys: &Keys, id: &EnrollmentId, phone: &PhoneNumber, code: &OtpCode) -> KeyedTag {
     let set = keys.current();
-    EnrollmentTag {
-        key_id: set.key_id(),
-        tag: set.enrollment_tag(bound_to(id, phone), code),
-    }
+    set.keyed(set.enrollment_tag(bound_to(id, phone), code))
 }
 
 /// What an enrollment code's tag binds: the enrollment's id and the number it was sent to.

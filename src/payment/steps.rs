@@ -9,11 +9,11 @@ use crate::policy::Policy;
 use crate::secret::OtpCode;
 use crate::time::Timestamp;
 
-use super::states::CodeTag;
 use super::{
     Authorized, Confirmed, Failed, FailureReason, Initiated, OtpSent, Payment, PinVerified,
     Receipt, State,
 };
+use crate::keys::KeyedTag;
 
 /// What a typed code leads to.
 #[derive(Debug)]
@@ -85,13 +85,9 @@ pub(crate) fn authorized_exempt(
 }
 
 /// The tag of `code` for `payment`, under the current key.
-fn tag(payment: &Payment<impl State>, code: &OtpCode, keys: &Keys) -> CodeTag {
+fn tag(payment: &Payment<impl State>, code: &OtpCode, keys: &Keys) -> KeyedTag {
     let set = keys.current();
-    let tag = bound_to(payment, |binding| set.code_tag(binding, code));
-    CodeTag {
-        key_id: set.key_id(),
-        tag,
-    }
+    set.keyed(bound_to(payment, |binding| set.code_tag(binding, code)))
 }
 
 /// What a code's tag binds of `payment`, handed to `tag`: its id, its amount and currency, its
