@@ -52,18 +52,18 @@ pub enum Error {
     /// The bank refused the debit; the payment is now `Failed`.
     #[error("the bank declined the debit: {0}")]
     Declined(DeclineReason),
-    /// The code, or the payment itself, is past its time to live.
-    ///
-    /// When the payment has expired it is now `Failed`; when only the code has, the payment is
-    /// still `OtpSent` and [`Engine::resend_code`](crate::Engine::resend_code) sends a new one.
-    #[error("the payment or its code has expired")]
-    Expired,
     /// The payment's exemption ticket no longer holds: the policy in force now has the
     /// low-value exemption off, or a lower per-payment figure, or a send of the payment's code
     /// was tried meanwhile. The payment is still `PinVerified`: send its code
     /// ([`Engine::send_code`](crate::Engine::send_code)).
     #[error("the low-value exemption no longer applies to this payment: send its code")]
     ExemptionWithdrawn,
+    /// The code, or the payment itself, is past its time to live.
+    ///
+    /// When the payment has expired it is now `Failed`; when only the code has, the payment is
+    /// still `OtpSent` and [`Engine::resend_code`](crate::Engine::resend_code) sends a new one.
+    #[error("the payment or its code has expired")]
+    Expired,
     /// An amount could not be built or parsed.
     #[error("invalid amount: {0}")]
     InvalidAmount(AmountError),
@@ -91,9 +91,6 @@ pub enum Error {
     /// A payment id could not be parsed.
     #[error("invalid payment id: expected 32 lowercase hexadecimal digits")]
     InvalidPaymentId,
-    /// A refund key could not be parsed.
-    #[error("invalid refund key: {0}")]
-    InvalidRefundKey(TextError),
     /// A phone number could not be parsed.
     #[error("invalid phone number: {0}")]
     InvalidPhone(PhoneError),
@@ -106,6 +103,9 @@ pub enum Error {
     /// The merchant's order reference was refused.
     #[error("invalid order reference: {0}")]
     InvalidReference(TextError),
+    /// A refund key could not be parsed.
+    #[error("invalid refund key: {0}")]
+    InvalidRefundKey(TextError),
     /// A region code is not one of the numbering plan's (see
     /// [`Region::from_code`](crate::Region::from_code)).
     #[error("invalid region: expected the ISO 3166 code of a region of the numbering plan")]
@@ -139,6 +139,12 @@ pub enum Error {
     /// No payment is stored under this id.
     #[error("no such payment")]
     NotFound,
+    /// Too many SMS were sent to this number recently.
+    #[error("too many SMS sent to this number; retry at {retry_at}")]
+    RateLimited {
+        /// When the next SMS may be sent.
+        retry_at: Timestamp,
+    },
     /// The refund key was used for another refund of this payment (another amount or reason).
     #[error("this refund key was used for another refund of the payment")]
     RefundKeyReused,
@@ -148,12 +154,6 @@ pub enum Error {
     RefundTooLarge {
         /// What may still be refunded; `None` for nothing.
         refundable: Option<Amount>,
-    },
-    /// Too many SMS were sent to this number recently.
-    #[error("too many SMS sent to this number; retry at {retry_at}")]
-    RateLimited {
-        /// When the next SMS may be sent.
-        retry_at: Timestamp,
     },
     /// The payment has used all its resends.
     #[error("no resend left for this payment")]
@@ -173,12 +173,12 @@ pub enum Error {
     /// A stored record failed its integrity check (edited, moved, truncated or foreign).
     #[error("a stored record failed its integrity check")]
     Tampered,
-    /// The payment has had as many refunds as a payment keeps (10, declined ones included).
-    #[error("this payment has had its 10 refunds")]
-    TooManyRefunds,
     /// The last allowed code attempt was wrong; the payment is now `Failed`.
     #[error("too many wrong codes; the payment has failed")]
     TooManyAttempts,
+    /// The payment has had as many refunds as a payment keeps (10, declined ones included).
+    #[error("this payment has had its 10 refunds")]
+    TooManyRefunds,
     /// A new PIN (at enrollment, change or reset) follows a pattern that is too easy to guess;
     /// the rule says which. PINs already set are never checked against these rules.
     #[error("weak PIN: {0}")]
