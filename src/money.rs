@@ -88,27 +88,6 @@ impl Currency {
         2
     }
 
-    /// The currency of an exact ISO 4217 code, as records store it.
-    pub(crate) fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.code() == code)
-    }
-
-    /// The currency's byte in compact records (the spending ledger): ISO 4217's numeric code
-    /// does not fit one, so its place in this list, from 1.
-    pub(crate) fn byte(self) -> u8 {
-        match self {
-            Self::EUR => 1,
-            Self::GBP => 2,
-            Self::CHF => 3,
-            Self::USD => 4,
-        }
-    }
-
-    /// The currency of a byte written by [`Currency::byte`].
-    pub(crate) fn from_byte(byte: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.byte() == byte)
-    }
-
     fn minor_per_major(self) -> u64 {
         10u64.pow(u32::from(self.minor_digits()))
     }

@@ -163,25 +163,6 @@ pub enum Channel {
     Tv,
 }
 
-impl Channel {
-    pub(crate) const fn code(self) -> u8 {
-        match self {
-            Self::Web => 0,
-            Self::Mobile => 1,
-            Self::Tv => 2,
-        }
-    }
-
-    pub(crate) const fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0 => Some(Self::Web),
-            1 => Some(Self::Mobile),
-            2 => Some(Self::Tv),
-            _ => None,
-        }
-    }
-}
-
 impl fmt::Display for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -391,9 +372,7 @@ mod tests {
     fn channels_round_trip() {
         for channel in [Channel::Web, Channel::Mobile, Channel::Tv] {
             assert_eq!(channel.to_string().parse::<Channel>().unwrap(), channel);
-            assert_eq!(Channel::from_code(channel.code()), Some(channel));
         }
-        assert_eq!(Channel::from_code(3), None);
         assert!(matches!(
             "fax".parse::<Channel>(),
             Err(Error::InvalidChannel)

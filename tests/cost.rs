@@ -153,7 +153,7 @@ async fn records_stay_small() {
     for (state, size) in &sizes {
         assert!(*size <= 256, "a {state} payment record takes {size} bytes");
     }
-    assert_eq!(sizes.iter().map(|s| s.1).max(), Some(230), "{sizes:?}");
+    assert_eq!(sizes.iter().map(|s| s.1).max(), Some(226), "{sizes:?}");
 
     let keys = host.store.keys();
     let account = keys
@@ -270,7 +270,7 @@ async fn enrollment_and_refund_records_stay_small() {
     let sent = host.sent().await;
     let paid = sent.id();
     host.engine.confirm(sent, &host.code()).await.unwrap();
-    assert_eq!(record(Key::payment(&paid)).await, 170);
+    assert_eq!(record(Key::payment(&paid)).await, 166);
     let payment = host.engine.resume::<Confirmed>(paid).await.unwrap();
     let key = "RMA-2026-0042".parse().unwrap();
     let amount = Amount::new(100, Currency::EUR).unwrap();
@@ -278,5 +278,5 @@ async fn enrollment_and_refund_records_stay_small() {
         .refund(payment, amount, RefundReason::Returned, &key)
         .await
         .unwrap();
-    assert_eq!(record(Key::payment(&paid)).await, 170 + 52);
+    assert_eq!(record(Key::payment(&paid)).await, 166 + 52);
 }

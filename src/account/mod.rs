@@ -55,7 +55,7 @@ impl Account {
 
     pub(crate) fn encode(&self, keys: &Keys, key: &Key) -> Vec<u8> {
         let mut w = seal::writer(RecordKind::Account, keys);
-        w.u8(self.status.code());
+        w.coded(self.status);
         w.u8(self.pin_key_id);
         w.bytes(&self.salt);
         w.bytes(&self.pin_tag);
@@ -120,7 +120,7 @@ impl Account {
     ) -> Result<StoredAccount<'a>, Error> {
         let mut r = seal::open(keys, key, RecordKind::Account, record)?;
         let stored = StoredAccount {
-            status: AccountStatus::from_code(r.u8()?).ok_or(Error::Tampered)?,
+            status: r.coded()?,
             pin_key_id: r.u8()?,
             salt: r.array()?,
             pin_tag: r.array()?,
@@ -320,7 +320,7 @@ mod tests {
     fn every_status_round_trips_and_only_active_pays() {
         let keys = keys();
         let key = Key::account("ab");
-        for status in AccountStatus::ALL {
+        for &status in <AccountStatus as crate::codec::RecordByte>::ALL {
             let account = account(&keys, "token:a").with_status(status);
             let record = account.encode(&keys, &key);
             assert_eq!(record.len(), ACCOUNT_RECORD);

@@ -26,23 +26,6 @@ pub enum AccountStatus {
     Closed,
 }
 
-impl AccountStatus {
-    pub(crate) const ALL: [Self; 3] = [Self::Active, Self::Suspended, Self::Closed];
-
-    /// The status's byte in the account record.
-    pub(crate) const fn code(self) -> u8 {
-        match self {
-            Self::Active => 1,
-            Self::Suspended => 2,
-            Self::Closed => 3,
-        }
-    }
-
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.code() == code)
-    }
-}
-
 impl fmt::Display for AccountStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

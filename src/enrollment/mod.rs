@@ -61,10 +61,16 @@ pub trait EnrollmentState: sealed::Sealed + fmt::Debug + Send + Sync + Sized + '
 pub(crate) mod sealed {
     use super::{AnyEnrollment, Enrollment, EnrollmentState};
 
-    /// Keeps [`EnrollmentState`] closed, and converts from the dynamic [`AnyEnrollment`].
+    /// Keeps [`EnrollmentState`] closed, and converts to and from the dynamic
+    /// [`AnyEnrollment`]: the one conversion each way.
     pub trait Sealed {
         /// The enrollment if `any` is in this state.
         fn from_any(any: AnyEnrollment) -> Option<Enrollment<Self>>
+        where
+            Self: EnrollmentState;
+
+        /// `enrollment` as the dynamic enum.
+        fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment
         where
             Self: EnrollmentState;
     }
@@ -147,18 +153,6 @@ pub enum EnrollmentFailure {
     TooManyAttempts,
     /// The right code was typed, but the number already has an account.
     AlreadyEnrolled,
-}
-
-impl EnrollmentFailure {
-    pub(crate) const ALL: [Self; 3] = [Self::Expired, Self::TooManyAttempts, Self::AlreadyEnrolled];
-
-    pub(crate) const fn code(self) -> u8 {
-        match self {
-            Self::Expired => 1,
-            Self::TooManyAttempts => 2,
-            Self::AlreadyEnrolled => 3,
-        }
-    }
 }
 
 impl fmt::Display for EnrollmentFailure {
@@ -328,6 +322,10 @@ macro_rules! state {
                     AnyEnrollment::$variant(enrollment) => Some(enrollment),
                     _ => None,
                 }
+            }
+
+            fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
+                AnyEnrollment::$variant(enrollment)
             }
         }
     };

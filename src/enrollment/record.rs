@@ -17,16 +17,15 @@ use crate::phone::PhoneNumber;
 use crate::seal::{self, RecordKind};
 use crate::time::Timestamp;
 
+use super::sealed::Sealed;
 use super::{
-    AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed,
-    EnrollmentFailure, EnrollmentState,
+    AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentState,
 };
 
 /// How a state writes its own fields.
 pub(crate) trait EnrollmentRecord: EnrollmentState {
     const CODE: u8;
     fn write(&self, w: &mut Writer);
-    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment;
 }
 
 /// The sealed record of `enrollment`.
@@ -106,9 +105,6 @@ impl EnrollmentRecord for CodeSent {
         w.bytes(&self.code.tag);
         w.u8(self.attempts_left);
     }
-    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
-        AnyEnrollment::CodeSent(enrollment)
-    }
 }
 
 fn read_code_sent(r: &mut Reader<'_>) -> Result<CodeSent, Error> {
@@ -126,19 +122,13 @@ impl EnrollmentRecord for Enrolled {
     fn write(&self, w: &mut Writer) {
         w.time(self.enrolled_at);
     }
-    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
-        AnyEnrollment::Enrolled(enrollment)
-    }
 }
 
 impl EnrollmentRecord for EnrollmentFailed {
     const CODE: u8 = 3;
     fn write(&self, w: &mut Writer) {
-        w.u8(self.reason.code());
+        w.coded(self.reason);
         w.time(self.failed_at);
-    }
-    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
-        AnyEnrollment::Failed(enrollment)
     }
 }
 
@@ -147,19 +137,11 @@ impl EnrollmentRecord for CodeAccepted {
     fn write(&self, w: &mut Writer) {
         w.time(self.accepted_at);
     }
-    fn into_any(enrollment: Enrollment<Self>) -> AnyEnrollment {
-        AnyEnrollment::Accepted(enrollment)
-    }
 }
 
 fn read_failed(r: &mut Reader<'_>) -> Result<EnrollmentFailed, Error> {
-    let code = r.u8()?;
-    let reason = EnrollmentFailure::ALL
-        .into_iter()
-        .find(|reason| reason.code() == code)
-        .ok_or(Error::Tampered)?;
     Ok(EnrollmentFailed {
-        reason,
+        reason: r.coded()?,
         failed_at: r.time()?,
     })
 }
@@ -167,6 +149,7 @@ fn read_failed(r: &mut Reader<'_>) -> Result<EnrollmentFailed, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrollment::EnrollmentFailure;
     use crate::enrollment::steps::{CodeStep, accepted, code_typed, enrolled, failed, started};
     use crate::policy::Policy;
     use crate::secret::{OtpCode, SecretKey};

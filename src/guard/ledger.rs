@@ -22,8 +22,6 @@ use crate::time::Timestamp;
 /// 30-day window. Eight is more payments than a buyer has in flight at once.
 pub(crate) const MAX_RESERVATIONS: usize = 8;
 
-/// A reservation's flag in its record: held by a payment (merged ones are held by none).
-const HELD: u8 = 1;
 /// The most bytes one reservation takes in a record.
 const RESERVATION_MAX_LEN: usize = 1 + 16 + 1 + 10 + 8;
 
@@ -275,11 +273,11 @@ impl Ledger {
         w.u8(u8::try_from(count).unwrap_or(u8::MAX));
         for r in self.reservations.iter().take(count) {
             let held = r.payment != PaymentId::none();
-            w.u8(if held { HELD } else { 0 });
+            w.flags([held]);
             if held {
                 w.bytes(r.payment.as_bytes());
             }
-            w.u8(r.currency.byte());
+            w.coded(r.currency);
             w.varint(r.minor_units);
             w.time(r.at);
         }
@@ -290,11 +288,8 @@ impl Ledger {
         let count = r.u8()?;
         let reservations = (0..count)
             .map(|_| {
-                let flags = r.u8()?;
-                if flags & !HELD != 0 {
-                    return Err(Error::Tampered);
-                }
-                let payment = if flags & HELD == 0 {
+                let [held] = r.flags()?;
+                let payment = if !held {
                     PaymentId::none()
                 } else {
                     let id = PaymentId::from_bytes(r.array()?);
@@ -305,7 +300,7 @@ impl Ledger {
                 };
                 Ok(Reservation {
                     payment,
-                    currency: Currency::from_byte(r.u8()?).ok_or(Error::Tampered)?,
+                    currency: r.coded()?,
                     minor_units: r.varint()?,
                     at: r.time()?,
                 })

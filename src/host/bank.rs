@@ -116,30 +116,6 @@ pub enum DeclineReason {
     Refused,
 }
 
-impl DeclineReason {
-    const ALL: [Self; 5] = [
-        Self::InsufficientFunds,
-        Self::AccountClosed,
-        Self::LimitExceeded,
-        Self::SuspectedFraud,
-        Self::Refused,
-    ];
-
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            Self::InsufficientFunds => 1,
-            Self::AccountClosed => 2,
-            Self::LimitExceeded => 3,
-            Self::SuspectedFraud => 4,
-            Self::Refused => 5,
-        }
-    }
-
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
-    }
-}
-
 impl fmt::Display for DeclineReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -203,18 +179,5 @@ pub trait Bank: Send + Sync {
     ) -> impl Future<Output = Result<RefundReceipt, BankError>> + Send {
         let _ = request;
         core::future::ready(Err(BankError::Declined(DeclineReason::Refused)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decline_codes_round_trip() {
-        for reason in DeclineReason::ALL {
-            assert_eq!(DeclineReason::from_code(reason.code()), Some(reason));
-        }
-        assert_eq!(DeclineReason::from_code(0), None);
     }
 }

@@ -67,27 +67,6 @@ pub enum RefundReason {
     Goodwill,
 }
 
-impl RefundReason {
-    pub(crate) const ALL: [Self; 5] = [
-        Self::Returned,
-        Self::NotDelivered,
-        Self::Duplicate,
-        Self::Fraud,
-        Self::Goodwill,
-    ];
-
-    /// The reason's byte in a payment record.
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            Self::Returned => 1,
-            Self::NotDelivered => 2,
-            Self::Duplicate => 3,
-            Self::Fraud => 4,
-            Self::Goodwill => 5,
-        }
-    }
-}
-
 impl fmt::Display for RefundReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

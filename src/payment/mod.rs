@@ -108,10 +108,16 @@ pub trait State: sealed::Sealed + fmt::Debug + Send + Sync + Sized + 'static {
 pub(crate) mod sealed {
     use super::{AnyPayment, Payment, State};
 
-    /// Keeps [`State`] closed, and converts from the dynamic [`AnyPayment`].
+    /// Keeps [`State`] closed, and converts to and from the dynamic [`AnyPayment`]: the one
+    /// conversion each way.
     pub trait Sealed {
         /// The payment if `any` is in this state.
         fn from_any(any: AnyPayment) -> Option<Payment<Self>>
+        where
+            Self: State;
+
+        /// `payment` as the dynamic enum.
+        fn into_any(payment: Payment<Self>) -> AnyPayment
         where
             Self: State;
     }
@@ -162,11 +168,8 @@ impl<S: State> Payment<S> {
 
     /// The payment as the runtime enum, for code that handles every state.
     #[must_use]
-    pub fn into_any(self) -> AnyPayment
-    where
-        AnyPayment: From<Self>,
-    {
-        AnyPayment::from(self)
+    pub fn into_any(self) -> AnyPayment {
+        S::into_any(self)
     }
 
     pub(crate) fn version(&self) -> Version {

@@ -3,27 +3,26 @@
 use crate::Error;
 use crate::codec::{Reader, Writer};
 use crate::funding::FundingSource;
-use crate::host::{DeclineReason, Entry, Key};
+use crate::host::{Entry, Key};
 use crate::ids::PaymentId;
 use crate::keys::Keys;
-use crate::money::{Amount, Currency};
-use crate::order::{Channel, Merchant, Order};
+use crate::money::Amount;
+use crate::order::{Merchant, Order};
 use crate::phone::PhoneNumber;
 use crate::seal::{self, RecordKind};
 
 use super::refund::Refund;
 use super::refund_steps::MAX_REFUNDS;
 use super::{
-    AnyPayment, Authorized, CancelReason, Confirmed, Failed, FailureReason, Initiated, OtpSent,
-    Payment, PinVerified, Receipt, State,
+    AnyPayment, Authorized, Confirmed, Failed, FailureReason, Initiated, OtpSent, Payment,
+    PinVerified, Receipt, State,
 };
 use crate::keys::KeyedTag;
 
-/// How a state writes its own fields.
+/// How a state writes its own fields, after its byte.
 pub(crate) trait StateRecord: State {
     const CODE: u8;
     fn write(&self, w: &mut Writer);
-    fn into_any(payment: Payment<Self>) -> AnyPayment;
 }
 
 /// The sealed record of `payment`.
@@ -35,9 +34,9 @@ pub(crate) fn encode<S: StateRecord>(payment: &Payment<S>, keys: &Keys) -> Vec<u
     w.text(order.merchant().id().as_str());
     w.text(order.merchant().display_name());
     w.u64(order.amount().minor_units());
-    w.text(order.amount().currency().code());
+    w.coded(order.amount().currency());
     w.text(order.reference());
-    w.u8(order.channel().code());
+    w.coded(order.channel());
     w.time(payment.created_at);
     w.time(payment.expires_at);
     w.u8(S::CODE);
@@ -86,10 +85,10 @@ fn read_common(
     let phone = PhoneNumber::from_record(r.text()?).ok_or(Error::Tampered)?;
     let merchant = Merchant::from_record(r.text()?, r.text()?).ok_or(Error::Tampered)?;
     let minor_units = r.u64()?;
-    let currency = Currency::from_code(r.text()?).ok_or(Error::Tampered)?;
+    let currency = r.coded()?;
     let amount = valid(Amount::new(minor_units, currency))?;
     let reference = r.text()?;
-    let channel = Channel::from_code(r.u8()?).ok_or(Error::Tampered)?;
+    let channel = r.coded()?;
     let order = Order::from_record(merchant, amount, reference, channel).ok_or(Error::Tampered)?;
     Ok(Payment {
         id: *id,
@@ -111,53 +110,32 @@ fn valid<T>(value: Result<T, Error>) -> Result<T, Error> {
 
 impl StateRecord for Initiated {
     const CODE: u8 = 1;
-    fn into_any(payment: Payment<Self>) -> AnyPayment {
-        AnyPayment::Initiated(payment)
-    }
     fn write(&self, _: &mut Writer) {}
 }
 
 impl StateRecord for PinVerified {
     const CODE: u8 = 2;
-    fn into_any(payment: Payment<Self>) -> AnyPayment {
-        AnyPayment::PinVerified(payment)
-    }
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.time(self.verified_at);
-        w.u8(u8::from(self.sms_counted) | (u8::from(self.exempt) << 1));
+        w.flags([self.sms_counted, self.exempt]);
     }
 }
 
 fn read_pin_verified(r: &mut Reader<'_>) -> Result<PinVerified, Error> {
     let funding = FundingSource::read(r)?;
     let verified_at = r.time()?;
-    let flags = r.u8()?;
-    if flags > 3 {
-        return Err(Error::Tampered);
-    }
+    let [sms_counted, exempt] = r.flags()?;
     Ok(PinVerified {
         funding,
         verified_at,
-        sms_counted: flags & 1 == 1,
-        exempt: flags & 2 == 2,
+        sms_counted,
+        exempt,
     })
-}
-
-/// A flag byte of a record: 0 or 1.
-fn flag(r: &mut Reader<'_>) -> Result<bool, Error> {
-    match r.u8()? {
-        0 => Ok(false),
-        1 => Ok(true),
-        _ => Err(Error::Tampered),
-    }
 }
 
 impl StateRecord for OtpSent {
     const CODE: u8 = 3;
-    fn into_any(payment: Payment<Self>) -> AnyPayment {
-        AnyPayment::OtpSent(payment)
-    }
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.u8(self.code.key_id);
@@ -185,13 +163,10 @@ fn read_otp_sent(r: &mut Reader<'_>) -> Result<OtpSent, Error> {
 
 impl StateRecord for Authorized {
     const CODE: u8 = 4;
-    fn into_any(payment: Payment<Self>) -> AnyPayment {
-        AnyPayment::Authorized(payment)
-    }
     fn write(&self, w: &mut Writer) {
         self.funding.write(w);
         w.time(self.authorized_at);
-        w.u8(u8::from(self.exempt));
+        w.flags([self.exempt]);
     }
 }
 
@@ -199,19 +174,19 @@ fn read_authorized(r: &mut Reader<'_>) -> Result<Authorized, Error> {
     Ok(Authorized {
         funding: FundingSource::read(r)?,
         authorized_at: r.time()?,
-        exempt: flag(r)?,
+        exempt: {
+            let [exempt] = r.flags()?;
+            exempt
+        },
     })
 }
 
 impl StateRecord for Confirmed {
     const CODE: u8 = 5;
-    fn into_any(payment: Payment<Self>) -> AnyPayment {
-        AnyPayment::Confirmed(payment)
-    }
     fn write(&self, w: &mut Writer) {
         w.text(&self.receipt.bank_reference);
         w.time(self.receipt.confirmed_at);
-        w.u8(u8::from(self.receipt.exempt));
+        w.flags([self.receipt.exempt]);
         let count = self.refunds.len().min(MAX_REFUNDS);
         w.u8(u8::try_from(count).unwrap_or(0));
         for refund in self.refunds.iter().take(count) {
@@ -228,7 +203,10 @@ fn read_confirmed(r: &mut Reader<'_>, common: &Payment<Initiated>) -> Result<Con
         order_reference: common.order.reference().to_owned(),
         bank_reference: r.text()?.to_owned(),
         confirmed_at: r.time()?,
-        exempt: flag(r)?,
+        exempt: {
+            let [exempt] = r.flags()?;
+            exempt
+        },
     };
     let count = usize::from(r.u8()?);
     if count > MAX_REFUNDS {
@@ -243,20 +221,17 @@ fn read_confirmed(r: &mut Reader<'_>, common: &Payment<Initiated>) -> Result<Con
 
 impl StateRecord for Failed {
     const CODE: u8 = 6;
-    fn into_any(payment: Payment<Self>) -> AnyPayment {
-        AnyPayment::Failed(payment)
-    }
     fn write(&self, w: &mut Writer) {
         match self.reason {
             FailureReason::Expired => w.u8(1),
             FailureReason::Cancelled(reason) => {
                 w.u8(2);
-                w.u8(reason.code());
+                w.coded(reason);
             }
             FailureReason::TooManyAttempts => w.u8(3),
             FailureReason::Declined(reason) => {
                 w.u8(4);
-                w.u8(reason.code());
+                w.coded(reason);
             }
         }
         w.time(self.failed_at);
@@ -266,13 +241,9 @@ impl StateRecord for Failed {
 fn read_failed(r: &mut Reader<'_>) -> Result<Failed, Error> {
     let reason = match r.u8()? {
         1 => FailureReason::Expired,
-        2 => {
-            let code = r.u8()?;
-            let reason = CancelReason::ALL.into_iter().find(|c| c.code() == code);
-            FailureReason::Cancelled(reason.ok_or(Error::Tampered)?)
-        }
+        2 => FailureReason::Cancelled(r.coded()?),
         3 => FailureReason::TooManyAttempts,
-        4 => FailureReason::Declined(DeclineReason::from_code(r.u8()?).ok_or(Error::Tampered)?),
+        4 => FailureReason::Declined(r.coded()?),
         _ => return Err(Error::Tampered),
     };
     Ok(Failed {

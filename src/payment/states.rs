@@ -274,18 +274,6 @@ pub enum CancelReason {
     Fraud,
 }
 
-impl CancelReason {
-    pub(crate) const ALL: [Self; 3] = [Self::Buyer, Self::Merchant, Self::Fraud];
-
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            Self::Buyer => 1,
-            Self::Merchant => 2,
-            Self::Fraud => 3,
-        }
-    }
-}
-
 impl fmt::Display for CancelReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -309,14 +297,18 @@ macro_rules! state {
                     _ => None,
                 }
             }
-        }
 
-        impl From<Payment<$state>> for AnyPayment {
-            fn from(payment: Payment<$state>) -> Self {
-                Self::$state(payment)
+            fn into_any(payment: Payment<Self>) -> AnyPayment {
+                AnyPayment::$state(payment)
             }
         }
     };
+}
+
+impl<S: State> From<Payment<S>> for AnyPayment {
+    fn from(payment: Payment<S>) -> Self {
+        payment.into_any()
+    }
 }
 
 state!(Initiated);

@@ -309,7 +309,7 @@ fn the_record_round_trips() {
     };
     let reservation = |w: &mut Writer, flag: u8| {
         w.u8(flag);
-        w.u8(Currency::EUR.byte());
+        w.coded(Currency::EUR);
         w.varint(100);
         w.time(T0);
     };

@@ -2,6 +2,10 @@
 //! [`Reader`]. Integers are big-endian or LEB128 varints; text is a 2-byte length then UTF-8.
 //! What frames and authenticates a record (its header and its tag) is `seal.rs`'s.
 
+mod bytes;
+
+pub(crate) use bytes::RecordByte;
+
 use crate::Error;
 use crate::time::Timestamp;
 
@@ -32,6 +36,21 @@ impl Writer {
 
     pub(crate) fn u8(&mut self, value: u8) {
         self.0.push(value);
+    }
+
+    /// A stored enum, as its [`RecordByte`].
+    pub(crate) fn coded<T: RecordByte>(&mut self, value: T) {
+        self.u8(value.byte());
+    }
+
+    /// Up to 8 flags in one byte, the first in the lowest bit.
+    pub(crate) fn flags<const N: usize>(&mut self, flags: [bool; N]) {
+        let byte = flags
+            .iter()
+            .take(8)
+            .rev()
+            .fold(0u8, |byte, flag| (byte << 1) | u8::from(*flag));
+        self.u8(byte);
     }
 
     pub(crate) fn u64(&mut self, value: u64) {
@@ -83,6 +102,25 @@ impl<'a> Reader<'a> {
     pub(crate) fn u8(&mut self) -> Result<u8, Error> {
         let [byte] = self.array()?;
         Ok(byte)
+    }
+
+    /// A stored enum written by [`Writer::coded`]: a byte no value has is tampering.
+    pub(crate) fn coded<T: RecordByte>(&mut self) -> Result<T, Error> {
+        T::from_byte(self.u8()?).ok_or(Error::Tampered)
+    }
+
+    /// `N` flags written by [`Writer::flags`]: a bit set beyond them is tampering.
+    pub(crate) fn flags<const N: usize>(&mut self) -> Result<[bool; N], Error> {
+        let byte = self.u8()?;
+        let known = u8::MAX.checked_shr(u32::try_from(8usize.saturating_sub(N)).unwrap_or(8));
+        if byte & !known.unwrap_or(0) != 0 {
+            return Err(Error::Tampered);
+        }
+        let mut flags = [false; N];
+        for (i, flag) in flags.iter_mut().enumerate() {
+            *flag = byte.checked_shr(u32::try_from(i).unwrap_or(8)).unwrap_or(0) & 1 == 1;
+        }
+        Ok(flags)
     }
 
     pub(crate) fn u64(&mut self) -> Result<u64, Error> {
