@@ -41,15 +41,44 @@ use crate::time::Timestamp;
 /// let again = engine.finish_enrollment(enrollment, code, pin, funding).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct Enrollment<S: EnrollmentState> {
-    id: EnrollmentId,
-    key: Key,
-    phone: PhoneNumber,
-    created_at: Timestamp,
-    expires_at: Timestamp,
-    version: Version,
+    head: Head,
     state: S,
+}
+
+/// The fields every state of an enrollment shares: which number, when, and the version the
+/// enrollment was read at.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) id: EnrollmentId,
+    /// The store key of the enrollment, made once.
+    pub(crate) key: Key,
+    pub(crate) phone: PhoneNumber,
+    pub(crate) created_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
+    pub(crate) version: Version,
+}
+
+impl Head {
+    /// The enrollment this head starts, in `state`.
+    pub(crate) fn with<S: EnrollmentState>(self, state: S) -> Enrollment<S> {
+        Enrollment { head: self, state }
+    }
+}
+
+impl<S: EnrollmentState> fmt::Debug for Enrollment<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let head = &self.head;
+        f.debug_struct("Enrollment")
+            .field("id", &head.id)
+            .field("key", &head.key)
+            .field("phone", &head.phone)
+            .field("created_at", &head.created_at)
+            .field("expires_at", &head.expires_at)
+            .field("version", &head.version)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 /// The states an [`Enrollment`] can be in. Sealed.
@@ -169,13 +198,13 @@ impl<S: EnrollmentState> Enrollment<S> {
     /// The enrollment's id.
     #[must_use]
     pub fn id(&self) -> EnrollmentId {
-        self.id
+        self.head.id
     }
 
     /// The number being enrolled. Its `Debug` is masked.
     #[must_use]
     pub fn phone(&self) -> &PhoneNumber {
-        &self.phone
+        &self.head.phone
     }
 
     /// The state's own data.
@@ -193,42 +222,35 @@ impl<S: EnrollmentState> Enrollment<S> {
     /// When `start_enrollment` created it.
     #[must_use]
     pub fn created_at(&self) -> Timestamp {
-        self.created_at
+        self.head.created_at
     }
 
     /// When its code, and the enrollment with it, expire.
     #[must_use]
     pub fn expires_at(&self) -> Timestamp {
-        self.expires_at
+        self.head.expires_at
     }
 
     pub(crate) fn key(&self) -> &Key {
-        &self.key
+        &self.head.key
     }
 
     pub(crate) fn version(&self) -> Version {
-        self.version
+        self.head.version
     }
 
-    pub(crate) fn with_version(self, version: Version) -> Self {
-        Self { version, ..self }
+    pub(crate) fn with_version(mut self, version: Version) -> Self {
+        self.head.version = version;
+        self
     }
 
     pub(crate) fn is_expired(&self, now: Timestamp) -> bool {
-        now >= self.expires_at
+        now >= self.head.expires_at
     }
 
     /// The same enrollment in another state, still at the version it was read with.
     pub(crate) fn with_state<T: EnrollmentState>(self, state: T) -> Enrollment<T> {
-        Enrollment {
-            id: self.id,
-            key: self.key,
-            phone: self.phone,
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            version: self.version,
-            state,
-        }
+        self.head.with(state)
     }
 }
 

@@ -9,17 +9,17 @@
 
 use crate::Error;
 use crate::codec::{Reader, Writer};
-use crate::host::{Entry, Key, Version};
+use crate::host::{Entry, Key};
 use crate::ids::EnrollmentId;
 use crate::keys::KeyedTag;
 use crate::keys::Keys;
 use crate::phone::PhoneNumber;
 use crate::seal::{self, RecordKind};
-use crate::time::Timestamp;
 
 use super::sealed::Sealed;
 use super::{
     AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentState,
+    Head,
 };
 
 /// How a state writes its own fields.
@@ -31,13 +31,13 @@ pub(crate) trait EnrollmentRecord: EnrollmentState {
 /// The sealed record of `enrollment`.
 pub(crate) fn encode<S: EnrollmentRecord>(enrollment: &Enrollment<S>, keys: &Keys) -> Vec<u8> {
     let mut w = seal::writer(RecordKind::Enrollment, keys);
-    w.bytes(enrollment.id.as_bytes());
-    w.text(enrollment.phone.as_str());
-    w.time(enrollment.created_at);
-    w.time(enrollment.expires_at);
+    w.bytes(enrollment.head.id.as_bytes());
+    w.text(enrollment.head.phone.as_str());
+    w.time(enrollment.head.created_at);
+    w.time(enrollment.head.expires_at);
     w.u8(S::CODE);
     enrollment.state.write(&mut w);
-    seal::seal(w, keys, &enrollment.key)
+    seal::seal(w, keys, &enrollment.head.key)
 }
 
 /// The enrollment `id` stored as `entry` under its key, verified.
@@ -51,7 +51,7 @@ pub(crate) fn decode(
     if &r.array::<16>()? != id.as_bytes() {
         return Err(Error::Tampered);
     }
-    let common = Common {
+    let head = Head {
         id: *id,
         key,
         phone: PhoneNumber::from_record(r.text()?).ok_or(Error::Tampered)?,
@@ -60,42 +60,18 @@ pub(crate) fn decode(
         version: entry.version(),
     };
     let any = match r.u8()? {
-        CodeSent::CODE => CodeSent::into_any(common.with(read_code_sent(&mut r)?)),
-        Enrolled::CODE => Enrolled::into_any(common.with(Enrolled {
+        CodeSent::CODE => CodeSent::into_any(head.with(read_code_sent(&mut r)?)),
+        Enrolled::CODE => Enrolled::into_any(head.with(Enrolled {
             enrolled_at: r.time()?,
         })),
-        EnrollmentFailed::CODE => EnrollmentFailed::into_any(common.with(read_failed(&mut r)?)),
-        CodeAccepted::CODE => CodeAccepted::into_any(common.with(CodeAccepted {
+        EnrollmentFailed::CODE => EnrollmentFailed::into_any(head.with(read_failed(&mut r)?)),
+        CodeAccepted::CODE => CodeAccepted::into_any(head.with(CodeAccepted {
             accepted_at: r.time()?,
         })),
         _ => return Err(Error::Tampered),
     };
     r.finish()?;
     Ok(any)
-}
-
-/// What every state's record holds.
-struct Common {
-    id: EnrollmentId,
-    key: Key,
-    phone: PhoneNumber,
-    created_at: Timestamp,
-    expires_at: Timestamp,
-    version: Version,
-}
-
-impl Common {
-    fn with<S: EnrollmentState>(self, state: S) -> Enrollment<S> {
-        Enrollment {
-            id: self.id,
-            key: self.key,
-            phone: self.phone,
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            version: self.version,
-            state,
-        }
-    }
 }
 
 impl EnrollmentRecord for CodeSent {
@@ -151,8 +127,10 @@ mod tests {
     use super::*;
     use crate::enrollment::EnrollmentFailure;
     use crate::enrollment::steps::{CodeStep, accepted, code_typed, enrolled, failed, started};
+    use crate::host::Version;
     use crate::policy::Policy;
     use crate::secret::{OtpCode, SecretKey};
+    use crate::time::Timestamp;
 
     const T0: Timestamp = Timestamp::from_unix_millis(1_800_000_000_000);
 

@@ -12,7 +12,7 @@ use crate::time::Timestamp;
 
 use super::{
     CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentFailed, EnrollmentFailure,
-    EnrollmentState,
+    EnrollmentState, Head,
 };
 use crate::keys::KeyedTag;
 
@@ -37,18 +37,19 @@ pub(crate) fn started(
     policy: &Policy,
 ) -> Enrollment<CodeSent> {
     let id = EnrollmentId::random();
-    Enrollment {
+    let state = CodeSent {
+        code: tag(keys, &id, &phone, code),
+        attempts_left: policy.max_code_attempts,
+    };
+    let head = Head {
         id,
         key: Key::enrollment(&id),
+        phone,
         created_at: now,
         expires_at: now.saturating_add(policy.code_ttl),
         version: Version::new(0),
-        state: CodeSent {
-            code: tag(keys, &id, &phone, code),
-            attempts_left: policy.max_code_attempts,
-        },
-        phone,
-    }
+    };
+    head.with(state)
 }
 
 /// The same new enrollment under another random id, after the first one was found taken.
@@ -58,16 +59,11 @@ pub(crate) fn with_new_id(
     keys: &Keys,
 ) -> Enrollment<CodeSent> {
     let id = EnrollmentId::random();
-    let code = tag(keys, &id, &enrollment.phone, code);
-    Enrollment {
-        id,
-        key: Key::enrollment(&id),
-        state: CodeSent {
-            code,
-            ..enrollment.state
-        },
-        ..enrollment
-    }
+    let Enrollment { mut head, state } = enrollment;
+    let code = tag(keys, &id, &head.phone, code);
+    head.id = id;
+    head.key = Key::enrollment(&id);
+    head.with(CodeSent { code, ..state })
 }
 
 fn tag(keys: &Keys, id: &EnrollmentId, phone: &PhoneNumber, code: &OtpCode) -> KeyedTag {
@@ -93,7 +89,7 @@ pub(crate) fn code_typed(
 ) -> Result<CodeStep, Error> {
     let stored = &enrollment.state.code;
     let set = keys.by_id(stored.key_id).ok_or(Error::Tampered)?;
-    let candidate = set.enrollment_tag(bound_to(&enrollment.id, &enrollment.phone), code);
+    let candidate = set.enrollment_tag(bound_to(&enrollment.head.id, &enrollment.head.phone), code);
     if tags_equal(&candidate, &stored.tag) {
         return Ok(CodeStep::Right(enrollment));
     }

@@ -86,17 +86,46 @@ use crate::time::Timestamp;
 /// let again = engine.confirm(payment, code).await?; // the first call consumed the payment
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct Payment<S: State> {
-    id: PaymentId,
-    /// The store key of the payment, made once.
-    key: Key,
-    order: Order,
-    phone: PhoneNumber,
-    created_at: Timestamp,
-    expires_at: Timestamp,
-    version: Version,
+    head: Head,
     state: S,
+}
+
+/// The fields every state of a payment shares: what is paid, by which number, when, and the
+/// version the payment was read at.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) id: PaymentId,
+    /// The store key of the payment, made once.
+    pub(crate) key: Key,
+    pub(crate) order: Order,
+    pub(crate) phone: PhoneNumber,
+    pub(crate) created_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
+    pub(crate) version: Version,
+}
+
+impl Head {
+    /// The payment this head starts, in `state`.
+    pub(crate) fn with<S: State>(self, state: S) -> Payment<S> {
+        Payment { head: self, state }
+    }
+}
+
+impl<S: State> fmt::Debug for Payment<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let head = &self.head;
+        f.debug_struct("Payment")
+            .field("id", &head.id)
+            .field("key", &head.key)
+            .field("order", &head.order)
+            .field("phone", &head.phone)
+            .field("created_at", &head.created_at)
+            .field("expires_at", &head.expires_at)
+            .field("version", &head.version)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 /// The states a [`Payment`] can be in. Sealed: the six states of this crate are all there is.
@@ -127,19 +156,19 @@ impl<S: State> Payment<S> {
     /// The payment's id.
     #[must_use]
     pub fn id(&self) -> PaymentId {
-        self.id
+        self.head.id
     }
 
     /// What is paid.
     #[must_use]
     pub fn order(&self) -> &Order {
-        &self.order
+        &self.head.order
     }
 
     /// The buyer's number. Its `Debug` is masked; use [`PhoneNumber::masked`] on screens.
     #[must_use]
     pub fn phone(&self) -> &PhoneNumber {
-        &self.phone
+        &self.head.phone
     }
 
     /// The state's own data.
@@ -157,13 +186,13 @@ impl<S: State> Payment<S> {
     /// When `initiate` created the payment.
     #[must_use]
     pub fn created_at(&self) -> Timestamp {
-        self.created_at
+        self.head.created_at
     }
 
     /// When the payment expires unless it is authorized before.
     #[must_use]
     pub fn expires_at(&self) -> Timestamp {
-        self.expires_at
+        self.head.expires_at
     }
 
     /// The payment as the runtime enum, for code that handles every state.
@@ -173,33 +202,25 @@ impl<S: State> Payment<S> {
     }
 
     pub(crate) fn version(&self) -> Version {
-        self.version
+        self.head.version
     }
 
     pub(crate) fn key(&self) -> &Key {
-        &self.key
+        &self.head.key
     }
 
-    pub(crate) fn with_version(self, version: Version) -> Self {
-        Self { version, ..self }
+    pub(crate) fn with_version(mut self, version: Version) -> Self {
+        self.head.version = version;
+        self
     }
 
     pub(crate) fn is_expired(&self, now: Timestamp) -> bool {
-        now >= self.expires_at
+        now >= self.head.expires_at
     }
 
     /// The same payment in another state, still at the version it was read with.
     pub(crate) fn with_state<T: State>(self, state: T) -> Payment<T> {
-        Payment {
-            id: self.id,
-            key: self.key,
-            order: self.order,
-            phone: self.phone,
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            version: self.version,
-            state,
-        }
+        self.head.with(state)
     }
 }
 
@@ -212,7 +233,7 @@ impl Payment<Initiated> {
         ttl: core::time::Duration,
     ) -> Self {
         let id = PaymentId::random();
-        Self {
+        let head = Head {
             id,
             key: Key::payment(&id),
             order,
@@ -220,20 +241,18 @@ impl Payment<Initiated> {
             created_at: now,
             expires_at: now.saturating_add(ttl),
             version: Version::new(0),
-            state: Initiated::new(),
-        }
+        };
+        head.with(Initiated::new())
     }
 }
 
 impl Payment<Initiated> {
     /// The same new payment under another random id, after the first one was found taken.
-    pub(crate) fn with_new_id(self) -> Self {
+    pub(crate) fn with_new_id(mut self) -> Self {
         let id = PaymentId::random();
-        Self {
-            id,
-            key: Key::payment(&id),
-            ..self
-        }
+        self.head.id = id;
+        self.head.key = Key::payment(&id);
+        self
     }
 }
 

@@ -14,7 +14,7 @@ use crate::seal::{self, RecordKind};
 use super::refund::Refund;
 use super::refund_steps::MAX_REFUNDS;
 use super::{
-    AnyPayment, Authorized, Confirmed, Failed, FailureReason, Initiated, OtpSent, Payment,
+    AnyPayment, Authorized, Confirmed, Failed, FailureReason, Head, Initiated, OtpSent, Payment,
     PinVerified, Receipt, State,
 };
 use crate::keys::KeyedTag;
@@ -28,20 +28,20 @@ pub(crate) trait StateRecord: State {
 /// The sealed record of `payment`.
 pub(crate) fn encode<S: StateRecord>(payment: &Payment<S>, keys: &Keys) -> Vec<u8> {
     let mut w = seal::writer(RecordKind::Payment, keys);
-    w.bytes(payment.id.as_bytes());
-    w.text(payment.phone.as_str());
-    let order = &payment.order;
+    w.bytes(payment.head.id.as_bytes());
+    w.text(payment.head.phone.as_str());
+    let order = &payment.head.order;
     w.text(order.merchant().id().as_str());
     w.text(order.merchant().display_name());
     w.u64(order.amount().minor_units());
     w.coded(order.amount().currency());
     w.text(order.reference());
     w.coded(order.channel());
-    w.time(payment.created_at);
-    w.time(payment.expires_at);
+    w.time(payment.head.created_at);
+    w.time(payment.head.expires_at);
     w.u8(S::CODE);
     payment.state.write(&mut w);
-    seal::seal(w, keys, &payment.key)
+    seal::seal(w, keys, &payment.head.key)
 }
 
 /// The payment `id` stored as `entry` under `key` (the key of `id`), verified.
@@ -52,30 +52,25 @@ pub(crate) fn decode(
     entry: &Entry,
 ) -> Result<AnyPayment, Error> {
     let mut r = seal::open(keys, &key, RecordKind::Payment, entry.value())?;
-    let common = read_common(&mut r, key, id, entry)?;
+    let head = read_head(&mut r, key, id, entry)?;
     let any = match r.u8()? {
-        Initiated::CODE => common.with_state(Initiated::new()).into_any(),
-        PinVerified::CODE => common.with_state(read_pin_verified(&mut r)?).into_any(),
-        OtpSent::CODE => common.with_state(read_otp_sent(&mut r)?).into_any(),
-        Authorized::CODE => common.with_state(read_authorized(&mut r)?).into_any(),
+        Initiated::CODE => head.with(Initiated::new()).into_any(),
+        PinVerified::CODE => head.with(read_pin_verified(&mut r)?).into_any(),
+        OtpSent::CODE => head.with(read_otp_sent(&mut r)?).into_any(),
+        Authorized::CODE => head.with(read_authorized(&mut r)?).into_any(),
         Confirmed::CODE => {
-            let state = read_confirmed(&mut r, &common)?;
-            common.with_state(state).into_any()
+            let state = read_confirmed(&mut r, &head)?;
+            head.with(state).into_any()
         }
-        Failed::CODE => common.with_state(read_failed(&mut r)?).into_any(),
+        Failed::CODE => head.with(read_failed(&mut r)?).into_any(),
         _ => return Err(Error::Tampered),
     };
     r.finish()?;
     Ok(any)
 }
 
-/// Everything but the state, as a `Payment<Initiated>` to be given its real state.
-fn read_common(
-    r: &mut Reader<'_>,
-    key: Key,
-    id: &PaymentId,
-    entry: &Entry,
-) -> Result<Payment<Initiated>, Error> {
+/// The fields every state shares, read before the state's own.
+fn read_head(r: &mut Reader<'_>, key: Key, id: &PaymentId, entry: &Entry) -> Result<Head, Error> {
     let stored_id = r.array::<16>()?;
     if &stored_id != id.as_bytes() {
         return Err(Error::Tampered);
@@ -90,7 +85,7 @@ fn read_common(
     let reference = r.text()?;
     let channel = r.coded()?;
     let order = Order::from_record(merchant, amount, reference, channel).ok_or(Error::Tampered)?;
-    Ok(Payment {
+    Ok(Head {
         id: *id,
         key,
         order,
@@ -98,7 +93,6 @@ fn read_common(
         created_at: r.time()?,
         expires_at: r.time()?,
         version: entry.version(),
-        state: Initiated::new(),
     })
 }
 
@@ -195,12 +189,12 @@ impl StateRecord for Confirmed {
     }
 }
 
-fn read_confirmed(r: &mut Reader<'_>, common: &Payment<Initiated>) -> Result<Confirmed, Error> {
+fn read_confirmed(r: &mut Reader<'_>, head: &Head) -> Result<Confirmed, Error> {
     let receipt = Receipt {
-        payment_id: common.id,
-        amount: common.order.amount(),
-        merchant: common.order.merchant().id().clone(),
-        order_reference: common.order.reference().to_owned(),
+        payment_id: head.id,
+        amount: head.order.amount(),
+        merchant: head.order.merchant().id().clone(),
+        order_reference: head.order.reference().to_owned(),
         bank_reference: r.text()?.to_owned(),
         confirmed_at: r.time()?,
         exempt: {
@@ -212,7 +206,7 @@ fn read_confirmed(r: &mut Reader<'_>, common: &Payment<Initiated>) -> Result<Con
     if count > MAX_REFUNDS {
         return Err(Error::Tampered);
     }
-    let currency = common.order.amount().currency();
+    let currency = head.order.amount().currency();
     let refunds = (0..count)
         .map(|_| Refund::read(r, currency))
         .collect::<Result<_, _>>()?;

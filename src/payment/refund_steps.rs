@@ -41,7 +41,7 @@ pub(crate) fn refund_asked(
     reason: RefundReason,
     now: Timestamp,
 ) -> Result<RefundStep, Error> {
-    if amount.currency() != payment.order.amount().currency() {
+    if amount.currency() != payment.head.order.amount().currency() {
         return Err(Error::InvalidAmount(AmountError::CurrencyMismatch));
     }
     if let Some(known) = payment.state.refunds.iter().find(|r| &r.key == key) {
@@ -122,8 +122,8 @@ pub(crate) fn refund_decided(
 pub(crate) fn refund_request(payment: &Payment<Confirmed>, refund: &Refund) -> RefundRequest {
     let receipt = payment.receipt();
     RefundRequest {
-        payment_id: payment.id,
-        idempotency_key: format!("{}/refund/{}", payment.id, refund.key),
+        payment_id: payment.head.id,
+        idempotency_key: format!("{}/refund/{}", payment.head.id, refund.key),
         refund_key: refund.key.clone(),
         amount: refund.amount,
         merchant: receipt.merchant().clone(),
@@ -164,7 +164,7 @@ impl Payment<Confirmed> {
             .iter()
             .filter(|r| r.status() == RefundStatus::Refunded)
             .fold(0u64, |sum, r| sum.saturating_add(r.amount.minor_units()));
-        Amount::new(minor, self.order.amount().currency()).ok()
+        Amount::new(minor, self.head.order.amount().currency()).ok()
     }
 
     /// What may still be refunded: the amount debited less the refunds refunded or pending;
@@ -177,7 +177,7 @@ impl Payment<Confirmed> {
             .iter()
             .filter(|r| r.counts())
             .fold(0u64, |sum, r| sum.saturating_add(r.amount.minor_units()));
-        let amount = self.order.amount();
+        let amount = self.head.order.amount();
         Amount::new(
             amount.minor_units().saturating_sub(taken),
             amount.currency(),

@@ -93,19 +93,20 @@ fn tag(payment: &Payment<impl State>, code: &OtpCode, keys: &Keys) -> KeyedTag {
 /// What a code's tag binds of `payment`, handed to `tag`: its id, its amount and currency, its
 /// merchant (PSD2 dynamic linking).
 pub(crate) fn bound_to<T>(payment: &Payment<impl State>, tag: impl FnOnce([&[u8]; 4]) -> T) -> T {
-    let amount = payment.order.amount();
+    let amount = payment.head.order.amount();
     let minor_units = amount.minor_units().to_be_bytes();
     tag([
-        payment.id.as_bytes(),
+        payment.head.id.as_bytes(),
         &minor_units,
         amount.currency().code().as_bytes(),
-        payment.order.merchant().id().as_str().as_bytes(),
+        payment.head.order.merchant().id().as_str().as_bytes(),
     ])
 }
 
 /// When a code sent at `now` expires: after the policy's code TTL, and never after the payment.
 fn code_expiry<S: State>(payment: &Payment<S>, now: Timestamp, policy: &Policy) -> Timestamp {
-    now.saturating_add(policy.code_ttl).min(payment.expires_at)
+    now.saturating_add(policy.code_ttl)
+        .min(payment.head.expires_at)
 }
 
 /// The first code was sent at `now`.
@@ -242,10 +243,10 @@ pub(crate) fn code_matches(
 /// The debit of an authorized payment; its idempotency key is the payment id.
 pub(crate) fn debit_request(payment: &Payment<Authorized>) -> DebitRequest {
     DebitRequest::new(
-        payment.id,
-        payment.order.amount(),
-        payment.order.merchant().id().clone(),
-        payment.order.reference().to_owned(),
+        payment.head.id,
+        payment.head.order.amount(),
+        payment.head.order.merchant().id().clone(),
+        payment.head.order.reference().to_owned(),
         payment.state.funding.clone(),
     )
 }
@@ -257,10 +258,10 @@ pub(crate) fn confirmed(
     now: Timestamp,
 ) -> Payment<Confirmed> {
     let receipt = Receipt {
-        payment_id: payment.id,
-        amount: payment.order.amount(),
-        merchant: payment.order.merchant().id().clone(),
-        order_reference: payment.order.reference().to_owned(),
+        payment_id: payment.head.id,
+        amount: payment.head.order.amount(),
+        merchant: payment.head.order.merchant().id().clone(),
+        order_reference: payment.head.order.reference().to_owned(),
         bank_reference: bounded(receipt.reference()).to_owned(),
         confirmed_at: now,
         exempt: payment.state.exempt,
