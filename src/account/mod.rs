@@ -5,6 +5,7 @@ mod status;
 pub use status::{AccountDetails, AccountStatus, PinChange};
 
 use crate::Error;
+use crate::codec::RecordByte;
 use crate::crypto::{Tag, random_bytes, tags_equal};
 use crate::funding::{FundingSource, FundingToken};
 use crate::host::Key;
@@ -192,9 +193,26 @@ impl StoredAccount<'_> {
     }
 }
 
+impl RecordByte for AccountStatus {
+    const ALL: &'static [Self] = &[Self::Active, Self::Suspended, Self::Closed];
+
+    fn byte(self) -> u8 {
+        match self {
+            Self::Active => 1,
+            Self::Suspended => 2,
+            Self::Closed => 3,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_enums_have_a_byte_per_value() {
+        crate::codec::assert_one_byte_per_value::<AccountStatus>();
+    }
     use crate::secret::SecretKey;
 
     fn keys() -> Keys {

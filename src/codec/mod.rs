@@ -5,6 +5,8 @@
 mod bytes;
 
 pub(crate) use bytes::RecordByte;
+#[cfg(test)]
+pub(crate) use bytes::assert_one_byte_per_value;
 
 use crate::Error;
 use crate::time::Timestamp;

@@ -8,7 +8,9 @@
 //! ```
 
 use crate::Error;
+use crate::codec::RecordByte;
 use crate::codec::{Reader, Writer};
+use crate::enrollment::EnrollmentFailure;
 use crate::host::{Entry, Key};
 use crate::ids::EnrollmentId;
 use crate::keys::KeyedTag;
@@ -122,9 +124,26 @@ fn read_failed(r: &mut Reader<'_>) -> Result<EnrollmentFailed, Error> {
     })
 }
 
+impl RecordByte for EnrollmentFailure {
+    const ALL: &'static [Self] = &[Self::Expired, Self::TooManyAttempts, Self::AlreadyEnrolled];
+
+    fn byte(self) -> u8 {
+        match self {
+            Self::Expired => 1,
+            Self::TooManyAttempts => 2,
+            Self::AlreadyEnrolled => 3,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_enums_have_a_byte_per_value() {
+        crate::codec::assert_one_byte_per_value::<EnrollmentFailure>();
+    }
     use crate::enrollment::EnrollmentFailure;
     use crate::enrollment::steps::{CodeStep, accepted, code_typed, enrolled, failed, started};
     use crate::host::Version;

@@ -1,12 +1,16 @@
 //! The payment record: common fields, then the state's own.
 
 use crate::Error;
+use crate::codec::RecordByte;
 use crate::codec::{Reader, Writer};
 use crate::funding::FundingSource;
+use crate::host::DeclineReason;
 use crate::host::{Entry, Key};
 use crate::ids::PaymentId;
 use crate::keys::Keys;
 use crate::money::Amount;
+use crate::money::Currency;
+use crate::order::Channel;
 use crate::order::{Merchant, Order};
 use crate::phone::PhoneNumber;
 use crate::seal::{self, RecordKind};
@@ -14,8 +18,8 @@ use crate::seal::{self, RecordKind};
 use super::refund::Refund;
 use super::refund_steps::MAX_REFUNDS;
 use super::{
-    AnyPayment, Authorized, Confirmed, Failed, FailureReason, Head, Initiated, OtpSent, Payment,
-    PinVerified, Receipt, State,
+    AnyPayment, Authorized, CancelReason, Confirmed, Failed, FailureReason, Head, Initiated,
+    OtpSent, Payment, PinVerified, Receipt, State,
 };
 use crate::keys::KeyedTag;
 
@@ -244,4 +248,74 @@ fn read_failed(r: &mut Reader<'_>) -> Result<Failed, Error> {
         reason,
         failed_at: r.time()?,
     })
+}
+
+impl RecordByte for Currency {
+    const ALL: &'static [Self] = &[Self::EUR, Self::GBP, Self::CHF, Self::USD];
+
+    fn byte(self) -> u8 {
+        match self {
+            Self::EUR => 1,
+            Self::GBP => 2,
+            Self::CHF => 3,
+            Self::USD => 4,
+        }
+    }
+}
+
+impl RecordByte for Channel {
+    const ALL: &'static [Self] = &[Self::Web, Self::Mobile, Self::Tv];
+
+    fn byte(self) -> u8 {
+        match self {
+            Self::Web => 0,
+            Self::Mobile => 1,
+            Self::Tv => 2,
+        }
+    }
+}
+
+impl RecordByte for CancelReason {
+    const ALL: &'static [Self] = &[Self::Buyer, Self::Merchant, Self::Fraud];
+
+    fn byte(self) -> u8 {
+        match self {
+            Self::Buyer => 1,
+            Self::Merchant => 2,
+            Self::Fraud => 3,
+        }
+    }
+}
+
+impl RecordByte for DeclineReason {
+    const ALL: &'static [Self] = &[
+        Self::InsufficientFunds,
+        Self::AccountClosed,
+        Self::LimitExceeded,
+        Self::SuspectedFraud,
+        Self::Refused,
+    ];
+
+    fn byte(self) -> u8 {
+        match self {
+            Self::InsufficientFunds => 1,
+            Self::AccountClosed => 2,
+            Self::LimitExceeded => 3,
+            Self::SuspectedFraud => 4,
+            Self::Refused => 5,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_enums_have_a_byte_per_value() {
+        crate::codec::assert_one_byte_per_value::<Currency>();
+        crate::codec::assert_one_byte_per_value::<Channel>();
+        crate::codec::assert_one_byte_per_value::<CancelReason>();
+        crate::codec::assert_one_byte_per_value::<DeclineReason>();
+    }
 }

@@ -1,6 +1,7 @@
 //! Refunds of a confirmed payment: the [`Refund`]s a payment keeps, and their record.
 
 use crate::Error;
+use crate::codec::RecordByte;
 use crate::codec::{Reader, Writer};
 use crate::host::{DeclineReason, RefundKey, RefundReason};
 use crate::money::Amount;
@@ -143,9 +144,34 @@ impl Refund {
     }
 }
 
+impl RecordByte for RefundReason {
+    const ALL: &'static [Self] = &[
+        Self::Returned,
+        Self::NotDelivered,
+        Self::Duplicate,
+        Self::Fraud,
+        Self::Goodwill,
+    ];
+
+    fn byte(self) -> u8 {
+        match self {
+            Self::Returned => 1,
+            Self::NotDelivered => 2,
+            Self::Duplicate => 3,
+            Self::Fraud => 4,
+            Self::Goodwill => 5,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_enums_have_a_byte_per_value() {
+        crate::codec::assert_one_byte_per_value::<RefundReason>();
+    }
 
     #[test]
     fn each_state_round_trips_with_what_it_holds() {
