@@ -4,7 +4,7 @@
 
 The crypto floor of a step is its HMAC evaluations times one HMAC over a record-sized message
 (200 bytes), plus its random draws times one 16-byte draw, both timed in the same run. The
-counts are those `tests/cost.rs` asserts (a later checkout: the number's guard exists). The
+counts are those `tests/suite/cost.rs` asserts (a later checkout: the number's guard exists). The
 busy buyer's two guard HMACs cover its whole guard record, timed at that size.
 """
 

@@ -21,7 +21,7 @@
 //! and an A/A control (one class against itself) |t| < 10: the harness sees a leak where there
 //! is one and none where there is none. `TIMING_VERBOSE=1` prints the means behind each |t|.
 //!
-//! What timing cannot show, a count does: `tests/cost.rs` asserts how many tag comparisons
+//! What timing cannot show, a count does: `tests/suite/cost.rs` asserts how many tag comparisons
 //! each step makes in constant time, so a comparison rewritten with `==` fails CI even where
 //! its leak (a few cycles after an HMAC) is below what a clock can see.
 #![allow(

@@ -2,8 +2,15 @@
 //! a global allocator that, while a check is watching, looks inside every block being freed for
 //! the secret's bytes. A negative control (a plain buffer holding the same bytes) shows the
 //! allocator does see what is left behind.
+//!
+//! A binary of its own, not a module of `tests/suite/`: a global allocator serves the whole
+//! process. In the suite it would also inspect the blocks freed by the tests running beside
+//! these checks, and one of those holding the same digits would fail a check that found
+//! nothing wrong.
 #![cfg(feature = "testkit")]
 
+#[allow(dead_code, reason = "these checks use part of the suite's helpers")]
+#[path = "suite/common.rs"]
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

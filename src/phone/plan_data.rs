@@ -1,7 +1,7 @@
 //! libphonenumber's numbering plan, one entry per territory: generated from `PhoneNumberMetadata.xml`
 //! of libphonenumber 9.0.33 (Apache-2.0, Google; as packaged in the `phonenumber` crate), read as
 //! libphonenumber's `BuildMetadataFromXml` reads it. Do not edit; regenerate with
-//! `BUYSTER_REGENERATE_PHONE_PLAN=1 cargo test --test phone_plan`.
+//! `BUYSTER_REGENERATE_PHONE_PLAN=1 cargo test --test suite phone_plan::`.
 //!
 //! Patterns are libphonenumber's, whitespace removed. Lengths are national significant number
 //! lengths; a type without lengths of its own has the general description's, which are the union

@@ -13,13 +13,13 @@
 //! with buyster's answer, one per line (`region<TAB>input<TAB>answer`), for any other port to
 //! answer the same lines.
 
-mod phone_metadata;
+use crate::phone_metadata;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::phone_metadata::Territory;
 use buyster::{Error, PhoneNumber, Region};
-use phone_metadata::Territory;
 use phonenumber::country::Id;
 use phonenumber::{Mode, Type};
 

@@ -1,17 +1,17 @@
 //! The generator of `src/phone/plan_data.rs`, the numbering plan `PhoneNumber` reads, from
 //! libphonenumber's `PhoneNumberMetadata.xml` (in the package of the `phonenumber`
 //! dev-dependency). The test fails when the checked-in tables differ from a fresh generation;
-//! `BUYSTER_REGENERATE_PHONE_PLAN=1 cargo test --test phone_plan` writes them anew.
+//! `BUYSTER_REGENERATE_PHONE_PLAN=1 cargo test --test suite phone_plan::` writes them anew.
 
-mod phone_metadata;
+use crate::phone_metadata;
 
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use phone_metadata::{Desc, TYPES, Territory};
+use crate::phone_metadata::{Desc, TYPES, Territory};
 
 const REGENERATE: &str = "BUYSTER_REGENERATE_PHONE_PLAN";
-const COMMAND: &str = "BUYSTER_REGENERATE_PHONE_PLAN=1 cargo test --test phone_plan";
+const COMMAND: &str = "BUYSTER_REGENERATE_PHONE_PLAN=1 cargo test --test suite phone_plan::";
 
 /// The field of `plan::Territory` for each name of `TYPES`.
 const FIELDS: [&str; 10] = [

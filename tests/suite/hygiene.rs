@@ -1,15 +1,13 @@
 //! No secret and no full phone number in any `Debug` or `Display` text: sentinel PINs, codes,
 //! keys and numbers are searched in every public type's output, as digits, byte lists and hex.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::{BankFault, ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::{
     Amount, AnyPayment, Authorized, Channel, CodeCheck, Currency, DeclineReason, Engine, Entry,
     Error, FundingSource, FundingToken, Iban, Key, Keys, Language, Merchant, MerchantId, OtpCode,
     PhoneNumber, Pin, PinCheck, Policy, Region, SecretKey, StateKind, Timestamp, Version,
 };
-use common::*;
 
 /// A key whose bytes are 160 to 191: distinctive as decimal, hex and text.
 const KEY: [u8; 32] = {

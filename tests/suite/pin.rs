@@ -1,15 +1,13 @@
 //! PIN checks: rejection, lockout and its end, per-number counting, unknown numbers, enrollment.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::{
     DigitsError, Engine, Entry, Error, Key, Keys, NextLock, PinCheck, Policy, SecretKey, StateKind,
     Store, StoreError, Version,
 };
-use common::*;
 
 async fn wrong(host: &Host) -> Result<u8, Error> {
     let payment = host.initiate().await;

@@ -3,18 +3,16 @@
 //! Every guess is answered at most once per counter value, every payment debited at most once.
 #![cfg(feature = "testkit")]
 
-mod common;
-
 use std::sync::{Barrier, Mutex};
 use std::thread;
 
+use crate::common::*;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{FaultPlan, FaultyStore, block_on};
 use buyster::{
     CancelReason, CodeCheck, Engine, Error, Initiated, Keys, OtpCode, OtpSent, Payment, PaymentId,
     PhoneNumber, PinCheck, SecretKey, StateKind,
 };
-use common::*;
 
 const ROUNDS: u64 = 200;
 const THREADS: usize = 16;

@@ -1,12 +1,10 @@
 //! Codes: wrong codes, exhaustion, expiry, resends, SMS limits, dynamic linking, SMS failures.
 
-mod common;
-
+use crate::common::*;
 use buyster::{
     CodeCheck, DigitsError, Error, FailureReason, OtpCode, PinCheck, PinVerified, SmsError,
     StateKind,
 };
-use common::*;
 
 #[tokio::test]
 async fn a_wrong_code_is_an_answer_and_is_counted() {

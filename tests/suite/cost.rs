@@ -2,14 +2,12 @@
 //! trips per step (10 for a whole checkout, a server's resumes included), HMAC evaluations and
 //! random draws, and the size of each record.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{CryptoWork, FaultPlan, FaultyStore};
 use buyster::{
     CodeCheck, Engine, Initiated, Key, Keys, OtpSent, PinCheck, SecretKey, StateKind, Store,
 };
-use common::*;
 
 type Counted = Engine<FaultyStore<MemoryStore>, MemorySms, MemoryBank, ManualClock>;
 

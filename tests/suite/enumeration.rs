@@ -3,12 +3,10 @@
 //! of HMAC evaluations over the same number of bytes, and gives the same answer.
 #![cfg(feature = "testkit")]
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{Call, CryptoWork, FaultPlan, FaultyStore};
 use buyster::{AccountStatus, Engine, Keys, PhoneNumber, PinChange, PinCheck, SecretKey};
-use common::*;
 
 type Traced = Engine<FaultyStore<MemoryStore>, MemorySms, MemoryBank, ManualClock>;
 

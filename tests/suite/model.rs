@@ -8,23 +8,20 @@
 //! `PROPTEST_CASES` sets the number of sequences (1,000 by default).
 #![cfg(feature = "testkit")]
 
-mod common;
-mod model {
-    pub mod accounts;
-    pub mod commands;
-    pub mod driver;
-    pub mod invariants;
-    pub mod ledger;
-    pub mod money;
-    pub mod payments;
-    pub mod reference;
-    pub mod system;
-}
+mod accounts;
+mod commands;
+mod driver;
+mod invariants;
+mod ledger;
+mod money;
+mod payments;
+mod reference;
+mod system;
 
-use model::reference::Reference;
-use model::system::EngineUnderTest;
 use proptest::test_runner::Config;
 use proptest_state_machine::prop_state_machine;
+use reference::Reference;
+use system::EngineUnderTest;
 
 fn config() -> Config {
     let cases = std::env::var("PROPTEST_CASES")
@@ -47,8 +44,8 @@ prop_state_machine! {
 
 #[test]
 fn the_model_gives_the_documented_answers() {
-    use model::reference::{Expect, Op};
-    let model = model::reference::Model::new();
+    use reference::{Expect, Op};
+    let model = reference::Model::new();
     let model = Reference::step(
         model,
         &Op::Initiate {
@@ -80,7 +77,7 @@ fn the_model_gives_the_documented_answers() {
             right: false,
         },
     );
-    let lock = Expect::Locked(Some(15 * model::reference::MINUTE));
+    let lock = Expect::Locked(Some(15 * reference::MINUTE));
     assert_eq!(model.last, lock);
     let model = Reference::step(
         model,
@@ -96,10 +93,10 @@ fn the_model_gives_the_documented_answers() {
 /// their first refusal would prove nothing.
 #[test]
 fn the_sequences_reach_every_answer() {
-    use model::reference::{Expect, Op};
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::TestRunner;
     use proptest_state_machine::ReferenceStateMachine;
+    use reference::{Expect, Op};
     use std::collections::BTreeSet;
 
     let strategy = Reference::sequential_strategy(1..50);

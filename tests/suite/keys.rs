@@ -1,16 +1,14 @@
 //! Key rotation: what was made under a previous key keeps working, and is made again under the
 //! current key at its next write.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use buyster::memory::{BankFault, ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::{
     Authorized, CodeCheck, Engine, Entry, Error, Key, Keys, OtpSent, PinCheck, Policy, SecretKey,
     StateKind, Store, StoreError, Version,
 };
-use common::*;
 
 const NEXT: [u8; 32] = [0x33; 32];
 

@@ -4,15 +4,13 @@
 //! the bank holds its debit, and no payment is left where nobody can finish or fail it.
 #![cfg(feature = "testkit")]
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{Fault, FaultPlan, FaultyBank, FaultySms, FaultyStore};
 use buyster::{
     AnyPayment, CodeCheck, Engine, EnrollmentKind, Error, Keys, OtpCode, OtpSent, PaymentId,
     PhoneNumber, PinCheck, SecretKey, StateKind, Store,
 };
-use common::*;
 
 type FaultyEngine =
     Engine<FaultyStore<MemoryStore>, FaultySms<MemorySms>, FaultyBank<MemoryBank>, ManualClock>;

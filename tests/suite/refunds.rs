@@ -2,15 +2,13 @@
 //! the bank's own idempotency key. Every refusal is checked for its exact error and for what is
 //! stored and moved after it.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::BankFault;
 use buyster::{
     Amount, AmountError, AnyPayment, Bank, BankError, Confirmed, Currency, DebitReceipt,
     DebitRequest, DeclineReason, Engine, Error, EventKind, Keys, Payment, PinCheck, RefundKey,
     RefundReason, RefundStatus, SecretKey,
 };
-use common::*;
 
 fn eur(minor: u64) -> Amount {
     Amount::new(minor, Currency::EUR).unwrap()

@@ -2,13 +2,11 @@
 //! counted like a checkout, and the host's operations (status, funding source, PIN reset, unlock).
 //! Every refusal is checked for its exact error and for what is stored after it.
 
-mod common;
-
+use crate::common::*;
 use buyster::{
     AccountStatus, DigitsError, Error, EventKind, FundingSource, NextLock, PhoneNumber, PinChange,
     PinCheck, Policy, StateKind, Store, WeakPinRule,
 };
-use common::*;
 
 const NEW_PIN: &str = "402517";
 const OTHER_IBAN: &str = "DE89 3704 0044 0532 0130 00";

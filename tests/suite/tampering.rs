@@ -1,10 +1,8 @@
 //! A hostile database: edited, truncated, moved and foreign records are refused, never trusted.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::MemoryStore;
 use buyster::{Error, Key, PinCheck, Policy, Store};
-use common::*;
 
 async fn edit(store: &MemoryStore, key: &Key, change: impl FnOnce(&mut Vec<u8>)) {
     let entry = store.get(key).await.unwrap().unwrap();

@@ -1,15 +1,13 @@
 //! Verified enrollment: the number proven by an SMS code before its account exists. Every
 //! refusal is checked for its exact error and for what is stored after it.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::MemoryStore;
 use buyster::{
     AccountStatus, AnyEnrollment, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailure,
     EnrollmentKind, Error, EventKind, OtpCode, PhoneNumber, PinCheck, Policy, SmsError, Store,
     WeakPinRule,
 };
-use common::*;
 
 const NEW_PIN: &str = "402517";
 

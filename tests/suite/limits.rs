@@ -2,14 +2,12 @@
 //! any SMS and reserved in the same write; a failed payment gives its share back. Every
 //! refusal is checked for its exact error and for what is stored after it.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::BankFault;
 use buyster::{
     Amount, CancelReason, CodeCheck, Currency, CurrencyLimits, DeclineReason, Error, EventKind,
     Merchant, Order, PaymentId, PinCheck, Policy, SpendingLimit, StateKind, Timestamp,
 };
-use common::*;
 
 fn hours(n: u64) -> std::time::Duration {
     minutes(60 * n)

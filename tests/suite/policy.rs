@@ -1,10 +1,8 @@
 //! Policy validation at `build()`.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
 use buyster::{Engine, Error, Keys, Policy, SecretKey};
-use common::*;
 
 fn build(policy: Policy) -> Result<(), Error> {
     Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))

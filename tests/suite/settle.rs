@@ -1,13 +1,11 @@
 //! The bank: declines, outages, lost answers, settling again, and cancelling.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::BankFault;
 use buyster::{
     AnyPayment, Authorized, BankError, CancelReason, CodeCheck, DeclineReason, Error,
     FailureReason, PaymentId, StateKind,
 };
-use common::*;
 
 #[tokio::test]
 async fn a_decline_fails_the_payment_without_a_debit() {

@@ -1,12 +1,10 @@
 //! The whole checkout on the memory host, and what is stored at each step.
 
-mod common;
-
+use crate::common::*;
 use buyster::{
     AnyPayment, Channel, CodeCheck, Error, FundingSource, Language, Merchant, Order, OtpSent,
     PaymentId, PinCheck, Policy, SmsEncoding, StateKind, TextError,
 };
-use common::*;
 
 #[tokio::test]
 async fn a_checkout_debits_once_and_keeps_a_receipt() {

@@ -1,6 +1,5 @@
 //! A ready host for the integration tests: an engine on the memory host with a manual clock,
 //! and one enrolled buyer.
-#![allow(dead_code)]
 
 use std::time::Duration;
 

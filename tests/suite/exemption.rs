@@ -2,13 +2,11 @@
 //! may skip the SMS code within a count and a total since the last code, the PIN always
 //! checked. The path without a code exists only for the payments it admits.
 
-mod common;
-
+use crate::common::*;
 use buyster::{
     Amount, CancelReason, Currency, Error, EventKind, Exemption, ExemptionTicket, Merchant, Order,
     Payment, PinCheck, PinVerified, Policy, StateKind,
 };
-use common::*;
 
 fn exempting() -> Policy {
     Policy {

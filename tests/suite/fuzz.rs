@@ -4,15 +4,13 @@
 //! `FUZZ_CASES` sets the inputs per parser (100,000 by default).
 #![cfg(feature = "testkit")]
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::MemoryStore;
 use buyster::testkit::block_on;
 use buyster::{
     Amount, AnyPayment, Currency, Error, FundingToken, Iban, Key, Language, Merchant, Order,
     OtpCode, PaymentId, PhoneNumber, Pin, Store,
 };
-use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 

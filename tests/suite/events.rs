@@ -1,13 +1,11 @@
 //! Audit events: one per state change, after the change is stored, with the payment's id,
 //! amount and merchant and the masked number, and never a secret.
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::BankFault;
 use buyster::{
     CancelReason, CodeCheck, DeclineReason, Error, EventKind, FailureReason, PinCheck, Policy,
 };
-use common::*;
 
 #[tokio::test]
 async fn a_checkout_records_each_step_in_order() {

@@ -2,14 +2,12 @@
 //! guess and never allows a second debit; a `put` that failed before committing changes nothing.
 #![cfg(feature = "testkit")]
 
-mod common;
-
+use crate::common::*;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::testkit::{Call, Fault, FaultPlan, FaultyStore};
 use buyster::{
     AnyPayment, CodeCheck, Engine, Error, Keys, OtpSent, PinCheck, SecretKey, StateKind, StoreError,
 };
-use common::*;
 
 type Ambiguous = Engine<FaultyStore<MemoryStore>, MemorySms, MemoryBank, ManualClock>;
 
