@@ -5,7 +5,7 @@
 use crate::common::*;
 use buyster::{
     AccountStatus, DigitsError, Error, EventKind, FundingSource, NextLock, PhoneNumber, PinChange,
-    PinCheck, Policy, StateKind, Store, WeakPinRule,
+    Policy, StateKind, Store, WeakPinRule,
 };
 
 const NEW_PIN: &str = "402517";
@@ -13,16 +13,6 @@ const OTHER_IBAN: &str = "DE89 3704 0044 0532 0130 00";
 
 fn unknown() -> PhoneNumber {
     "+33698765432".parse().unwrap()
-}
-
-/// The answer to a PIN at a new checkout of `phone`: `Ok(None)` when verified, `Ok(Some(n))`
-/// when rejected with `n` attempts left.
-async fn checkout_pin(host: &Host, phone: &PhoneNumber, digits: &str) -> Result<Option<u8>, Error> {
-    let payment = host.engine.initiate(order(4990), phone).await?;
-    match host.engine.verify_pin(payment, &pin(digits)).await? {
-        PinCheck::Verified(_) => Ok(None),
-        PinCheck::Rejected { attempts_left, .. } => Ok(Some(attempts_left)),
-    }
 }
 
 async fn account_records(host: &Host) -> usize {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use buyster::memory::{ManualClock, MemoryBank, MemoryEvents, MemorySms, MemoryStore};
 use buyster::{
-    Amount, AnyPayment, Currency, Engine, FundingSource, Keys, Merchant, Order, OtpCode, OtpSent,
-    Payment, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Policy, SecretKey, StateKind,
-    Timestamp,
+    Amount, AnyPayment, Currency, Engine, Error, FundingSource, Keys, Merchant, Order, OtpCode,
+    OtpSent, Payment, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Policy, SecretKey,
+    StateKind, Timestamp,
 };
 
 pub const PIN: &str = "246813";
@@ -51,6 +51,20 @@ pub fn other_code(code: &OtpCode) -> OtpCode {
     let last = digits.last_mut().unwrap();
     *last = b'0' + (*last - b'0' + 1) % 10;
     String::from_utf8(digits).unwrap().parse().unwrap()
+}
+
+/// The answer to a PIN at a new checkout of `phone`: `Ok(None)` when verified, `Ok(Some(n))`
+/// when rejected with `n` attempts left.
+pub async fn checkout_pin(
+    host: &Host,
+    phone: &PhoneNumber,
+    digits: &str,
+) -> Result<Option<u8>, Error> {
+    let payment = host.engine.initiate(order(4990), phone).await?;
+    match host.engine.verify_pin(payment, &pin(digits)).await? {
+        PinCheck::Verified(_) => Ok(None),
+        PinCheck::Rejected { attempts_left, .. } => Ok(Some(attempts_left)),
+    }
 }
 
 pub struct Host {

@@ -5,8 +5,7 @@ use crate::common::*;
 use buyster::memory::MemoryStore;
 use buyster::{
     AccountStatus, AnyEnrollment, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailure,
-    EnrollmentKind, Error, EventKind, OtpCode, PhoneNumber, PinCheck, Policy, SmsError, Store,
-    WeakPinRule,
+    EnrollmentKind, Error, EventKind, OtpCode, PinCheck, Policy, SmsError, Store, WeakPinRule,
 };
 
 const NEW_PIN: &str = "402517";
@@ -39,15 +38,6 @@ async fn has_account(host: &Host) -> bool {
         .keys()
         .iter()
         .any(|k| k.as_str().starts_with("account/"))
-}
-
-/// The PIN answer at a checkout: `None` when verified, the attempts left otherwise.
-async fn checkout_pin(host: &Host, phone: &PhoneNumber, digits: &str) -> Result<Option<u8>, Error> {
-    let payment = host.engine.initiate(order(4990), phone).await?;
-    match host.engine.verify_pin(payment, &pin(digits)).await? {
-        PinCheck::Verified(_) => Ok(None),
-        PinCheck::Rejected { attempts_left, .. } => Ok(Some(attempts_left)),
-    }
 }
 
 #[tokio::test]
