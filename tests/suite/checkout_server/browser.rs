@@ -2,8 +2,8 @@
 //! phone-sized screen: a bad number, a wrong PIN, a wrong code, then the payment. Screenshots
 //! go to `target/screenshots/`.
 //!
-//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); without them the
-//! test fails and says so.
+//! Needs Debian's `chromium` and `chromium-driver` (`bash scripts/test` installs them); without
+//! them the test fails and says so.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ fn installed(candidates: &[&str], package: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!(
                 "{} not found: the browser test needs Debian's chromium and chromium-driver \
-                 (apt-get install chromium chromium-driver; .ci/run installs them)",
+                 (apt-get install chromium chromium-driver; bash scripts/test installs them)",
                 package
             )
         })
