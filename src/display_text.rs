@@ -31,6 +31,16 @@ pub enum TextError {
     InvisibleCharacter,
 }
 
+/// The longest start of `text` of at most `max` bytes that ends between two characters.
+pub(crate) fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    // `end` is a character boundary within `text`: the split cannot fail.
+    text.split_at(end).0
+}
+
 /// `text` as display text: each space other than U+0020 made U+0020, then trimmed; refused
 /// unless it has 1 to `max` characters, no control character and no invisible or
 /// direction-changing one.

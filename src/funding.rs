@@ -36,7 +36,7 @@ impl FundingSource {
     /// every account record has the same size.
     pub(crate) fn write_padded(&self, w: &mut Writer) {
         w.u8(self.record_kind());
-        w.padded_text(self.record_text(), FundingToken::MAX_LEN);
+        w.padded_text(self.record_text(), FundingToken::RECORD_WIDTH);
     }
 
     /// Reads a source written by [`FundingSource::write`].
@@ -115,6 +115,9 @@ impl FundingToken {
     /// The longest token accepted.
     pub const MAX_LEN: usize = 128;
 
+    /// The width of the field that holds a token in an account record: [`Self::MAX_LEN`].
+    pub(crate) const RECORD_WIDTH: u16 = 128;
+
     /// Characters of the end of a token that `Debug` may show.
     const SHOWN: usize = 4;
 
@@ -151,14 +154,15 @@ impl fmt::Display for FundingToken {
     }
 }
 
+const _: () = assert!(FundingToken::RECORD_WIDTH as usize == FundingToken::MAX_LEN);
+
 impl fmt::Debug for FundingToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A token is ASCII: its bytes are its characters.
-        let hidden = self.0.len().saturating_sub(Self::SHOWN);
-        let tail = if hidden >= Self::MIN_HIDDEN {
-            self.0.get(hidden..).unwrap_or_default()
+        let hidden = self.0.chars().count().saturating_sub(Self::SHOWN);
+        let tail: String = if hidden >= Self::MIN_HIDDEN {
+            self.0.chars().skip(hidden).collect()
         } else {
-            ""
+            String::new()
         };
         write!(f, "FundingToken(…{tail})")
     }

@@ -1,6 +1,7 @@
 //! Bank account numbers: [`Iban`] (ISO 13616), checked for country length and mod-97.
 
 use core::fmt;
+use core::fmt::Write as _;
 use core::str::FromStr;
 
 use crate::Error;
@@ -62,7 +63,8 @@ impl Iban {
     /// The two-letter country code.
     #[must_use]
     pub fn country(&self) -> &str {
-        self.0.get(..2).unwrap_or_default()
+        let (country, _, _) = self.parts();
+        country
     }
 
     /// Country, check digits and the last three characters: `FR76 •••• 189`. The shortest
@@ -70,12 +72,27 @@ impl Iban {
     /// whole nor nearly whole.
     #[must_use]
     pub fn masked(&self) -> String {
-        let head = self.0.get(..4).unwrap_or_default();
-        let tail = self
-            .0
-            .get(self.0.len().saturating_sub(3)..)
-            .unwrap_or_default();
-        format!("{head} •••• {tail}")
+        let (country, check, bban) = self.parts();
+        let tail: String = bban
+            .chars()
+            .skip(bban.chars().count().saturating_sub(3))
+            .collect();
+        format!("{country}{check} •••• {tail}")
+    }
+
+    /// The country code, the check digits and the BBAN.
+    fn parts(&self) -> (&str, &str, &str) {
+        #[expect(
+            clippy::expect_used,
+            reason = "parse and from_record keep 15 ASCII or more"
+        )]
+        self.0
+            .split_at_checked(4)
+            .and_then(|(head, bban)| {
+                let (country, check) = head.split_at_checked(2)?;
+                Some((country, check, bban))
+            })
+            .expect("parse and from_record keep 15 ASCII characters or more")
     }
 }
 
@@ -89,11 +106,11 @@ impl FromStr for Iban {
 
 impl fmt::Display for Iban {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, chunk) in self.0.as_bytes().chunks(4).enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
+        for (i, c) in self.0.chars().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                f.write_char(' ')?;
             }
-            f.write_str(core::str::from_utf8(chunk).unwrap_or_default())?;
+            f.write_char(c)?;
         }
         Ok(())
     }

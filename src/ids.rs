@@ -103,12 +103,11 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// Appends `bytes` to `out` in lowercase hexadecimal.
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for byte in bytes {
         for nibble in [byte >> 4, byte & 0x0f] {
-            out.push(char::from(
-                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
-            ));
+            // A nibble is below 16: a digit, or a letter from `a`.
+            let offset = if nibble < 10 { b'0' } else { b'a' - 10 };
+            out.push(char::from(offset.wrapping_add(nibble)));
         }
     }
 }

@@ -162,7 +162,8 @@ impl Keys {
     /// HMAC(index key, E.164 number), so the store never holds a number in a key.
     pub(crate) fn account_index(&self, phone: &PhoneNumber) -> String {
         let tag = self.index.tag(&[b"account", phone.as_str().as_bytes()]);
-        crate::ids::hex(tag.get(..16).unwrap_or_default())
+        let (name, _) = tag.split_at(16); // of the tag's 32 bytes
+        crate::ids::hex(name)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Money: [`Amount`] in integer minor units of a [`Currency`]. No floating point anywhere.
 
 use core::fmt;
+use core::num::NonZeroU64;
 use core::str::FromStr;
 
 use crate::Error;
@@ -88,8 +89,9 @@ impl Currency {
         2
     }
 
-    fn minor_per_major(self) -> u64 {
-        10u64.pow(u32::from(self.minor_digits()))
+    fn minor_per_major(self) -> NonZeroU64 {
+        const TEN: NonZeroU64 = NonZeroU64::MIN.saturating_add(9);
+        TEN.saturating_pow(u32::from(self.minor_digits()))
     }
 }
 
@@ -200,9 +202,7 @@ impl Amount {
 
     fn split(self) -> (u64, u64) {
         let per = self.currency.minor_per_major();
-        // `per` is a power of ten, never zero.
-        let major = self.minor_units.checked_div(per).unwrap_or(0);
-        (major, self.minor_units.checked_rem(per).unwrap_or(0))
+        (self.minor_units / per, self.minor_units % per)
     }
 }
 
@@ -286,8 +286,9 @@ fn parse_number(s: &str, decimals: u8) -> Result<u64, AmountError> {
     let (integer, fraction, decimal) = match s.rfind(['.', ',']) {
         Some(at) => {
             let (integer, fraction) = s.split_at(at);
-            let decimal = fraction.chars().next();
-            (integer, fraction.get(1..).unwrap_or_default(), decimal)
+            let mut fraction = fraction.chars();
+            let decimal = fraction.next();
+            (integer, fraction.as_str(), decimal)
         }
         None => (s, "", None),
     };

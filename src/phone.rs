@@ -85,8 +85,8 @@ use verdict::Verdict;
 pub struct PhoneNumber {
     /// `+`, the calling code, the national significant number.
     e164: String,
-    /// Digits of the calling code (1 to 3).
-    code_len: u8,
+    /// The calling code, whose digits follow the `+`.
+    calling_code: u16,
 }
 
 impl PhoneNumber {
@@ -105,20 +105,17 @@ impl PhoneNumber {
         let digits = e164.strip_prefix('+')?;
         let well_formed =
             (5..=MAX_DIGITS).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-        let (_, code_len) = plan::country_code_at_start(digits).filter(|_| well_formed)?;
+        let (calling_code, _) = plan::country_code_at_start(digits).filter(|_| well_formed)?;
         Some(Self {
             e164: e164.to_owned(),
-            code_len: u8::try_from(code_len).ok()?,
+            calling_code,
         })
     }
 
     /// The country calling code, for example 33.
     #[must_use]
     pub fn calling_code(&self) -> u16 {
-        self.digits()
-            .get(..usize::from(self.code_len))
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0)
+        self.calling_code
     }
 
     /// The region the number belongs to by the plan, for example La Réunion (`RE`) for
@@ -137,10 +134,7 @@ impl PhoneNumber {
     #[must_use]
     pub fn masked(&self) -> String {
         let national = self.national();
-        let code = self
-            .digits()
-            .get(..usize::from(self.code_len))
-            .unwrap_or_default();
+        let code = self.calling_code;
         let first = if national.len() >= 8 { 1 } else { 0 };
         let last = if national.len() >= 6 { 2 } else { 0 };
         let hidden = national.len().saturating_sub(first).saturating_sub(last);
@@ -169,14 +163,21 @@ impl PhoneNumber {
         &self.e164
     }
 
-    fn digits(&self) -> &str {
-        self.e164.get(1..).unwrap_or_default()
-    }
-
+    /// The national significant number: what follows `+` and the calling code.
     fn national(&self) -> &str {
-        self.digits()
-            .get(usize::from(self.code_len)..)
-            .unwrap_or_default()
+        // `+` and the calling code's 1 to 3 digits.
+        let national_at = match self.calling_code {
+            0..10 => 2,
+            10..100 => 3,
+            _ => 4,
+        };
+        #[expect(
+            clippy::expect_used,
+            reason = "constructors write `+`, the code, the number"
+        )]
+        self.e164
+            .get(national_at..)
+            .expect("constructors write `+`, the calling code's digits, the national number")
     }
 }
 
@@ -216,10 +217,10 @@ fn parse(input: &str, region: Region) -> Result<PhoneNumber, PhoneError> {
     }
     match verdict {
         Verdict::Mobile => {
-            let code = parsed.country_code.to_string();
+            let calling_code = parsed.country_code;
             Ok(PhoneNumber {
-                e164: format!("+{code}{}", parsed.national),
-                code_len: u8::try_from(code.len()).map_err(|_| PhoneError::InvalidCountryCode)?,
+                e164: format!("+{calling_code}{}", parsed.national),
+                calling_code,
             })
         }
         Verdict::NotMobile(kind) => Err(PhoneError::NotMobile(kind)),

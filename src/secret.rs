@@ -57,10 +57,10 @@ impl SecretDigits {
         if !input.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DigitsError::NotDigits);
         }
-        let len = u8::try_from(input.len()).unwrap_or(u8::MAX);
-        if len < min || len > max {
-            return Err(DigitsError::Length { min, max });
-        }
+        let len = u8::try_from(input.len())
+            .ok()
+            .filter(|len| (min..=max).contains(len))
+            .ok_or(DigitsError::Length { min, max })?;
         let mut buf = [0u8; MAX_DIGITS];
         for (slot, byte) in buf.iter_mut().zip(input.bytes()) {
             *slot = byte;
@@ -69,8 +69,14 @@ impl SecretDigits {
     }
 
     fn as_str(&self) -> &str {
-        let digits = self.buf.get(..usize::from(self.len)).unwrap_or_default();
-        core::str::from_utf8(digits).unwrap_or_default()
+        #[expect(
+            clippy::expect_used,
+            reason = "parse and random keep MAX_DIGITS ASCII digits"
+        )]
+        self.buf
+            .get(..usize::from(self.len))
+            .and_then(|digits| core::str::from_utf8(digits).ok())
+            .expect("parse and random keep at most MAX_DIGITS ASCII digits")
     }
 }
 
@@ -150,7 +156,7 @@ impl OtpCode {
         let mut value = random_below(bound);
         let mut buf = [b'0'; MAX_DIGITS];
         for slot in buf.iter_mut().take(usize::from(digits)).rev() {
-            let digit = u8::try_from(value % 10).unwrap_or(0);
+            let [digit, ..] = (value % 10).to_le_bytes();
             *slot = b'0'.saturating_add(digit);
             value /= 10;
         }

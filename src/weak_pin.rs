@@ -65,7 +65,8 @@ fn weakness(digits: &str) -> Option<WeakPinRule> {
     for (value, byte) in buffer.iter_mut().zip(digits.bytes()) {
         *value = byte.wrapping_sub(b'0');
     }
-    let values = buffer.get(..digits.len()).unwrap_or(buffer.as_slice());
+    // The slots filled: no more than the buffer holds.
+    let (values, _) = buffer.split_at(digits.len().min(MAX_PIN_DIGITS));
     if values.windows(2).all(|w| w.first() == w.last()) {
         Some(WeakPinRule::SameDigit)
     } else if is_sequence(values) {

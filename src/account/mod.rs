@@ -126,7 +126,7 @@ impl Account {
             salt: r.array()?,
             pin_tag: r.array()?,
             funding_kind: r.u8()?,
-            funding: r.padded_text(FundingToken::MAX_LEN)?,
+            funding: r.padded_text(FundingToken::RECORD_WIDTH)?,
             enrolled_at: r.time()?,
         };
         r.finish()?;

@@ -9,6 +9,7 @@ pub(crate) use bytes::RecordByte;
 pub(crate) use bytes::assert_one_byte_per_value;
 
 use crate::Error;
+use crate::display_text;
 use crate::time::Timestamp;
 
 /// Writes the fields of one record.
@@ -29,11 +30,15 @@ impl Writer {
     /// An unsigned number in 1 to 10 bytes, 7 bits a byte, low bits first (LEB128).
     pub(crate) fn varint(&mut self, value: u64) {
         let mut rest = value;
-        while rest >= 0x80 {
-            self.0.push(u8::try_from(rest & 0x7f).unwrap_or(0) | 0x80);
+        loop {
+            let [low, ..] = rest.to_le_bytes();
             rest >>= 7;
+            if rest == 0 {
+                self.0.push(low);
+                return;
+            }
+            self.0.push(low | 0x80);
         }
-        self.0.push(u8::try_from(rest).unwrap_or(0));
     }
 
     pub(crate) fn u8(&mut self, value: u8) {
@@ -47,12 +52,23 @@ impl Writer {
 
     /// Up to 8 flags in one byte, the first in the lowest bit.
     pub(crate) fn flags<const N: usize>(&mut self, flags: [bool; N]) {
+        const { assert!(N <= 8, "a flag byte holds 8 flags") };
         let byte = flags
             .iter()
-            .take(8)
             .rev()
             .fold(0u8, |byte, flag| (byte << 1) | u8::from(*flag));
         self.u8(byte);
+    }
+
+    /// A count of at most `max`, then the first `max` items (callers keep their lists
+    /// shorter), each by `write`.
+    pub(crate) fn list<T>(&mut self, items: &[T], max: u8, mut write: impl FnMut(&mut Self, &T)) {
+        let kept = items.get(..usize::from(max)).unwrap_or(items);
+        #[expect(clippy::expect_used, reason = "at most `max` items were kept, a u8")]
+        self.u8(u8::try_from(kept.len()).expect("at most `max` items were kept, a u8"));
+        for item in kept {
+            write(self, item);
+        }
     }
 
     pub(crate) fn u64(&mut self, value: u64) {
@@ -67,28 +83,35 @@ impl Writer {
         self.0.extend_from_slice(value);
     }
 
-    /// Text of at most 65,535 bytes; every text the crate stores is bounded far below.
+    /// Text after its 2-byte length: at most 65,535 bytes, cut at a character boundary
+    /// beyond (every text the crate stores is bounded far below by its type).
     pub(crate) fn text(&mut self, value: &str) {
-        let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+        let (len, kept) = cut(value, u16::MAX);
         self.0.extend_from_slice(&len.to_be_bytes());
-        self.0
-            .extend_from_slice(value.as_bytes().get(..usize::from(len)).unwrap_or_default());
+        self.0.extend_from_slice(kept.as_bytes());
     }
 
     /// Text in a field of `width` bytes after its 2-byte length, zero-filled; longer text is
-    /// cut (callers bound it below `width`).
-    pub(crate) fn padded_text(&mut self, value: &str, width: usize) {
-        let bytes = value.as_bytes().get(..width).unwrap_or(value.as_bytes());
-        let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+    /// cut at a character boundary (callers bound it below `width`).
+    pub(crate) fn padded_text(&mut self, value: &str, width: u16) {
+        let (len, kept) = cut(value, width);
         self.0.extend_from_slice(&len.to_be_bytes());
-        self.0.extend_from_slice(bytes);
+        self.0.extend_from_slice(kept.as_bytes());
         self.0.resize(
             self.0
                 .len()
-                .saturating_add(width.saturating_sub(bytes.len())),
+                .saturating_add(usize::from(width.saturating_sub(len))),
             0,
         );
     }
+}
+
+/// `value` cut to at most `max` bytes at a character boundary, and the length kept.
+fn cut(value: &str, max: u16) -> (u16, &str) {
+    let kept = display_text::cut(value, usize::from(max));
+    #[expect(clippy::expect_used, reason = "the text was cut to a u16 of bytes")]
+    let len = u16::try_from(kept.len()).expect("the text was cut to a u16 of bytes");
+    (len, kept)
 }
 
 /// Reads the fields of a record whose tag has been verified.
@@ -106,6 +129,15 @@ impl<'a> Reader<'a> {
         Ok(byte)
     }
 
+    /// The count of a list written by [`Writer::list`] with the same `max`: more is tampering.
+    pub(crate) fn count(&mut self, max: u8) -> Result<u8, Error> {
+        let count = self.u8()?;
+        if count > max {
+            return Err(Error::Tampered);
+        }
+        Ok(count)
+    }
+
     /// A stored enum written by [`Writer::coded`]: a byte no value has is tampering.
     pub(crate) fn coded<T: RecordByte>(&mut self) -> Result<T, Error> {
         T::from_byte(self.u8()?).ok_or(Error::Tampered)
@@ -113,14 +145,15 @@ impl<'a> Reader<'a> {
 
     /// `N` flags written by [`Writer::flags`]: a bit set beyond them is tampering.
     pub(crate) fn flags<const N: usize>(&mut self) -> Result<[bool; N], Error> {
-        let byte = self.u8()?;
-        let known = u8::MAX.checked_shr(u32::try_from(8usize.saturating_sub(N)).unwrap_or(8));
-        if byte & !known.unwrap_or(0) != 0 {
-            return Err(Error::Tampered);
-        }
+        const { assert!(N <= 8, "a flag byte holds 8 flags") };
+        let mut rest = self.u8()?;
         let mut flags = [false; N];
-        for (i, flag) in flags.iter_mut().enumerate() {
-            *flag = byte.checked_shr(u32::try_from(i).unwrap_or(8)).unwrap_or(0) & 1 == 1;
+        for flag in &mut flags {
+            *flag = rest & 1 == 1;
+            rest >>= 1;
+        }
+        if rest != 0 {
+            return Err(Error::Tampered);
         }
         Ok(flags)
     }
@@ -168,9 +201,12 @@ impl<'a> Reader<'a> {
     }
 
     /// Text written by [`Writer::padded_text`] with the same `width`; the padding must be zeros.
-    pub(crate) fn padded_text(&mut self, width: usize) -> Result<&'a str, Error> {
+    pub(crate) fn padded_text(&mut self, width: u16) -> Result<&'a str, Error> {
         let len = usize::from(u16::from_be_bytes(self.array()?));
-        let (field, rest) = self.0.split_at_checked(width).ok_or(Error::Tampered)?;
+        let (field, rest) = self
+            .0
+            .split_at_checked(usize::from(width))
+            .ok_or(Error::Tampered)?;
         self.0 = rest;
         let (text, padding) = field.split_at_checked(len).ok_or(Error::Tampered)?;
         if padding.iter().any(|b| *b != 0) {

@@ -43,7 +43,8 @@ pub(crate) fn encoding(text: &str) -> SmsEncoding {
 pub(crate) fn segments(text: &str) -> usize {
     match encoding(text) {
         SmsEncoding::Gsm7 => parts(
-            text.chars().map(|c| width(c).unwrap_or(2)),
+            // Every character has a width here: GSM-7 is what `encoding` found.
+            text.chars().map_while(width),
             GSM7_SINGLE,
             GSM7_PART,
         ),

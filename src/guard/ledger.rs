@@ -30,7 +30,7 @@ const THIRTY_DAYS: Duration = Duration::from_secs(30 * 86_400);
 
 /// The UTC day of `at`, counted from the epoch.
 fn day_of(at: Timestamp) -> u64 {
-    at.as_unix_millis().checked_div(86_400_000).unwrap_or(0)
+    at.as_unix_millis() / 86_400_000
 }
 
 /// One payment's share of the number's limits.
@@ -269,9 +269,7 @@ impl Ledger {
     /// (merged ones have none), the currency, the amount as a varint, the time.
     pub(crate) fn write(&self, w: &mut Writer) {
         self.streak.write(w);
-        let count = self.reservations.len().min(usize::from(u8::MAX));
-        w.u8(u8::try_from(count).unwrap_or(u8::MAX));
-        for r in self.reservations.iter().take(count) {
+        w.list(&self.reservations, u8::MAX, |w, r| {
             let held = r.payment != PaymentId::none();
             w.flags([held]);
             if held {
@@ -280,7 +278,7 @@ impl Ledger {
             w.coded(r.currency);
             w.varint(r.minor_units);
             w.time(r.at);
-        }
+        });
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {

@@ -274,9 +274,17 @@ fn one_more(
         .copied()
         .filter(|sent| *sent > window_start)
         .collect();
-    if recent.len() >= usize::from(max) {
-        let oldest = recent.first().copied().unwrap_or(now);
-        let retry_at = oldest.saturating_add(policy.sms_window);
+    if let Some(over) = recent.len().checked_sub(usize::from(max)) {
+        // The send whose lapse leaves room for one more (the oldest but under a lowered
+        // `max`); a validated policy sends at least one code a window.
+        #[expect(
+            clippy::expect_used,
+            reason = "Policy::validate: 1 code or more a window"
+        )]
+        let frees = recent
+            .get(over)
+            .expect("a policy sends 1 code or more a window");
+        let retry_at = frees.saturating_add(policy.sms_window);
         return Err(Error::RateLimited { retry_at });
     }
     recent.push(now);
@@ -284,10 +292,7 @@ fn one_more(
 }
 
 fn write_times(w: &mut Writer, times: &[Timestamp]) {
-    w.u8(u8::try_from(times.len()).unwrap_or(u8::MAX));
-    for time in times.iter().take(usize::from(u8::MAX)) {
-        w.time(*time);
-    }
+    w.list(times, u8::MAX, |w, time| w.time(*time));
 }
 
 fn read_times(r: &mut Reader<'_>) -> Result<Vec<Timestamp>, Error> {
@@ -425,6 +430,32 @@ mod tests {
         let later = guard.after_sms(retry_at, &policy).unwrap();
         assert_eq!(later.sms_sent.len(), 5);
         assert_eq!(later.sms_sent.first(), Some(&after(T0, MINUTE)));
+    }
+
+    #[test]
+    fn under_a_lowered_budget_the_retry_time_is_when_room_frees() {
+        let mut guard = Guard::default();
+        for i in 0..5 {
+            guard = guard
+                .after_sms(after(T0, i * MINUTE), &Policy::default())
+                .unwrap();
+        }
+        let lowered = Policy {
+            max_sms_per_number: 3,
+            ..Policy::default()
+        };
+        // Sends at 0, 1, 2, 3 and 4 minutes, 3 allowed: room frees when the third lapses.
+        let retry_at = after(T0, 12 * MINUTE);
+        assert!(matches!(
+            guard.after_sms(after(T0, 5 * MINUTE), &lowered),
+            Err(Error::RateLimited { retry_at: r }) if r == retry_at
+        ));
+        assert!(matches!(
+            guard.after_sms(after(T0, 12 * MINUTE - Duration::from_millis(1)), &lowered),
+            Err(Error::RateLimited { .. })
+        ));
+        let later = guard.after_sms(retry_at, &lowered).unwrap();
+        assert_eq!(later.sms_sent.len(), 3);
     }
 
     #[test]

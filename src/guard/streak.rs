@@ -16,7 +16,7 @@ use crate::policy::Policy;
 use crate::time::Timestamp;
 
 /// The most tickets a streak holds: the largest `exemption_max_payments` the policy allows.
-pub(crate) const MAX_TICKETS: usize = 5;
+pub(crate) const MAX_TICKETS: u8 = 5;
 
 /// A payment let through without its code: an exemption ticket, used or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,20 +102,15 @@ impl Streak {
 
     /// A count, then each ticket: payment id, amount as a varint, the time it lapses.
     pub(crate) fn write(&self, w: &mut Writer) {
-        let count = self.tickets.len().min(MAX_TICKETS);
-        w.u8(u8::try_from(count).unwrap_or(0));
-        for ticket in self.tickets.iter().take(count) {
+        w.list(&self.tickets, MAX_TICKETS, |w, ticket| {
             w.bytes(ticket.payment.as_bytes());
             w.varint(ticket.minor_units);
             w.time(ticket.lapses_at);
-        }
+        });
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let count = r.u8()?;
-        if usize::from(count) > MAX_TICKETS {
-            return Err(Error::Tampered);
-        }
+        let count = r.count(MAX_TICKETS)?;
         let tickets = (0..count)
             .map(|_| {
                 let payment = PaymentId::from_bytes(r.array()?);
@@ -133,7 +128,7 @@ impl Streak {
     }
 
     /// The most bytes [`Streak::write`] takes.
-    pub(crate) const MAX_LEN: usize = 1 + MAX_TICKETS * (16 + 10 + 8);
+    pub(crate) const MAX_LEN: usize = 1 + MAX_TICKETS as usize * (16 + 10 + 8);
 
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {

@@ -54,9 +54,11 @@ impl MemoryStore {
     fn shard(&self, key: &Key) -> &Shard {
         let hash = BuildHasherDefault::<WordHash>::default().hash_one(key);
         // The top bits pick the shard; the maps inside use the low ones.
-        let index = usize::try_from(hash >> 60).unwrap_or(0);
-        let [first, ..] = &*self.shards;
-        self.shards.get(index).unwrap_or(first)
+        let [.., top] = hash.to_le_bytes();
+        #[expect(clippy::expect_used, reason = "4 bits pick one of 16 shards")]
+        self.shards
+            .get(usize::from(top >> 4))
+            .expect("4 bits pick one of 16 shards")
     }
 
     fn get_now(&self, key: &Key) -> Option<Entry> {

@@ -185,11 +185,7 @@ impl StateRecord for Confirmed {
         w.text(&self.receipt.bank_reference);
         w.time(self.receipt.confirmed_at);
         w.flags([self.receipt.exempt]);
-        let count = self.refunds.len().min(MAX_REFUNDS);
-        w.u8(u8::try_from(count).unwrap_or(0));
-        for refund in self.refunds.iter().take(count) {
-            refund.write(w);
-        }
+        w.list(&self.refunds, MAX_REFUNDS, |w, refund| refund.write(w));
     }
 }
 
@@ -206,10 +202,7 @@ fn read_confirmed(r: &mut Reader<'_>, head: &Head) -> Result<Confirmed, Error> {
             exempt
         },
     };
-    let count = usize::from(r.u8()?);
-    if count > MAX_REFUNDS {
-        return Err(Error::Tampered);
-    }
+    let count = r.count(MAX_REFUNDS)?;
     let currency = head.order.amount().currency();
     let refunds = (0..count)
         .map(|_| Refund::read(r, currency))

@@ -2,6 +2,7 @@
 //! to ask the bank, out.
 
 use crate::Error;
+use crate::display_text;
 use crate::host::{DeclineReason, RefundReceipt, RefundRequest};
 use crate::money::{Amount, AmountError};
 use crate::time::Timestamp;
@@ -11,7 +12,7 @@ use super::{Confirmed, Payment};
 use crate::host::{RefundKey, RefundReason};
 
 /// The most refunds a payment keeps, declined ones included.
-pub(crate) const MAX_REFUNDS: usize = 10;
+pub(crate) const MAX_REFUNDS: u8 = 10;
 
 /// The longest bank reference of a refund kept, in bytes.
 const MAX_REFUND_REFERENCE: usize = 64;
@@ -47,7 +48,7 @@ pub(crate) fn refund_asked(
     if let Some(known) = payment.state.refunds.iter().find(|r| &r.key == key) {
         return asked_again(known, amount, reason).map(|again| again(payment));
     }
-    if payment.state.refunds.len() >= MAX_REFUNDS {
+    if payment.state.refunds.len() >= usize::from(MAX_REFUNDS) {
         return Err(Error::TooManyRefunds);
     }
     let refundable = payment.refundable();
@@ -109,7 +110,7 @@ pub(crate) fn refund_decided(
     match outcome {
         Ok(receipt) => {
             refund.state = RefundState::Refunded {
-                reference: bounded(receipt.reference()).to_owned(),
+                reference: display_text::cut(receipt.reference(), MAX_REFUND_REFERENCE).to_owned(),
                 at: now,
             };
         }
@@ -131,15 +132,6 @@ pub(crate) fn refund_request(payment: &Payment<Confirmed>, refund: &Refund) -> R
         debit_reference: receipt.bank_reference().to_owned(),
         reason: refund.reason,
     }
-}
-
-/// `reference` cut to [`MAX_REFUND_REFERENCE`] bytes at a character boundary.
-fn bounded(reference: &str) -> &str {
-    let mut end = reference.len().min(MAX_REFUND_REFERENCE);
-    while !reference.is_char_boundary(end) {
-        end = end.saturating_sub(1);
-    }
-    reference.get(..end).unwrap_or_default()
 }
 
 impl Payment<Confirmed> {

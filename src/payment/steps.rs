@@ -2,6 +2,7 @@
 //! engine loads, calls one of these, and writes the result with compare-and-swap.
 
 use crate::Error;
+use crate::display_text;
 use crate::funding::FundingSource;
 use crate::host::{DebitReceipt, DebitRequest};
 use crate::keys::Keys;
@@ -262,7 +263,7 @@ pub(crate) fn confirmed(
         amount: payment.head.order.amount(),
         merchant: payment.head.order.merchant().id().clone(),
         order_reference: payment.head.order.reference().to_owned(),
-        bank_reference: bounded(receipt.reference()).to_owned(),
+        bank_reference: display_text::cut(receipt.reference(), MAX_BANK_REFERENCE).to_owned(),
         confirmed_at: now,
         exempt: payment.state.exempt,
     };
@@ -274,12 +275,3 @@ pub(crate) fn confirmed(
 
 /// The longest bank reference kept in a receipt, in bytes.
 const MAX_BANK_REFERENCE: usize = 255;
-
-/// `reference` cut to [`MAX_BANK_REFERENCE`] bytes at a character boundary.
-fn bounded(reference: &str) -> &str {
-    let mut end = reference.len().min(MAX_BANK_REFERENCE);
-    while !reference.is_char_boundary(end) {
-        end = end.saturating_sub(1);
-    }
-    reference.get(..end).unwrap_or_default()
-}

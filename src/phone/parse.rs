@@ -144,9 +144,8 @@ fn country_code(
         if full.len() <= MIN_NATIONAL {
             return Err(PhoneError::TooShort);
         }
-        let (code, len) =
+        let (code, rest) =
             plan::country_code_at_start(full).ok_or(PhoneError::InvalidCountryCode)?;
-        let rest = full.get(len..).unwrap_or_default();
         return Ok((code, rest.to_owned(), source));
     }
     // The region's own country code typed without `+` (`33612345678` in France) counts as one
@@ -185,7 +184,9 @@ pub(super) fn strip_national_prefix(number: &mut String, metadata: &Territory) -
     };
     let general = metadata.general.pattern;
     let viable_before = pattern::matches(general, number);
-    let rest = number.get(captures.end..).unwrap_or_default();
+    let Some(rest) = number.get(captures.end..) else {
+        return false;
+    };
     let groups = captures.group_count();
     let rule = metadata.national_prefix_transform_rule;
     let last_group_took_part = groups == 0 || captures.group(number, groups).is_some();

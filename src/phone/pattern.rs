@@ -304,9 +304,8 @@ impl Visited {
 
     /// Marks `pair`; `false` if it was marked already (or is out of range).
     fn insert(&mut self, pair: usize) -> bool {
-        let bit = 1_u64
-            .checked_shl(u32::try_from(pair % 64).unwrap_or(0))
-            .unwrap_or(0);
+        let [low, ..] = pair.to_le_bytes();
+        let bit = 1_u64.rotate_left(u32::from(low % 64));
         match self.bits.get_mut(pair / 64) {
             Some(word) if *word & bit == 0 => {
                 *word |= bit;

@@ -195,5 +195,5 @@ fn digit(byte: u8) -> Option<u8> {
 
 /// The bit of digit `d` (0 to 9) in a digit set.
 pub(super) fn digit_bit(d: u8) -> u16 {
-    1_u16.checked_shl(u32::from(d)).unwrap_or(0)
+    1_u16.rotate_left(u32::from(d))
 }

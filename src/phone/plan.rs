@@ -64,13 +64,14 @@ pub(crate) fn territory_for_number(code: u16, national: &str) -> Option<&'static
 
 /// Whether a country code is one of the metadata's, the length at which `digits` start with one
 /// (libphonenumber's `extractCountryCode`: 1 to 3 digits, never starting with `0`).
-pub(crate) fn country_code_at_start(digits: &str) -> Option<(u16, usize)> {
+pub(crate) fn country_code_at_start(digits: &str) -> Option<(u16, &str)> {
     if digits.starts_with('0') {
         return None;
     }
     (1..=3).find_map(|len| {
-        let code: u16 = digits.get(..len)?.parse().ok()?;
-        main_territory(code).map(|_| (code, len))
+        let (code, rest) = digits.split_at_checked(len)?;
+        let code: u16 = code.parse().ok()?;
+        main_territory(code).map(|_| (code, rest))
     })
 }
 
@@ -110,9 +111,12 @@ mod tests {
         assert_eq!(ids(1).first(), Some(&"US"));
         assert_eq!(ids(882), ["001"]);
         assert!(ids(999).is_empty());
-        assert_eq!(country_code_at_start("33612345678"), Some((33, 2)));
-        assert_eq!(country_code_at_start("1415"), Some((1, 1)));
-        assert_eq!(country_code_at_start("2626921"), Some((262, 3)));
+        assert_eq!(
+            country_code_at_start("33612345678"),
+            Some((33, "612345678"))
+        );
+        assert_eq!(country_code_at_start("1415"), Some((1, "415")));
+        assert_eq!(country_code_at_start("2626921"), Some((262, "6921")));
         assert_eq!(country_code_at_start("0612"), None);
         assert_eq!(country_code_at_start("999"), None);
     }

@@ -152,15 +152,15 @@ impl Rule {
                 fail_per_mille,
             } => {
                 let draw = splitmix64(state);
-                let roll = u16::try_from(draw % 1000).unwrap_or(0);
-                if roll < *fail_per_mille {
+                if draw % 1000 < u64::from(*fail_per_mille) {
                     Some(if draw & (1 << 20) == 0 {
                         Fault::FailBefore
                     } else {
                         Fault::FailAfter
                     })
                 } else {
-                    Some(Fault::Yield(u8::try_from((draw >> 32) % 4).unwrap_or(0)))
+                    let [yields, ..] = ((draw >> 32) % 4).to_le_bytes();
+                    Some(Fault::Yield(yields))
                 }
             }
         }
