@@ -60,6 +60,7 @@
 //!
 #![doc = include_str!("decisions.md")]
 #![doc = include_str!("guarantees.md")]
+#![doc = include_str!("serialization.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(
@@ -100,6 +101,8 @@ mod phone;
 mod policy;
 mod seal;
 mod secret;
+#[cfg(feature = "serde")]
+mod serialization;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod text;

@@ -34,6 +34,8 @@ mod phone_plan;
 mod pin;
 mod policy;
 mod refunds;
+mod serde_events;
+mod serde_forms;
 mod settle;
 mod stress;
 mod tampering;
