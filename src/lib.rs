@@ -109,6 +109,8 @@ mod text;
 mod time;
 #[cfg(test)]
 mod timing;
+#[cfg(feature = "tracing")]
+mod tracing_events;
 mod weak_pin;
 
 pub use account::{AccountDetails, AccountStatus, PinChange};
@@ -143,4 +145,6 @@ pub use phone::{NumberKind, PhoneError, PhoneNumber, Region};
 pub use policy::{CurrencyLimits, Policy, PolicyError};
 pub use secret::{DigitsError, OtpCode, Pin, SecretKey};
 pub use time::Timestamp;
+#[cfg(feature = "tracing")]
+pub use tracing_events::TracingEvents;
 pub use weak_pin::WeakPinRule;

@@ -12,6 +12,7 @@ use crate::phone::PhoneNumber;
 use crate::secret::Pin;
 
 use super::Engine;
+use super::trace::{step_span, traced};
 
 /// The host's own operations on an account, which authenticate no one: see
 /// [`Engine::back_office`].
@@ -139,9 +140,13 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     ///
     /// [`Error::NotEnrolled`], [`Error::Tampered`], [`Error::Storage`].
     pub async fn account(self, phone: &PhoneNumber) -> Result<AccountDetails, Error> {
-        let key = self.engine.number_keys(phone).account;
-        let (account, _) = self.engine.read_account(&key).await?;
-        Ok(account.details())
+        let span = step_span!("buyster.back_office.account", phone = %phone.masked());
+        traced(span, async move {
+            let key = self.engine.number_keys(phone).account;
+            let (account, _) = self.engine.read_account(&key).await?;
+            Ok(account.details())
+        })
+        .await
     }
 
     /// Sets the account's status: suspend it, make it active again, or close it for good.
@@ -156,20 +161,25 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     /// [`Error::AccountClosed`] to leave [`AccountStatus::Closed`], [`Error::NotEnrolled`],
     /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
     pub async fn set_status(self, phone: &PhoneNumber, status: AccountStatus) -> Result<(), Error> {
-        let key = self.engine.number_keys(phone).account;
-        let changed = self
-            .engine
-            .update_account(&key, |account| match account.status() {
-                current if current == status => Ok(None),
-                AccountStatus::Closed => Err(Error::AccountClosed),
-                _ => Ok(Some(account.with_status(status))),
-            })
-            .await?;
-        if changed {
-            self.engine
-                .emit_for(phone, EventKind::StatusChanged(status));
-        }
-        Ok(())
+        let span =
+            step_span!("buyster.back_office.set_status", phone = %phone.masked(), status = %status);
+        traced(span, async move {
+            let key = self.engine.number_keys(phone).account;
+            let changed = self
+                .engine
+                .update_account(&key, |account| match account.status() {
+                    current if current == status => Ok(None),
+                    AccountStatus::Closed => Err(Error::AccountClosed),
+                    _ => Ok(Some(account.with_status(status))),
+                })
+                .await?;
+            if changed {
+                self.engine
+                    .emit_for(phone, EventKind::StatusChanged(status));
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Replaces the account that payments debit. Payments already past their PIN keep the
@@ -184,16 +194,21 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
         phone: &PhoneNumber,
         funding: FundingSource,
     ) -> Result<(), Error> {
-        let key = self.engine.number_keys(phone).account;
-        self.engine
-            .update_account(&key, |account| {
-                still_open(&account)?;
-                Ok(Some(account.with_funding(funding.clone())))
-            })
-            .await?;
-        self.engine
-            .emit_for(phone, EventKind::FundingSourceReplaced);
-        Ok(())
+        let span =
+            step_span!("buyster.back_office.replace_funding_source", phone = %phone.masked());
+        traced(span, async move {
+            let key = self.engine.number_keys(phone).account;
+            self.engine
+                .update_account(&key, |account| {
+                    still_open(&account)?;
+                    Ok(Some(account.with_funding(funding.clone())))
+                })
+                .await?;
+            self.engine
+                .emit_for(phone, EventKind::FundingSourceReplaced);
+            Ok(())
+        })
+        .await
     }
 
     /// Sets a new PIN for a buyer who lost theirs, and lifts the number's lock: guesses at the
@@ -211,38 +226,42 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     /// they were; when the store failed at that point or after the new PIN was stored, the
     /// number stays locked until `reset_pin` or [`BackOffice::unlock`] succeeds.
     pub async fn reset_pin(self, phone: &PhoneNumber, pin: &Pin) -> Result<(), Error> {
-        let engine = self.engine;
-        engine.policy.check_new_pin(pin)?;
-        let keys = engine.number_keys(phone);
-        let (account, _) = engine.read_account(&keys.account).await?;
-        still_open(&account)?;
-        let read = engine.read_guard(keys.guard.clone()).await?;
-        let before = engine
-            .update_guard(read, |g| Ok((Some(g.frozen()), g.clone())))
-            .await?;
-        let stored = engine
-            .update_account(&keys.account, |account| {
-                still_open(&account)?;
-                Ok(Some(account.with_pin(&engine.keys, pin)))
-            })
-            .await;
-        let read = engine.read_guard(keys.guard).await?;
-        match stored {
-            Ok(_) => {
-                engine
-                    .update_guard(read, |g| Ok((Some(g.after_success()), ())))
-                    .await?;
-                engine.emit_for(phone, EventKind::PinReset);
-                Ok(())
+        let span = step_span!("buyster.back_office.reset_pin", phone = %phone.masked());
+        traced(span, async move {
+            let engine = self.engine;
+            engine.policy.check_new_pin(pin)?;
+            let keys = engine.number_keys(phone);
+            let (account, _) = engine.read_account(&keys.account).await?;
+            still_open(&account)?;
+            let read = engine.read_guard(keys.guard.clone()).await?;
+            let before = engine
+                .update_guard(read, |g| Ok((Some(g.frozen()), g.clone())))
+                .await?;
+            let stored = engine
+                .update_account(&keys.account, |account| {
+                    still_open(&account)?;
+                    Ok(Some(account.with_pin(&engine.keys, pin)))
+                })
+                .await;
+            let read = engine.read_guard(keys.guard).await?;
+            match stored {
+                Ok(_) => {
+                    engine
+                        .update_guard(read, |g| Ok((Some(g.after_success()), ())))
+                        .await?;
+                    engine.emit_for(phone, EventKind::PinReset);
+                    Ok(())
+                }
+                Err(error) => {
+                    // The PIN is as it was, and nothing was counted meanwhile: so are its counts.
+                    let earlier =
+                        |g: &crate::guard::Guard| Ok((Some(g.with_pin_state_of(&before)), ()));
+                    engine.update_guard(read, earlier).await?;
+                    Err(error)
+                }
             }
-            Err(error) => {
-                // The PIN is as it was, and nothing was counted meanwhile: so are its counts.
-                let earlier =
-                    |g: &crate::guard::Guard| Ok((Some(g.with_pin_state_of(&before)), ()));
-                engine.update_guard(read, earlier).await?;
-                Err(error)
-            }
-        }
+        })
+        .await
     }
 
     /// Lifts the number's PIN lock, temporary or permanent, and forgets its failures. Works for
@@ -253,27 +272,31 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     ///
     /// [`Error::AccountClosed`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
     pub async fn unlock(self, phone: &PhoneNumber) -> Result<(), Error> {
-        let engine = self.engine;
-        let keys = engine.number_keys(phone);
-        match engine.read_account(&keys.account).await {
-            Ok((account, _)) => still_open(&account)?,
-            Err(Error::NotEnrolled) => {}
-            Err(error) => return Err(error),
-        }
-        let read = engine.read_guard(keys.guard).await?;
-        let cleared = engine
-            .update_guard(read, |g| {
-                // Nothing to forget: nothing written, nothing reported.
-                Ok(match g.is_clear() {
-                    true => (None, false),
-                    false => (Some(g.after_success()), true),
+        let span = step_span!("buyster.back_office.unlock", phone = %phone.masked());
+        traced(span, async move {
+            let engine = self.engine;
+            let keys = engine.number_keys(phone);
+            match engine.read_account(&keys.account).await {
+                Ok((account, _)) => still_open(&account)?,
+                Err(Error::NotEnrolled) => {}
+                Err(error) => return Err(error),
+            }
+            let read = engine.read_guard(keys.guard).await?;
+            let cleared = engine
+                .update_guard(read, |g| {
+                    // Nothing to forget: nothing written, nothing reported.
+                    Ok(match g.is_clear() {
+                        true => (None, false),
+                        false => (Some(g.after_success()), true),
+                    })
                 })
-            })
-            .await?;
-        if cleared {
-            engine.emit_for(phone, EventKind::Unlocked);
-        }
-        Ok(())
+                .await?;
+            if cleared {
+                engine.emit_for(phone, EventKind::Unlocked);
+            }
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -8,6 +8,7 @@ use crate::payment::{AnyPayment, CancelReason, Failed, FailureReason, Payment};
 
 use super::Engine;
 use super::failing::Ended;
+use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Cancels a payment that is not authorized yet; it becomes `Failed` with `reason` (or with
@@ -28,28 +29,32 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         id: PaymentId,
         reason: CancelReason,
     ) -> Result<Payment<Failed>, Error> {
-        let now = self.clock.now();
-        let why = |any: &AnyPayment| {
-            if now >= any.expires_at() {
-                FailureReason::Expired
-            } else {
-                FailureReason::Cancelled(reason)
+        let span = step_span!("buyster.cancel", payment = %id, reason = %reason);
+        traced(span, async move {
+            let now = self.clock.now();
+            let why = |any: &AnyPayment| {
+                if now >= any.expires_at() {
+                    FailureReason::Expired
+                } else {
+                    FailureReason::Cancelled(reason)
+                }
+            };
+            match self
+                .fail_if_open(self.read_payment(id).await?, why, now)
+                .await?
+            {
+                Ended::Failed(cancelled) => Ok(cancelled),
+                Ended::Settled(AnyPayment::Failed(p)) => {
+                    // Failed already: give its share back, in case a crash kept it.
+                    self.release_share(p.phone(), id).await;
+                    Ok(p)
+                }
+                Ended::Settled(other) => Err(Error::WrongState {
+                    expected: StateKind::OtpSent,
+                    found: other.kind(),
+                }),
             }
-        };
-        match self
-            .fail_if_open(self.read_payment(id).await?, why, now)
-            .await?
-        {
-            Ended::Failed(cancelled) => Ok(cancelled),
-            Ended::Settled(AnyPayment::Failed(p)) => {
-                // Failed already: give its share back, in case a crash kept it.
-                self.release_share(p.phone(), id).await;
-                Ok(p)
-            }
-            Ended::Settled(other) => Err(Error::WrongState {
-                expected: StateKind::OtpSent,
-                found: other.kind(),
-            }),
-        }
+        })
+        .await
     }
 }

@@ -14,6 +14,7 @@ use crate::text::code_message;
 use crate::time::Timestamp;
 
 use super::Engine;
+use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Sends the buyer a single-use code by SMS, naming the amount and the merchant.
@@ -32,31 +33,35 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         payment: Payment<PinVerified>,
     ) -> Result<Payment<OtpSent>, Error> {
-        let now = self.clock.now();
-        let code = OtpCode::random(self.policy.code_digits);
-        let tagged = &code;
-        let (sent, verified_at, counted) = self
-            .update_payment(payment, |payment| {
-                Box::pin(async move {
-                    if payment.is_expired(now) {
-                        return Err(self.expire(payment, now).await);
-                    }
-                    let verified_at = payment.state().verified_at();
-                    // The right PIN counted this SMS already, when the window had room.
-                    let counted = payment.state().sms_counted;
-                    let next = code_sent(payment, tagged, now, &self.keys, &self.policy);
-                    let stored = self.replace(next).await?;
-                    Ok(stored.map(|sent| (sent, verified_at, counted)))
+        let span = step_span!("buyster.send_code", payment = %payment.id());
+        traced(span, async move {
+            let now = self.clock.now();
+            let code = OtpCode::random(self.policy.code_digits);
+            let tagged = &code;
+            let (sent, verified_at, counted) = self
+                .update_payment(payment, |payment| {
+                    Box::pin(async move {
+                        if payment.is_expired(now) {
+                            return Err(self.expire(payment, now).await);
+                        }
+                        let verified_at = payment.state().verified_at();
+                        // The right PIN counted this SMS already, when the window had room.
+                        let counted = payment.state().sms_counted;
+                        let next = code_sent(payment, tagged, now, &self.keys, &self.policy);
+                        let stored = self.replace(next).await?;
+                        Ok(stored.map(|sent| (sent, verified_at, counted)))
+                    })
                 })
-            })
-            .await?;
-        match self.dispatch(&sent, code, now, counted).await {
-            Ok(()) => Ok(self.code_went_out(sent, now)),
-            Err(error) => {
-                self.undo_send(code_not_sent(sent, verified_at)).await;
-                Err(error)
+                .await?;
+            match self.dispatch(&sent, code, now, counted).await {
+                Ok(()) => Ok(self.code_went_out(sent, now)),
+                Err(error) => {
+                    self.undo_send(code_not_sent(sent, verified_at)).await;
+                    Err(error)
+                }
             }
-        }
+        })
+        .await
     }
 
     /// Sends a new code in place of the current one, after the policy's cooldown and within its
@@ -71,30 +76,34 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::ResendTooSoon`], [`Error::ResendLimit`], [`Error::RateLimited`], [`Error::Sms`],
     /// [`Error::Expired`], [`Error::WrongState`], [`Error::Storage`].
     pub async fn resend_code(&self, payment: Payment<OtpSent>) -> Result<Payment<OtpSent>, Error> {
-        let now = self.clock.now();
-        let code = OtpCode::random(self.policy.code_digits);
-        let tagged = &code;
-        let (sent, previous) = self
-            .update_payment(payment, |payment| {
-                Box::pin(async move {
-                    if payment.is_expired(now) {
-                        return Err(self.expire(payment, now).await);
-                    }
-                    check_resend(&payment, now, &self.policy)?;
-                    let previous = payment.state().snapshot();
-                    let next = code_resent(payment, tagged, now, &self.keys, &self.policy);
-                    let stored = self.replace(next).await?;
-                    Ok(stored.map(|sent| (sent, previous)))
+        let span = step_span!("buyster.resend_code", payment = %payment.id());
+        traced(span, async move {
+            let now = self.clock.now();
+            let code = OtpCode::random(self.policy.code_digits);
+            let tagged = &code;
+            let (sent, previous) = self
+                .update_payment(payment, |payment| {
+                    Box::pin(async move {
+                        if payment.is_expired(now) {
+                            return Err(self.expire(payment, now).await);
+                        }
+                        check_resend(&payment, now, &self.policy)?;
+                        let previous = payment.state().snapshot();
+                        let next = code_resent(payment, tagged, now, &self.keys, &self.policy);
+                        let stored = self.replace(next).await?;
+                        Ok(stored.map(|sent| (sent, previous)))
+                    })
                 })
-            })
-            .await?;
-        match self.dispatch(&sent, code, now, false).await {
-            Ok(()) => Ok(self.code_went_out(sent, now)),
-            Err(error) => {
-                self.undo_send(code_restored(sent, &previous)).await;
-                Err(error)
+                .await?;
+            match self.dispatch(&sent, code, now, false).await {
+                Ok(()) => Ok(self.code_went_out(sent, now)),
+                Err(error) => {
+                    self.undo_send(code_restored(sent, &previous)).await;
+                    Err(error)
+                }
             }
-        }
+        })
+        .await
     }
 
     /// Checks the code the buyer typed; if it is right, consumes it and debits the buyer.
@@ -120,46 +129,50 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         payment: Payment<OtpSent>,
         code: &OtpCode,
     ) -> Result<CodeCheck, Error> {
-        self.update_payment(payment, |payment| {
-            Box::pin(async move {
-                let now = self.clock.now();
-                if payment.is_expired(now) {
-                    return Err(self.expire(payment, now).await);
-                }
-                match code_typed(payment, code, now, &self.keys)? {
-                    CodeStep::Right(next) => {
-                        let Some(authorized) = self.replace(next).await? else {
-                            return Ok(None);
-                        };
-                        self.emit(|| Event::payment(EventKind::Authorized, &authorized, now));
-                        self.end_streak(&authorized, now).await;
-                        self.settle(authorized)
-                            .await
-                            .map(|paid| Some(CodeCheck::Confirmed(paid)))
+        let span = step_span!("buyster.confirm", payment = %payment.id());
+        traced(span, async move {
+            self.update_payment(payment, |payment| {
+                Box::pin(async move {
+                    let now = self.clock.now();
+                    if payment.is_expired(now) {
+                        return Err(self.expire(payment, now).await);
                     }
-                    CodeStep::Wrong(next) => {
-                        let Some(payment) = self.replace(next).await? else {
-                            return Ok(None);
-                        };
-                        let attempts_left = payment.attempts_left();
-                        let kind = EventKind::CodeRejected { attempts_left };
-                        self.emit(|| Event::payment(kind, &payment, now));
-                        Ok(Some(CodeCheck::Rejected {
-                            payment,
-                            attempts_left,
-                        }))
+                    match code_typed(payment, code, now, &self.keys)? {
+                        CodeStep::Right(next) => {
+                            let Some(authorized) = self.replace(next).await? else {
+                                return Ok(None);
+                            };
+                            self.emit(|| Event::payment(EventKind::Authorized, &authorized, now));
+                            self.end_streak(&authorized, now).await;
+                            self.settle(authorized)
+                                .await
+                                .map(|paid| Some(CodeCheck::Confirmed(paid)))
+                        }
+                        CodeStep::Wrong(next) => {
+                            let Some(payment) = self.replace(next).await? else {
+                                return Ok(None);
+                            };
+                            let attempts_left = payment.attempts_left();
+                            let kind = EventKind::CodeRejected { attempts_left };
+                            self.emit(|| Event::payment(kind, &payment, now));
+                            Ok(Some(CodeCheck::Rejected {
+                                payment,
+                                attempts_left,
+                            }))
+                        }
+                        CodeStep::Exhausted(next) => {
+                            let Some(failed) = self.replace(next).await? else {
+                                return Ok(None);
+                            };
+                            let kind = EventKind::Failed(failed.reason());
+                            self.emit(|| Event::payment(kind, &failed, now));
+                            self.release_share(failed.phone(), failed.id()).await;
+                            Err(Error::TooManyAttempts)
+                        }
                     }
-                    CodeStep::Exhausted(next) => {
-                        let Some(failed) = self.replace(next).await? else {
-                            return Ok(None);
-                        };
-                        let kind = EventKind::Failed(failed.reason());
-                        self.emit(|| Event::payment(kind, &failed, now));
-                        self.release_share(failed.phone(), failed.id()).await;
-                        Err(Error::TooManyAttempts)
-                    }
-                }
+                })
             })
+            .await
         })
         .await
     }

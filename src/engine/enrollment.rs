@@ -25,6 +25,7 @@ use crate::time::Timestamp;
 use super::Engine;
 use super::pin::failure_event;
 use super::records::{Attempt, GuardRead};
+use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Enrolls `phone` with `pin` and the account to debit, directly.
@@ -48,12 +49,16 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         pin: &Pin,
         funding: FundingSource,
     ) -> Result<(), Error> {
-        self.policy.check_pin_length(pin)?;
-        let account = Account::new(&self.keys, pin, funding, self.clock.now());
-        self.create_account(&self.number_keys(phone).account, &account)
-            .await?;
-        self.emit_for(phone, EventKind::Enrolled);
-        Ok(())
+        let span = step_span!("buyster.enroll", phone = %phone.masked());
+        traced(span, async move {
+            self.policy.check_pin_length(pin)?;
+            let account = Account::new(&self.keys, pin, funding, self.clock.now());
+            self.create_account(&self.number_keys(phone).account, &account)
+                .await?;
+            self.emit_for(phone, EventKind::Enrolled);
+            Ok(())
+        })
+        .await
     }
 
     /// Starts enrolling `phone`: sends it an SMS code that proves, once typed back into
@@ -82,31 +87,39 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         phone: &PhoneNumber,
     ) -> Result<Enrollment<CodeSent>, Error> {
-        let now = self.clock.now();
-        let policy = &self.policy;
-        let read = self.read_guard(self.number_keys(phone).guard).await?;
-        self.update_guard(read, |g| {
-            g.check_open(now)?;
-            Ok((Some(g.after_enrollment_sms(now, policy)?), ()))
-        })
-        .await?;
-        let code = OtpCode::random(policy.code_digits);
-        let enrollment = started(phone.clone(), &code, now, &self.keys, policy);
-        // A new enrollment's key is absent: a lost race is an id already taken, and a new id
-        // goes again.
-        let tagged = &code;
-        let stored = self
-            .retry(enrollment, |enrollment| {
-                Box::pin(async move {
-                    let record = enrollment::encode(&enrollment, &self.keys);
-                    Ok(match self.try_put(enrollment.key(), None, record).await? {
-                        Some(version) => Attempt::Done(enrollment.with_version(version)),
-                        None => Attempt::Again(with_new_id(enrollment, tagged, &self.keys)),
-                    })
-                })
+        let span = step_span!(
+            "buyster.start_enrollment",
+            phone = %phone.masked(),
+            enrollment = ::tracing::field::Empty
+        );
+        traced(span, async move {
+            let now = self.clock.now();
+            let policy = &self.policy;
+            let read = self.read_guard(self.number_keys(phone).guard).await?;
+            self.update_guard(read, |g| {
+                g.check_open(now)?;
+                Ok((Some(g.after_enrollment_sms(now, policy)?), ()))
             })
             .await?;
-        self.send_enrollment_code(stored, code, now).await
+            let code = OtpCode::random(policy.code_digits);
+            let enrollment = started(phone.clone(), &code, now, &self.keys, policy);
+            // A new enrollment's key is absent: a lost race is an id already taken, and a new id
+            // goes again.
+            let tagged = &code;
+            let stored = self
+                .retry(enrollment, |enrollment| {
+                    Box::pin(async move {
+                        let record = enrollment::encode(&enrollment, &self.keys);
+                        Ok(match self.try_put(enrollment.key(), None, record).await? {
+                            Some(version) => Attempt::Done(enrollment.with_version(version)),
+                            None => Attempt::Again(with_new_id(enrollment, tagged, &self.keys)),
+                        })
+                    })
+                })
+                .await?;
+            self.send_enrollment_code(stored, code, now).await
+        })
+        .await
     }
 
     /// Finishes an enrollment: checks the code the applicant typed and, if it is right, makes
@@ -141,49 +154,55 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         pin: &Pin,
         funding: FundingSource,
     ) -> Result<EnrollmentCheck, Error> {
-        self.policy.check_new_pin(pin)?;
-        let now = self.clock.now();
-        if enrollment.is_expired(now) {
-            return Err(self.expire_enrollment(enrollment, now).await);
-        }
-        let guard = &self
-            .open_guard(self.number_keys(enrollment.phone()).guard, now)
-            .await?;
-        let funding = &funding;
-        self.update_enrollment(enrollment, |enrollment| {
-            Box::pin(async move {
-                if enrollment.is_expired(now) {
-                    return Err(self.expire_enrollment(enrollment, now).await);
-                }
-                match code_typed(enrollment, code, now, &self.keys)? {
-                    CodeStep::Right(right) => {
-                        // Decided against the guard it writes: a lock that wrong codes or PINs
-                        // reached since the guard was read refuses the code, which stays unused.
-                        self.confirm_open(guard.clone(), now).await?;
-                        // The code is used up before the account is made: of racing calls, and of
-                        // a stale copy of an enrollment that ended, only one gets past this.
-                        let Some(taken) = self.replace_enrollment(accepted(right, now)).await?
-                        else {
-                            return Ok(None);
-                        };
-                        let made = self.complete_enrollment(taken, pin, funding.clone(), now);
-                        made.await.map(Some)
+        let span = step_span!("buyster.finish_enrollment", enrollment = %enrollment.id());
+        traced(span, async move {
+            self.policy.check_new_pin(pin)?;
+            let now = self.clock.now();
+            if enrollment.is_expired(now) {
+                return Err(self.expire_enrollment(enrollment, now).await);
+            }
+            let guard = &self
+                .open_guard(self.number_keys(enrollment.phone()).guard, now)
+                .await?;
+            let funding = &funding;
+            self.update_enrollment(enrollment, |enrollment| {
+                Box::pin(async move {
+                    if enrollment.is_expired(now) {
+                        return Err(self.expire_enrollment(enrollment, now).await);
                     }
-                    CodeStep::Wrong(next) => {
-                        let Some(stored) = self.replace_enrollment(next).await? else {
-                            return Ok(None);
-                        };
-                        let answer = self.wrong_enrollment_code(stored, guard.clone(), now);
-                        answer.await.map(Some)
+                    match code_typed(enrollment, code, now, &self.keys)? {
+                        CodeStep::Right(right) => {
+                            // Decided against the guard it writes: a lock that wrong codes or
+                            // PINs reached since the guard was read refuses the code, which
+                            // stays unused.
+                            self.confirm_open(guard.clone(), now).await?;
+                            // The code is used up before the account is made: of racing calls,
+                            // and of a stale copy of an enrollment that ended, only one gets
+                            // past this.
+                            let Some(taken) = self.replace_enrollment(accepted(right, now)).await?
+                            else {
+                                return Ok(None);
+                            };
+                            let made = self.complete_enrollment(taken, pin, funding.clone(), now);
+                            made.await.map(Some)
+                        }
+                        CodeStep::Wrong(next) => {
+                            let Some(stored) = self.replace_enrollment(next).await? else {
+                                return Ok(None);
+                            };
+                            let answer = self.wrong_enrollment_code(stored, guard.clone(), now);
+                            answer.await.map(Some)
+                        }
+                        CodeStep::Exhausted(next) => {
+                            let Some(stored) = self.replace_enrollment(next).await? else {
+                                return Ok(None);
+                            };
+                            Err(self.exhausted_enrollment(stored, guard.clone(), now).await)
+                        }
                     }
-                    CodeStep::Exhausted(next) => {
-                        let Some(stored) = self.replace_enrollment(next).await? else {
-                            return Ok(None);
-                        };
-                        Err(self.exhausted_enrollment(stored, guard.clone(), now).await)
-                    }
-                }
+                })
             })
+            .await
         })
         .await
     }
@@ -194,7 +213,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::NotFound`], [`Error::Tampered`], [`Error::Storage`].
     pub async fn load_enrollment(&self, id: EnrollmentId) -> Result<AnyEnrollment, Error> {
-        self.read_enrollment(id).await
+        let span = step_span!("buyster.load_enrollment", enrollment = %id);
+        traced(span, async move { self.read_enrollment(id).await }).await
     }
 
     /// The enrollment stored under `id`, waiting for its code: how a server picks it up again
@@ -205,7 +225,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::WrongEnrollmentState`] when its code was used or it failed, and those of
     /// [`Engine::load_enrollment`].
     pub async fn resume_enrollment(&self, id: EnrollmentId) -> Result<Enrollment<CodeSent>, Error> {
-        self.enrollment_in::<CodeSent>(id).await
+        let span = step_span!("buyster.resume_enrollment", enrollment = %id);
+        traced(
+            span,
+            async move { self.enrollment_in::<CodeSent>(id).await },
+        )
+        .await
     }
 
     /// Hands the SMS carrying an enrollment's code to the gateway.

@@ -9,6 +9,7 @@ use crate::time::Timestamp;
 
 use super::Engine;
 use super::records::Attempt;
+use super::trace::{step_span, traced};
 use crate::Error;
 use crate::error::StateKind;
 
@@ -34,27 +35,31 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         ticket: ExemptionTicket,
     ) -> Result<Payment<Authorized>, Error> {
-        let now = self.clock.now();
-        let payment = ticket.into_payment();
-        if !self.policy.exempts(payment.order().amount()) {
-            return Err(Error::ExemptionWithdrawn);
-        }
-        self.update_payment(payment, |payment| {
-            Box::pin(async move {
-                if payment.is_expired(now) {
-                    return Err(self.expire(payment, now).await);
-                }
-                if !payment.state().low_value_exempt() {
-                    // Read back after a lost race: its code was sent meanwhile and the send put
-                    // back, which took the payment off the exemption's path.
-                    return Err(Error::ExemptionWithdrawn);
-                }
-                let authorized = self.replace(authorized_exempt(payment, now)).await?;
-                if let Some(authorized) = &authorized {
-                    self.emit(|| Event::payment(EventKind::ExemptAuthorized, authorized, now));
-                }
-                Ok(authorized)
+        let span = step_span!("buyster.authorize_exempt", payment = %ticket.payment().id());
+        traced(span, async move {
+            let now = self.clock.now();
+            let payment = ticket.into_payment();
+            if !self.policy.exempts(payment.order().amount()) {
+                return Err(Error::ExemptionWithdrawn);
+            }
+            self.update_payment(payment, |payment| {
+                Box::pin(async move {
+                    if payment.is_expired(now) {
+                        return Err(self.expire(payment, now).await);
+                    }
+                    if !payment.state().low_value_exempt() {
+                        // Read back after a lost race: its code was sent meanwhile and the send put
+                        // back, which took the payment off the exemption's path.
+                        return Err(Error::ExemptionWithdrawn);
+                    }
+                    let authorized = self.replace(authorized_exempt(payment, now)).await?;
+                    if let Some(authorized) = &authorized {
+                        self.emit(|| Event::payment(EventKind::ExemptAuthorized, authorized, now));
+                    }
+                    Ok(authorized)
+                })
             })
+            .await
         })
         .await
     }

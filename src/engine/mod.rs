@@ -8,7 +8,8 @@
 //! `checkout.rs` (codes), `exempt.rs`, `settle.rs`, `cancel.rs`, `failing.rs` (expiry and the
 //! share a failed payment gives back), `recover.rs`, `refund.rs`, `enrollment.rs`,
 //! `pin_change.rs`, and `back_office.rs` (the host's own operations, behind
-//! [`Engine::back_office`]).
+//! [`Engine::back_office`]). `trace.rs` gives each public step its span when the `tracing`
+//! feature is on, and is nothing otherwise.
 
 mod back_office;
 mod builder;
@@ -24,6 +25,7 @@ mod recover;
 mod refund;
 mod settle;
 mod start;
+mod trace;
 
 use core::fmt;
 

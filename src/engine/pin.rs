@@ -13,6 +13,7 @@ use crate::time::Timestamp;
 
 use super::Engine;
 use super::records::GuardRead;
+use super::trace::{step_span, traced};
 
 /// What a PIN check found.
 pub(super) enum Found {
@@ -59,35 +60,39 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         payment: Payment<Initiated>,
         pin: &Pin,
     ) -> Result<PinCheck, Error> {
-        let now = self.clock.now();
-        if payment.is_expired(now) {
-            return Err(self.expire(payment, now).await);
-        }
-        let keys = self.number_keys(payment.phone());
-        let guard = self.open_guard(keys.guard, now).await?;
-        let account_key = keys.account;
-        match self.check_pin(&account_key, pin).await? {
-            Found::Right(right) => {
-                let accepted = match self.accept_pin(guard, &payment, now).await {
-                    Ok(accepted) => Ok(accepted),
-                    Err(Error::LimitExceeded { limit, frees_at }) => {
-                        let kind = EventKind::LimitExceeded { limit, frees_at };
-                        self.emit(|| Event::payment(kind, &payment, now));
-                        Err(Error::LimitExceeded { limit, frees_at })
-                    }
-                    // Not answered (the lock was reached meanwhile, or the store failed): the
-                    // PIN was not accepted, and nothing is made from it.
-                    Err(other) => return Err(other),
-                };
-                let funding = self.rehash(&account_key, right, pin).await;
-                let verified = self
-                    .mark_pin_verified(payment, funding, now, accepted?)
-                    .await?;
-                self.emit(|| Event::payment(EventKind::PinVerified, &verified, now));
-                Ok(PinCheck::Verified(verified))
+        let span = step_span!("buyster.verify_pin", payment = %payment.id());
+        traced(span, async move {
+            let now = self.clock.now();
+            if payment.is_expired(now) {
+                return Err(self.expire(payment, now).await);
             }
-            Found::Refused => self.pin_refused(payment, guard, now).await,
-        }
+            let keys = self.number_keys(payment.phone());
+            let guard = self.open_guard(keys.guard, now).await?;
+            let account_key = keys.account;
+            match self.check_pin(&account_key, pin).await? {
+                Found::Right(right) => {
+                    let accepted = match self.accept_pin(guard, &payment, now).await {
+                        Ok(accepted) => Ok(accepted),
+                        Err(Error::LimitExceeded { limit, frees_at }) => {
+                            let kind = EventKind::LimitExceeded { limit, frees_at };
+                            self.emit(|| Event::payment(kind, &payment, now));
+                            Err(Error::LimitExceeded { limit, frees_at })
+                        }
+                        // Not answered (the lock was reached meanwhile, or the store failed): the
+                        // PIN was not accepted, and nothing is made from it.
+                        Err(other) => return Err(other),
+                    };
+                    let funding = self.rehash(&account_key, right, pin).await;
+                    let verified = self
+                        .mark_pin_verified(payment, funding, now, accepted?)
+                        .await?;
+                    self.emit(|| Event::payment(EventKind::PinVerified, &verified, now));
+                    Ok(PinCheck::Verified(verified))
+                }
+                Found::Refused => self.pin_refused(payment, guard, now).await,
+            }
+        })
+        .await
     }
 
     /// A wrong PIN (or a number without an active account): counted, then answered.

@@ -11,6 +11,7 @@ use crate::secret::Pin;
 use super::Engine;
 use super::pin::{Found, failure_event};
 use super::records::Attempt;
+use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Replaces the buyer's PIN, on the strength of the old one.
@@ -31,31 +32,35 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         old_pin: &Pin,
         new_pin: &Pin,
     ) -> Result<PinChange, Error> {
-        self.policy.check_new_pin(new_pin)?;
-        let now = self.clock.now();
-        let keys = self.number_keys(phone);
-        let guard = self.open_guard(keys.guard, now).await?;
-        let key = keys.account;
-        let found = self.check_pin(&key, old_pin).await?;
-        if let Found::Refused = found {
-            let failure = self.count_wrong_pin(guard, now).await?;
-            self.emit_for(phone, failure_event(failure));
-            return match failure {
-                Failure::AttemptsLeft { left, next_lock } => Ok(PinChange::Rejected {
-                    attempts_left: left,
-                    next_lock,
-                }),
-                Failure::Locked(until) => Err(Error::Locked { until }),
-            };
-        }
-        self.update_guard(guard, |g| {
-            g.check_open(now)?;
-            Ok((Some(g.after_success()), ()))
+        let span = step_span!("buyster.change_pin", phone = %phone.masked());
+        traced(span, async move {
+            self.policy.check_new_pin(new_pin)?;
+            let now = self.clock.now();
+            let keys = self.number_keys(phone);
+            let guard = self.open_guard(keys.guard, now).await?;
+            let key = keys.account;
+            let found = self.check_pin(&key, old_pin).await?;
+            if let Found::Refused = found {
+                let failure = self.count_wrong_pin(guard, now).await?;
+                self.emit_for(phone, failure_event(failure));
+                return match failure {
+                    Failure::AttemptsLeft { left, next_lock } => Ok(PinChange::Rejected {
+                        attempts_left: left,
+                        next_lock,
+                    }),
+                    Failure::Locked(until) => Err(Error::Locked { until }),
+                };
+            }
+            self.update_guard(guard, |g| {
+                g.check_open(now)?;
+                Ok((Some(g.after_success()), ()))
+            })
+            .await?;
+            self.store_new_pin(&key, found, old_pin, new_pin).await?;
+            self.emit_for(phone, EventKind::PinChanged);
+            Ok(PinChange::Changed)
         })
-        .await?;
-        self.store_new_pin(&key, found, old_pin, new_pin).await?;
-        self.emit_for(phone, EventKind::PinChanged);
-        Ok(PinChange::Changed)
+        .await
     }
 
     /// Writes the account of `found` with `new_pin` by compare-and-swap; after a lost race,

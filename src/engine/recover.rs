@@ -8,6 +8,7 @@ use crate::payment::{AnyPayment, Authorized, Confirmed, FailureReason, Payment, 
 
 use super::Engine;
 use super::failing::Ended;
+use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Brings the payment `id` as far as it can go without the buyer, and returns it as it now
@@ -35,31 +36,35 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::NotFound`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`]; a
     /// bank decline is not an error here: the payment comes back `Failed(Declined)`.
     pub async fn recover(&self, id: PaymentId) -> Result<AnyPayment, Error> {
-        let now = self.clock.now();
-        match self.read_payment(id).await? {
-            AnyPayment::Failed(failed) => {
-                // Give its share back, in case a crash kept it; nothing to write otherwise.
-                self.release_share(failed.phone(), id).await;
-                Ok(AnyPayment::Failed(failed))
-            }
-            AnyPayment::Authorized(payment) => self.settle_for_recovery(payment).await,
-            AnyPayment::Confirmed(payment) => self
-                .finish_refunds(payment)
-                .await
-                .map(AnyPayment::Confirmed),
-            open if now < open.expires_at() => Ok(open),
-            expired => {
-                let expiry = |_: &AnyPayment| FailureReason::Expired;
-                match self.fail_if_open(expired, expiry, now).await? {
-                    Ended::Failed(failed) => Ok(AnyPayment::Failed(failed)),
-                    // Its code was taken meanwhile: it is settled like any other.
-                    Ended::Settled(AnyPayment::Authorized(payment)) => {
-                        self.settle_for_recovery(payment).await
+        let span = step_span!("buyster.recover", payment = %id);
+        traced(span, async move {
+            let now = self.clock.now();
+            match self.read_payment(id).await? {
+                AnyPayment::Failed(failed) => {
+                    // Give its share back, in case a crash kept it; nothing to write otherwise.
+                    self.release_share(failed.phone(), id).await;
+                    Ok(AnyPayment::Failed(failed))
+                }
+                AnyPayment::Authorized(payment) => self.settle_for_recovery(payment).await,
+                AnyPayment::Confirmed(payment) => self
+                    .finish_refunds(payment)
+                    .await
+                    .map(AnyPayment::Confirmed),
+                open if now < open.expires_at() => Ok(open),
+                expired => {
+                    let expiry = |_: &AnyPayment| FailureReason::Expired;
+                    match self.fail_if_open(expired, expiry, now).await? {
+                        Ended::Failed(failed) => Ok(AnyPayment::Failed(failed)),
+                        // Its code was taken meanwhile: it is settled like any other.
+                        Ended::Settled(AnyPayment::Authorized(payment)) => {
+                            self.settle_for_recovery(payment).await
+                        }
+                        Ended::Settled(settled) => Ok(settled),
                     }
-                    Ended::Settled(settled) => Ok(settled),
                 }
             }
-        }
+        })
+        .await
     }
 
     /// Settles `payment` with the same idempotency key as every earlier attempt; an outage or

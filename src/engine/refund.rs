@@ -12,6 +12,7 @@ use crate::payment::{Confirmed, Payment, RefundStatus};
 use crate::time::Timestamp;
 
 use super::Engine;
+use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Gives `amount` of a confirmed payment back to the buyer, for `reason`, under the
@@ -43,22 +44,26 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         reason: RefundReason,
         key: &RefundKey,
     ) -> Result<Payment<Confirmed>, Error> {
-        self.update_payment(payment, |payment| {
-            Box::pin(async move {
-                let now = self.clock.now();
-                match refund_asked(payment, key, amount, reason, now)? {
-                    RefundStep::Done(done) => Ok(Some(done)),
-                    RefundStep::Ask(pending) => self.ask_refund(pending, key).await.map(Some),
-                    RefundStep::Record(next) => {
-                        let Some(stored) = self.replace(next).await? else {
-                            return Ok(None);
-                        };
-                        let kind = EventKind::RefundRequested { amount };
-                        self.emit(|| Event::payment(kind, &stored, now));
-                        self.ask_refund(stored, key).await.map(Some)
+        let span = step_span!("buyster.refund", payment = %payment.id());
+        traced(span, async move {
+            self.update_payment(payment, |payment| {
+                Box::pin(async move {
+                    let now = self.clock.now();
+                    match refund_asked(payment, key, amount, reason, now)? {
+                        RefundStep::Done(done) => Ok(Some(done)),
+                        RefundStep::Ask(pending) => self.ask_refund(pending, key).await.map(Some),
+                        RefundStep::Record(next) => {
+                            let Some(stored) = self.replace(next).await? else {
+                                return Ok(None);
+                            };
+                            let kind = EventKind::RefundRequested { amount };
+                            self.emit(|| Event::payment(kind, &stored, now));
+                            self.ask_refund(stored, key).await.map(Some)
+                        }
                     }
-                }
+                })
             })
+            .await
         })
         .await
     }

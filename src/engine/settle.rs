@@ -9,6 +9,7 @@ use crate::payment::{AnyPayment, Authorized, Confirmed, FailureReason, Payment};
 
 use super::Engine;
 use super::records::Attempt;
+use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Debits an authorized payment: what [`Engine::confirm`] does after a right code, and what
@@ -25,42 +26,48 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// spending limits given back), [`Error::WrongState`],
     /// [`Error::Storage`] (the payment stays `Authorized`).
     pub async fn settle(&self, payment: Payment<Authorized>) -> Result<Payment<Confirmed>, Error> {
-        let outcome = &self.bank.debit(&debit_request(&payment)).await;
-        let id = payment.id();
-        self.retry(payment, |payment| {
-            Box::pin(async move {
-                let now = self.clock.now();
-                match outcome {
-                    Ok(receipt) => {
-                        if let Some(done) = self.replace(confirmed(payment, receipt, now)).await? {
-                            self.emit(|| Event::payment(EventKind::Confirmed, &done, now));
-                            return Ok(Attempt::Done(done));
+        let span = step_span!("buyster.settle", payment = %payment.id());
+        traced(span, async move {
+            let outcome = &self.bank.debit(&debit_request(&payment)).await;
+            let id = payment.id();
+            self.retry(payment, |payment| {
+                Box::pin(async move {
+                    let now = self.clock.now();
+                    match outcome {
+                        Ok(receipt) => {
+                            if let Some(done) =
+                                self.replace(confirmed(payment, receipt, now)).await?
+                            {
+                                self.emit(|| Event::payment(EventKind::Confirmed, &done, now));
+                                return Ok(Attempt::Done(done));
+                            }
                         }
-                    }
-                    Err(BankError::Declined(reason)) => {
-                        let why = FailureReason::Declined(*reason);
-                        if let Some(done) = self.replace(failed(payment, why, now)).await? {
-                            self.emit(|| Event::payment(EventKind::Failed(why), &done, now));
-                            self.release_share(done.phone(), id).await;
-                            return Err(Error::Declined(*reason));
+                        Err(BankError::Declined(reason)) => {
+                            let why = FailureReason::Declined(*reason);
+                            if let Some(done) = self.replace(failed(payment, why, now)).await? {
+                                self.emit(|| Event::payment(EventKind::Failed(why), &done, now));
+                                self.release_share(done.phone(), id).await;
+                                return Err(Error::Declined(*reason));
+                            }
                         }
+                        Err(error) => return Err(Error::Bank(*error)),
                     }
-                    Err(error) => return Err(Error::Bank(*error)),
-                }
-                // Lost to a racing call: its outcome is this one's too (the same key, the same
-                // answer from the bank).
-                match (self.read_payment(id).await?, outcome) {
-                    (AnyPayment::Authorized(payment), _) => Ok(Attempt::Again(payment)),
-                    (AnyPayment::Confirmed(done), Ok(_)) => Ok(Attempt::Done(done)),
-                    (AnyPayment::Failed(_), Err(BankError::Declined(reason))) => {
-                        Err(Error::Declined(*reason))
+                    // Lost to a racing call: its outcome is this one's too (the same key, the same
+                    // answer from the bank).
+                    match (self.read_payment(id).await?, outcome) {
+                        (AnyPayment::Authorized(payment), _) => Ok(Attempt::Again(payment)),
+                        (AnyPayment::Confirmed(done), Ok(_)) => Ok(Attempt::Done(done)),
+                        (AnyPayment::Failed(_), Err(BankError::Declined(reason))) => {
+                            Err(Error::Declined(*reason))
+                        }
+                        (other, _) => Err(Error::WrongState {
+                            expected: StateKind::Authorized,
+                            found: other.kind(),
+                        }),
                     }
-                    (other, _) => Err(Error::WrongState {
-                        expected: StateKind::Authorized,
-                        found: other.kind(),
-                    }),
-                }
+                })
             })
+            .await
         })
         .await
     }

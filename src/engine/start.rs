@@ -10,6 +10,7 @@ use crate::phone::PhoneNumber;
 
 use super::Engine;
 use super::records::Attempt;
+use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// Starts a payment of `order` by the holder of `phone`. The buyer's PIN comes next.
@@ -26,26 +27,30 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         order: Order,
         phone: &PhoneNumber,
     ) -> Result<Payment<Initiated>, Error> {
-        let currency = order.amount().currency();
-        if self.policy.limits(currency).is_none() {
-            return Err(Error::CurrencyNotAccepted(currency));
-        }
-        let now = self.clock.now();
-        let payment = Payment::new(order, phone.clone(), now, self.policy.payment_ttl);
-        // A new payment's key is absent: a lost race is an id already taken, and a new id
-        // goes again.
-        self.retry(payment, |payment| {
-            Box::pin(async move {
-                let record = payment::encode(&payment, &self.keys);
-                Ok(match self.try_put(payment.key(), None, record).await? {
-                    Some(version) => {
-                        let stored = payment.with_version(version);
-                        self.emit(|| Event::payment(EventKind::Initiated, &stored, now));
-                        Attempt::Done(stored)
-                    }
-                    None => Attempt::Again(payment.with_new_id()),
+        let span = step_span!("buyster.initiate", payment = ::tracing::field::Empty);
+        traced(span, async move {
+            let currency = order.amount().currency();
+            if self.policy.limits(currency).is_none() {
+                return Err(Error::CurrencyNotAccepted(currency));
+            }
+            let now = self.clock.now();
+            let payment = Payment::new(order, phone.clone(), now, self.policy.payment_ttl);
+            // A new payment's key is absent: a lost race is an id already taken, and a new id
+            // goes again.
+            self.retry(payment, |payment| {
+                Box::pin(async move {
+                    let record = payment::encode(&payment, &self.keys);
+                    Ok(match self.try_put(payment.key(), None, record).await? {
+                        Some(version) => {
+                            let stored = payment.with_version(version);
+                            self.emit(|| Event::payment(EventKind::Initiated, &stored, now));
+                            Attempt::Done(stored)
+                        }
+                        None => Attempt::Again(payment.with_new_id()),
+                    })
                 })
             })
+            .await
         })
         .await
     }
@@ -60,7 +65,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::NotFound`], [`Error::Tampered`] when the record fails its integrity check,
     /// [`Error::Storage`].
     pub async fn load(&self, id: PaymentId) -> Result<AnyPayment, Error> {
-        self.read_payment(id).await
+        let span = step_span!("buyster.load", payment = %id);
+        traced(span, async move { self.read_payment(id).await }).await
     }
 
     /// The payment stored under `id`, which must be in state `S`: how a web server picks a
@@ -79,6 +85,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::WrongState`] when the payment is in another state, and those of [`Engine::load`].
     pub async fn resume<S: State>(&self, id: PaymentId) -> Result<Payment<S>, Error> {
-        self.payment_in::<S>(id).await
+        let span = step_span!("buyster.resume", payment = %id);
+        traced(span, async move { self.payment_in::<S>(id).await }).await
     }
 }

@@ -39,3 +39,4 @@ mod serde_forms;
 mod settle;
 mod stress;
 mod tampering;
+mod traces;

@@ -191,7 +191,10 @@ fn every_event_kind_reads_back() {
         ),
         (
             EventKind::RefundRequested { amount },
-            json!({"event": "refund_requested", "refund": {"minor_units": 1250, "currency": "EUR"}}),
+            json!({
+                "event": "refund_requested",
+                "refund": {"minor_units": 1250, "currency": "EUR"},
+            }),
         ),
         (
             EventKind::Refunded { amount },
