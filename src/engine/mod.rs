@@ -6,16 +6,17 @@
 //! lost race reads again and decides again, in the one retry loop of the record layer. Each
 //! file holds the steps of one concept: `start.rs` (initiate, load, resume), `pin.rs`,
 //! `checkout.rs` (codes), `exempt.rs`, `settle.rs`, `cancel.rs`, `failing.rs` (expiry and the
-//! share a failed payment gives back), `recover.rs`, `refund.rs`, `enrollment.rs`,
-//! `pin_change.rs`, and `back_office.rs` (the host's own operations, behind
-//! [`Engine::back_office`]). `trace.rs` gives each public step its span when the `tracing`
-//! feature is on, and is nothing otherwise.
+//! share a failed payment gives back), `recover.rs`, `refund.rs`, `enrollment.rs` (and
+//! `enrollment_code.rs`, what a typed enrollment code leads to), `pin_change.rs`, and
+//! `back_office.rs` (the host's own operations, behind [`Engine::back_office`]). `trace.rs`
+//! gives each public step its span when the `tracing` feature is on, and is nothing otherwise.
 
 mod back_office;
 mod builder;
 mod cancel;
 mod checkout;
 mod enrollment;
+mod enrollment_code;
 mod exempt;
 mod failing;
 mod pin;
