@@ -47,6 +47,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// never on the strength of the phone alone: an SMS code proves who holds a phone, not who
     /// owns the account. Keep them off every buyer-facing route.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
     /// # async fn f(engine: &buyster::Engine<MemoryStore, MemorySms, MemoryBank>)
@@ -139,6 +141,22 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     /// # Errors
     ///
     /// [`Error::NotEnrolled`], [`Error::Tampered`], [`Error::Storage`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, PhoneNumber};
+    ///
+    /// /// The support screen for a caller whose identity the agent checked.
+    /// async fn support_screen(engine: &Engine, phone: &PhoneNumber) -> Result<String, Error> {
+    ///     let account = engine.back_office().account(phone).await?;
+    ///     // The funding source's `Debug` is masked.
+    ///     let (status, since) = (account.status(), account.enrolled_at());
+    ///     Ok(format!("{status} since {since}, debits {:?}", account.funding_source()))
+    /// }
+    /// ```
     pub async fn account(self, phone: &PhoneNumber) -> Result<AccountDetails, Error> {
         let span = step_span!("buyster.back_office.account", phone = %phone.masked());
         traced(span, async move {
@@ -160,6 +178,19 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     ///
     /// [`Error::AccountClosed`] to leave [`AccountStatus::Closed`], [`Error::NotEnrolled`],
     /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{AccountStatus, Error, PhoneNumber};
+    ///
+    /// /// The holder, identified at the counter, closes their account for good.
+    /// async fn close(engine: &Engine, phone: &PhoneNumber) -> Result<(), Error> {
+    ///     engine.back_office().set_status(phone, AccountStatus::Closed).await
+    /// }
+    /// ```
     pub async fn set_status(self, phone: &PhoneNumber, status: AccountStatus) -> Result<(), Error> {
         let span =
             step_span!("buyster.back_office.set_status", phone = %phone.masked(), status = %status);
@@ -189,6 +220,24 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     ///
     /// [`Error::AccountClosed`], [`Error::NotEnrolled`], [`Error::Tampered`],
     /// [`Error::Storage`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, FundingSource, PhoneNumber};
+    ///
+    /// /// A new bank account for the holder, once the host received its signed mandate.
+    /// async fn new_account(
+    ///     engine: &Engine,
+    ///     phone: &PhoneNumber,
+    ///     iban: &str,
+    /// ) -> Result<(), Error> {
+    ///     let funding: FundingSource = iban.parse()?;
+    ///     engine.back_office().replace_funding_source(phone, funding).await
+    /// }
+    /// ```
     pub async fn replace_funding_source(
         self,
         phone: &PhoneNumber,
@@ -225,6 +274,20 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     /// When the new PIN could not be stored, the number's failures and lock are put back as
     /// they were; when the store failed at that point or after the new PIN was stored, the
     /// number stays locked until `reset_pin` or [`BackOffice::unlock`] succeeds.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, PhoneNumber, Pin};
+    ///
+    /// /// A lost PIN: the holder, identified at the counter, types a new one on its keypad.
+    /// async fn new_pin(engine: &Engine, phone: &PhoneNumber, typed: &str) -> Result<(), Error> {
+    ///     let pin: Pin = typed.parse()?;
+    ///     engine.back_office().reset_pin(phone, &pin).await
+    /// }
+    /// ```
     pub async fn reset_pin(self, phone: &PhoneNumber, pin: &Pin) -> Result<(), Error> {
         let span = step_span!("buyster.back_office.reset_pin", phone = %phone.masked());
         traced(span, async move {
@@ -271,6 +334,19 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
     /// # Errors
     ///
     /// [`Error::AccountClosed`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, PhoneNumber};
+    ///
+    /// /// A support call: the holder, identified, is sure of their PIN again; lift the lock.
+    /// async fn unlock(engine: &Engine, phone: &PhoneNumber) -> Result<(), Error> {
+    ///     engine.back_office().unlock(phone).await
+    /// }
+    /// ```
     pub async fn unlock(self, phone: &PhoneNumber) -> Result<(), Error> {
         let span = step_span!("buyster.back_office.unlock", phone = %phone.masked());
         traced(span, async move {

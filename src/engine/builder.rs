@@ -23,6 +23,30 @@ impl Engine<Unset, Unset, Unset, SystemClock> {
     /// `.store(..)`, `.sms(..)` and `.bank(..)` are required; `.clock(..)` defaults to
     /// [`SystemClock`] and `.policy(..)` to [`Policy::default`].
     ///
+    /// # Examples
+    ///
+    /// Once, at the server's start, from the host's parts; then shared (in an `Arc`, or as
+    /// the web framework's state):
+    ///
+    /// ```
+    /// use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// use buyster::{Engine, Keys, Policy, SecretKey};
+    ///
+    /// // 64 hex digits from a secret manager; a throwaway key for a demo.
+    /// let master = SecretKey::generate();
+    /// let engine = Engine::builder(Keys::new(1, master))
+    ///     .store(MemoryStore::new())
+    ///     .sms(MemorySms::new())
+    ///     .bank(MemoryBank::new())
+    ///     .policy(Policy::default())
+    ///     .build()?;
+    /// let engine = std::sync::Arc::new(engine);
+    /// # let _ = engine;
+    /// # Ok::<(), buyster::Error>(())
+    /// ```
+    ///
+    /// The store, the SMS gateway and the bank are required:
+    ///
     /// ```compile_fail
     /// # use buyster::{Engine, Keys, SecretKey};
     /// // No store, no SMS gateway, no bank: `build` does not exist yet.

@@ -24,6 +24,21 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// `Authorized` or `Confirmed` payment: its code was accepted and the debit may be under
     /// way, so only the bank's outcome ends it. [`Error::NotFound`], [`Error::Tampered`],
     /// [`Error::Storage`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{CancelReason, Error, PaymentId};
+    ///
+    /// /// `POST /payments/{id}/cancel`: the buyer's "cancel" button.
+    /// async fn cancel(engine: &Engine, id: PaymentId) -> Result<(), Error> {
+    ///     let failed = engine.cancel(id, CancelReason::Buyer).await?;
+    ///     println!("order released: {}", failed.reason());
+    ///     Ok(())
+    /// }
+    /// ```
     pub async fn cancel(
         &self,
         id: PaymentId,

@@ -29,6 +29,21 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::RateLimited`] when the number received the policy's maximum of SMS in the
     /// window, [`Error::Sms`], [`Error::Expired`] (the payment is then `Failed`),
     /// [`Error::WrongState`] when the payment moved on meanwhile, [`Error::Storage`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, PaymentId, PinVerified};
+    ///
+    /// /// `POST /payments/{id}/send`: the "send my code" button, also after the gateway failed.
+    /// async fn send(engine: &Engine, id: PaymentId) -> Result<String, Error> {
+    ///     let verified = engine.resume::<PinVerified>(id).await?;
+    ///     let sent = engine.send_code(verified).await?;
+    ///     Ok(format!("code sent; {} wrong codes allowed", sent.attempts_left()))
+    /// }
+    /// ```
     pub async fn send_code(
         &self,
         payment: Payment<PinVerified>,
@@ -75,6 +90,24 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::ResendTooSoon`], [`Error::ResendLimit`], [`Error::RateLimited`], [`Error::Sms`],
     /// [`Error::Expired`], [`Error::WrongState`], [`Error::Storage`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, OtpSent, PaymentId};
+    ///
+    /// /// `POST /payments/{id}/resend`: the "send me a new code" link.
+    /// async fn resend(engine: &Engine, id: PaymentId) -> Result<String, Error> {
+    ///     let sent = engine.resume::<OtpSent>(id).await?;
+    ///     match engine.resend_code(sent).await {
+    ///         Ok(sent) => Ok(format!("new code sent; {} more possible", sent.resends_left())),
+    ///         Err(Error::ResendTooSoon { retry_at }) => Ok(format!("ask again after {retry_at}")),
+    ///         Err(error) => Err(error),
+    ///     }
+    /// }
+    /// ```
     pub async fn resend_code(&self, payment: Payment<OtpSent>) -> Result<Payment<OtpSent>, Error> {
         let span = step_span!("buyster.resend_code", payment = %payment.id());
         traced(span, async move {
@@ -124,6 +157,26 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// `Authorized`: call [`Engine::settle`] later), [`Error::WrongState`] when the payment moved
     /// on meanwhile (for example a racing confirmation won), [`Error::Tampered`],
     /// [`Error::Storage`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{CodeCheck, Error, OtpCode, OtpSent, PaymentId};
+    ///
+    /// /// `POST /payments/{id}/code`: the code the buyer typed.
+    /// async fn submit_code(engine: &Engine, id: PaymentId, typed: &str) -> Result<String, Error> {
+    ///     let code: OtpCode = typed.parse()?;
+    ///     let payment = engine.resume::<OtpSent>(id).await?;
+    ///     Ok(match engine.confirm(payment, &code).await? {
+    ///         CodeCheck::Confirmed(paid) => format!("paid: {}", paid.receipt().bank_reference()),
+    ///         CodeCheck::Rejected { attempts_left, .. } => {
+    ///             format!("wrong code, {attempts_left} attempts left")
+    ///         }
+    ///     })
+    /// }
+    /// ```
     pub async fn confirm(
         &self,
         payment: Payment<OtpSent>,

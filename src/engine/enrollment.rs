@@ -38,6 +38,26 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::InvalidPin`] when the PIN's length is outside the policy's range,
     /// [`Error::AlreadyEnrolled`] when the number has an active or suspended account,
     /// [`Error::Tampered`], [`Error::Storage`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, FundingSource, PhoneNumber, Pin};
+    ///
+    /// /// Brings over an account from the host's own system, whose holder it verified.
+    /// async fn migrate(
+    ///     engine: &Engine,
+    ///     number: &str,
+    ///     pin: &str,
+    ///     iban: &str,
+    /// ) -> Result<(), Error> {
+    ///     let (phone, pin): (PhoneNumber, Pin) = (number.parse()?, pin.parse()?);
+    ///     let funding: FundingSource = iban.parse()?;
+    ///     engine.enroll(&phone, &pin, funding).await
+    /// }
+    /// ```
     pub async fn enroll(
         &self,
         phone: &PhoneNumber,
@@ -78,6 +98,21 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::Locked`], [`Error::RateLimited`], [`Error::Sms`] (start again: the code may not
     /// have been delivered), [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{EnrollmentId, Error, PhoneNumber};
+    ///
+    /// /// `POST /enroll`: the number the applicant typed; the enrollment id goes into the session.
+    /// async fn start(engine: &Engine, typed: &str) -> Result<EnrollmentId, Error> {
+    ///     let phone: PhoneNumber = typed.parse()?;
+    ///     let enrollment = engine.start_enrollment(&phone).await?;
+    ///     Ok(enrollment.id())
+    /// }
+    /// ```
     pub async fn start_enrollment(
         &self,
         phone: &PhoneNumber,
@@ -142,6 +177,31 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::TooManyAttempts`], [`Error::Expired`] (both: the enrollment is then `Failed`),
     /// [`Error::Locked`], [`Error::WrongEnrollmentState`] when it moved on meanwhile,
     /// [`Error::Tampered`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{EnrollmentCheck, EnrollmentId, Error, FundingSource, OtpCode, Pin};
+    ///
+    /// /// `POST /enroll/{id}`: the code received, the PIN chosen and the account to debit.
+    /// async fn finish(
+    ///     engine: &Engine,
+    ///     id: EnrollmentId,
+    ///     (code, pin, iban): (&str, &str, &str),
+    /// ) -> Result<String, Error> {
+    ///     let (code, pin): (OtpCode, Pin) = (code.parse()?, pin.parse()?);
+    ///     let funding: FundingSource = iban.parse()?;
+    ///     let enrollment = engine.resume_enrollment(id).await?;
+    ///     Ok(match engine.finish_enrollment(enrollment, &code, &pin, funding).await? {
+    ///         EnrollmentCheck::Enrolled(_) => "enrolled: pay with your mobile".to_owned(),
+    ///         EnrollmentCheck::Rejected { attempts_left, .. } => {
+    ///             format!("wrong code, {attempts_left} attempts left")
+    ///         }
+    ///     })
+    /// }
+    /// ```
     pub async fn finish_enrollment(
         &self,
         enrollment: Enrollment<CodeSent>,
@@ -207,6 +267,20 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// # Errors
     ///
     /// [`Error::NotFound`], [`Error::Tampered`], [`Error::Storage`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{EnrollmentId, Error};
+    ///
+    /// /// A support tool: where an applicant's enrollment stands.
+    /// async fn enrollment_status(engine: &Engine, id: EnrollmentId) -> Result<String, Error> {
+    ///     let enrollment = engine.load_enrollment(id).await?;
+    ///     Ok(format!("enrollment {id}: {}", enrollment.kind()))
+    /// }
+    /// ```
     pub async fn load_enrollment(&self, id: EnrollmentId) -> Result<AnyEnrollment, Error> {
         let span = step_span!("buyster.load_enrollment", enrollment = %id);
         traced(span, async move { self.read_enrollment(id).await }).await
@@ -219,6 +293,23 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::WrongEnrollmentState`] when its code was used or it failed, and those of
     /// [`Engine::load_enrollment`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{EnrollmentId, Error};
+    ///
+    /// /// `GET /enroll/{id}`: the code form, or back to the start when the enrollment ended.
+    /// async fn code_form(engine: &Engine, id: EnrollmentId) -> Result<String, Error> {
+    ///     match engine.resume_enrollment(id).await {
+    ///         Ok(waiting) => Ok(format!("code sent to {}", waiting.phone().masked())),
+    ///         Err(Error::WrongEnrollmentState { .. }) => Ok("please start again".to_owned()),
+    ///         Err(error) => Err(error),
+    ///     }
+    /// }
+    /// ```
     pub async fn resume_enrollment(&self, id: EnrollmentId) -> Result<Enrollment<CodeSent>, Error> {
         let span = step_span!("buyster.resume_enrollment", enrollment = %id);
         traced(

@@ -31,6 +31,32 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// [`Error::Expired`] (the payment is then `Failed`), [`Error::WrongState`] with the state
     /// found when it moved on meanwhile (its code sent, or authorized by a racing call),
     /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, Exemption, Payment, PinVerified};
+    ///
+    /// /// After a right PIN: a small payment goes without a code when the exemption admits it.
+    /// async fn after_pin(
+    ///     engine: &Engine,
+    ///     verified: Payment<PinVerified>,
+    /// ) -> Result<&'static str, Error> {
+    ///     match verified.exemption() {
+    ///         Exemption::Ticket(ticket) => {
+    ///             let authorized = engine.authorize_exempt(ticket).await?;
+    ///             engine.settle(authorized).await?;
+    ///             Ok("paid")
+    ///         }
+    ///         Exemption::CodeNeeded(verified) => {
+    ///             engine.send_code(verified).await?;
+    ///             Ok("a code was sent by SMS")
+    ///         }
+    ///     }
+    /// }
+    /// ```
     pub async fn authorize_exempt(
         &self,
         ticket: ExemptionTicket,

@@ -68,6 +68,20 @@ impl<St, Sm, Bk, C> fmt::Debug for Engine<St, Sm, Bk, C> {
 
 impl<St, Sm, Bk, C: Clock> Engine<St, Sm, Bk, C> {
     /// The policy in force.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # use buyster::{Engine, Keys, SecretKey};
+    /// # let engine = Engine::builder(Keys::new(1, SecretKey::generate()))
+    /// #     .store(MemoryStore::new()).sms(MemorySms::new()).bank(MemoryBank::new()).build()?;
+    /// // The code page tells the buyer how long the code they received stays valid.
+    /// let minutes = engine.policy().code_ttl.as_secs() / 60;
+    /// let notice = format!("The code is valid for {minutes} minutes.");
+    /// assert_eq!(notice, "The code is valid for 5 minutes.");
+    /// # Ok::<(), buyster::Error>(())
+    /// ```
     pub fn policy(&self) -> &Policy {
         &self.policy
     }

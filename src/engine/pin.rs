@@ -55,6 +55,29 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// latter when the policy changed since `initiate`), [`Error::Locked`] (now or already),
     /// [`Error::Expired`] (the payment is then `Failed`), [`Error::WrongState`] when the
     /// payment moved on meanwhile, [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, Initiated, PaymentId, Pin, PinCheck};
+    ///
+    /// /// `POST /payments/{id}/pin`: the PIN the buyer typed, then the code by SMS.
+    /// async fn submit_pin(engine: &Engine, id: PaymentId, typed: &str) -> Result<String, Error> {
+    ///     let pin: Pin = typed.parse()?;
+    ///     let payment = engine.resume::<Initiated>(id).await?;
+    ///     Ok(match engine.verify_pin(payment, &pin).await? {
+    ///         PinCheck::Verified(verified) => {
+    ///             engine.send_code(verified).await?;
+    ///             "a code was sent by SMS".to_owned()
+    ///         }
+    ///         PinCheck::Rejected { attempts_left, .. } => {
+    ///             format!("wrong PIN, {attempts_left} attempts left")
+    ///         }
+    ///     })
+    /// }
+    /// ```
     pub async fn verify_pin(
         &self,
         payment: Payment<Initiated>,

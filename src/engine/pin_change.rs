@@ -26,6 +26,30 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::InvalidPin`], [`Error::WeakPin`], [`Error::Locked`], [`Error::Tampered`],
     /// [`Error::Storage`], [`Error::Conflict`] (also when the PIN was changed by a racing call).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, PhoneNumber, Pin, PinChange};
+    ///
+    /// /// `POST /account/pin`: the buyer's own PIN change, old PIN then new.
+    /// async fn change(
+    ///     engine: &Engine,
+    ///     phone: &PhoneNumber,
+    ///     old: &str,
+    ///     new: &str,
+    /// ) -> Result<String, Error> {
+    ///     let (old, new): (Pin, Pin) = (old.parse()?, new.parse()?);
+    ///     Ok(match engine.change_pin(phone, &old, &new).await? {
+    ///         PinChange::Changed => "PIN changed".to_owned(),
+    ///         PinChange::Rejected { attempts_left, .. } => {
+    ///             format!("wrong PIN, {attempts_left} attempts left")
+    ///         }
+    ///     })
+    /// }
+    /// ```
     pub async fn change_pin(
         &self,
         phone: &PhoneNumber,

@@ -35,6 +35,26 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::NotFound`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`]; a
     /// bank decline is not an error here: the payment comes back `Failed(Declined)`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{AnyPayment, PaymentId};
+    ///
+    /// /// Every minute, for the payment ids of the unpaid orders older than a minute.
+    /// async fn recovery_job(engine: &Engine, unpaid: &[PaymentId]) {
+    ///     for &id in unpaid {
+    ///         match engine.recover(id).await {
+    ///             Ok(AnyPayment::Confirmed(_)) => println!("{id}: paid"),
+    ///             Ok(AnyPayment::Failed(failed)) => println!("{id}: {}", failed.reason()),
+    ///             Ok(_) => {} // the buyer is still at it, or the bank still does not answer
+    ///             Err(error) => eprintln!("{id}: {error}; next run"),
+    ///         }
+    ///     }
+    /// }
+    /// ```
     pub async fn recover(&self, id: PaymentId) -> Result<AnyPayment, Error> {
         let span = step_span!("buyster.recover", payment = %id);
         traced(span, async move {

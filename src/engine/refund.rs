@@ -37,6 +37,29 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// recorded declined, and its amount free again), [`Error::Bank`] when the bank's answer is
     /// unknown (the refund stays pending: ask again with the same key), [`Error::WrongState`],
     /// [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Amount, Confirmed, Error, PaymentId, RefundKey, RefundReason};
+    ///
+    /// /// The merchant's "refund" button, keyed by its own return number: a retry after a timeout
+    /// /// never refunds twice.
+    /// async fn refund_return(
+    ///     engine: &Engine,
+    ///     id: PaymentId,
+    ///     rma: &str,
+    ///     cents: u64,
+    /// ) -> Result<(), Error> {
+    ///     let paid = engine.resume::<Confirmed>(id).await?;
+    ///     let key: RefundKey = rma.parse()?;
+    ///     let amount = Amount::new(cents, paid.order().amount().currency())?;
+    ///     engine.refund(paid, amount, RefundReason::Returned, &key).await?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub async fn refund(
         &self,
         payment: Payment<Confirmed>,

@@ -25,6 +25,25 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// again later), [`Error::Declined`] (the payment is now `Failed`, and its share of the
     /// spending limits given back), [`Error::WrongState`],
     /// [`Error::Storage`] (the payment stays `Authorized`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Authorized, Error, PaymentId};
+    ///
+    /// /// A job that retries the debits a bank outage left authorized.
+    /// async fn settle_later(engine: &Engine, id: PaymentId) -> Result<(), Error> {
+    ///     let authorized = engine.resume::<Authorized>(id).await?;
+    ///     match engine.settle(authorized).await {
+    ///         Ok(paid) => println!("paid: {}", paid.receipt().bank_reference()),
+    ///         Err(Error::Bank(_)) => println!("the bank still does not answer: next run"),
+    ///         Err(error) => return Err(error),
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
     pub async fn settle(&self, payment: Payment<Authorized>) -> Result<Payment<Confirmed>, Error> {
         let span = step_span!("buyster.settle", payment = %payment.id());
         traced(span, async move {

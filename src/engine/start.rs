@@ -22,6 +22,24 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::CurrencyNotAccepted`] for an order in a currency the policy does not take
     /// (nothing is stored), [`Error::Storage`] when the store fails.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Amount, Currency, Error, Merchant, Order, PaymentId, PhoneNumber};
+    ///
+    /// /// `POST /checkout`: the number the buyer typed; the payment id goes into the session.
+    /// async fn start_checkout(engine: &Engine, typed: &str) -> Result<PaymentId, Error> {
+    ///     let phone: PhoneNumber = typed.parse()?;
+    ///     let merchant = Merchant::new("boutique-exemple", "Boutique Exemple")?;
+    ///     let amount = Amount::new(4990, Currency::EUR)?;
+    ///     let order = Order::new(merchant, amount, "CMD-2026-000123")?;
+    ///     let payment = engine.initiate(order, &phone).await?;
+    ///     Ok(payment.id())
+    /// }
+    /// ```
     pub async fn initiate(
         &self,
         order: Order,
@@ -64,6 +82,23 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// [`Error::NotFound`], [`Error::Tampered`] when the record fails its integrity check,
     /// [`Error::Storage`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{AnyPayment, Error, PaymentId};
+    ///
+    /// /// `GET /payments/{id}`: what the status page shows.
+    /// async fn status(engine: &Engine, id: PaymentId) -> Result<String, Error> {
+    ///     Ok(match engine.load(id).await? {
+    ///         AnyPayment::Confirmed(paid) => format!("paid: {}", paid.receipt().bank_reference()),
+    ///         AnyPayment::Failed(failed) => format!("not paid: {}", failed.reason()),
+    ///         other => format!("in progress: {}", other.kind()),
+    ///     })
+    /// }
+    /// ```
     pub async fn load(&self, id: PaymentId) -> Result<AnyPayment, Error> {
         let span = step_span!("buyster.load", payment = %id);
         traced(span, async move { self.read_payment(id).await }).await
@@ -72,18 +107,26 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// The payment stored under `id`, which must be in state `S`: how a web server picks a
     /// payment up again from the id it kept between two requests.
     ///
-    /// ```no_run
-    /// # async fn f(engine: &buyster::Engine<buyster::memory::MemoryStore, buyster::memory::MemorySms,
-    /// #     buyster::memory::MemoryBank>, id: buyster::PaymentId, code: &buyster::OtpCode)
-    /// #     -> Result<(), buyster::Error> {
-    /// let payment = engine.resume::<buyster::OtpSent>(id).await?;
-    /// let answer = engine.confirm(payment, code).await?;
-    /// # Ok(()) }
-    /// ```
-    ///
     /// # Errors
     ///
     /// [`Error::WrongState`] when the payment is in another state, and those of [`Engine::load`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Error, OtpSent, PaymentId};
+    ///
+    /// /// `GET /payments/{id}/code`: the code form, or where the payment went meanwhile.
+    /// async fn code_form(engine: &Engine, id: PaymentId) -> Result<String, Error> {
+    ///     match engine.resume::<OtpSent>(id).await {
+    ///         Ok(sent) => Ok(format!("type the code; {} attempts", sent.attempts_left())),
+    ///         Err(Error::WrongState { found, .. }) => Ok(format!("this payment is {found}")),
+    ///         Err(error) => Err(error),
+    ///     }
+    /// }
+    /// ```
     pub async fn resume<S: State>(&self, id: PaymentId) -> Result<Payment<S>, Error> {
         let span = step_span!("buyster.resume", payment = %id);
         traced(span, async move { self.payment_in::<S>(id).await }).await
