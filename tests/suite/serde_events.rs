@@ -2,12 +2,11 @@
 //! refund and every event, in the forms the crate documentation tables.
 #![cfg(feature = "serde")]
 
-
+use crate::common::*;
 use buyster::{
     AccountStatus, Amount, CancelReason, Confirmed, Currency, DeclineReason, EnrollmentFailure,
     EventKind, FailureReason, Receipt, RefundKey, RefundReason, SpendingLimit,
 };
-use crate::common::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;

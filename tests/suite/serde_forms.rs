@@ -3,10 +3,10 @@
 //! parser; and no secret, funding source or payment record with a form at all.
 #![cfg(feature = "serde")]
 
-
 use core::marker::PhantomData;
 use core::time::Duration;
 
+use crate::common::*;
 use buyster::{
     AccountStatus, Amount, CancelReason, Channel, Confirmed, Currency, DebitReceipt, DeclineReason,
     EnrollmentFailure, EnrollmentId, EnrollmentKind, Event, EventKind, FailureReason, Iban,
@@ -14,7 +14,6 @@ use buyster::{
     RefundKey, RefundReason, RefundReceipt, RefundStatus, Region, SpendingLimit, StateKind,
     Timestamp,
 };
-use crate::common::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;

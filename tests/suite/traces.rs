@@ -4,18 +4,17 @@
 //! subscriber receives.
 #![cfg(feature = "tracing")]
 
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::{
     AccountStatus, AnyPayment, CancelReason, CodeCheck, Confirmed, Engine, EnrollmentCheck,
     Exemption, Keys, OtpSent, PhoneNumber, PinCheck, Policy, RefundKey, RefundReason, SecretKey,
     TracingEvents,
 };
-use crate::common::*;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
