@@ -26,6 +26,7 @@ mod exemption;
 mod fuzz;
 mod hygiene;
 mod keys;
+mod layout;
 mod limits;
 mod model;
 mod phone_differential;
