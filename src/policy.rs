@@ -13,7 +13,8 @@ use crate::weak_pin::weakness_of;
 /// [`EngineBuilder::build`](crate::EngineBuilder::build) validates the result.
 ///
 /// Set the fields you change and take the rest from the default, so that a limit added in a
-/// later release comes with its default and your code still compiles:
+/// later release comes with its default and your code still compiles. It is the only way: a
+/// hidden field that only the default fills keeps a policy from being listed field by field.
 ///
 /// ```
 /// use std::time::Duration;
@@ -61,8 +62,8 @@ use crate::weak_pin::weakness_of;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     clippy::exhaustive_structs,
-    reason = "hosts set the fields they change with `..Policy::default()`, which a new limit does \
-              not break"
+    reason = "hosts set the fields they change with `..Policy::default()`, and cannot build it \
+              field by field (`more`): a new limit breaks no host"
 )]
 pub struct Policy {
     /// Consecutive wrong PINs (per number, across payments) that lock PIN checks.
@@ -118,6 +119,19 @@ pub struct Policy {
     /// The most exempt payments in a row since the last one authorized by a code, this one
     /// included.
     pub exemption_max_payments: u8,
+    /// Keeps the policy open to new limits: its type has no constructor outside the crate, so
+    /// a policy is built from [`Policy::default`] (`..Policy::default()`), never field by field,
+    /// and a limit added later does not break a host's code.
+    #[doc(hidden)]
+    pub more: open::MoreLimits,
+}
+
+mod open {
+    /// The value of [`Policy::more`](super::Policy): nothing, and nameable nowhere outside the
+    /// crate.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct MoreLimits;
 }
 
 impl Default for Policy {
@@ -147,6 +161,7 @@ impl Default for Policy {
             exemption_max_amount: 3_000,
             exemption_max_cumulative: 10_000,
             exemption_max_payments: 5,
+            more: open::MoreLimits,
         }
     }
 }

@@ -44,6 +44,7 @@ async fn refund(
 }
 
 fn main() {
+    let _ = policy();
     let a: buyster::Pin = "123456".parse().unwrap();
     let _ = a.expose_secret() == "123456";
     let _ = Engine::builder(Keys::new(1, SecretKey::generate()))
@@ -52,4 +53,12 @@ fn main() {
         .bank(MemoryBank::new())
         .build();
     let _ = (pay, send, settle, finish, skip, refund);
+}
+
+// A policy from its default, the fields changed named.
+fn policy() -> buyster::Policy {
+    buyster::Policy {
+        max_pin_failures: 5,
+        ..buyster::Policy::default()
+    }
 }
