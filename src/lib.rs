@@ -126,9 +126,9 @@ pub use funding::{FundingSource, FundingToken};
 pub use gsm7::SmsEncoding;
 pub use guard::NextLock;
 pub use host::{
-    Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Entry, Key, RefundKey,
-    RefundReason, RefundReceipt, RefundRequest, SmsError, SmsGateway, SmsMessage, Store,
-    StoreError, SystemClock, Version,
+    Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, Due, Entry, Key, KeyedWrite,
+    Outboxed, RefundKey, RefundReason, RefundReceipt, RefundRequest, SmsError, SmsGateway,
+    SmsMessage, Store, StoreError, SystemClock, Version, Write,
 };
 pub use iban::{Iban, IbanError};
 pub use ids::{EnrollmentId, PaymentId};

@@ -37,6 +37,7 @@ use crate::weak_pin::weakness_of;
 /// | `code_ttl` | 5 min | 30 s to 10 min, ≤ `payment_ttl` |
 /// | `payment_ttl` | 15 min | 1 min to 1 h |
 /// | `resend_cooldown` | 30 s | 0 to `code_ttl` |
+/// | `recovery_delay` | 30 s | 1 s to 1 h |
 /// | `max_resends` | 3 | 0 to 10 |
 /// | `max_sms_per_number` | 5 payment codes per `sms_window` | 1 to 100 |
 /// | `max_enrollment_sms_per_number` | 3 enrollment codes per `sms_window` | 1 to 100 |
@@ -84,6 +85,11 @@ pub struct Policy {
     pub code_ttl: Duration,
     /// How long a payment may take from `initiate` to authorization.
     pub payment_ttl: Duration,
+    /// How long after a payment is authorized, a refund asked or a payment failed, the
+    /// record falls due for [`Engine::recover_due`](crate::Engine::recover_due) if the call
+    /// that did it did not finish (a crash, a bank that did not answer); also the wait before
+    /// it tries again what it could not finish.
+    pub recovery_delay: Duration,
     /// Time between two sends of a code for the same payment.
     pub resend_cooldown: Duration,
     /// New codes a payment may ask for after the first.
@@ -147,6 +153,7 @@ impl Default for Policy {
             code_ttl: Duration::from_secs(5 * 60),
             payment_ttl: Duration::from_secs(15 * 60),
             resend_cooldown: Duration::from_secs(30),
+            recovery_delay: Duration::from_secs(30),
             max_resends: 3,
             max_sms_per_number: 5,
             max_enrollment_sms_per_number: 3,
@@ -252,7 +259,7 @@ impl Policy {
     ///
     /// [`Error::InvalidPolicy`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str, &'static str); 23] = [
+        let checks: [(bool, &'static str, &'static str); 24] = [
             (
                 within(self.max_pin_failures, 1, 5),
                 "max_pin_failures",
@@ -297,6 +304,11 @@ impl Policy {
                 self.payment_ttl >= MINUTE && self.payment_ttl <= HOUR,
                 "payment_ttl",
                 "must be 1 minute to 1 hour",
+            ),
+            (
+                self.recovery_delay >= Duration::from_secs(1) && self.recovery_delay <= HOUR,
+                "recovery_delay",
+                "must be 1 second to 1 hour",
             ),
             (
                 self.code_ttl <= self.payment_ttl,

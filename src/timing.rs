@@ -202,8 +202,20 @@ impl Store for EvenStore {
         Ok((black_box(diff) == 0).then_some(entry))
     }
 
-    async fn put(&self, _: &Key, _: Option<Version>, _: Vec<u8>) -> Result<Version, StoreError> {
+    async fn put(&self, _: &Key, _: Option<Version>, _: Write) -> Result<Version, StoreError> {
         Ok(Version::new(1))
+    }
+
+    async fn due(&self, _: Timestamp, _: usize) -> Result<Vec<Due>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn outbox(&self, _: usize) -> Result<Vec<Outboxed>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn acknowledge(&self, _: &[u64]) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
@@ -428,6 +440,6 @@ fn controls_show_the_harness_sees_a_leak_and_no_ghost() {
 }
 
 use crate::account::Account;
-use crate::host::{Entry, Key, Store, StoreError, Version};
+use crate::host::{Due, Entry, Key, Outboxed, Store, StoreError, Version, Write};
 use crate::secret::Pin;
 use crate::time::Timestamp;

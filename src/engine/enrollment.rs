@@ -4,9 +4,7 @@
 use crate::Error;
 use crate::account::Account;
 use crate::enrollment::steps::{CodeStep, accepted, code_typed, failed, started, with_new_id};
-use crate::enrollment::{
-    self, AnyEnrollment, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailure,
-};
+use crate::enrollment::{AnyEnrollment, CodeSent, Enrollment, EnrollmentCheck, EnrollmentFailure};
 use crate::error::EnrollmentKind;
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
@@ -139,8 +137,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let stored = self
                 .retry(enrollment, |enrollment| {
                     Box::pin(async move {
-                        let record = enrollment::encode(&enrollment, &self.keys);
-                        Ok(match self.try_put(enrollment.key(), None, record).await? {
+                        let write = self.enrollment_write(&enrollment);
+                        Ok(match self.try_put(enrollment.key(), None, write).await? {
                             Some(version) => Attempt::Done(enrollment.with_version(version)),
                             None => Attempt::Again(with_new_id(enrollment, tagged, &self.keys)),
                         })

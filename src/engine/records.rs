@@ -13,7 +13,7 @@ use crate::Error;
 use crate::account::{Account, AccountStatus};
 use crate::enrollment::{self, AnyEnrollment, Enrollment, EnrollmentRecord, EnrollmentState};
 use crate::guard::Guard;
-use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, StoreError, Version};
+use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, StoreError, Version, Write};
 use crate::ids::{EnrollmentId, PaymentId};
 use crate::payment::{self, AnyPayment, Payment, State, StateRecord};
 use crate::phone::PhoneNumber;
@@ -87,12 +87,33 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         key: &Key,
         expected: Option<Version>,
-        value: Vec<u8>,
+        write: impl Into<Write>,
     ) -> Result<Option<Version>, Error> {
-        match self.store.put(key, expected, value).await {
+        match self.store.put(key, expected, write.into()).await {
             Ok(version) => Ok(Some(version)),
             Err(StoreError::Conflict) => Ok(None),
             Err(error) => Err(Error::Storage(error)),
+        }
+    }
+
+    /// The write of `payment`: its sealed record, and when it falls due.
+    pub(super) fn payment_write<S: StateRecord>(&self, payment: &Payment<S>) -> Write {
+        let due = payment::due_at(payment, self.clock.now(), self.policy.recovery_delay);
+        Write {
+            due,
+            ..Write::new(payment::encode(payment, &self.keys))
+        }
+    }
+
+    /// The write of `enrollment`: its sealed record, and when it falls due.
+    pub(super) fn enrollment_write<S: EnrollmentRecord>(
+        &self,
+        enrollment: &Enrollment<S>,
+    ) -> Write {
+        let due = enrollment::due_at(enrollment, self.clock.now(), self.policy.recovery_delay);
+        Write {
+            due,
+            ..Write::new(enrollment::encode(enrollment, &self.keys))
         }
     }
 
@@ -119,9 +140,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         next: Payment<S>,
     ) -> Result<Option<Payment<S>>, Error> {
-        let record = payment::encode(&next, &self.keys);
+        let write = self.payment_write(&next);
         let version = self
-            .try_put(next.key(), Some(next.version()), record)
+            .try_put(next.key(), Some(next.version()), write)
             .await?;
         Ok(version.map(|version| next.with_version(version)))
     }
@@ -175,9 +196,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         next: Enrollment<S>,
     ) -> Result<Option<Enrollment<S>>, Error> {
-        let record = enrollment::encode(&next, &self.keys);
+        let write = self.enrollment_write(&next);
         let version = self
-            .try_put(next.key(), Some(next.version()), record)
+            .try_put(next.key(), Some(next.version()), write)
             .await?;
         Ok(version.map(|version| next.with_version(version)))
     }

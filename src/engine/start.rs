@@ -5,7 +5,7 @@ use crate::events::{Event, EventKind};
 use crate::host::{Bank, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
 use crate::order::Order;
-use crate::payment::{self, AnyPayment, Initiated, Payment, State};
+use crate::payment::{AnyPayment, Initiated, Payment, State};
 use crate::phone::PhoneNumber;
 
 use super::Engine;
@@ -57,8 +57,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             // goes again.
             self.retry(payment, |payment| {
                 Box::pin(async move {
-                    let record = payment::encode(&payment, &self.keys);
-                    Ok(match self.try_put(payment.key(), None, record).await? {
+                    let write = self.payment_write(&payment);
+                    Ok(match self.try_put(payment.key(), None, write).await? {
                         Some(version) => {
                             let stored = payment.with_version(version);
                             self.emit(|| Event::payment(EventKind::Initiated, &stored, now));

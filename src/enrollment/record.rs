@@ -11,12 +11,14 @@ use crate::Error;
 use crate::codec::RecordByte;
 use crate::codec::{Reader, Writer};
 use crate::enrollment::EnrollmentFailure;
+use crate::error::EnrollmentKind;
 use crate::host::{Entry, Key};
 use crate::ids::EnrollmentId;
 use crate::keys::KeyedTag;
 use crate::keys::Keys;
 use crate::phone::PhoneNumber;
 use crate::seal::{self, RecordKind};
+use crate::time::Timestamp;
 
 use super::sealed::Sealed;
 use super::{
@@ -28,6 +30,20 @@ use super::{
 pub(crate) trait EnrollmentRecord: EnrollmentState {
     const CODE: u8;
     fn write(&self, w: &mut Writer);
+}
+
+/// When `enrollment`, stored now, falls due: a code sent at its expiry, an accepted code
+/// (its account still to make) at `now + delay`, a finished enrollment never.
+pub(crate) fn due_at<S: EnrollmentRecord>(
+    enrollment: &Enrollment<S>,
+    now: Timestamp,
+    delay: core::time::Duration,
+) -> Option<Timestamp> {
+    match S::KIND {
+        EnrollmentKind::CodeSent => Some(enrollment.head.expires_at),
+        EnrollmentKind::Accepted => Some(now.saturating_add(delay)),
+        EnrollmentKind::Enrolled | EnrollmentKind::Failed => None,
+    }
 }
 
 /// The sealed record of `enrollment`.

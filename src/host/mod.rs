@@ -14,4 +14,4 @@ pub use bank::{Bank, BankError, DebitReceipt, DebitRequest, DeclineReason};
 pub use clock::{Clock, SystemClock};
 pub use refund::{RefundKey, RefundReason, RefundReceipt, RefundRequest};
 pub use sms::{SmsError, SmsGateway, SmsMessage};
-pub use store::{Entry, Key, Store, StoreError, Version};
+pub use store::{Due, Entry, Key, KeyedWrite, Outboxed, Store, StoreError, Version, Write};

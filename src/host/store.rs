@@ -4,6 +4,7 @@ use core::fmt;
 use core::future::Future;
 
 use crate::ids::{EnrollmentId, PaymentId};
+use crate::time::Timestamp;
 
 /// A record's name in the store: printable ASCII, at most 80 bytes.
 ///
@@ -65,6 +66,14 @@ impl Key {
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The key a store kept as `text`, as it gives it back from [`Store::due`]; `None` unless
+    /// `text` is printable ASCII of 1 to 80 bytes, as every key the engine makes is.
+    #[must_use]
+    pub fn from_stored(text: &str) -> Option<Self> {
+        let printable = text.bytes().all(|byte| byte.is_ascii_graphic());
+        (printable && (1..=80).contains(&text.len())).then(|| Self(text.to_owned()))
     }
 
     /// A key with arbitrary text, for testing a store with names the engine does not make.
@@ -154,6 +163,121 @@ impl fmt::Debug for Entry {
     }
 }
 
+/// What one [`Store::put`] writes: the record's bytes, the time its record falls due, and the
+/// events of the change, all in the same atomic write.
+///
+/// Built by the engine; a store reads the fields. `From<Vec<u8>>` makes a plain write (no due
+/// time, no event), for a host's tests.
+#[derive(Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Write {
+    /// The record's bytes: what [`Store::get`] gives back.
+    pub value: Vec<u8>,
+    /// When the engine has work to do on this record (a payment to expire or settle, a refund
+    /// to ask again, an enrollment to end): the key MUST be listed by [`Store::due`] from then
+    /// on, until a later write of the key says otherwise. `None`: the record is finished, and
+    /// the key MUST leave the due index.
+    pub due: Option<Timestamp>,
+    /// The events of the change, as opaque sealed bytes: appended to the store's outbox in
+    /// this order, if and only if the write is applied.
+    pub events: Vec<Vec<u8>>,
+}
+
+impl Write {
+    /// A write of `value` with no due time and no event.
+    #[must_use]
+    pub fn new(value: Vec<u8>) -> Self {
+        Self {
+            value,
+            due: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// The same write, falling due at `at`.
+    #[must_use]
+    pub fn due_at(self, at: Timestamp) -> Self {
+        Self {
+            due: Some(at),
+            ..self
+        }
+    }
+
+    /// The same write, with `event` appended to its events.
+    #[must_use]
+    pub fn with_event(mut self, event: Vec<u8>) -> Self {
+        self.events.push(event);
+        self
+    }
+}
+
+impl From<Vec<u8>> for Write {
+    fn from(value: Vec<u8>) -> Self {
+        Self::new(value)
+    }
+}
+
+impl fmt::Debug for Write {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Write")
+            .field("value", &format_args!("[{} bytes]", self.value.len()))
+            .field("due", &self.due)
+            .field("events", &self.events.len())
+            .finish()
+    }
+}
+
+/// A key of the due index, and the time it fell due.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a key and a time are all a due entry is; stores build it as they read"
+)]
+pub struct Due {
+    /// The record's key.
+    pub key: Key,
+    /// When it fell due.
+    pub at: Timestamp,
+}
+
+/// An event waiting in the store's outbox, with the number the store gave it.
+#[derive(Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a number and the bytes are all an outbox entry is; stores build it as they read"
+)]
+pub struct Outboxed {
+    /// The store's number for the event: every event appended gets a number greater than any
+    /// before it, and keeps it until acknowledged.
+    pub seq: u64,
+    /// The sealed event, byte for byte as written.
+    pub event: Vec<u8>,
+}
+
+impl fmt::Debug for Outboxed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outboxed")
+            .field("seq", &self.seq)
+            .field("event", &format_args!("[{} bytes]", self.event.len()))
+            .finish()
+    }
+}
+
+/// One write of [`Store::put_together`]: a key, the version it must have, and what to write.
+#[derive(Clone, Debug)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "the three arguments of a put, and nothing else"
+)]
+pub struct KeyedWrite {
+    /// The key written.
+    pub key: Key,
+    /// Its version now (`None`: absent).
+    pub expected: Option<Version>,
+    /// What to write.
+    pub write: Write,
+}
+
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -165,6 +289,14 @@ pub enum StoreError {
     /// the engine treats it as unknown.
     #[error("the store backend failed: {0}")]
     Backend(Box<dyn std::error::Error + Send + Sync>),
+    /// The database could not be reached, and nothing was sent: the write was NOT applied, and
+    /// may be tried again as it is.
+    #[error("the store is unavailable, nothing was written: {0}")]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
+    /// The write was sent, and its answer was lost (the connection dropped after the commit
+    /// was sent): it may or may not have been applied. Read the key again to know.
+    #[error("the store's answer was lost, the write may have been applied: {0}")]
+    OutcomeUnknown(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
@@ -193,8 +325,18 @@ impl StoreError {
 /// - When a `put` returns [`StoreError::Backend`], the write MAY have been applied. That is
 ///   allowed; writing half a value, or applying a write whose `expected` did not match, is not.
 ///
+/// - `put` MUST store `write.due` with the value, in the same atomic write, and keep the key in
+///   the due index exactly while its last applied write had a due time: [`Store::due`] lists
+///   the keys due at or before a time, earliest first (ties in key order), reading an index
+///   ordered by due time, never a scan of every record.
+/// - `put` MUST append `write.events` to the outbox in the same atomic write, in their order,
+///   each with a number greater than any given before ([`Outboxed::seq`]); a `put` that is not
+///   applied appends nothing. [`Store::outbox`] lists the unacknowledged events by number,
+///   smallest first; [`Store::acknowledge`] removes them for good.
+///
 /// Keys are never deleted by the engine; finished payments may be archived by the host once
-/// they are no longer needed.
+/// they are no longer needed (and no sooner than 24 hours after they ended: an order's
+/// idempotency key lives in its payment's record).
 pub trait Store: Send + Sync {
     /// The current value under `key`, with its version; `None` when absent.
     fn get(&self, key: &Key) -> impl Future<Output = Result<Option<Entry>, StoreError>> + Send;
@@ -205,6 +347,38 @@ pub trait Store: Send + Sync {
         &self,
         key: &Key,
         expected: Option<Version>,
-        value: Vec<u8>,
+        write: Write,
     ) -> impl Future<Output = Result<Version, StoreError>> + Send;
+
+    /// At most `limit` keys of the due index due at or before `until`, earliest first.
+    fn due(
+        &self,
+        until: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Due>, StoreError>> + Send;
+
+    /// At most `limit` unacknowledged events of the outbox, smallest number first.
+    fn outbox(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Outboxed>, StoreError>> + Send;
+
+    /// Removes the events numbered `seqs` from the outbox; numbers not there are ignored.
+    fn acknowledge(&self, seqs: &[u64]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Optional: applies every write of `writes`, all or none, each under the rules of
+    /// [`Store::put`]; [`StoreError::Conflict`] (nothing written) when any key's version is not
+    /// the expected one. The versions come back in the order of `writes`. The keys are
+    /// distinct.
+    ///
+    /// A store that cannot write several keys atomically keeps the default, which answers
+    /// `None` without writing: the engine then writes them one by one, as the crash sweep
+    /// proves safe, at the cost of one durable commit each.
+    fn put_together(
+        &self,
+        writes: Vec<KeyedWrite>,
+    ) -> impl Future<Output = Option<Result<Vec<Version>, StoreError>>> + Send {
+        drop(writes);
+        core::future::ready(None)
+    }
 }

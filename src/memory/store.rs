@@ -2,22 +2,42 @@
 
 use core::fmt;
 use core::hash::{BuildHasher, BuildHasherDefault};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::host::{Entry, Key, Store, StoreError, Version};
+use crate::host::{Due, Entry, Key, KeyedWrite, Outboxed, Store, StoreError, Version, Write};
+use crate::time::Timestamp;
 
 use super::{WordHash, lock};
 
 const SHARDS: usize = 16;
 
-type Shard = Mutex<HashMap<Key, Entry, BuildHasherDefault<WordHash>>>;
+/// A stored record: its entry, and when it falls due (`None`: not in the due index).
+#[derive(Clone)]
+struct Stored {
+    entry: Entry,
+    due: Option<Timestamp>,
+}
+
+type Shard = Mutex<HashMap<Key, Stored, BuildHasherDefault<WordHash>>>;
+
+/// The due index and the outbox, shared by every shard: updated under the lock of the shard
+/// being written, then this one, so a reader sees a write whole or not at all.
+#[derive(Default)]
+struct Shared {
+    due: BTreeSet<(Timestamp, Key)>,
+    next_seq: u64,
+    outbox: BTreeMap<u64, Vec<u8>>,
+}
 
 /// A [`Store`] in memory: 16 shards, each behind its own lock, so independent payments do not
 /// contend. `put` compares and swaps under the shard's lock; versions count up from 1 per key.
+/// The due index is ordered by time and the outbox by number, as a database's would be, and
+/// [`Store::put_together`] is supported (the shards of its keys are locked in order).
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     shards: Arc<[Shard; SHARDS]>,
+    shared: Arc<Mutex<Shared>>,
 }
 
 impl MemoryStore {
@@ -51,41 +71,132 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn shard(&self, key: &Key) -> &Shard {
+    /// Every entry of the due index, earliest first: what is left to do.
+    #[must_use]
+    pub fn due_index(&self) -> Vec<Due> {
+        lock(&self.shared)
+            .due
+            .iter()
+            .map(|(at, key)| Due {
+                key: key.clone(),
+                at: *at,
+            })
+            .collect()
+    }
+
+    /// The number of events waiting in the outbox.
+    #[must_use]
+    pub fn outbox_len(&self) -> usize {
+        lock(&self.shared).outbox.len()
+    }
+
+    fn shard_index(key: &Key) -> usize {
         let hash = BuildHasherDefault::<WordHash>::default().hash_one(key);
         // The top bits pick the shard; the maps inside use the low ones.
         let [.., top] = hash.to_le_bytes();
+        usize::from(top >> 4)
+    }
+
+    fn shard(&self, index: usize) -> &Shard {
         #[expect(clippy::expect_used, reason = "4 bits pick one of 16 shards")]
         self.shards
-            .get(usize::from(top >> 4))
+            .get(index)
             .expect("4 bits pick one of 16 shards")
     }
 
     fn get_now(&self, key: &Key) -> Option<Entry> {
-        lock(self.shard(key)).get(key).cloned()
+        lock(self.shard(Self::shard_index(key)))
+            .get(key)
+            .map(|stored| stored.entry.clone())
+    }
+
+    /// The version `key` gets if `expected` is its version in `shard`; `None` otherwise.
+    fn next_version(
+        shard: &HashMap<Key, Stored, BuildHasherDefault<WordHash>>,
+        key: &Key,
+        expected: Option<Version>,
+    ) -> Option<Version> {
+        match shard.get(key) {
+            Some(stored) if Some(stored.entry.version) == expected => Some(Version::new(
+                stored.entry.version.number().saturating_add(1),
+            )),
+            None if expected.is_none() => Some(Version::new(1)),
+            Some(_) | None => None,
+        }
+    }
+
+    /// Stores `write` under `key` at `version` in `shard`, and its due time and events in
+    /// `shared`; the caller holds both locks.
+    fn apply(
+        shard: &mut HashMap<Key, Stored, BuildHasherDefault<WordHash>>,
+        shared: &mut Shared,
+        key: &Key,
+        version: Version,
+        write: Write,
+    ) {
+        let Write { value, due, events } = write;
+        let stored = Stored {
+            entry: Entry::new(version, value),
+            due,
+        };
+        if let Some(Stored { due: Some(was), .. }) = shard.insert(key.clone(), stored) {
+            shared.due.remove(&(was, key.clone()));
+        }
+        if let Some(at) = due {
+            shared.due.insert((at, key.clone()));
+        }
+        for event in events {
+            shared.next_seq = shared.next_seq.saturating_add(1);
+            shared.outbox.insert(shared.next_seq, event);
+        }
     }
 
     fn put_now(
         &self,
         key: &Key,
         expected: Option<Version>,
-        value: Vec<u8>,
+        write: Write,
     ) -> Result<Version, StoreError> {
-        let mut shard = lock(self.shard(key));
-        let next = match shard.get_mut(key) {
-            Some(entry) if Some(entry.version) == expected => {
-                let next = Version::new(entry.version.number().saturating_add(1));
-                *entry = Entry::new(next, value);
-                next
-            }
-            None if expected.is_none() => {
-                let next = Version::new(1);
-                shard.insert(key.clone(), Entry::new(next, value));
-                next
-            }
-            Some(_) | None => return Err(StoreError::Conflict),
-        };
+        let mut shard = lock(self.shard(Self::shard_index(key)));
+        let next = Self::next_version(&shard, key, expected).ok_or(StoreError::Conflict)?;
+        Self::apply(&mut shard, &mut lock(&self.shared), key, next, write);
         Ok(next)
+    }
+
+    fn put_together_now(&self, writes: Vec<KeyedWrite>) -> Result<Vec<Version>, StoreError> {
+        let mut indices: Vec<usize> = writes
+            .iter()
+            .map(|write| Self::shard_index(&write.key))
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        // Locked in shard order, so two batches never wait on each other.
+        let mut shards: Vec<(usize, MutexGuard<'_, _>)> = indices
+            .into_iter()
+            .map(|index| (index, lock(self.shard(index))))
+            .collect();
+        let position = |key: &Key| {
+            let index = Self::shard_index(key);
+            shards.iter().position(|(at, _)| *at == index)
+        };
+        let positions: Vec<usize> = writes
+            .iter()
+            .map(|write| position(&write.key).ok_or(StoreError::Conflict))
+            .collect::<Result<_, _>>()?;
+        let mut versions = Vec::with_capacity(writes.len());
+        for (write, &at) in writes.iter().zip(&positions) {
+            let (_, shard) = shards.get(at).ok_or(StoreError::Conflict)?;
+            versions.push(
+                Self::next_version(shard, &write.key, write.expected)
+                    .ok_or(StoreError::Conflict)?,
+            );
+        }
+        let mut shared = lock(&self.shared);
+        for ((write, &at), version) in writes.into_iter().zip(&positions).zip(&versions) {
+            let (_, shard) = shards.get_mut(at).ok_or(StoreError::Conflict)?;
+            Self::apply(shard, &mut shared, &write.key, *version, write.write);
+        }
+        Ok(versions)
     }
 }
 
@@ -98,9 +209,49 @@ impl Store for MemoryStore {
         &self,
         key: &Key,
         expected: Option<Version>,
-        value: Vec<u8>,
+        write: Write,
     ) -> Result<Version, StoreError> {
-        self.put_now(key, expected, value)
+        self.put_now(key, expected, write)
+    }
+
+    async fn due(&self, until: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
+        Ok(lock(&self.shared)
+            .due
+            .iter()
+            .take_while(|(at, _)| *at <= until)
+            .take(limit)
+            .map(|(at, key)| Due {
+                key: key.clone(),
+                at: *at,
+            })
+            .collect())
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<Outboxed>, StoreError> {
+        Ok(lock(&self.shared)
+            .outbox
+            .iter()
+            .take(limit)
+            .map(|(seq, event)| Outboxed {
+                seq: *seq,
+                event: event.clone(),
+            })
+            .collect())
+    }
+
+    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        let mut shared = lock(&self.shared);
+        for seq in seqs {
+            shared.outbox.remove(seq);
+        }
+        Ok(())
+    }
+
+    async fn put_together(
+        &self,
+        writes: Vec<KeyedWrite>,
+    ) -> Option<Result<Vec<Version>, StoreError>> {
+        Some(self.put_together_now(writes))
     }
 }
 

@@ -21,12 +21,50 @@ use super::{
     AnyPayment, Authorized, CancelReason, Confirmed, Failed, FailureReason, Head, Initiated,
     OtpSent, Payment, PinVerified, Receipt, State,
 };
+use crate::error::StateKind;
 use crate::keys::KeyedTag;
+use crate::time::Timestamp;
 
 /// How a state writes its own fields, after its byte.
 pub(crate) trait StateRecord: State {
     const CODE: u8;
     fn write(&self, w: &mut Writer);
+
+    /// What is left for the engine to do on a payment in this state, without the buyer.
+    fn work_left(&self) -> WorkLeft {
+        match Self::KIND {
+            StateKind::Initiated | StateKind::PinVerified | StateKind::OtpSent => {
+                WorkLeft::AtExpiry
+            }
+            StateKind::Authorized | StateKind::Failed => WorkLeft::Soon,
+            StateKind::Confirmed => WorkLeft::Nothing,
+        }
+    }
+}
+
+/// What is left for the engine to do on a record, which sets when it falls due.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum WorkLeft {
+    /// Expire it, at its time to live, unless the buyer finishes first.
+    AtExpiry,
+    /// Finish what its step began (a debit, a refund, giving back a spending share), after
+    /// the step had its chance to.
+    Soon,
+    /// Nothing: it is finished.
+    Nothing,
+}
+
+/// When `payment`, stored now, falls due: its expiry, `now + delay`, or never.
+pub(crate) fn due_at<S: StateRecord>(
+    payment: &Payment<S>,
+    now: Timestamp,
+    delay: core::time::Duration,
+) -> Option<Timestamp> {
+    match payment.state.work_left() {
+        WorkLeft::AtExpiry => Some(payment.head.expires_at),
+        WorkLeft::Soon => Some(now.saturating_add(delay)),
+        WorkLeft::Nothing => None,
+    }
 }
 
 /// The sealed record of `payment`.
@@ -186,6 +224,15 @@ impl StateRecord for Confirmed {
         w.time(self.receipt.confirmed_at);
         w.flags([self.receipt.exempt]);
         w.list(&self.refunds, MAX_REFUNDS, |w, refund| refund.write(w));
+    }
+
+    fn work_left(&self) -> WorkLeft {
+        let pending = |refund: &Refund| refund.status() == super::RefundStatus::Pending;
+        if self.refunds.iter().any(pending) {
+            WorkLeft::Soon
+        } else {
+            WorkLeft::Nothing
+        }
     }
 }
 

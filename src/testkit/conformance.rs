@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::sync::Barrier;
 use std::thread;
 
-use crate::host::{Entry, Key, Store, StoreError, Version};
+use crate::host::{Due, Entry, Key, KeyedWrite, Store, StoreError, Version, Write};
+use crate::time::Timestamp;
 
 use super::block_on;
 
@@ -75,8 +76,15 @@ type Outcome = Result<(), String>;
 /// The checks: an absent key reads as none; insert-if-absent; compare-and-swap success and
 /// conflict (stale version, version of a key that does not exist); versions never repeat;
 /// values round-trip byte for byte (empty, every byte value, not UTF-8); a 256 KiB value; 2,000
-/// keys; keys are independent; and a storm of 8 threads × 64 increments of one counter
-/// through `put`, where no update may be lost and no version given twice.
+/// keys; keys are independent; a storm of 8 threads × 64 increments of one counter through
+/// `put`, where no update may be lost and no version given twice; the due index (listed from
+/// the earliest, up to a time and a limit, following each key's last applied write and not a
+/// conflicting one); the outbox (events appended with their write only, numbered up, in write
+/// order even under the storm, gone once acknowledged); and, when the store supports
+/// [`Store::put_together`], that a batch is written all or none.
+///
+/// Each check gets a store of its own from `make_store`, which MUST be empty (no record, no
+/// due key, no event): a fresh database, schema or table.
 ///
 /// Store futures are driven by [`block_on`] on the calling thread and on the storm's
 /// threads; a store whose futures need an async runtime should be wrapped so that they don't
@@ -141,6 +149,26 @@ pub fn check_store<S: Store, F: Fn() -> S>(
         block_on(independent_keys(&make_store())),
     )?;
     run("concurrent compare-and-swap storm", storm(&make_store()))?;
+    run(
+        "due index: earliest first, up to a time and a limit",
+        block_on(due_order(&make_store())),
+    )?;
+    run(
+        "due index follows each key's last applied write",
+        block_on(due_follows_writes(&make_store())),
+    )?;
+    run(
+        "outbox: events appended with their write, numbered up, acknowledged for good",
+        block_on(outbox_order(&make_store())),
+    )?;
+    run(
+        "outbox: a racing writer's events in the order of its writes",
+        storm_events(&make_store()),
+    )?;
+    let store = make_store();
+    if block_on(store.put_together(Vec::new())).is_some() {
+        run("writes together: all or none", block_on(together(&store)))?;
+    }
     Ok(ConformanceReport { checks })
 }
 
@@ -162,7 +190,7 @@ async fn write(
     value: &[u8],
 ) -> Result<Version, String> {
     store
-        .put(key, expected, value.to_vec())
+        .put(key, expected, value.to_vec().into())
         .await
         .map_err(|e| format!("put {key} expecting {expected:?} failed: {e}"))
 }
@@ -173,7 +201,7 @@ async fn expect_conflict(
     expected: Option<Version>,
     value: &[u8],
 ) -> Outcome {
-    match store.put(key, expected, value.to_vec()).await {
+    match store.put(key, expected, value.to_vec().into()).await {
         Err(StoreError::Conflict) => Ok(()),
         Ok(version) => Err(format!(
             "put {key} expecting {expected:?} wrote version {version:?} instead of a conflict"
@@ -368,11 +396,370 @@ async fn increments(store: &impl Store, k: &Key, count: usize) -> Result<Vec<Ver
             .try_into()
             .map_err(|_| "the counter lost its bytes")?;
         let next = u64::from_be_bytes(value).wrapping_add(1).to_be_bytes();
-        match store.put(k, Some(entry.version()), next.to_vec()).await {
+        match store
+            .put(k, Some(entry.version()), next.to_vec().into())
+            .await
+        {
             Ok(version) => versions.push(version),
             Err(StoreError::Conflict) => thread::yield_now(),
             Err(other) => return Err(format!("put failed during the storm: {other}")),
         }
     }
     Ok(versions)
+}
+
+fn at(millis: u64) -> Timestamp {
+    Timestamp::from_unix_millis(millis)
+}
+
+async fn put_write(
+    store: &impl Store,
+    key: &Key,
+    expected: Option<Version>,
+    write: Write,
+) -> Result<Version, String> {
+    store
+        .put(key, expected, write)
+        .await
+        .map_err(|e| format!("put {key} expecting {expected:?} failed: {e}"))
+}
+
+async fn due_list(store: &impl Store, until: u64, limit: usize) -> Result<Vec<Due>, String> {
+    store
+        .due(at(until), limit)
+        .await
+        .map_err(|e| format!("due failed: {e}"))
+}
+
+fn expect_due(seen: &[Due], expected: &[(&Key, u64)], what: &str) -> Outcome {
+    let expected: Vec<Due> = expected
+        .iter()
+        .map(|(key, millis)| Due {
+            key: (*key).clone(),
+            at: at(*millis),
+        })
+        .collect();
+    if seen == expected.as_slice() {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {expected:?}, listed {seen:?}"))
+    }
+}
+
+async fn due_order(store: &impl Store) -> Outcome {
+    let [k1, k2, k3, k4, k5] = ["a", "b", "c", "d", "e"].map(|n| key(&format!("due/{n}")));
+    put_write(
+        store,
+        &k1,
+        None,
+        Write::new(b"1".to_vec()).due_at(at(3_000)),
+    )
+    .await?;
+    put_write(
+        store,
+        &k2,
+        None,
+        Write::new(b"2".to_vec()).due_at(at(1_000)),
+    )
+    .await?;
+    put_write(
+        store,
+        &k3,
+        None,
+        Write::new(b"3".to_vec()).due_at(at(2_000)),
+    )
+    .await?;
+    put_write(store, &k4, None, Write::new(b"4".to_vec())).await?;
+    // The same time as k3: ties come in key order.
+    put_write(
+        store,
+        &k5,
+        None,
+        Write::new(b"5".to_vec()).due_at(at(2_000)),
+    )
+    .await?;
+    expect_due(
+        &due_list(store, 999, 10).await?,
+        &[],
+        "nothing due before 1000",
+    )?;
+    expect_due(
+        &due_list(store, 2_500, 10).await?,
+        &[(&k2, 1_000), (&k3, 2_000), (&k5, 2_000)],
+        "due by 2500",
+    )?;
+    expect_due(
+        &due_list(store, 2_000, 10).await?,
+        &[(&k2, 1_000), (&k3, 2_000), (&k5, 2_000)],
+        "due by 2000, the bound included",
+    )?;
+    expect_due(
+        &due_list(store, u64::MAX >> 1, 2).await?,
+        &[(&k2, 1_000), (&k3, 2_000)],
+        "the first two of all",
+    )?;
+    expect_due(
+        &due_list(store, u64::MAX >> 1, 0).await?,
+        &[],
+        "a limit of 0",
+    )
+}
+
+async fn due_follows_writes(store: &impl Store) -> Outcome {
+    let [k1, k2] = ["a", "b"].map(|n| key(&format!("due/{n}")));
+    let v1 = put_write(
+        store,
+        &k1,
+        None,
+        Write::new(b"1".to_vec()).due_at(at(1_000)),
+    )
+    .await?;
+    let v2 = put_write(
+        store,
+        &k2,
+        None,
+        Write::new(b"2".to_vec()).due_at(at(2_000)),
+    )
+    .await?;
+    // k1 moves after k2.
+    let v1 = put_write(
+        store,
+        &k1,
+        Some(v1),
+        Write::new(b"1b".to_vec()).due_at(at(5_000)),
+    )
+    .await?;
+    expect_due(
+        &due_list(store, 10_000, 10).await?,
+        &[(&k2, 2_000), (&k1, 5_000)],
+        "after k1 was written again due later",
+    )?;
+    // A write that loses its race changes nothing, its due time included.
+    match store
+        .put(&k2, Some(v1), Write::new(b"x".to_vec()).due_at(at(100)))
+        .await
+    {
+        Err(StoreError::Conflict) => {}
+        other => return Err(format!("a put at a stale version answered {other:?}")),
+    }
+    expect_due(
+        &due_list(store, 10_000, 10).await?,
+        &[(&k2, 2_000), (&k1, 5_000)],
+        "after a conflicting put",
+    )?;
+    // A write with no due time takes the key out of the index.
+    put_write(store, &k2, Some(v2), Write::new(b"2b".to_vec())).await?;
+    expect_due(
+        &due_list(store, 10_000, 10).await?,
+        &[(&k1, 5_000)],
+        "after k2 was finished",
+    )?;
+    put_write(store, &k1, Some(v1), Write::new(b"1c".to_vec())).await?;
+    expect_due(
+        &due_list(store, 10_000, 10).await?,
+        &[],
+        "after both were finished",
+    )
+}
+
+async fn outbox_events(store: &impl Store, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    Ok(store
+        .outbox(limit)
+        .await
+        .map_err(|e| format!("outbox failed: {e}"))?
+        .into_iter()
+        .map(|entry| (entry.seq, entry.event))
+        .collect())
+}
+
+fn events_of(listed: &[(u64, Vec<u8>)]) -> Vec<&[u8]> {
+    listed.iter().map(|(_, event)| event.as_slice()).collect()
+}
+
+async fn outbox_order(store: &impl Store) -> Outcome {
+    let (a, b) = (key("outbox/a"), key("outbox/b"));
+    if !outbox_events(store, 10).await?.is_empty() {
+        return Err("a new store's outbox is not empty".into());
+    }
+    let with = |value: &[u8], events: &[&[u8]]| {
+        events
+            .iter()
+            .fold(Write::new(value.to_vec()), |write, event| {
+                write.with_event(event.to_vec())
+            })
+    };
+    let va = put_write(store, &a, None, with(b"a", &[b"e1", b"e2"])).await?;
+    put_write(store, &b, None, with(b"b", &[b"e3"])).await?;
+    match store.put(&a, None, with(b"lost", &[b"never"])).await {
+        Err(StoreError::Conflict) => {}
+        other => return Err(format!("a put on a present key answered {other:?}")),
+    }
+    put_write(store, &a, Some(va), with(b"a2", &[b"\x00\xff"])).await?;
+    let listed = outbox_events(store, 10).await?;
+    let expected: [&[u8]; 4] = [b"e1", b"e2", b"e3", b"\x00\xff"];
+    if events_of(&listed) != expected {
+        return Err(format!(
+            "the outbox holds {:?}, expected e1, e2, e3 and the binary event",
+            events_of(&listed)
+        ));
+    }
+    if !listed
+        .iter()
+        .zip(listed.iter().skip(1))
+        .all(|(a, b)| a.0 < b.0)
+    {
+        return Err("the outbox's numbers do not go up".into());
+    }
+    let first_two = outbox_events(store, 2).await?;
+    if events_of(&first_two) != expected[..2] {
+        return Err("outbox(2) did not list the two oldest events".into());
+    }
+    let seqs: Vec<u64> = listed.iter().map(|(seq, _)| *seq).collect();
+    let (Some(&first), Some(&third)) = (seqs.first(), seqs.get(2)) else {
+        return Err("the outbox lost events".into());
+    };
+    let unknown = seqs.iter().max().map_or(0, |max| max.saturating_add(1000));
+    store
+        .acknowledge(&[first, third, unknown])
+        .await
+        .map_err(|e| format!("acknowledge failed: {e}"))?;
+    let left = outbox_events(store, 10).await?;
+    if events_of(&left) != [expected[1], expected[3]] {
+        return Err(format!(
+            "after acknowledging e1 and e3 the outbox holds {:?}",
+            events_of(&left)
+        ));
+    }
+    put_write(store, &key("outbox/c"), None, with(b"c", &[b"e5"])).await?;
+    let last = outbox_events(store, 10).await?;
+    let newest = last.last().map(|(seq, _)| *seq).unwrap_or_default();
+    if last.len() != 3 || seqs.iter().any(|seq| *seq >= newest) {
+        return Err(
+            "an event appended after an acknowledgement did not get a greater number".into(),
+        );
+    }
+    Ok(())
+}
+
+/// The storm again, each increment writing the counter's new value as an event too: the
+/// outbox must hold every increment once, in counter order.
+fn storm_events(store: &impl Store) -> Outcome {
+    let k = key("conformance/counter");
+    block_on(write(store, &k, None, &0u64.to_be_bytes()))?;
+    let barrier = Barrier::new(STORM_THREADS);
+    let results: Vec<Outcome> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..STORM_THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    block_on(evented_increments(store, &k, STORM_INCREMENTS))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("a storm thread panicked".into()))
+            })
+            .collect()
+    });
+    for result in results {
+        result?;
+    }
+    let total = STORM_THREADS * STORM_INCREMENTS;
+    let listed = block_on(outbox_events(store, total.saturating_add(10)))?;
+    let counters: Vec<u64> = listed
+        .iter()
+        .map(|(_, event)| {
+            event
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(u64::MAX)
+        })
+        .collect();
+    let expected: Vec<u64> = (1..=total as u64).collect();
+    if counters != expected {
+        let first_wrong = counters
+            .iter()
+            .zip(&expected)
+            .position(|(seen, want)| seen != want);
+        return Err(format!(
+            "the outbox holds {} events for {total} increments; first out of order at {first_wrong:?}",
+            counters.len()
+        ));
+    }
+    Ok(())
+}
+
+async fn evented_increments(store: &impl Store, k: &Key, count: usize) -> Outcome {
+    let mut done = 0;
+    while done < count {
+        let entry = read(store, k).await?.ok_or("the counter disappeared")?;
+        let value: [u8; 8] = entry
+            .value()
+            .try_into()
+            .map_err(|_| "the counter lost its bytes")?;
+        let next = u64::from_be_bytes(value).wrapping_add(1).to_be_bytes();
+        let write = Write::new(next.to_vec()).with_event(next.to_vec());
+        match store.put(k, Some(entry.version()), write).await {
+            Ok(_) => done = done.saturating_add(1),
+            Err(StoreError::Conflict) => thread::yield_now(),
+            Err(other) => return Err(format!("put failed during the storm: {other}")),
+        }
+    }
+    Ok(())
+}
+
+async fn together(store: &impl Store) -> Outcome {
+    let (x, y) = (key("together/x"), key("together/y"));
+    let batch = |x_at, y_at, tag: &str| {
+        vec![
+            KeyedWrite {
+                key: x.clone(),
+                expected: x_at,
+                write: Write::new(format!("x{tag}").into_bytes())
+                    .due_at(at(1_000))
+                    .with_event(format!("x{tag}").into_bytes()),
+            },
+            KeyedWrite {
+                key: y.clone(),
+                expected: y_at,
+                write: Write::new(format!("y{tag}").into_bytes())
+                    .with_event(format!("y{tag}").into_bytes()),
+            },
+        ]
+    };
+    let versions = match store.put_together(batch(None, None, "1")).await {
+        Some(Ok(versions)) => versions,
+        other => return Err(format!("a batch of two new keys answered {other:?}")),
+    };
+    let [vx, vy] = versions.as_slice() else {
+        return Err(format!(
+            "a batch of two writes returned {} versions",
+            versions.len()
+        ));
+    };
+    expect_entry(store, &x, *vx, b"x1").await?;
+    expect_entry(store, &y, *vy, b"y1").await?;
+    // y at a stale version: nothing of the batch is written.
+    match store.put_together(batch(Some(*vx), None, "2")).await {
+        Some(Err(StoreError::Conflict)) => {}
+        other => return Err(format!("a batch with one stale version answered {other:?}")),
+    }
+    expect_entry(store, &x, *vx, b"x1").await?;
+    expect_entry(store, &y, *vy, b"y1").await?;
+    let events = outbox_events(store, 10).await?;
+    if events_of(&events) != [b"x1".as_slice(), b"y1"] {
+        return Err(format!(
+            "after a written and a refused batch the outbox holds {:?}",
+            events_of(&events)
+        ));
+    }
+    expect_due(
+        &due_list(store, 5_000, 10).await?,
+        &[(&x, 1_000)],
+        "after the batches",
+    )
 }

@@ -268,12 +268,27 @@ impl buyster::Store for PausingStore {
         &self,
         key: &buyster::Key,
         expected: Option<buyster::Version>,
-        value: Vec<u8>,
+        write: buyster::Write,
     ) -> Result<buyster::Version, buyster::StoreError> {
         self.maybe_pause(Point::BeforePut, key).await;
-        let written = buyster::Store::put(&self.inner, key, expected, value).await;
+        let written = buyster::Store::put(&self.inner, key, expected, write).await;
         self.maybe_pause(Point::AfterPut, key).await;
         written
+    }
+    async fn due(
+        &self,
+        until: buyster::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<buyster::Due>, buyster::StoreError> {
+        buyster::Store::due(&self.inner, until, limit).await
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<buyster::Outboxed>, buyster::StoreError> {
+        buyster::Store::outbox(&self.inner, limit).await
+    }
+
+    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
+        buyster::Store::acknowledge(&self.inner, seqs).await
     }
 }
 

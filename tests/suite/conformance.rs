@@ -1,17 +1,18 @@
 //! The store conformance kit passes the memory store and catches broken ones.
 #![cfg(feature = "testkit")]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use buyster::memory::MemoryStore;
 use buyster::testkit::{check_store, store_conformance};
-use buyster::{Entry, Key, Store, StoreError, Version};
+use buyster::{Due, Entry, Key, Outboxed, Store, StoreError, Timestamp, Version, Write};
 
 #[test]
 fn the_memory_store_conforms() {
     let report = store_conformance(MemoryStore::new);
-    assert_eq!(report.checks().len(), 10);
+    assert_eq!(report.checks().len(), 15, "{:?}", report.checks());
+    assert!(report.checks().contains(&"writes together: all or none"));
 }
 
 #[tokio::test]
@@ -24,16 +25,28 @@ async fn the_report_reads_the_same_in_async_tests() {
 #[derive(Clone, Default)]
 struct Broken {
     map: Arc<Mutex<HashMap<Key, Entry>>>,
+    due: Arc<Mutex<BTreeMap<Key, Timestamp>>>,
+    outbox: Arc<Mutex<Vec<Outboxed>>>,
     bug: Bug,
 }
 
 #[derive(Clone, Copy, Default, PartialEq)]
 enum Bug {
+    /// None: a correct store, without batches.
+    None,
     #[default]
     LastWriterWins,
     CheckThenWrite,
     ReusedVersions,
     Truncates,
+    /// Right compare-and-swap, but `due` lists nothing.
+    NoDueIndex,
+    /// Keeps a key's first due time, whatever later writes say.
+    FirstDueTimeKept,
+    /// Appends the events of a write that lost its race.
+    EventsOfConflictsKept,
+    /// Lists the outbox newest first.
+    OutboxNewestFirst,
 }
 
 impl Broken {
@@ -54,16 +67,45 @@ impl Store for Broken {
         &self,
         key: &Key,
         expected: Option<Version>,
-        mut value: Vec<u8>,
+        write: Write,
     ) -> Result<Version, StoreError> {
-        let current = self.map.lock().unwrap().get(key).map(Entry::version);
-        if self.bug != Bug::LastWriterWins && current != expected {
-            return Err(StoreError::Conflict);
-        }
+        let (mut value, due, events) = (write.value, write.due, write.events);
+        // One lock over the check and the write, but for the racy bug.
+        let mut map = self.map.lock().unwrap();
+        let current = map.get(key).map(Entry::version);
         if self.bug == Bug::CheckThenWrite {
             // The check and the write are not one atomic step.
+            drop(map);
             std::thread::yield_now();
+            map = self.map.lock().unwrap();
         }
+        let mut outbox = self.outbox.lock().unwrap();
+        let mut append = |events: Vec<Vec<u8>>| {
+            for event in events {
+                let seq = outbox.last().map_or(1, |last| last.seq + 1);
+                outbox.push(Outboxed { seq, event });
+            }
+        };
+        if self.bug != Bug::LastWriterWins && current != expected {
+            if self.bug == Bug::EventsOfConflictsKept {
+                append(events);
+            }
+            return Err(StoreError::Conflict);
+        }
+        append(events);
+        drop(outbox);
+        let mut index = self.due.lock().unwrap();
+        match due {
+            _ if self.bug == Bug::NoDueIndex => {}
+            _ if self.bug == Bug::FirstDueTimeKept && index.contains_key(key) => {}
+            Some(at) => {
+                index.insert(key.clone(), at);
+            }
+            None => {
+                index.remove(key);
+            }
+        }
+        drop(index);
         let next = match (self.bug, current) {
             (Bug::ReusedVersions, Some(v)) if v.number() % 2 == 1 => Version::new(v.number() - 1),
             (_, Some(v)) => Version::new(v.number() + 1),
@@ -72,11 +114,42 @@ impl Store for Broken {
         if self.bug == Bug::Truncates {
             value.truncate(65_535);
         }
-        self.map
+        map.insert(key.clone(), Entry::new(next, value));
+        Ok(next)
+    }
+
+    async fn due(&self, until: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
+        let mut due: Vec<Due> = self
+            .due
             .lock()
             .unwrap()
-            .insert(key.clone(), Entry::new(next, value));
-        Ok(next)
+            .iter()
+            .filter(|(_, at)| **at <= until)
+            .map(|(key, at)| Due {
+                key: key.clone(),
+                at: *at,
+            })
+            .collect();
+        due.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<Outboxed>, StoreError> {
+        let mut outbox = self.outbox.lock().unwrap().clone();
+        if self.bug == Bug::OutboxNewestFirst {
+            outbox.reverse();
+        }
+        outbox.truncate(limit);
+        Ok(outbox)
+    }
+
+    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        self.outbox
+            .lock()
+            .unwrap()
+            .retain(|event| !seqs.contains(&event.seq));
+        Ok(())
     }
 }
 
@@ -106,6 +179,49 @@ fn a_store_reusing_versions_fails() {
 fn a_store_truncating_values_fails() {
     let failure = check_store(Broken::with(Bug::Truncates)).unwrap_err();
     assert_eq!(failure.check(), "large values", "{failure}");
+}
+
+#[test]
+fn a_store_without_a_due_index_fails() {
+    let failure = check_store(Broken::with(Bug::NoDueIndex)).unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "due index: earliest first, up to a time and a limit",
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_store_whose_due_index_misses_later_writes_fails() {
+    let failure = check_store(Broken::with(Bug::FirstDueTimeKept)).unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "due index follows each key's last applied write",
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_store_keeping_the_events_of_a_lost_race_fails() {
+    let failure = check_store(Broken::with(Bug::EventsOfConflictsKept)).unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "outbox: events appended with their write, numbered up, acknowledged for good",
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_store_listing_its_outbox_newest_first_fails() {
+    let failure = check_store(Broken::with(Bug::OutboxNewestFirst)).unwrap_err();
+    assert!(failure.check().starts_with("outbox: "), "{failure}");
+}
+
+#[test]
+fn a_correct_store_without_batches_passes_every_other_check() {
+    let report = check_store(Broken::with(Bug::None)).unwrap();
+    assert_eq!(report.checks().len(), 14, "{:?}", report.checks());
+    assert!(!report.checks().contains(&"writes together: all or none"));
 }
 
 #[test]

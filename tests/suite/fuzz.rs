@@ -262,14 +262,18 @@ fn every_single_bit_flip_of_every_kind_of_record_is_refused() {
         for bit in 0..entry.value().len() * 8 {
             let mut flipped = entry.value().to_vec();
             flipped[bit / 8] ^= 1 << (bit % 8);
-            version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
+            version = block_on(host.store.put(&key, Some(version), flipped.into())).unwrap();
             let loaded = block_on(host.engine.load(id));
             assert!(
                 matches!(loaded, Err(Error::Tampered)),
                 "state {steps}, bit {bit}: {loaded:?}"
             );
         }
-        block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
+        block_on(
+            host.store
+                .put(&key, Some(version), entry.value().to_vec().into()),
+        )
+        .unwrap();
         assert!(block_on(host.engine.load(id)).is_ok());
     }
     // The account and the guard, checked by every PIN attempt.
@@ -285,7 +289,7 @@ fn every_single_bit_flip_of_every_kind_of_record_is_refused() {
         for bit in (0..entry.value().len() * 8).step_by(3) {
             let mut flipped = entry.value().to_vec();
             flipped[bit / 8] ^= 1 << (bit % 8);
-            version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
+            version = block_on(host.store.put(&key, Some(version), flipped.into())).unwrap();
             let payment = block_on(host.initiate());
             let answer = block_on(host.engine.verify_pin(payment, &pin(WRONG_PIN)));
             assert!(
@@ -293,7 +297,11 @@ fn every_single_bit_flip_of_every_kind_of_record_is_refused() {
                 "{kind} bit {bit}: {answer:?}"
             );
         }
-        block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
+        block_on(
+            host.store
+                .put(&key, Some(version), entry.value().to_vec().into()),
+        )
+        .unwrap();
     }
 }
 
@@ -338,14 +346,18 @@ fn every_single_bit_flip_of_an_enrollment_record_is_refused() {
         for bit in 0..entry.value().len() * 8 {
             let mut flipped = entry.value().to_vec();
             flipped[bit / 8] ^= 1 << (bit % 8);
-            version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
+            version = block_on(host.store.put(&key, Some(version), flipped.into())).unwrap();
             let loaded = block_on(host.engine.load_enrollment(id));
             assert!(
                 matches!(loaded, Err(Error::Tampered)),
                 "bit {bit}: {loaded:?}"
             );
         }
-        block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
+        block_on(
+            host.store
+                .put(&key, Some(version), entry.value().to_vec().into()),
+        )
+        .unwrap();
         assert!(block_on(host.engine.load_enrollment(id)).is_ok());
     }
 }
@@ -378,14 +390,18 @@ fn every_single_bit_flip_of_a_refunded_payment_is_refused() {
     for bit in 0..entry.value().len() * 8 {
         let mut flipped = entry.value().to_vec();
         flipped[bit / 8] ^= 1 << (bit % 8);
-        version = block_on(host.store.put(&key, Some(version), flipped)).unwrap();
+        version = block_on(host.store.put(&key, Some(version), flipped.into())).unwrap();
         let loaded = block_on(host.engine.load(id));
         assert!(
             matches!(loaded, Err(Error::Tampered)),
             "bit {bit}: {loaded:?}"
         );
     }
-    block_on(host.store.put(&key, Some(version), entry.value().to_vec())).unwrap();
+    block_on(
+        host.store
+            .put(&key, Some(version), entry.value().to_vec().into()),
+    )
+    .unwrap();
     let AnyPayment::Confirmed(paid) = block_on(host.engine.load(id)).unwrap() else {
         panic!()
     };
@@ -415,7 +431,7 @@ proptest! {
             if bytes == real {
                 continue;
             }
-            version = block_on(host.store.put(&key, Some(version), bytes)).unwrap();
+            version = block_on(host.store.put(&key, Some(version), bytes.into())).unwrap();
             let loaded = block_on(host.engine.load(id));
             prop_assert!(matches!(loaded, Err(Error::Tampered)), "{:?}", loaded.map(|p| p.kind()));
         }

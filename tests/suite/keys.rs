@@ -125,7 +125,7 @@ impl Store for LocksDuringTheCheck {
             let pending = self.pending.lock().unwrap().take();
             if let Some((guard, value)) = pending {
                 let version = self.inner.get(&guard).await?.map(|e| e.version);
-                self.inner.put(&guard, version, value).await?;
+                self.inner.put(&guard, version, value.into()).await?;
             }
         }
         self.inner.get(key).await
@@ -135,9 +135,24 @@ impl Store for LocksDuringTheCheck {
         &self,
         key: &Key,
         expected: Option<Version>,
-        value: Vec<u8>,
+        write: buyster::Write,
     ) -> Result<Version, StoreError> {
-        self.inner.put(key, expected, value).await
+        self.inner.put(key, expected, write).await
+    }
+    async fn due(
+        &self,
+        until: buyster::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<buyster::Due>, buyster::StoreError> {
+        buyster::Store::due(&self.inner, until, limit).await
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<buyster::Outboxed>, buyster::StoreError> {
+        buyster::Store::outbox(&self.inner, limit).await
+    }
+
+    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
+        buyster::Store::acknowledge(&self.inner, seqs).await
     }
 }
 

@@ -217,7 +217,7 @@ impl Store for Recording {
         &self,
         key: &Key,
         expected: Option<Version>,
-        value: Vec<u8>,
+        write: buyster::Write,
     ) -> Result<Version, StoreError> {
         self.log(
             if expected.is_some() {
@@ -227,7 +227,22 @@ impl Store for Recording {
             },
             key,
         );
-        self.inner.put(key, expected, value).await
+        self.inner.put(key, expected, write).await
+    }
+    async fn due(
+        &self,
+        until: buyster::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<buyster::Due>, buyster::StoreError> {
+        buyster::Store::due(&self.inner, until, limit).await
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<buyster::Outboxed>, buyster::StoreError> {
+        buyster::Store::outbox(&self.inner, limit).await
+    }
+
+    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
+        buyster::Store::acknowledge(&self.inner, seqs).await
     }
 }
 

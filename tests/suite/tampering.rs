@@ -8,7 +8,10 @@ async fn edit(store: &MemoryStore, key: &Key, change: impl FnOnce(&mut Vec<u8>))
     let entry = store.get(key).await.unwrap().unwrap();
     let mut bytes = entry.value().to_vec();
     change(&mut bytes);
-    store.put(key, Some(entry.version()), bytes).await.unwrap();
+    store
+        .put(key, Some(entry.version()), bytes.into())
+        .await
+        .unwrap();
 }
 
 fn key_of_kind(store: &MemoryStore, kind: &str) -> Key {
@@ -77,7 +80,11 @@ async fn a_record_moved_to_another_payment_is_refused() {
     let dear_key = Key::payment(&dear.id());
     let dear_version = host.store.get(&dear_key).await.unwrap().unwrap().version();
     host.store
-        .put(&dear_key, Some(dear_version), cheap_bytes.into_value())
+        .put(
+            &dear_key,
+            Some(dear_version),
+            cheap_bytes.into_value().into(),
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -120,7 +127,7 @@ async fn an_account_moved_to_another_number_is_refused() {
     let source = host.store.get(&keys[0]).await.unwrap().unwrap();
     let target = host.store.get(&keys[1]).await.unwrap().unwrap();
     host.store
-        .put(&keys[1], Some(target.version()), source.into_value())
+        .put(&keys[1], Some(target.version()), source.into_value().into())
         .await
         .unwrap();
     let mut tampered = 0;

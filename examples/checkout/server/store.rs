@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use buyster::{Entry, Key, Store, StoreError, Version};
+use buyster::{Due, Entry, Key, Outboxed, Store, StoreError, Timestamp, Version, Write};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::db::{Db, DbError};
@@ -11,7 +11,13 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS records (
         key     TEXT PRIMARY KEY,
         version INTEGER NOT NULL,
-        value   BLOB NOT NULL
+        value   BLOB NOT NULL,
+        due     INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS records_due ON records (due, key) WHERE due IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS outbox (
+        seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+        event BLOB NOT NULL
     );";
 
 /// A [`Store`] on the table `records(key, version, value)` of an SQLite database in WAL mode.
@@ -53,16 +59,84 @@ impl Store for SqliteStore {
         &self,
         key: &Key,
         expected: Option<Version>,
-        value: Vec<u8>,
+        write: Write,
     ) -> Result<Version, StoreError> {
         let key = key.as_str().to_owned();
         let written = self
             .db
-            .call(move |connection| compare_and_swap(connection, &key, expected, &value))
+            .call(move |connection| compare_and_swap(connection, &key, expected, &write))
             .await
             .map_err(StoreError::backend)?;
         written.ok_or(StoreError::Conflict)
     }
+
+    async fn due(&self, until: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
+        self.db
+            .call(move |connection| due(connection, until, limit))
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<Outboxed>, StoreError> {
+        self.db
+            .call(move |connection| outbox(connection, limit))
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        let seqs = seqs.to_vec();
+        self.db
+            .call(move |connection| acknowledge(connection, &seqs))
+            .await
+            .map_err(StoreError::backend)
+    }
+}
+
+fn due(connection: &mut Connection, until: Timestamp, limit: usize) -> Result<Vec<Due>, DbError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT key, due FROM records WHERE due IS NOT NULL AND due <= ?1
+         ORDER BY due, key LIMIT ?2",
+    )?;
+    let until = i64::try_from(until.as_unix_millis()).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(params![until, limit], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+    })?;
+    rows.map(|row| {
+        let (key, at) = row?;
+        let key = Key::from_stored(&key).ok_or(DbError::Corrupt("records.key"))?;
+        Ok(Due {
+            key,
+            at: Timestamp::from_unix_millis(at),
+        })
+    })
+    .collect()
+}
+
+fn outbox(connection: &mut Connection, limit: usize) -> Result<Vec<Outboxed>, DbError> {
+    let mut statement =
+        connection.prepare_cached("SELECT seq, event FROM outbox ORDER BY seq LIMIT ?1")?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map([limit], |row| {
+        Ok(Outboxed {
+            seq: row.get(0)?,
+            event: row.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn acknowledge(connection: &mut Connection, seqs: &[u64]) -> Result<(), DbError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut statement = transaction.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+        for seq in seqs {
+            statement.execute([seq])?;
+        }
+    }
+    transaction.commit()?;
+    Ok(())
 }
 
 fn read(connection: &mut Connection, key: &str) -> Result<Option<Entry>, DbError> {
@@ -82,28 +156,37 @@ fn compare_and_swap(
     connection: &mut Connection,
     key: &str,
     expected: Option<Version>,
-    value: &[u8],
+    write: &Write,
 ) -> Result<Option<Version>, DbError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let due = write
+        .due
+        .map(|at| i64::try_from(at.as_unix_millis()).unwrap_or(i64::MAX));
     let written = match expected {
         None => {
             let inserted = transaction.execute(
-                "INSERT INTO records (key, version, value) VALUES (?1, 1, ?2)
+                "INSERT INTO records (key, version, value, due) VALUES (?1, 1, ?2, ?3)
                  ON CONFLICT (key) DO NOTHING",
-                params![key, value],
+                params![key, write.value, due],
             )?;
             (inserted == 1).then_some(1)
         }
         Some(version) => transaction
             .query_row(
-                "UPDATE records SET version = version + 1, value = ?3
+                "UPDATE records SET version = version + 1, value = ?3, due = ?4
                  WHERE key = ?1 AND version = ?2
                  RETURNING version",
-                params![key, version.number(), value],
+                params![key, version.number(), write.value, due],
                 |row| row.get::<_, u64>(0),
             )
             .optional()?,
     };
+    if written.is_some() {
+        let mut append = transaction.prepare_cached("INSERT INTO outbox (event) VALUES (?1)")?;
+        for event in &write.events {
+            append.execute([event])?;
+        }
+    }
     transaction.commit()?;
     Ok(written.map(Version::new))
 }
