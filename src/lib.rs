@@ -115,7 +115,7 @@ mod weak_pin;
 
 pub use account::{AccountDetails, AccountStatus, PinChange};
 pub use display_text::TextError;
-pub use engine::{BackOffice, Engine, EngineBuilder, Unset};
+pub use engine::{BackOffice, DueWork, Engine, EngineBuilder, Unset};
 pub use enrollment::{
     AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentCheck, EnrollmentFailed,
     EnrollmentFailure, EnrollmentState,

@@ -338,7 +338,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
 
     /// Records that `enrollment` expired; the error to give the caller: `Expired` once it is
     /// stored as expired, `WrongEnrollmentState` when a racing call ended it otherwise.
-    async fn expire_enrollment(&self, enrollment: Enrollment<CodeSent>, now: Timestamp) -> Error {
+    pub(super) async fn expire_enrollment(
+        &self,
+        enrollment: Enrollment<CodeSent>,
+        now: Timestamp,
+    ) -> Error {
         let (id, reason) = (enrollment.id(), EnrollmentFailure::Expired);
         let expired = self.retry(enrollment, |enrollment| {
             Box::pin(async move {

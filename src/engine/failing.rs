@@ -84,7 +84,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let _ = self.try_release_share(phone, payment).await;
     }
 
-    async fn try_release_share(
+    pub(super) async fn try_release_share(
         &self,
         phone: &PhoneNumber,
         payment: PaymentId,

@@ -15,6 +15,7 @@ mod back_office;
 mod builder;
 mod cancel;
 mod checkout;
+mod due;
 mod enrollment;
 mod enrollment_code;
 mod exempt;
@@ -32,6 +33,7 @@ use core::fmt;
 
 pub use back_office::BackOffice;
 pub use builder::{EngineBuilder, Unset};
+pub use due::DueWork;
 
 use crate::events::{Event, EventKind, EventSink};
 use crate::host::{Clock, Key, SystemClock};

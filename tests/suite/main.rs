@@ -19,6 +19,7 @@ mod compile_fail;
 mod conformance;
 mod cost;
 mod crash;
+mod due;
 mod enrollment;
 mod enumeration;
 mod events;

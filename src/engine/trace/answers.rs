@@ -125,6 +125,18 @@ impl Traced for AccountDetails {
 
 impl Traced for () {}
 
+impl Traced for crate::engine::DueWork {
+    fn outcome(&self) -> &'static str {
+        if self.errors > 0 { "errors" } else { "ok" }
+    }
+
+    fn record_ids(&self, span: &Span) {
+        span.record("examined", self.examined);
+        span.record("finished", self.finished);
+        span.record("postponed", self.postponed);
+    }
+}
+
 /// A payment state's name, as serialized: `pin_verified`.
 fn payment_state(kind: StateKind) -> &'static str {
     match kind {

@@ -1,0 +1,341 @@
+//! The engine's own unfinished work, found in the store's due index and finished in due order.
+//!
+//! Every write of a payment or an enrollment tells the store when the record falls due
+//! (`records.rs`, from `payment::due_at` and `enrollment::due_at`): an open payment at its
+//! expiry, an authorized payment, a pending refund or a failed payment's spending share a
+//! [`Policy::recovery_delay`](crate::Policy) after the step that should have finished it, an
+//! open enrollment at its expiry. [`Engine::recover_due`] reads the earliest due keys and
+//! finishes each; what it cannot finish yet (a bank that does not answer) it writes back due
+//! one delay later, behind the rest, so that nothing starves.
+
+use crate::Error;
+use crate::enrollment::{AnyEnrollment, CodeAccepted, Enrollment, EnrollmentFailure};
+use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Write};
+use crate::ids::{EnrollmentId, PaymentId};
+use crate::payment::{self, AnyPayment, Refund, RefundStatus};
+use crate::time::Timestamp;
+
+use super::Engine;
+use super::trace::{step_span, traced};
+
+/// What one call of [`Engine::recover_due`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DueWork {
+    /// Due records read from the index.
+    pub examined: usize,
+    /// Of those, the ones now finished, or due again only at their own expiry.
+    pub finished: usize,
+    /// Of those, the ones whose work could not be finished yet (a bank or a store that did not
+    /// answer): written back due a [`Policy::recovery_delay`](crate::Policy) later.
+    pub postponed: usize,
+    /// Of those, the ones that failed: a record that fails its integrity check, a key the
+    /// engine does not make, a store error. Postponed too, when the store lets it.
+    pub errors: usize,
+}
+
+impl DueWork {
+    /// Whether the round read as many records as it was allowed: more may be due.
+    #[must_use]
+    pub const fn reached(&self, limit: usize) -> bool {
+        self.examined >= limit
+    }
+}
+
+/// When a record that its recovery left as it is falls due next.
+#[derive(Clone, Copy)]
+enum Due {
+    /// Never: it is finished.
+    Never,
+    /// At its own expiry, still to come.
+    At(Timestamp),
+    /// A recovery delay from now: its work could not be finished yet.
+    Later,
+}
+
+/// What finishing one due record came to.
+enum Outcome {
+    Finished,
+    Postponed,
+}
+
+/// A due key, as the engine reads it.
+enum DueKey {
+    Payment(PaymentId),
+    Enrollment(EnrollmentId),
+    Other,
+}
+
+impl DueKey {
+    fn of(key: &Key) -> Self {
+        let text = key.as_str();
+        if let Some(id) = text
+            .strip_prefix("payment/")
+            .and_then(|hex| hex.parse().ok())
+        {
+            return Self::Payment(id);
+        }
+        if let Some(id) = text
+            .strip_prefix("enrollment/")
+            .and_then(|hex| hex.parse().ok())
+        {
+            return Self::Enrollment(id);
+        }
+        Self::Other
+    }
+}
+
+impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
+    /// Finishes up to `limit` records of the store's due index, earliest first: the engine's
+    /// own unfinished work, found without the host keeping any id.
+    ///
+    /// - A payment past its time to live: `Failed(Expired)`, its share of the spending limits
+    ///   given back.
+    /// - A payment left `Authorized` (a crash or a bank outage between the code and the
+    ///   debit): settled with the idempotency key of every earlier attempt, so a debit the bank
+    ///   made is found, never repeated.
+    /// - A failed payment whose spending share a crash kept: the share given back.
+    /// - A refund left pending: asked again under its own key.
+    /// - An enrollment past its time to live: `Failed(Expired)`. One whose code was accepted
+    ///   but whose call died before the end: `Enrolled` if its account was made, `Failed`
+    ///   otherwise (the PIN is not kept: the applicant starts again).
+    ///
+    /// What it cannot finish yet (the bank still does not answer) is written back due a
+    /// [`Policy::recovery_delay`](crate::Policy) later, behind the rest. Its cost grows with
+    /// the work due, not with the history: it reads the store's index ordered by due time.
+    ///
+    /// Run it on a timer from every server instance (every few seconds, with a `limit` of a
+    /// few hundred, again at once while [`DueWork::reached`] says more may be due). Instances
+    /// may run it at the same time, with each other and with buyers: every change is a
+    /// compare-and-swap, like the buyer's own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the due index cannot be read. A record that fails on its own
+    /// is counted in [`DueWork::errors`] and the round goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use std::time::Duration;
+    ///
+    /// /// A background task of every server instance.
+    /// async fn recovery_loop(engine: &Engine) {
+    ///     loop {
+    ///         match engine.recover_due(200).await {
+    ///             Ok(work) if work.reached(200) => continue, // more is due: at once
+    ///             Ok(_) => {}
+    ///             Err(error) => eprintln!("recovery: {error}"),
+    ///         }
+    ///         tokio::time::sleep(Duration::from_secs(5)).await;
+    ///     }
+    /// }
+    /// ```
+    pub async fn recover_due(&self, limit: usize) -> Result<DueWork, Error> {
+        let span = step_span!(
+            "buyster.recover_due",
+            limit = limit,
+            examined = ::tracing::field::Empty,
+            finished = ::tracing::field::Empty,
+            postponed = ::tracing::field::Empty
+        );
+        traced(span, async move {
+            let now = self.clock.now();
+            let due = self.store.due(now, limit).await.map_err(Error::Storage)?;
+            let mut work = DueWork {
+                examined: due.len(),
+                ..DueWork::default()
+            };
+            for entry in due {
+                let done = match DueKey::of(&entry.key) {
+                    DueKey::Payment(id) => self.finish_due_payment(id, &entry.key, now).await,
+                    DueKey::Enrollment(id) => self.finish_due_enrollment(id, &entry.key, now).await,
+                    DueKey::Other => Err(Error::Tampered),
+                };
+                match done {
+                    Ok(Outcome::Finished) => work.finished = work.finished.saturating_add(1),
+                    Ok(Outcome::Postponed) => work.postponed = work.postponed.saturating_add(1),
+                    Err(_) => {
+                        work.errors = work.errors.saturating_add(1);
+                        // Behind the rest, so that a record the engine cannot handle never
+                        // holds the head of the index; a store error may refuse this too.
+                        let _ = self.postpone(&entry.key, None, now).await;
+                    }
+                }
+            }
+            Ok(work)
+        })
+        .await
+    }
+
+    /// Brings the enrollment `id` as far as it can go without the applicant, and returns it
+    /// as it now stands: past its time to live, `Failed(Expired)`; accepted but left
+    /// unfinished by a call that died, `Enrolled` when its account was made and `Failed`
+    /// otherwise. Anything else is returned unchanged.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], [`Error::Tampered`], [`Error::Storage`], [`Error::Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{AnyEnrollment, EnrollmentId, Error};
+    ///
+    /// /// A support tool: end an applicant's enrollment that stopped half-way.
+    /// async fn settle_enrollment(engine: &Engine, id: EnrollmentId) -> Result<String, Error> {
+    ///     Ok(match engine.recover_enrollment(id).await? {
+    ///         AnyEnrollment::Enrolled(_) => "enrolled".to_owned(),
+    ///         other => format!("{}", other.kind()),
+    ///     })
+    /// }
+    /// ```
+    pub async fn recover_enrollment(&self, id: EnrollmentId) -> Result<AnyEnrollment, Error> {
+        let span = step_span!("buyster.recover_enrollment", enrollment = %id);
+        traced(span, async move {
+            let now = self.clock.now();
+            match self.read_enrollment(id).await? {
+                AnyEnrollment::CodeSent(open) if open.is_expired(now) => {
+                    match self.expire_enrollment(open, now).await {
+                        Error::Expired | Error::WrongEnrollmentState { .. } => {
+                            self.read_enrollment(id).await
+                        }
+                        error => Err(error),
+                    }
+                }
+                AnyEnrollment::Accepted(accepted) => {
+                    self.finish_accepted(accepted, now).await?;
+                    self.read_enrollment(id).await
+                }
+                other => Ok(other),
+            }
+        })
+        .await
+    }
+
+    /// Closes an enrollment whose code was accepted by a call that died before the end.
+    async fn finish_accepted(
+        &self,
+        accepted: Enrollment<CodeAccepted>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let key = self.number_keys(accepted.phone()).account;
+        let reason = match self.read_account(&key).await {
+            // Made by this enrollment's own call: it dates the account with the acceptance.
+            Ok((account, _))
+                if account.details().enrolled_at() == accepted.state().accepted_at() =>
+            {
+                None
+            }
+            Ok(_) => Some(EnrollmentFailure::AlreadyEnrolled),
+            Err(Error::NotEnrolled) => Some(EnrollmentFailure::Expired),
+            Err(error) => return Err(error),
+        };
+        match self.close_enrollment(accepted, reason, now).await {
+            Ok(_) | Err(Error::AlreadyEnrolled) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Finishes the due payment `id` stored under `key`.
+    async fn finish_due_payment(
+        &self,
+        id: PaymentId,
+        key: &Key,
+        now: Timestamp,
+    ) -> Result<Outcome, Error> {
+        let before = self.read(key).await?.ok_or(Error::NotFound)?;
+        let any = payment::decode(&self.keys, key.clone(), &id, &before)?;
+        let stands = match any {
+            AnyPayment::Failed(failed) => {
+                // A crash may have kept its share: given back before the record is finished.
+                self.try_release_share(failed.phone(), id).await?;
+                AnyPayment::Failed(failed)
+            }
+            _ => self.recover(id).await?,
+        };
+        let due = match &stands {
+            AnyPayment::Failed(_) => Due::Never,
+            AnyPayment::Confirmed(paid) => {
+                let pending = |refund: &Refund| refund.status() == RefundStatus::Pending;
+                if paid.refunds().iter().any(pending) {
+                    Due::Later
+                } else {
+                    Due::Never
+                }
+            }
+            AnyPayment::Authorized(_) => Due::Later,
+            open if now < open.expires_at() => Due::At(open.expires_at()),
+            _ => Due::Later,
+        };
+        self.settle_due(key, &before, due, now).await
+    }
+
+    /// Finishes the due enrollment `id` stored under `key`.
+    async fn finish_due_enrollment(
+        &self,
+        id: EnrollmentId,
+        key: &Key,
+        now: Timestamp,
+    ) -> Result<Outcome, Error> {
+        let before = self.read(key).await?.ok_or(Error::NotFound)?;
+        let due = match self.recover_enrollment(id).await? {
+            AnyEnrollment::CodeSent(open) if !open.is_expired(now) => Due::At(open.expires_at()),
+            AnyEnrollment::CodeSent(_) | AnyEnrollment::Accepted(_) => Due::Later,
+            AnyEnrollment::Enrolled(_) | AnyEnrollment::Failed(_) => Due::Never,
+        };
+        self.settle_due(key, &before, due, now).await
+    }
+
+    /// After the work on the record under `key`, read as `before`, that left it standing
+    /// `due`: when a write moved it, that write set its own due time; otherwise the record is
+    /// written back, unchanged, with the due time it now has.
+    async fn settle_due(
+        &self,
+        key: &Key,
+        before: &Entry,
+        due: Due,
+        now: Timestamp,
+    ) -> Result<Outcome, Error> {
+        let after = self.read(key).await?.ok_or(Error::NotFound)?;
+        let moved = after.version() != before.version();
+        match due {
+            Due::Later if moved => Ok(Outcome::Postponed),
+            Due::Later => {
+                self.postpone(key, Some(after), now).await?;
+                Ok(Outcome::Postponed)
+            }
+            Due::Never | Due::At(_) if moved => Ok(Outcome::Finished),
+            Due::Never | Due::At(_) => {
+                let at = match due {
+                    Due::At(at) => Some(at),
+                    Due::Never | Due::Later => None,
+                };
+                let write = Write {
+                    due: at,
+                    ..Write::new(after.value().to_vec())
+                };
+                // A racing write set its own due time: nothing more to do.
+                let _ = self.try_put(key, Some(after.version()), write).await?;
+                Ok(Outcome::Finished)
+            }
+        }
+    }
+
+    /// Writes the record under `key` (as `read`, or read now) back unchanged, due a recovery
+    /// delay after `now`.
+    async fn postpone(&self, key: &Key, read: Option<Entry>, now: Timestamp) -> Result<(), Error> {
+        let entry = match read {
+            Some(entry) => entry,
+            None => self.read(key).await?.ok_or(Error::NotFound)?,
+        };
+        let write = Write::new(entry.value().to_vec())
+            .due_at(now.saturating_add(self.policy.recovery_delay));
+        let _ = self.try_put(key, Some(entry.version()), write).await?;
+        Ok(())
+    }
+}
