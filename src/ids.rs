@@ -1,4 +1,4 @@
-//! Identifiers: [`PaymentId`], [`EnrollmentId`].
+//! Identifiers: [`PaymentId`], [`EnrollmentId`], [`EventId`].
 
 use core::fmt;
 use core::str::FromStr;
@@ -77,6 +77,78 @@ impl PaymentId {
     /// The id of 16 bytes a verified record holds.
     pub(crate) const fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(bytes)
+    }
+}
+
+impl EnrollmentId {
+    /// The id of 16 bytes a verified record holds.
+    pub(crate) const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+}
+
+/// An event's identifier: 128 bits, printed as 32 lowercase hexadecimal digits, the same for
+/// every delivery of the event, so that a receiver drops the copies that at-least-once delivery
+/// may bring.
+///
+/// Derived, not drawn: a hash of the record the change wrote, the version it replaced and the
+/// event's place among the change's events, so the id is known before the write that stores
+/// the event, and no two changes share one.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId([u8; 16]);
+
+impl EventId {
+    /// The id of event number `n` of the write of `key` over `replaced` (`None`: the write that
+    /// created it).
+    pub(crate) fn of_write(key: &str, replaced: Option<u64>, n: u8) -> Self {
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"buyster event\0");
+        hash.update((key.len() as u64).to_be_bytes());
+        hash.update(key.as_bytes());
+        match replaced {
+            Some(version) => {
+                hash.update([1]);
+                hash.update(version.to_be_bytes());
+            }
+            None => hash.update([0]),
+        }
+        hash.update([n]);
+        let digest = hash.finalize();
+        let mut id = [0u8; 16];
+        for (to, from) in id.iter_mut().zip(digest.iter()) {
+            *to = *from;
+        }
+        Self(id)
+    }
+
+    /// The id of the event that reports what followed the write of `key` that made `version`
+    /// (an SMS handed to the gateway), and changed no record: no write reports it.
+    pub(crate) fn after_write(key: &str, version: u64) -> Self {
+        Self::of_write(key, Some(version), u8::MAX)
+    }
+
+    /// The id of 16 bytes a verified event record holds.
+    pub(crate) const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 16 bytes of the id.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EventId({self})")
     }
 }
 

@@ -115,13 +115,13 @@ mod weak_pin;
 
 pub use account::{AccountDetails, AccountStatus, PinChange};
 pub use display_text::TextError;
-pub use engine::{BackOffice, DueWork, Engine, EngineBuilder, Unset};
+pub use engine::{BackOffice, Delivered, DueWork, Engine, EngineBuilder, Unset};
 pub use enrollment::{
     AnyEnrollment, CodeAccepted, CodeSent, Enrolled, Enrollment, EnrollmentCheck, EnrollmentFailed,
     EnrollmentFailure, EnrollmentState,
 };
 pub use error::{EnrollmentKind, Error, SpendingLimit, StateKind};
-pub use events::{Event, EventKind, EventSink};
+pub use events::{DeliveryError, Event, EventDelivery, EventKind, EventSink};
 pub use funding::{FundingSource, FundingToken};
 pub use gsm7::SmsEncoding;
 pub use guard::NextLock;
@@ -131,7 +131,7 @@ pub use host::{
     SmsMessage, Store, StoreError, SystemClock, Version, Write,
 };
 pub use iban::{Iban, IbanError};
-pub use ids::{EnrollmentId, PaymentId};
+pub use ids::{EnrollmentId, EventId, PaymentId};
 pub use keys::Keys;
 pub use language::Language;
 pub use money::{Amount, AmountError, Currency};

@@ -28,6 +28,7 @@ pub(crate) enum RecordKind {
     Account = 2,
     Guard = 3,
     Enrollment = 4,
+    Event = 5,
 }
 
 /// A writer for a `kind` record under the current key, its header written.

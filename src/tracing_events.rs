@@ -46,6 +46,7 @@ impl EventSink for TracingEvents {
         tracing::info!(
             target: "buyster::events",
             event = event.kind().name(),
+            id = %event.id(),
             at = %event.at(),
             phone = event.masked_phone(),
             payment = event.payment_id().map(field::display),

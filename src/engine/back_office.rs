@@ -5,7 +5,7 @@ use core::fmt;
 
 use crate::Error;
 use crate::account::{Account, AccountDetails, AccountStatus};
-use crate::events::EventKind;
+use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::host::{Bank, Clock, SmsGateway, Store};
 use crate::phone::PhoneNumber;
@@ -196,18 +196,13 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
             step_span!("buyster.back_office.set_status", phone = %phone.masked(), status = %status);
         traced(span, async move {
             let key = self.engine.number_keys(phone).account;
-            let changed = self
-                .engine
-                .update_account(&key, |account| match account.status() {
-                    current if current == status => Ok(None),
-                    AccountStatus::Closed => Err(Error::AccountClosed),
-                    _ => Ok(Some(account.with_status(status))),
-                })
-                .await?;
-            if changed {
-                self.engine
-                    .emit_for(phone, EventKind::StatusChanged(status));
-            }
+            let decide = |account: Account| match account.status() {
+                current if current == status => Ok(None),
+                AccountStatus::Closed => Err(Error::AccountClosed),
+                _ => Ok(Some(account.with_status(status))),
+            };
+            let report = Some((phone, EventKind::StatusChanged(status)));
+            self.engine.update_account(&key, decide, report).await?;
             Ok(())
         })
         .await
@@ -247,14 +242,12 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
             step_span!("buyster.back_office.replace_funding_source", phone = %phone.masked());
         traced(span, async move {
             let key = self.engine.number_keys(phone).account;
-            self.engine
-                .update_account(&key, |account| {
-                    still_open(&account)?;
-                    Ok(Some(account.with_funding(funding.clone())))
-                })
-                .await?;
-            self.engine
-                .emit_for(phone, EventKind::FundingSourceReplaced);
+            let decide = |account: Account| {
+                still_open(&account)?;
+                Ok(Some(account.with_funding(funding.clone())))
+            };
+            let report = Some((phone, EventKind::FundingSourceReplaced));
+            self.engine.update_account(&key, decide, report).await?;
             Ok(())
         })
         .await
@@ -300,19 +293,18 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
             let before = engine
                 .update_guard(read, |g| Ok((Some(g.frozen()), g.clone())))
                 .await?;
-            let stored = engine
-                .update_account(&keys.account, |account| {
-                    still_open(&account)?;
-                    Ok(Some(account.with_pin(&engine.keys, pin)))
-                })
-                .await;
+            let decide = |account: Account| {
+                still_open(&account)?;
+                Ok(Some(account.with_pin(&engine.keys, pin)))
+            };
+            let report = Some((phone, EventKind::PinReset));
+            let stored = engine.update_account(&keys.account, decide, report).await;
             let read = engine.read_guard(keys.guard).await?;
             match stored {
                 Ok(_) => {
                     engine
                         .update_guard(read, |g| Ok((Some(g.after_success()), ())))
                         .await?;
-                    engine.emit_for(phone, EventKind::PinReset);
                     Ok(())
                 }
                 Err(error) => {
@@ -358,18 +350,26 @@ impl<'e, St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> BackOffice<'e, St, Sm, B
                 Err(error) => return Err(error),
             }
             let read = engine.read_guard(keys.guard).await?;
-            let cleared = engine
-                .update_guard(read, |g| {
-                    // Nothing to forget: nothing written, nothing reported.
-                    Ok(match g.is_clear() {
-                        true => (None, false),
-                        false => (Some(g.after_success()), true),
-                    })
-                })
+            engine
+                .update_guard_reporting(
+                    read,
+                    |g| {
+                        // Nothing to forget: nothing written, nothing reported.
+                        Ok(match g.is_clear() {
+                            true => (None, ()),
+                            false => (Some(g.after_success()), ()),
+                        })
+                    },
+                    |(), id| {
+                        Some(Event::number(
+                            id,
+                            EventKind::Unlocked,
+                            phone,
+                            engine.clock.now(),
+                        ))
+                    },
+                )
                 .await?;
-            if cleared {
-                engine.emit_for(phone, EventKind::Unlocked);
-            }
             Ok(())
         })
         .await

@@ -61,6 +61,7 @@ impl Engine<Unset, Unset, Unset, SystemClock> {
             clock: SystemClock,
             policy: Policy::default(),
             events: None,
+            durable_events: false,
         }
     }
 }
@@ -75,6 +76,7 @@ pub struct EngineBuilder<St, Sm, Bk, C> {
     clock: C,
     policy: Policy,
     events: Option<Box<dyn EventSink>>,
+    durable_events: bool,
 }
 
 impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
@@ -88,6 +90,7 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
             clock: self.clock,
             policy: self.policy,
             events: self.events,
+            durable_events: self.durable_events,
         }
     }
 
@@ -101,6 +104,7 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
             clock: self.clock,
             policy: self.policy,
             events: self.events,
+            durable_events: self.durable_events,
         }
     }
 
@@ -114,6 +118,7 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
             clock: self.clock,
             policy: self.policy,
             events: self.events,
+            durable_events: self.durable_events,
         }
     }
 
@@ -127,6 +132,7 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
             clock,
             policy: self.policy,
             events: self.events,
+            durable_events: self.durable_events,
         }
     }
 
@@ -139,6 +145,23 @@ impl<St, Sm, Bk, C> EngineBuilder<St, Sm, Bk, C> {
     pub fn events(self, sink: impl EventSink + 'static) -> Self {
         Self {
             events: Some(Box::new(sink)),
+            ..self
+        }
+    }
+
+    /// Keeps every state change's event durable: stored in the store's outbox by the same
+    /// compare-and-swap write as the change, and delivered from there at least once by
+    /// [`Engine::deliver_events`], so that a crash between the change and its delivery loses
+    /// nothing. Off unless asked: an outbox that no one delivers from only grows.
+    ///
+    /// The events of the buyer's steps that report an SMS handed to the gateway
+    /// ([`EventKind::CodeSent`](crate::EventKind::CodeSent),
+    /// [`EventKind::EnrollmentStarted`](crate::EventKind::EnrollmentStarted)) and a refusal that
+    /// stores nothing ([`EventKind::LimitExceeded`](crate::EventKind::LimitExceeded)) change no
+    /// record: they go to the [`EventSink`] only.
+    pub fn durable_events(self) -> Self {
+        Self {
+            durable_events: true,
             ..self
         }
     }
@@ -156,6 +179,7 @@ impl<St: fmt::Debug, Sm: fmt::Debug, Bk: fmt::Debug, C: fmt::Debug> fmt::Debug
             .field("clock", &self.clock)
             .field("policy", &self.policy)
             .field("events", &self.events.is_some())
+            .field("durable_events", &self.durable_events)
             .finish()
     }
 }
@@ -178,6 +202,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> EngineBuilder<St, Sm, Bk, C>
             policy: self.policy,
             decoy,
             events: self.events,
+            durable_events: self.durable_events,
         })
     }
 }

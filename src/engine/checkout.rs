@@ -3,6 +3,7 @@
 use crate::Error;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, Clock, SmsGateway, SmsMessage, Store};
+use crate::ids::EventId;
 use crate::language::Language;
 use crate::payment::steps::{
     CodeStep, check_resend, code_not_sent, code_resent, code_restored, code_sent, code_typed,
@@ -192,33 +193,34 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     }
                     match code_typed(payment, code, now, &self.keys)? {
                         CodeStep::Right(next) => {
-                            let Some(authorized) = self.replace(next).await? else {
+                            let kind = EventKind::Authorized;
+                            let Some(authorized) = self.replace_reporting(next, kind, now).await?
+                            else {
                                 return Ok(None);
                             };
-                            self.emit(|| Event::payment(EventKind::Authorized, &authorized, now));
                             self.end_streak(&authorized, now).await;
                             self.settle(authorized)
                                 .await
                                 .map(|paid| Some(CodeCheck::Confirmed(paid)))
                         }
                         CodeStep::Wrong(next) => {
-                            let Some(payment) = self.replace(next).await? else {
+                            let attempts_left = next.attempts_left();
+                            let kind = EventKind::CodeRejected { attempts_left };
+                            let Some(payment) = self.replace_reporting(next, kind, now).await?
+                            else {
                                 return Ok(None);
                             };
-                            let attempts_left = payment.attempts_left();
-                            let kind = EventKind::CodeRejected { attempts_left };
-                            self.emit(|| Event::payment(kind, &payment, now));
                             Ok(Some(CodeCheck::Rejected {
                                 payment,
                                 attempts_left,
                             }))
                         }
                         CodeStep::Exhausted(next) => {
-                            let Some(failed) = self.replace(next).await? else {
+                            let kind = EventKind::Failed(next.reason());
+                            let Some(failed) = self.replace_reporting(next, kind, now).await?
+                            else {
                                 return Ok(None);
                             };
-                            let kind = EventKind::Failed(failed.reason());
-                            self.emit(|| Event::payment(kind, &failed, now));
                             self.release_share(failed.phone(), failed.id()).await;
                             Err(Error::TooManyAttempts)
                         }
@@ -233,7 +235,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// The payment whose code the gateway took, after its event.
     fn code_went_out(&self, sent: Payment<OtpSent>, now: Timestamp) -> Payment<OtpSent> {
         let resends_left = sent.resends_left();
-        self.emit(|| Event::payment(EventKind::CodeSent { resends_left }, &sent, now));
+        self.emit(|| {
+            let id = EventId::after_write(sent.key().as_str(), sent.version().number());
+            Event::payment(id, EventKind::CodeSent { resends_left }, &sent, now)
+        });
         sent
     }
 

@@ -9,7 +9,7 @@ use crate::error::EnrollmentKind;
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::host::{Bank, Clock, SmsGateway, SmsMessage, Store};
-use crate::ids::EnrollmentId;
+use crate::ids::{EnrollmentId, EventId};
 use crate::language::Language;
 use crate::phone::PhoneNumber;
 use crate::secret::{OtpCode, Pin};
@@ -66,9 +66,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         traced(span, async move {
             self.policy.check_pin_length(pin)?;
             let account = Account::new(&self.keys, pin, funding, self.clock.now());
-            self.create_account(&self.number_keys(phone).account, &account)
+            let report = Some((phone, EventKind::Enrolled));
+            self.create_account(&self.number_keys(phone).account, &account, report)
                 .await?;
-            self.emit_for(phone, EventKind::Enrolled);
             Ok(())
         })
         .await
@@ -240,14 +240,22 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                             made.await.map(Some)
                         }
                         CodeStep::Wrong(next) => {
-                            let Some(stored) = self.replace_enrollment(next).await? else {
+                            let attempts_left = next.attempts_left();
+                            let kind = EventKind::EnrollmentCodeRejected { attempts_left };
+                            let Some(stored) =
+                                self.replace_enrollment_reporting(next, kind, now).await?
+                            else {
                                 return Ok(None);
                             };
                             let answer = self.wrong_enrollment_code(stored, guard.clone(), now);
                             answer.await.map(Some)
                         }
                         CodeStep::Exhausted(next) => {
-                            let Some(stored) = self.replace_enrollment(next).await? else {
+                            let failure = EnrollmentFailure::TooManyAttempts;
+                            let kind = EventKind::EnrollmentFailed(failure);
+                            let Some(stored) =
+                                self.replace_enrollment_reporting(next, kind, now).await?
+                            else {
                                 return Ok(None);
                             };
                             Err(self.exhausted_enrollment(stored, guard.clone(), now).await)
@@ -332,7 +340,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let body = enrollment_message(language, &code);
         let sms = SmsMessage::for_enrollment(phone.clone(), body, enrollment.id(), code);
         self.sms.send(&sms).await.map_err(Error::Sms)?;
-        self.emit(|| Event::enrollment(EventKind::EnrollmentStarted, &enrollment, now));
+        self.emit(|| {
+            let key = enrollment.key().as_str();
+            let id = EventId::after_write(key, enrollment.version().number());
+            Event::enrollment(id, EventKind::EnrollmentStarted, &enrollment, now)
+        });
         Ok(enrollment)
     }
 
@@ -346,13 +358,13 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let (id, reason) = (enrollment.id(), EnrollmentFailure::Expired);
         let expired = self.retry(enrollment, |enrollment| {
             Box::pin(async move {
-                if let Some(done) = self
-                    .replace_enrollment(failed(enrollment, reason, now))
+                let kind = EventKind::EnrollmentFailed(reason);
+                let next = failed(enrollment, reason, now);
+                if self
+                    .replace_enrollment_reporting(next, kind, now)
                     .await?
+                    .is_some()
                 {
-                    self.emit(|| {
-                        Event::enrollment(EventKind::EnrollmentFailed(reason), &done, now)
-                    });
                     return Ok(Attempt::Done(Error::Expired));
                 }
                 Ok(match self.read_enrollment(id).await? {

@@ -40,11 +40,13 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
     ) -> Result<EnrollmentCheck, Error> {
         let attempts_left = enrollment.attempts_left();
-        let kind = EventKind::EnrollmentCodeRejected { attempts_left };
-        self.emit(|| Event::enrollment(kind, &enrollment, now));
-        let failure = self.count_wrong_pin(guard, now).await?;
+        let failure = self
+            .count_wrong_pin(guard, now, |failure, id| {
+                let locked = matches!(failure, Failure::Locked(_));
+                locked.then(|| Event::enrollment(id, failure_event(failure), &enrollment, now))
+            })
+            .await?;
         if let Failure::Locked(until) = failure {
-            self.emit(|| Event::enrollment(failure_event(failure), &enrollment, now));
             return Err(Error::Locked { until });
         }
         Ok(EnrollmentCheck::Rejected {
@@ -60,12 +62,13 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         guard: GuardRead,
         now: Timestamp,
     ) -> Error {
-        let kind = EventKind::EnrollmentFailed(EnrollmentFailure::TooManyAttempts);
-        self.emit(|| Event::enrollment(kind, &enrollment, now));
         // The enrollment's own count ended it: the answer is that, whatever the guard says.
-        if let Ok(failure @ Failure::Locked(_)) = self.count_wrong_pin(guard, now).await {
-            self.emit(|| Event::enrollment(failure_event(failure), &enrollment, now));
-        }
+        let _ = self
+            .count_wrong_pin(guard, now, |failure, id| {
+                let locked = matches!(failure, Failure::Locked(_));
+                locked.then(|| Event::enrollment(id, failure_event(failure), &enrollment, now))
+            })
+            .await;
         Error::TooManyAttempts
     }
 
@@ -80,7 +83,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ) -> Result<EnrollmentCheck, Error> {
         let account = Account::new(&self.keys, pin, funding, now);
         let key = self.number_keys(enrollment.phone()).account;
-        match self.create_account(&key, &account).await {
+        match self.create_account(&key, &account, None).await {
             Ok(()) => self.close_enrollment(enrollment, None, now).await,
             Err(Error::AlreadyEnrolled) => {
                 let reason = Some(EnrollmentFailure::AlreadyEnrolled);
@@ -103,21 +106,22 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             Box::pin(async move {
                 match reason {
                     None => {
-                        let done = self.replace_enrollment(enrolled(enrollment, now)).await?;
-                        if let Some(done) = &done {
-                            self.emit(|| Event::enrollment(EventKind::Enrolled, done, now));
-                        }
+                        let next = enrolled(enrollment, now);
+                        let done = self
+                            .replace_enrollment_reporting(next, EventKind::Enrolled, now)
+                            .await?;
                         Ok(done.map(EnrollmentCheck::Enrolled))
                     }
                     Some(reason) => {
-                        let Some(done) = self
-                            .replace_enrollment(failed(enrollment, reason, now))
-                            .await?
-                        else {
-                            return Ok(None);
-                        };
+                        let next = failed(enrollment, reason, now);
                         let kind = EventKind::EnrollmentFailed(reason);
-                        self.emit(|| Event::enrollment(kind, &done, now));
+                        if self
+                            .replace_enrollment_reporting(next, kind, now)
+                            .await?
+                            .is_none()
+                        {
+                            return Ok(None);
+                        }
                         Err(Error::AlreadyEnrolled)
                     }
                 }

@@ -1,6 +1,6 @@
 //! The low-value exemption: authorizing without a code, and the streak a code ends.
 
-use crate::events::{Event, EventKind};
+use crate::events::EventKind;
 use crate::host::{Bank, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
 use crate::payment::steps::authorized_exempt;
@@ -78,11 +78,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                         // back, which took the payment off the exemption's path.
                         return Err(Error::ExemptionWithdrawn);
                     }
-                    let authorized = self.replace(authorized_exempt(payment, now)).await?;
-                    if let Some(authorized) = &authorized {
-                        self.emit(|| Event::payment(EventKind::ExemptAuthorized, authorized, now));
-                    }
-                    Ok(authorized)
+                    let next = authorized_exempt(payment, now);
+                    self.replace_reporting(next, EventKind::ExemptAuthorized, now)
+                        .await
                 })
             })
             .await
@@ -128,7 +126,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     return Ok(Attempt::Done(()));
                 };
                 let next = read.guard.clone().with_ledger(ledger);
-                Ok(match self.write_guard(read, &next).await? {
+                Ok(match self.write_guard(read, &next, None).await? {
                     None => Attempt::Done(()),
                     Some(read_anew) => Attempt::Again((read_anew, used)),
                 })

@@ -2,7 +2,7 @@
 //! what a failed payment reserved of its number's spending limits.
 
 use crate::Error;
-use crate::events::{Event, EventKind};
+use crate::events::EventKind;
 use crate::host::{Bank, Clock, SmsGateway, Store};
 use crate::ids::PaymentId;
 use crate::payment::steps::failed;
@@ -35,16 +35,25 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         self.retry(start, |any| {
             Box::pin(async move {
                 let reason = why(&any);
+                let kind = EventKind::Failed(reason);
                 let stored = match any {
-                    AnyPayment::Initiated(p) => self.replace(failed(p, reason, now)).await?,
-                    AnyPayment::PinVerified(p) => self.replace(failed(p, reason, now)).await?,
-                    AnyPayment::OtpSent(p) => self.replace(failed(p, reason, now)).await?,
+                    AnyPayment::Initiated(p) => {
+                        self.replace_reporting(failed(p, reason, now), kind, now)
+                            .await?
+                    }
+                    AnyPayment::PinVerified(p) => {
+                        self.replace_reporting(failed(p, reason, now), kind, now)
+                            .await?
+                    }
+                    AnyPayment::OtpSent(p) => {
+                        self.replace_reporting(failed(p, reason, now), kind, now)
+                            .await?
+                    }
                     settled => return Ok(Attempt::Done(Ended::Settled(settled))),
                 };
                 let Some(done) = stored else {
                     return Ok(Attempt::Again(self.read_payment(id).await?));
                 };
-                self.emit(|| Event::payment(EventKind::Failed(reason), &done, now));
                 self.release_share(done.phone(), id).await;
                 Ok(Attempt::Done(Ended::Failed(done)))
             })

@@ -20,6 +20,7 @@ mod enrollment;
 mod enrollment_code;
 mod exempt;
 mod failing;
+mod outbox;
 mod pin;
 mod pin_change;
 mod records;
@@ -34,9 +35,11 @@ use core::fmt;
 pub use back_office::BackOffice;
 pub use builder::{EngineBuilder, Unset};
 pub use due::DueWork;
+pub use outbox::Delivered;
 
 use crate::events::{Event, EventKind, EventSink};
-use crate::host::{Clock, Key, SystemClock};
+use crate::host::{Clock, Key, SystemClock, Version, Write};
+use crate::ids::EventId;
 use crate::keys::Keys;
 use crate::phone::PhoneNumber;
 use crate::policy::Policy;
@@ -56,6 +59,8 @@ pub struct Engine<St, Sm, Bk, C = SystemClock> {
     decoy: (Key, Vec<u8>),
     /// Where audit events go; none unless the host gave a sink.
     events: Option<Box<dyn EventSink>>,
+    /// Whether each change's events go in the store's outbox with the change.
+    durable_events: bool,
 }
 
 impl<St, Sm, Bk, C> fmt::Debug for Engine<St, Sm, Bk, C> {
@@ -64,6 +69,7 @@ impl<St, Sm, Bk, C> fmt::Debug for Engine<St, Sm, Bk, C> {
             .field("keys", &self.keys)
             .field("policy", &self.policy)
             .field("events", &self.events.is_some())
+            .field("durable_events", &self.durable_events)
             .finish_non_exhaustive()
     }
 }
@@ -89,15 +95,46 @@ impl<St, Sm, Bk, C: Clock> Engine<St, Sm, Bk, C> {
     }
 
     /// Hands the event `make` builds to the host's sink, if it gave one; nothing is built
-    /// otherwise. Call only after the change the event reports is stored.
+    /// otherwise. For the events that change no record; call only after what the event
+    /// reports happened.
     fn emit(&self, make: impl FnOnce() -> Event) {
         if let Some(sink) = &self.events {
             sink.record(&make());
         }
     }
 
-    /// Hands an event of the number `phone`, of no payment, to the sink.
-    fn emit_for(&self, phone: &PhoneNumber, kind: EventKind) {
-        self.emit(|| Event::number(kind, phone, self.clock.now()));
+    /// Whether events are made at all: for the sink, or for the outbox.
+    fn announcing(&self) -> bool {
+        self.durable_events || self.events.is_some()
+    }
+
+    /// The write `write`, carrying `event` into the outbox when events are durable.
+    fn with_event(&self, mut write: Write, event: Option<&Event>) -> Write {
+        if let (true, Some(event)) = (self.durable_events, event) {
+            write.events.push(event.seal(&self.keys));
+        }
+        write
+    }
+
+    /// Hands `event`, now stored with its change, to the sink.
+    fn emit_stored(&self, event: Option<&Event>) {
+        if let (Some(sink), Some(event)) = (&self.events, event) {
+            sink.record(event);
+        }
+    }
+
+    /// The event of the number `phone`, of no payment, that a write of `key` over `replaced`
+    /// reports; `None` when no one takes events.
+    fn number_event(
+        &self,
+        key: &Key,
+        replaced: Option<Version>,
+        phone: &PhoneNumber,
+        kind: EventKind,
+    ) -> Option<Event> {
+        self.announcing().then(|| {
+            let id = EventId::of_write(key.as_str(), replaced.map(Version::number), 0);
+            Event::number(id, kind, phone, self.clock.now())
+        })
     }
 }

@@ -5,7 +5,8 @@ use crate::account::{ACCOUNT_RECORD, Account};
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
 use crate::guard::Failure;
-use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Version};
+use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Version, Write};
+use crate::ids::EventId;
 use crate::payment::steps::{Accepted, pin_verified};
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
 use crate::secret::Pin;
@@ -98,7 +99,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                         Ok(accepted) => Ok(accepted),
                         Err(Error::LimitExceeded { limit, frees_at }) => {
                             let kind = EventKind::LimitExceeded { limit, frees_at };
-                            self.emit(|| Event::payment(kind, &payment, now));
+                            self.emit(|| {
+                                let key = payment.key().as_str();
+                                let id = EventId::after_write(key, payment.version().number());
+                                Event::payment(id, kind, &payment, now)
+                            });
                             Err(Error::LimitExceeded { limit, frees_at })
                         }
                         // Not answered (the lock was reached meanwhile, or the store failed): the
@@ -109,7 +114,6 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     let verified = self
                         .mark_pin_verified(payment, funding, now, accepted?)
                         .await?;
-                    self.emit(|| Event::payment(EventKind::PinVerified, &verified, now));
                     Ok(PinCheck::Verified(verified))
                 }
                 Found::Refused => self.pin_refused(payment, guard, now).await,
@@ -125,8 +129,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         guard: GuardRead,
         now: Timestamp,
     ) -> Result<PinCheck, Error> {
-        let failure = self.count_wrong_pin(guard, now).await?;
-        self.emit(|| Event::payment(failure_event(failure), &payment, now));
+        let failure = self
+            .count_wrong_pin(guard, now, |failure, id| {
+                Some(Event::payment(id, failure_event(failure), &payment, now))
+            })
+            .await?;
         match failure {
             Failure::AttemptsLeft { left, next_lock } => Ok(PinCheck::Rejected {
                 payment,
@@ -184,13 +191,18 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         guard: GuardRead,
         now: Timestamp,
+        report: impl Fn(Failure, EventId) -> Option<Event> + Sync,
     ) -> Result<Failure, Error> {
         let policy = &self.policy;
-        self.update_guard(guard, |g| {
-            g.check_open(now)?;
-            let (next, failure) = g.after_failure(now, policy);
-            Ok((Some(next), failure))
-        })
+        self.update_guard_reporting(
+            guard,
+            |g| {
+                g.check_open(now)?;
+                let (next, failure) = g.after_failure(now, policy);
+                Ok((Some(next), failure))
+            },
+            |failure, id| report(*failure, id),
+        )
         .await
     }
 
@@ -205,7 +217,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 .account
                 .with_pin(&self.keys, pin)
                 .encode(&self.keys, key);
-            let _ = self.try_put(key, Some(right.version), record).await;
+            let _ = self
+                .try_put(key, Some(right.version), Write::new(record))
+                .await;
         }
         funding
     }
@@ -263,7 +277,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         self.update_payment(payment, |payment| {
             Box::pin(async move {
                 let next = pin_verified(payment, funding.clone(), now, accepted);
-                self.replace(next).await
+                self.replace_reporting(next, EventKind::PinVerified, now)
+                    .await
             })
         })
         .await

@@ -2,9 +2,9 @@
 
 use crate::Error;
 use crate::account::PinChange;
-use crate::events::EventKind;
+use crate::events::{Event, EventKind};
 use crate::guard::Failure;
-use crate::host::{Bank, Clock, Key, SmsGateway, Store};
+use crate::host::{Bank, Clock, Key, SmsGateway, Store, Write};
 use crate::phone::PhoneNumber;
 use crate::secret::Pin;
 
@@ -65,8 +65,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let key = keys.account;
             let found = self.check_pin(&key, old_pin).await?;
             if let Found::Refused = found {
-                let failure = self.count_wrong_pin(guard, now).await?;
-                self.emit_for(phone, failure_event(failure));
+                let failure = self
+                    .count_wrong_pin(guard, now, |failure, id| {
+                        Some(Event::number(id, failure_event(failure), phone, now))
+                    })
+                    .await?;
                 return match failure {
                     Failure::AttemptsLeft { left, next_lock } => Ok(PinChange::Rejected {
                         attempts_left: left,
@@ -80,8 +83,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 Ok((Some(g.after_success()), ()))
             })
             .await?;
-            self.store_new_pin(&key, found, old_pin, new_pin).await?;
-            self.emit_for(phone, EventKind::PinChanged);
+            self.store_new_pin(&key, found, (old_pin, new_pin), phone)
+                .await?;
             Ok(PinChange::Changed)
         })
         .await
@@ -93,8 +96,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         key: &Key,
         found: Found,
-        old_pin: &Pin,
-        new_pin: &Pin,
+        (old_pin, new_pin): (&Pin, &Pin),
+        phone: &PhoneNumber,
     ) -> Result<(), Error> {
         self.retry(found, |found| {
             Box::pin(async move {
@@ -104,12 +107,16 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 };
                 let account = right.account.with_pin(&self.keys, new_pin);
                 let record = account.encode(&self.keys, key);
-                Ok(
-                    match self.try_put(key, Some(right.version), record).await? {
-                        Some(_) => Attempt::Done(()),
-                        None => Attempt::Again(self.check_pin(key, old_pin).await?),
-                    },
-                )
+                let version = Some(right.version);
+                let event = self.number_event(key, version, phone, EventKind::PinChanged);
+                let write = self.with_event(Write::new(record), event.as_ref());
+                Ok(match self.try_put(key, version, write).await? {
+                    Some(_) => {
+                        self.emit_stored(event.as_ref());
+                        Attempt::Done(())
+                    }
+                    None => Attempt::Again(self.check_pin(key, old_pin).await?),
+                })
             })
         })
         .await

@@ -12,13 +12,20 @@ use core::pin::Pin;
 use crate::Error;
 use crate::account::{Account, AccountStatus};
 use crate::enrollment::{self, AnyEnrollment, Enrollment, EnrollmentRecord, EnrollmentState};
+use crate::events::{Event, EventKind};
 use crate::guard::Guard;
 use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, StoreError, Version, Write};
-use crate::ids::{EnrollmentId, PaymentId};
+use crate::ids::{EnrollmentId, EventId, PaymentId};
 use crate::payment::{self, AnyPayment, Payment, State, StateRecord};
 use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
 
 use super::Engine;
+
+/// The id of the event that the write of `key` over `replaced` reports.
+pub(super) fn event_id(key: &Key, replaced: Option<Version>) -> EventId {
+    EventId::of_write(key.as_str(), replaced.map(Version::number), 0)
+}
 
 /// How many times a step reads again after losing a compare-and-swap race before it gives up
 /// with [`Error::Conflict`].
@@ -147,6 +154,29 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         Ok(version.map(|version| next.with_version(version)))
     }
 
+    /// Replaces the stored payment as [`Engine::replace`] does, with the event `kind` of the
+    /// change: stored with it in the outbox when events are durable, handed to the sink once
+    /// the write is applied.
+    pub(super) async fn replace_reporting<S: StateRecord>(
+        &self,
+        next: Payment<S>,
+        kind: EventKind,
+        now: Timestamp,
+    ) -> Result<Option<Payment<S>>, Error> {
+        let event = self.announcing().then(|| {
+            let id = event_id(next.key(), Some(next.version()));
+            Event::payment(id, kind, &next, now)
+        });
+        let write = self.with_event(self.payment_write(&next), event.as_ref());
+        let version = self
+            .try_put(next.key(), Some(next.version()), write)
+            .await?;
+        Ok(version.map(|version| {
+            self.emit_stored(event.as_ref());
+            next.with_version(version)
+        }))
+    }
+
     /// Runs `step` on `start`, a payment in state `S`; `step` writes its decision with
     /// [`Engine::replace`] and answers `None` when it lost the race, and the payment is then
     /// read again, still in state `S` or [`Error::WrongState`], and `step` decides again.
@@ -203,6 +233,28 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         Ok(version.map(|version| next.with_version(version)))
     }
 
+    /// Replaces the stored enrollment as [`Engine::replace_enrollment`] does, with the event
+    /// `kind` of the change, as [`Engine::replace_reporting`] does for payments.
+    pub(super) async fn replace_enrollment_reporting<S: EnrollmentRecord>(
+        &self,
+        next: Enrollment<S>,
+        kind: EventKind,
+        now: Timestamp,
+    ) -> Result<Option<Enrollment<S>>, Error> {
+        let event = self.announcing().then(|| {
+            let id = event_id(next.key(), Some(next.version()));
+            Event::enrollment(id, kind, &next, now)
+        });
+        let write = self.with_event(self.enrollment_write(&next), event.as_ref());
+        let version = self
+            .try_put(next.key(), Some(next.version()), write)
+            .await?;
+        Ok(version.map(|version| {
+            self.emit_stored(event.as_ref());
+            next.with_version(version)
+        }))
+    }
+
     /// Runs `step` on `start`, an enrollment in state `S`, as [`Engine::update_payment`] does
     /// for payments.
     pub(super) async fn update_enrollment<'a, S: EnrollmentState + Send + 'a, R: Send + 'a>(
@@ -247,7 +299,19 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         read: GuardRead,
         decide: impl Fn(&Guard) -> Result<(Option<Guard>, T), Error>,
     ) -> Result<T, Error> {
-        let decide = &decide;
+        self.update_guard_reporting(read, decide, |_, _| None).await
+    }
+
+    /// Applies `decide` as [`Engine::update_guard`] does; a write it makes carries the event
+    /// `report` makes of the answer (`None`: no event), stored with it when events are durable
+    /// and handed to the sink once applied.
+    pub(super) async fn update_guard_reporting<T: Send>(
+        &self,
+        read: GuardRead,
+        decide: impl Fn(&Guard) -> Result<(Option<Guard>, T), Error>,
+        report: impl Fn(&T, EventId) -> Option<Event> + Sync,
+    ) -> Result<T, Error> {
+        let (decide, report) = (&decide, &report);
         self.retry(read, |read| {
             let decided = decide(&read.guard);
             Box::pin(async move {
@@ -255,8 +319,12 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 let Some(next) = next else {
                     return Ok(Attempt::Done(answer));
                 };
+                let event = self
+                    .announcing()
+                    .then(|| report(&answer, event_id(&read.key, read.version)))
+                    .flatten();
                 Ok(self
-                    .write_guard(read, &next)
+                    .write_guard(read, &next, event.as_ref())
                     .await?
                     .map_or(Attempt::Done(answer), Attempt::Again))
             })
@@ -270,10 +338,15 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         read: GuardRead,
         next: &Guard,
+        event: Option<&Event>,
     ) -> Result<Option<GuardRead>, Error> {
         let record = next.encode(&self.keys, &read.key);
-        match self.try_put(&read.key, read.version, record).await? {
-            Some(_) => Ok(None),
+        let write = self.with_event(Write::new(record), event);
+        match self.try_put(&read.key, read.version, write).await? {
+            Some(_) => {
+                self.emit_stored(event);
+                Ok(None)
+            }
             None => self.read_guard(read.key).await.map(Some),
         }
     }
@@ -291,18 +364,26 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         key: &Key,
         decide: impl Fn(Account) -> Result<Option<Account>, Error>,
+        report: Option<(&PhoneNumber, EventKind)>,
     ) -> Result<bool, Error> {
         let read = self.read_account(key).await?;
-        let decide = &decide;
+        let (decide, report) = (&decide, &report);
         self.retry(read, |(account, version)| {
             let decided = decide(account);
             Box::pin(async move {
                 let Some(next) = decided? else {
                     return Ok(Attempt::Done(false));
                 };
-                let record = next.encode(&self.keys, key);
-                Ok(match self.try_put(key, Some(version), record).await? {
-                    Some(_) => Attempt::Done(true),
+                let event = report.as_ref().and_then(|(phone, kind)| {
+                    self.number_event(key, Some(version), phone, kind.clone())
+                });
+                let write =
+                    self.with_event(Write::new(next.encode(&self.keys, key)), event.as_ref());
+                Ok(match self.try_put(key, Some(version), write).await? {
+                    Some(_) => {
+                        self.emit_stored(event.as_ref());
+                        Attempt::Done(true)
+                    }
                     None => Attempt::Again(self.read_account(key).await?),
                 })
             })
@@ -315,11 +396,22 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// # Errors
     ///
     /// [`Error::AlreadyEnrolled`] when an active or suspended account is there.
-    pub(super) async fn create_account(&self, key: &Key, account: &Account) -> Result<(), Error> {
+    pub(super) async fn create_account(
+        &self,
+        key: &Key,
+        account: &Account,
+        report: Option<(&PhoneNumber, EventKind)>,
+    ) -> Result<(), Error> {
         let record = &account.encode(&self.keys, key);
+        let report = &report;
         self.retry(None, |expected| {
             Box::pin(async move {
-                if self.try_put(key, expected, record.clone()).await?.is_some() {
+                let event = report.as_ref().and_then(|(phone, kind)| {
+                    self.number_event(key, expected, phone, kind.clone())
+                });
+                let write = self.with_event(Write::new(record.clone()), event.as_ref());
+                if self.try_put(key, expected, write).await?.is_some() {
+                    self.emit_stored(event.as_ref());
                     return Ok(Attempt::Done(()));
                 }
                 let Some(entry) = self.read(key).await? else {

@@ -1,7 +1,7 @@
 //! Refunds: part or all of a confirmed payment given back, once per refund key.
 
 use crate::Error;
-use crate::events::{Event, EventKind};
+use crate::events::EventKind;
 use crate::host::{Bank, BankError, Clock, DeclineReason, RefundReceipt, SmsGateway, Store};
 use crate::host::{RefundKey, RefundReason};
 use crate::money::Amount;
@@ -9,7 +9,6 @@ use crate::payment::refund_steps::{
     RefundDecision, RefundStep, refund_asked, refund_decided, refund_request,
 };
 use crate::payment::{Confirmed, Payment, RefundStatus};
-use crate::time::Timestamp;
 
 use super::Engine;
 use super::trace::{step_span, traced};
@@ -76,11 +75,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                         RefundStep::Done(done) => Ok(Some(done)),
                         RefundStep::Ask(pending) => self.ask_refund(pending, key).await.map(Some),
                         RefundStep::Record(next) => {
-                            let Some(stored) = self.replace(next).await? else {
+                            let kind = EventKind::RefundRequested { amount };
+                            let Some(stored) = self.replace_reporting(next, kind, now).await?
+                            else {
                                 return Ok(None);
                             };
-                            let kind = EventKind::RefundRequested { amount };
-                            self.emit(|| Event::payment(kind, &stored, now));
                             self.ask_refund(stored, key).await.map(Some)
                         }
                     }
@@ -126,25 +125,22 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     RefundDecision::Record(next) => next,
                     RefundDecision::Decided(decided) => return Ok(Some(decided)),
                 };
-                let stored = self.replace(next).await?;
-                if let Some(stored) = &stored {
-                    self.refund_event(stored, key, now);
+                match refund_event(&next, key) {
+                    Some(kind) => self.replace_reporting(next, kind, now).await,
+                    None => self.replace(next).await,
                 }
-                Ok(stored)
             })
         })
         .await
     }
+}
 
-    fn refund_event(&self, payment: &Payment<Confirmed>, key: &RefundKey, now: Timestamp) {
-        let Some(refund) = payment.refund(key) else {
-            return;
-        };
-        let amount = refund.amount();
-        let kind = match refund.status() {
-            RefundStatus::Declined(reason) => EventKind::RefundDeclined { amount, reason },
-            RefundStatus::Pending | RefundStatus::Refunded => EventKind::Refunded { amount },
-        };
-        self.emit(|| Event::payment(kind, payment, now));
-    }
+/// The event of the bank's answer to the refund `key` of `payment`, as recorded.
+fn refund_event(payment: &Payment<Confirmed>, key: &RefundKey) -> Option<EventKind> {
+    let refund = payment.refund(key)?;
+    let amount = refund.amount();
+    Some(match refund.status() {
+        RefundStatus::Declined(reason) => EventKind::RefundDeclined { amount, reason },
+        RefundStatus::Pending | RefundStatus::Refunded => EventKind::Refunded { amount },
+    })
 }

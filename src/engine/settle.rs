@@ -2,7 +2,7 @@
 
 use crate::Error;
 use crate::error::StateKind;
-use crate::events::{Event, EventKind};
+use crate::events::EventKind;
 use crate::host::{Bank, BankError, Clock, SmsGateway, Store};
 use crate::payment::steps::{confirmed, debit_request, failed};
 use crate::payment::{AnyPayment, Authorized, Confirmed, FailureReason, Payment};
@@ -54,17 +54,17 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                     let now = self.clock.now();
                     match outcome {
                         Ok(receipt) => {
-                            if let Some(done) =
-                                self.replace(confirmed(payment, receipt, now)).await?
-                            {
-                                self.emit(|| Event::payment(EventKind::Confirmed, &done, now));
+                            let next = confirmed(payment, receipt, now);
+                            let kind = EventKind::Confirmed;
+                            if let Some(done) = self.replace_reporting(next, kind, now).await? {
                                 return Ok(Attempt::Done(done));
                             }
                         }
                         Err(BankError::Declined(reason)) => {
                             let why = FailureReason::Declined(*reason);
-                            if let Some(done) = self.replace(failed(payment, why, now)).await? {
-                                self.emit(|| Event::payment(EventKind::Failed(why), &done, now));
+                            let next = failed(payment, why, now);
+                            let kind = EventKind::Failed(why);
+                            if let Some(done) = self.replace_reporting(next, kind, now).await? {
                                 self.release_share(done.phone(), id).await;
                                 return Err(Error::Declined(*reason));
                             }

@@ -9,7 +9,7 @@ use crate::payment::{AnyPayment, Initiated, Payment, State};
 use crate::phone::PhoneNumber;
 
 use super::Engine;
-use super::records::Attempt;
+use super::records::{Attempt, event_id};
 use super::trace::{step_span, traced};
 
 impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
@@ -57,12 +57,15 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             // goes again.
             self.retry(payment, |payment| {
                 Box::pin(async move {
-                    let write = self.payment_write(&payment);
+                    let event = self.announcing().then(|| {
+                        let id = event_id(payment.key(), None);
+                        Event::payment(id, EventKind::Initiated, &payment, now)
+                    });
+                    let write = self.with_event(self.payment_write(&payment), event.as_ref());
                     Ok(match self.try_put(payment.key(), None, write).await? {
                         Some(version) => {
-                            let stored = payment.with_version(version);
-                            self.emit(|| Event::payment(EventKind::Initiated, &stored, now));
-                            Attempt::Done(stored)
+                            self.emit_stored(event.as_ref());
+                            Attempt::Done(payment.with_version(version))
                         }
                         None => Attempt::Again(payment.with_new_id()),
                     })

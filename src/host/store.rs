@@ -40,6 +40,14 @@ impl Key {
         Self::named("guard/", index)
     }
 
+    /// The name an event's seal is bound to: it is stored in the outbox, under no key.
+    pub(crate) fn event(id: &crate::ids::EventId) -> Self {
+        let mut key = String::with_capacity(38);
+        key.push_str("event/");
+        crate::ids::push_hex(&mut key, id.as_bytes());
+        Self(key)
+    }
+
     /// `a` where `keep_a` is all ones, `b` where it is zero, chosen byte by byte into a new
     /// key, reading both whole whichever is chosen. The keys must have the same length.
     pub(crate) fn select(a: &Self, b: &Self, keep_a: u8) -> Option<Self> {

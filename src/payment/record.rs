@@ -260,32 +260,41 @@ fn read_confirmed(r: &mut Reader<'_>, head: &Head) -> Result<Confirmed, Error> {
 impl StateRecord for Failed {
     const CODE: u8 = 6;
     fn write(&self, w: &mut Writer) {
-        match self.reason {
-            FailureReason::Expired => w.u8(1),
-            FailureReason::Cancelled(reason) => {
-                w.u8(2);
-                w.coded(reason);
-            }
-            FailureReason::TooManyAttempts => w.u8(3),
-            FailureReason::Declined(reason) => {
-                w.u8(4);
-                w.coded(reason);
-            }
-        }
+        write_failure(w, self.reason);
         w.time(self.failed_at);
     }
 }
 
-fn read_failed(r: &mut Reader<'_>) -> Result<Failed, Error> {
-    let reason = match r.u8()? {
+/// A failure reason: its byte, then its cause's when it has one.
+pub(crate) fn write_failure(w: &mut Writer, reason: FailureReason) {
+    match reason {
+        FailureReason::Expired => w.u8(1),
+        FailureReason::Cancelled(reason) => {
+            w.u8(2);
+            w.coded(reason);
+        }
+        FailureReason::TooManyAttempts => w.u8(3),
+        FailureReason::Declined(reason) => {
+            w.u8(4);
+            w.coded(reason);
+        }
+    }
+}
+
+/// A failure reason as [`write_failure`] wrote it.
+pub(crate) fn read_failure(r: &mut Reader<'_>) -> Result<FailureReason, Error> {
+    Ok(match r.u8()? {
         1 => FailureReason::Expired,
         2 => FailureReason::Cancelled(r.coded()?),
         3 => FailureReason::TooManyAttempts,
         4 => FailureReason::Declined(r.coded()?),
         _ => return Err(Error::Tampered),
-    };
+    })
+}
+
+fn read_failed(r: &mut Reader<'_>) -> Result<Failed, Error> {
     Ok(Failed {
-        reason,
+        reason: read_failure(r)?,
         failed_at: r.time()?,
     })
 }

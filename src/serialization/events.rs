@@ -155,11 +155,12 @@ impl<'de> Deserialize<'de> for EventKind {
     }
 }
 
-/// An event: its kind's keys, then `at`, the masked `phone`, and those of `payment`,
+/// An event: its `id`, its kind's keys, then `at`, the masked `phone`, and those of `payment`,
 /// `enrollment`, `amount` and `merchant` that it has. Written only: an event is the engine's
 /// account of a change, and its masked number cannot be checked back.
 #[derive(Serialize)]
 struct EventForm<'a> {
+    id: String,
     #[serde(flatten)]
     kind: EventKindForm,
     at: Timestamp,
@@ -177,6 +178,7 @@ struct EventForm<'a> {
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         EventForm {
+            id: self.id().to_string(),
             kind: EventKindForm::from(self.kind()),
             at: self.at(),
             phone: self.masked_phone(),

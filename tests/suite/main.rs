@@ -30,6 +30,7 @@ mod keys;
 mod layout;
 mod limits;
 mod model;
+mod outbox;
 mod phone_differential;
 mod phone_numbers;
 mod phone_plan;

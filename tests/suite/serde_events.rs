@@ -92,6 +92,7 @@ async fn receipts_refunds_and_events_of_a_real_checkout() {
     assert_eq!(
         serde_json::to_value(pin_verified).unwrap(),
         json!({
+            "id": pin_verified.id().to_string(),
             "event": "pin_verified",
             "at": "2026-11-27T13:41:00.000Z",
             "phone": "+33 6 •• •• •• 78",
@@ -117,7 +118,7 @@ async fn receipts_refunds_and_events_of_a_real_checkout() {
         .into_iter()
         .find(|e| *e.kind() == EventKind::Enrolled);
     let enrolled = serde_json::to_value(enrolled.unwrap()).unwrap();
-    assert_eq!(enrolled.as_object().unwrap().len(), 3, "{enrolled}");
+    assert_eq!(enrolled.as_object().unwrap().len(), 4, "{enrolled}");
 }
 
 /// Every kind of event: its form names it as [`EventKind::name`] does, and reads back.

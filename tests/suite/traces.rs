@@ -419,7 +419,7 @@ async fn audit_events_are_info_events_with_their_fields() {
     );
     let enrolled = &events[0];
     let keys: Vec<_> = enrolled.fields.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["at", "event", "message", "phone"]);
+    assert_eq!(keys, ["at", "event", "id", "message", "phone"]);
     let rejected = &events[2];
     assert_eq!(rejected.field("attempts_left"), Some("2"));
     assert_eq!(rejected.field("phone"), Some("+33 6 •• •• •• 78"));

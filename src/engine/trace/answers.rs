@@ -125,6 +125,12 @@ impl Traced for AccountDetails {
 
 impl Traced for () {}
 
+impl Traced for crate::engine::Delivered {
+    fn outcome(&self) -> &'static str {
+        if self.stopped { "stopped" } else { "ok" }
+    }
+}
+
 impl Traced for crate::engine::DueWork {
     fn outcome(&self) -> &'static str {
         if self.errors > 0 { "errors" } else { "ok" }

@@ -173,7 +173,8 @@ pub fn numbers(system: &System, model: &Model) {
         // Ids are 32 random hex digits, which may hold a PIN's six by chance: left out.
         let ids = (event.payment_id().map(|id| id.to_string()))
             .into_iter()
-            .chain(event.enrollment_id().map(|id| id.to_string()));
+            .chain(event.enrollment_id().map(|id| id.to_string()))
+            .chain([event.id().to_string()]);
         let text = ids.fold(format!("{event} {event:?}"), |text, id| {
             text.replace(&id, "<id>")
         });

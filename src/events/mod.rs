@@ -1,12 +1,17 @@
-//! Audit events: one typed [`Event`] per state change, handed to the host's [`EventSink`].
+//! Audit events: one typed [`Event`] per state change, handed to the host's [`EventSink`] at
+//! once, and, when the engine keeps them durable, stored with the change in the store's outbox
+//! and delivered from there at least once through an [`EventDelivery`].
+
+mod record;
 
 use core::fmt;
+use core::future::Future;
 
 use crate::account::AccountStatus;
 use crate::enrollment::{Enrollment, EnrollmentFailure, EnrollmentState};
 use crate::error::SpendingLimit;
 use crate::host::DeclineReason;
-use crate::ids::{EnrollmentId, PaymentId};
+use crate::ids::{EnrollmentId, EventId, PaymentId};
 use crate::money::Amount;
 use crate::order::MerchantId;
 use crate::payment::{FailureReason, Payment, State};
@@ -225,6 +230,7 @@ impl EventKind {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    id: EventId,
     kind: EventKind,
     at: Timestamp,
     phone: String,
@@ -236,9 +242,15 @@ pub struct Event {
 
 impl Event {
     /// An event of `payment`.
-    pub(crate) fn payment<S: State>(kind: EventKind, payment: &Payment<S>, at: Timestamp) -> Self {
+    pub(crate) fn payment<S: State>(
+        id: EventId,
+        kind: EventKind,
+        payment: &Payment<S>,
+        at: Timestamp,
+    ) -> Self {
         let order = payment.order();
         Self {
+            id,
             kind,
             at,
             phone: payment.phone().masked(),
@@ -250,8 +262,9 @@ impl Event {
     }
 
     /// An event of the number `phone` alone (an account or an enrollment).
-    pub(crate) fn number(kind: EventKind, phone: &PhoneNumber, at: Timestamp) -> Self {
+    pub(crate) fn number(id: EventId, kind: EventKind, phone: &PhoneNumber, at: Timestamp) -> Self {
         Self {
+            id,
             kind,
             at,
             phone: phone.masked(),
@@ -264,14 +277,32 @@ impl Event {
 
     /// An event of `enrollment`.
     pub(crate) fn enrollment<S: EnrollmentState>(
+        id: EventId,
         kind: EventKind,
         enrollment: &Enrollment<S>,
         at: Timestamp,
     ) -> Self {
         Self {
             enrollment: Some(enrollment.id()),
-            ..Self::number(kind, enrollment.phone(), at)
+            ..Self::number(id, kind, enrollment.phone(), at)
         }
+    }
+
+    /// The event's id: the same for every delivery of it, in the in-process sink and from the
+    /// outbox alike, so that a receiver drops the copies at-least-once delivery may bring.
+    #[must_use]
+    pub fn id(&self) -> EventId {
+        self.id
+    }
+
+    /// The sealed bytes of the event, for the store's outbox.
+    pub(crate) fn seal(&self, keys: &crate::keys::Keys) -> Vec<u8> {
+        record::encode(self, keys)
+    }
+
+    /// The event sealed in `bytes` by [`Event::seal`].
+    pub(crate) fn open(bytes: &[u8], keys: &crate::keys::Keys) -> Result<Self, crate::Error> {
+        record::decode(bytes, keys)
     }
 
     /// What happened.
@@ -335,5 +366,35 @@ impl fmt::Display for Event {
             write!(f, " merchant={merchant}")?;
         }
         Ok(())
+    }
+}
+
+/// Where the engine delivers the events of its outbox: a webhook sender, a message queue, an
+/// audit store of the host's. Called by [`Engine::deliver_events`](crate::Engine::deliver_events)
+/// for each event in the order the store numbered them, so each payment's events come in the
+/// order of its changes.
+///
+/// # Contract
+///
+/// - `deliver` answers `Ok` only once the event is safely handed on (the webhook answered 2xx,
+///   the queue acknowledged): the engine then removes it from the outbox for good.
+/// - An error leaves the event, and every later one, in the outbox for the next round.
+/// - Delivery is at least once: a crash between the hand-over and the removal, or two server
+///   instances delivering at the same time, hand an event on twice. Receivers drop copies by
+///   [`Event::id`].
+pub trait EventDelivery: Send + Sync {
+    /// Hands `event` on.
+    fn deliver(&self, event: &Event) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+}
+
+/// Why an event could not be handed on.
+#[derive(Debug, thiserror::Error)]
+#[error("the event could not be delivered: {0}")]
+pub struct DeliveryError(Box<dyn std::error::Error + Send + Sync>);
+
+impl DeliveryError {
+    /// Wraps the cause.
+    pub fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(cause.into())
     }
 }
