@@ -1,7 +1,7 @@
 //! One store per file in a process: opening a file already open gives a handle on the same
 //! writer, so that two writers never meet on one file.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{self, JoinHandle};
@@ -21,47 +21,34 @@ struct Opened {
 }
 
 /// The store on the file at `path`: the one already open in this process if there is one,
-/// otherwise a new one started by `start` on the file's canonical path. A store whose last
-/// handle was just dropped is waited for, so the new writer does not meet the old one.
+/// otherwise a new one made by `start`. A store whose last handle was just dropped is waited
+/// for, so that the new writer does not meet the old one. Files are told apart by their
+/// canonical paths; the lock is held throughout, so two opens of one new file make one store.
 pub(crate) fn open(
     path: &Path,
     options: &Options,
-    start: impl FnOnce(PathBuf, &Options) -> Result<Shared, OpenError>,
+    start: impl FnOnce(&Path, &Options) -> Result<Shared, OpenError>,
 ) -> Result<Arc<Shared>, OpenError> {
-    let canonical = canonical(path)?;
     let mut open = lock(&OPEN);
     open.retain(|opened| !opened.closed.is_done());
-    if let Some(at) = open.iter().position(|opened| opened.path == canonical) {
-        let opened = open.swap_remove(at);
-        if let Some(store) = opened.store.upgrade() {
-            open.push(opened);
-            return Ok(store);
+    // A file that does not exist yet is open nowhere.
+    if let Ok(canonical) = fs::canonicalize(path) {
+        if let Some(at) = open.iter().position(|opened| opened.path == canonical) {
+            let opened = open.swap_remove(at);
+            if let Some(store) = opened.store.upgrade() {
+                open.push(opened);
+                return Ok(store);
+            }
+            opened.closed.wait();
         }
-        opened.closed.wait();
     }
-    let store = Arc::new(start(canonical.clone(), options)?);
+    let store = Arc::new(start(path, options)?);
     open.push(Opened {
-        path: canonical,
+        path: store.path().to_owned(),
         store: Arc::downgrade(&store),
         closed: Arc::clone(&store.threads().closed),
     });
     Ok(store)
-}
-
-/// The file's canonical path, creating it (empty: SQLite makes it a database) if needed.
-fn canonical(path: &Path) -> Result<PathBuf, OpenError> {
-    let failed = |source| OpenError::File {
-        path: path.to_owned(),
-        source,
-    };
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(failed)?;
-    fs::canonicalize(path).map_err(failed)
 }
 
 /// A store's threads: joined when dropped, once the channels that feed them are closed.

@@ -87,7 +87,7 @@ impl SqliteStore {
     /// The file's canonical path.
     #[must_use]
     pub fn path(&self) -> &Path {
-        &self.shared.path
+        self.shared.path()
     }
 
     /// What the writer has done since the file was opened: writes, groups, commits.
@@ -184,13 +184,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Opens the writer's connection (migrating the file) and the readers', and starts a
-    /// thread for each.
-    fn start(path: PathBuf, options: &Options) -> Result<Self, OpenError> {
+    /// Opens the writer's connection (creating and migrating the file) and the readers', and
+    /// starts a thread for each.
+    fn start(path: &Path, options: &Options) -> Result<Self, OpenError> {
         // Declared before the channels, so that on an early return the senders are dropped
         // first and the threads already started end before they are joined.
         let mut threads = Threads::default();
-        let writer = schema::open_writer(&path)?;
+        let writer = schema::open_writer(path)?;
+        let path = std::fs::canonicalize(path).map_err(|source| OpenError::File {
+            path: path.to_owned(),
+            source,
+        })?;
         let readers = (0..options.reader_count())
             .map(|_| schema::open_reader(&path))
             .collect::<Result<Vec<_>, _>>()?;
@@ -216,6 +220,11 @@ impl Shared {
             counters,
             threads,
         })
+    }
+
+    /// The file's canonical path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     pub(crate) const fn threads(&self) -> &Threads {

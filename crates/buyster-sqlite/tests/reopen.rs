@@ -216,3 +216,36 @@ fn a_foreign_writer_is_not_waited_for_and_nothing_is_written() {
         buyster::testkit::block_on(store.put(&key, None, Write::new(b"a".to_vec()))).unwrap();
     assert_eq!(version, Version::new(1));
 }
+
+#[test]
+fn one_new_file_opened_from_many_threads_at_once_gets_one_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let barrier = std::sync::Barrier::new(8);
+    let stores: Vec<SqliteStore> = std::thread::scope(|scope| {
+        let opening: Vec<_> = (0..8)
+            .map(|n| {
+                let (path, barrier) = (&path, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let store = SqliteStore::open(path).unwrap();
+                    let key = Key::for_testing(&format!("payment/{n}"));
+                    buyster::testkit::block_on(store.put(&key, None, Write::new(vec![n]))).unwrap();
+                    store
+                })
+            })
+            .collect();
+        opening.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for store in &stores {
+        assert_eq!(store.stats().writes, 8, "{store:?}");
+    }
+    // Closed and opened again, over and over: each new store finds the file free.
+    drop(stores);
+    for round in 0..20 {
+        let store = SqliteStore::open(&path).unwrap();
+        let key = Key::for_testing(&format!("round/{round}"));
+        buyster::testkit::block_on(store.put(&key, None, Write::new(vec![round]))).unwrap();
+        assert_eq!(store.stats().writes, 1);
+    }
+}
