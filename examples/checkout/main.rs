@@ -38,7 +38,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), server::StartError> {
-    let (addr, db, dev_pages) = (config.addr, config.db.clone(), config.dev_pages);
+    let (addr, dev_pages) = (config.addr, config.dev_pages);
+    let (db, bank_db, index_db) = (config.db.clone(), config.bank_db(), config.index_db());
     let (server, key) = Server::open(config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -49,7 +50,9 @@ async fn run(config: Config) -> Result<(), server::StartError> {
         println!("  SMS outbox:     {url}/dev/sms");
         println!("  bank ledger:    {url}/dev/ledger");
     }
-    println!("  database:       {}", db.display());
+    println!("  engine's store: {} (buyster-sqlite)", db.display());
+    println!("  bank's ledger:  {}", bank_db.display());
+    println!("  shop's index:   {}", index_db.display());
     println!(
         "  demo merchant:  {} ({})",
         seed::MERCHANT_ID,

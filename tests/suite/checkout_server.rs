@@ -1,6 +1,6 @@
 //! The checkout server of `examples/checkout`, tested from outside: its JSON API over HTTP,
-//! its pages over HTTP and in headless Chromium, and its SQLite store against the store
-//! conformance kit.
+//! its pages over HTTP and in headless Chromium, and its SQLite files (the engine's store is
+//! `buyster-sqlite`, tested in its own crate).
 
 #[allow(dead_code, reason = "the tests use part of the server's API")]
 #[path = "../../examples/checkout/server/mod.rs"]
@@ -10,6 +10,5 @@ mod api;
 mod bank;
 mod browser;
 mod pages;
-#[cfg(feature = "testkit")]
 mod store;
 mod support;

@@ -14,7 +14,9 @@ Usage: cargo run --example checkout -- [OPTIONS]
 
 Options:
   --addr ADDR        address to listen on [env CHECKOUT_ADDR] [default: 127.0.0.1:8080]
-  --db PATH          SQLite database, created if absent [env CHECKOUT_DB] [default: checkout.db]
+  --db PATH          the engine's SQLite store, created if absent; the demo bank's ledger and
+                     the merchant's tables go beside it, in PATH with the extensions .bank.db
+                     and .index.db [env CHECKOUT_DB] [default: checkout.db]
   --no-dev-pages     turn off /dev/sms and /dev/ledger [env CHECKOUT_DEV_PAGES=0]
   -h, --help         print this help
 
@@ -33,7 +35,9 @@ pub enum Command {
 pub struct Config {
     /// The address to listen on.
     pub addr: SocketAddr,
-    /// The SQLite database file.
+    /// The engine's store, an SQLite file of its own (its one writer is the store's thread);
+    /// the demo bank's ledger and the merchant's index are in files beside it, see
+    /// [`Config::bank_db`] and [`Config::index_db`].
     pub db: PathBuf,
     /// The master key, when given (`BUYSTER_MASTER_KEY`); otherwise read from or created in
     /// the key file beside the database.
@@ -63,6 +67,17 @@ impl Config {
             dev_pages: true,
             print_sms: true,
         }
+    }
+
+    /// The demo bank's ledger: `checkout.bank.db` beside `checkout.db`.
+    pub fn bank_db(&self) -> PathBuf {
+        self.db.with_extension("bank.db")
+    }
+
+    /// The merchant's index (merchants, payments, counters): `checkout.index.db` beside
+    /// `checkout.db`.
+    pub fn index_db(&self) -> PathBuf {
+        self.db.with_extension("index.db")
     }
 
     /// The settings from the command line `args` (without the program name), over those of

@@ -1,4 +1,5 @@
-//! SQLite connections: opened in WAL mode, used from the async server without blocking it.
+//! SQLite connections for the bank's ledger and the merchant's index: opened in WAL mode, used
+//! from the async server without blocking it. (The engine's store is `buyster_sqlite`'s.)
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -6,7 +7,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-/// How long a connection waits for another one's write lock before giving up.
+/// How long a connection waits for another one's write lock before giving up. Each file has
+/// one [`Db`], so this only matters when a tool outside the server writes to it.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a database call failed.
@@ -23,7 +25,8 @@ pub enum DbError {
     Corrupt(&'static str),
 }
 
-/// One SQLite connection, shared by the clones of a component and used by one call at a time.
+/// One SQLite connection, shared by the clones of a component and used by one call at a time:
+/// the only writer of its file.
 ///
 /// Every call runs on tokio's blocking thread pool ([`tokio::task::spawn_blocking`]), so that
 /// disk I/O never stalls the threads that serve requests. Outside a tokio runtime (a plain

@@ -1,18 +1,24 @@
-//! A merchant's checkout server on buyster: SQLite for the engine's records and the demo
-//! bank's ledger, a console SMS gateway, a JSON API for a merchant's own front end, HTML
-//! checkout pages, and a recovery task.
+//! A merchant's checkout server on buyster: SQLite for the engine's records (the
+//! `buyster-sqlite` crate), the demo bank's ledger and the merchant's index, a console SMS
+//! gateway, a JSON API for a merchant's own front end, HTML checkout pages, and a recovery
+//! task.
 //!
 //! ```text
 //! server/
 //!   mod.rs       App (the shared state) and Server (open, route, serve)
 //!   config.rs    flags and environment variables
 //!   keyfile.rs   the master key from the environment or a 0600 key file
-//!   db.rs        SQLite connections in WAL mode, called off the executor's threads
-//!   store.rs     SqliteStore: buyster's Store with a real compare-and-swap
+//!   db.rs        SQLite connections in WAL mode for the bank and the index, called off the
+//!                executor's threads (the engine's store is buyster_sqlite::SqliteStore)
 //!   bank/        SqliteBank: a demo ledger honouring idempotency keys, debits and refunds
 //!   sms.rs       ConsoleSms: prints each SMS and keeps it for /dev/sms
 //!   clock.rs     ServerClock: the wall clock (tests move it forward)
 //!   index.rs     the merchant's own tables: merchants, payments (for recovery), counters
+//!
+//! Three SQLite files, each with one writer: the engine's store (`checkout.db`), whose writes
+//! all go through the store's writer thread, the bank's ledger (`checkout.bank.db`) and the
+//! index (`checkout.index.db`), each written through its single connection. Sharing one file
+//! would put two writers on it, waiting on each other's lock.
 //!   seed.rs      the demo merchant, buyer and basket
 //!   input.rs     parsing what buyers and merchants send
 //!   flow.rs      the buyer's steps, shared by the API and the pages
@@ -42,7 +48,6 @@ mod pages;
 mod recovery;
 pub mod seed;
 mod sms;
-mod store;
 
 use std::future::Future;
 use std::io;
@@ -54,11 +59,11 @@ use buyster::{Engine, Keys, Policy, SecretKey};
 use tokio::net::TcpListener;
 
 pub use bank::SqliteBank;
+pub use buyster_sqlite::SqliteStore;
 pub use clock::ServerClock;
 pub use config::{Command, Config};
 pub use keyfile::KeyOrigin;
 pub use sms::ConsoleSms;
-pub use store::SqliteStore;
 
 /// The engine on the server's host: SQLite store, console SMS, demo bank, wall clock.
 pub type CheckoutEngine = Engine<SqliteStore, ConsoleSms, SqliteBank, ServerClock>;
@@ -106,13 +111,14 @@ impl Server {
     /// Opens the database (creating it and the key file on first start), builds the engine and
     /// seeds the demo merchant and buyer. Says where the master key came from.
     pub async fn open(config: Config) -> Result<(Self, KeyOrigin), StartError> {
+        let (bank_db, index_db) = (config.bank_db(), config.index_db());
         let (master, origin) = match config.master_key {
             Some(key) => (key, KeyOrigin::Environment),
             None => keyfile::read_or_create(&keyfile::key_file_of(&config.db))?,
         };
         let clock = ServerClock::default();
         let sms = ConsoleSms::new(clock.clone(), config.print_sms);
-        let bank = SqliteBank::open(&config.db, clock.clone())?;
+        let bank = SqliteBank::open(&bank_db, clock.clone())?;
         let csrf = pages::CsrfKey::derive(&master);
         let engine = Engine::builder(Keys::new(1, master))
             .store(SqliteStore::open(&config.db)?)
@@ -123,7 +129,7 @@ impl Server {
             .build()?;
         let app = App {
             engine,
-            index: index::Index::open(&config.db)?,
+            index: index::Index::open(&index_db)?,
             bank,
             sms,
             clock,

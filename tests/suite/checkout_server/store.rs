@@ -1,73 +1,93 @@
-//! `SqliteStore` against buyster's store conformance kit, and under concurrent tokio tasks.
+//! The server's SQLite files: the engine's store (`buyster_sqlite::SqliteStore`), the bank's
+//! ledger and the merchant's index, each in a file of its own with one writer.
 
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use buyster::testkit::store_conformance;
-use buyster::{Key, Store, StoreError, Version};
+use buyster_sqlite::SqliteStore;
+use serde_json::json;
 
-use super::server::SqliteStore;
+use super::support::{PHONE, TestServer};
 
-#[test]
-fn the_sqlite_store_passes_the_conformance_kit() {
-    // The kit polls the store's futures on plain threads, with no runtime: the store then runs
-    // its SQLite calls on the calling thread.
-    let dir = tempfile::tempdir().unwrap();
-    let made = AtomicUsize::new(0);
-    let report = store_conformance(|| {
-        let n = made.fetch_add(1, Ordering::SeqCst);
-        SqliteStore::open(&dir.path().join(format!("store-{n}.db"))).unwrap()
-    });
-    assert_eq!(report.checks().len(), 14, "{:?}", report.checks());
+/// The tables of the SQLite file at `path`, SQLite's own left out.
+fn tables(path: &Path) -> BTreeSet<String> {
+    let file = rusqlite::Connection::open(path).unwrap();
+    let mut statement = file
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
-/// Increments a counter under `key` by compare-and-swap, reading again after each conflict.
-async fn increment(store: &SqliteStore, key: &Key) {
-    loop {
-        let current = store.get(key).await.unwrap();
-        let (expected, count) = match &current {
-            Some(entry) => (
-                Some(entry.version()),
-                u64::from_le_bytes(entry.value().try_into().unwrap()),
-            ),
-            None => (None, 0),
-        };
-        match store
-            .put(key, expected, (count + 1).to_le_bytes().to_vec().into())
-            .await
-        {
-            Ok(_) => return,
-            Err(StoreError::Conflict) => continue,
-            Err(error) => panic!("{error}"),
-        }
-    }
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_connections_lose_no_update_under_tokio() {
-    // Two stores on one file are two SQLite connections: the compare-and-swap must hold across
-    // them, as across processes. Calls run on tokio's blocking pool.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.db");
-    let stores = [
-        SqliteStore::open(&path).unwrap(),
-        SqliteStore::open(&path).unwrap(),
-    ];
-    let key = Arc::new(Key::for_testing("counter"));
-    let mut tasks = Vec::new();
-    for task in 0..8 {
-        let store = stores[task % 2].clone();
-        let key = Arc::clone(&key);
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..25 {
-                increment(&store, &key).await;
-            }
-        }));
-    }
+async fn the_store_the_ledger_and_the_index_each_have_a_file() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let server = TestServer::start_in(dir, |_| {}).await;
+    let (id, code) = server.sent(4990).await;
+    server
+        .post(&format!("/api/payments/{id}/code"), json!({ "code": code }))
+        .await
+        .expect(200, None)
+        .state("confirmed");
+    server.finish().await;
+    assert_eq!(
+        tables(&dir.join("checkout.db")),
+        set(&["outbox", "records"])
+    );
+    assert_eq!(
+        tables(&dir.join("checkout.bank.db")),
+        set(&["bank_calls", "bank_ledger", "bank_refunds"])
+    );
+    assert_eq!(
+        tables(&dir.join("checkout.index.db")),
+        set(&["counters", "merchants", "payments"])
+    );
+    let store = rusqlite::Connection::open(dir.join("checkout.db")).unwrap();
+    let payment: u32 = store
+        .query_row(
+            "SELECT count(*) FROM records WHERE key = ?1",
+            [format!("payment/{id}")],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(payment, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_checkouts_go_through_the_store_s_one_writer() {
+    let server = Arc::new(TestServer::start().await);
+    let tasks: Vec<_> = (0..24)
+        .map(|_| {
+            let server = Arc::clone(&server);
+            tokio::spawn(async move { server.create(4990, PHONE).await })
+        })
+        .collect();
+    let mut ids = BTreeSet::new();
     for task in tasks {
-        task.await.unwrap();
+        ids.insert(task.await.unwrap());
     }
-    let entry = stores[0].get(&key).await.unwrap().unwrap();
-    assert_eq!(u64::from_le_bytes(entry.value().try_into().unwrap()), 200);
-    assert_eq!(entry.version(), Version::new(200));
+    assert_eq!(ids.len(), 24);
+    // Opening the server's file in the same process gives a handle on the server's store, not
+    // a second writer: its counts are the server's.
+    let store = SqliteStore::open(server.dir.join("checkout.db")).unwrap();
+    let stats = store.stats();
+    assert!(stats.writes >= 24, "{stats:?}");
+    assert_eq!(
+        stats.commits, stats.groups,
+        "every group committed: {stats:?}"
+    );
+    drop(store);
+    let Ok(server) = Arc::try_unwrap(server) else {
+        panic!("a task still holds the server");
+    };
+    server.finish().await;
 }

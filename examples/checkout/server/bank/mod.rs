@@ -100,8 +100,8 @@ pub struct LedgerEntry {
     pub decided_at: Timestamp,
 }
 
-/// A [`Bank`] whose ledger is the table `bank_ledger`, in the same database file as the store
-/// (a real bank is another system; this one is for demos and tests).
+/// A [`Bank`] whose ledger is the table `bank_ledger`, in a database file of its own (a real
+/// bank is another system; this one is for demos and tests).
 ///
 /// Idempotent as the trait requires: the first decided outcome for an idempotency key is
 /// written in the same transaction that decides it, and every later call with that key returns
