@@ -4,6 +4,8 @@ use core::fmt;
 
 use crate::Error;
 use crate::crypto::{MacKey, Tag};
+use crate::idempotency::IdempotencyKey;
+use crate::ids::PaymentId;
 use crate::phone::PhoneNumber;
 use crate::secret::{OtpCode, Pin, SecretKey};
 
@@ -15,7 +17,7 @@ use crate::secret::{OtpCode, Pin, SecretKey};
 /// | PIN pepper | stored PIN hashes: HMAC(pepper, salt ‖ PIN) |
 /// | code key | code tags: HMAC(key, payment id ‖ amount ‖ currency ‖ merchant ‖ code), and for an enrollment HMAC(key, enrollment id ‖ phone number ‖ code) |
 /// | record key | every stored record: HMAC(key, store key ‖ record) |
-/// | index key | store keys of accounts and guards: HMAC(key, phone number) |
+/// | index key | store keys of accounts and guards: HMAC(key, phone number); ids of payments made once per order: HMAC(key, merchant id ‖ idempotency key) |
 ///
 /// The key id is stored beside every PIN hash, code tag and record tag. Everything new is made
 /// under the current key; what was made under a previous key of the ring is still checked with
@@ -33,9 +35,10 @@ use crate::secret::{OtpCode, Pin, SecretKey};
 /// # Ok::<(), buyster::Error>(())
 /// ```
 ///
-/// The index key, which names accounts and guards in the store, comes from the first key of
-/// the ring and is kept through rotations (changing it would hide every account): always build
-/// the ring from the same first key.
+/// The index key, which names accounts and guards in the store and the payments of
+/// idempotency keys, comes from the first key of the ring and is kept through rotations
+/// (changing it would hide every account, and make a second payment of an order already
+/// paid): always build the ring from the same first key.
 ///
 /// # Security
 ///
@@ -165,6 +168,21 @@ impl Keys {
         let (name, _) = tag.split_at(16); // of the tag's 32 bytes
         crate::ids::hex(name)
     }
+
+    /// The id of the payment of the order that the merchant `merchant_id` names `key`: the
+    /// first 128 bits of HMAC(index key, "order" ‖ merchant id ‖ key), each part framed by its
+    /// length. The same on every server and through every rotation; unguessable without the
+    /// index key.
+    pub(crate) fn order_payment_id(&self, merchant_id: &str, key: &IdempotencyKey) -> PaymentId {
+        let tag = self
+            .index
+            .tag(&[b"order", merchant_id.as_bytes(), key.as_str().as_bytes()]);
+        let mut id = [0u8; 16];
+        for (byte, tagged) in id.iter_mut().zip(tag) {
+            *byte = tagged;
+        }
+        PaymentId::from_bytes(id)
+    }
 }
 
 /// The sub-keys of `master`, and its index key.
@@ -277,6 +295,47 @@ mod tests {
         assert!(ring.by_id(1).is_some() && ring.by_id(2).is_some() && ring.by_id(3).is_none());
         let again = ring.rotate(1, SecretKey::from_bytes([7; 32]));
         assert!(matches!(again, Err(Error::KeyIdInUse { key_id: 1 })));
+    }
+
+    fn idempotency_key(text: &str) -> IdempotencyKey {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_order_id_depends_on_the_merchant_the_key_and_the_master_only() {
+        let k = keys(8);
+        let id = |merchant: &str, key: &str| k.order_payment_id(merchant, &idempotency_key(key));
+        let base = id("shop", "order-1");
+        assert_eq!(base, id("shop", "order-1"));
+        assert_eq!(
+            base,
+            keys(8).order_payment_id("shop", &idempotency_key("order-1"))
+        );
+        assert_ne!(base, id("shop", "order-2"));
+        assert_ne!(base, id("other-shop", "order-1"));
+        assert_ne!(
+            base,
+            keys(9).order_payment_id("shop", &idempotency_key("order-1"))
+        );
+        // Each part is framed by its length: moving a boundary makes another id.
+        assert_ne!(id("ab", "c"), id("a", "bc"));
+        // The first 16 bytes of the framed tag, under the index key, apart from the accounts'.
+        let tag = k.index.tag(&[b"order", b"shop", b"order-1"]);
+        assert_eq!(base.as_bytes()[..], tag[..16]);
+        assert_ne!(
+            base.to_string(),
+            k.account_index(&"+33612345678".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn an_order_id_survives_rotation() {
+        let key = idempotency_key("order-1");
+        let before = keys(5).order_payment_id("shop", &key);
+        let ring = keys(5).rotate(2, SecretKey::from_bytes([6; 32])).unwrap();
+        assert_eq!(ring.order_payment_id("shop", &key), before);
+        let ring = ring.rotate(3, SecretKey::from_bytes([7; 32])).unwrap();
+        assert_eq!(ring.order_payment_id("shop", &key), before);
     }
 
     #[test]

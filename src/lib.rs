@@ -90,6 +90,7 @@ mod gsm7;
 mod guard;
 mod host;
 mod iban;
+mod idempotency;
 mod ids;
 mod keys;
 mod language;
@@ -131,6 +132,7 @@ pub use host::{
     SmsMessage, Store, StoreError, SystemClock, Version, Write,
 };
 pub use iban::{Iban, IbanError};
+pub use idempotency::{IdempotencyKey, IdempotencyKeyError};
 pub use ids::{EnrollmentId, EventId, PaymentId};
 pub use keys::Keys;
 pub use language::Language;

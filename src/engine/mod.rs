@@ -4,9 +4,9 @@
 //! Every step reads what it needs through the record layer (`records.rs`), asks a pure function
 //! for the next state, and writes it with one compare-and-swap `put` at the version it read; a
 //! lost race reads again and decides again, in the one retry loop of the record layer. Each
-//! file holds the steps of one concept: `start.rs` (initiate, load, resume), `pin.rs`,
-//! `checkout.rs` (codes), `exempt.rs`, `settle.rs`, `cancel.rs`, `failing.rs` (expiry and the
-//! share a failed payment gives back), `recover.rs`, `refund.rs`, `enrollment.rs` (and
+//! file holds the steps of one concept: `start.rs` (initiate, initiate_once, load, resume),
+//! `pin.rs`, `checkout.rs` (codes), `exempt.rs`, `settle.rs`, `cancel.rs`, `failing.rs` (expiry
+//! and the share a failed payment gives back), `recover.rs`, `refund.rs`, `enrollment.rs` (and
 //! `enrollment_code.rs`, what a typed enrollment code leads to), `pin_change.rs`, and
 //! `back_office.rs` (the host's own operations, behind [`Engine::back_office`]). `trace.rs`
 //! gives each public step its span when the `tracing` feature is on, and is nothing otherwise.

@@ -126,9 +126,16 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
 
     /// The payment stored under `id`, verified and decoded.
     pub(super) async fn read_payment(&self, id: PaymentId) -> Result<AnyPayment, Error> {
+        self.find_payment(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// The payment stored under `id`, verified and decoded; `None` when there is none.
+    pub(super) async fn find_payment(&self, id: PaymentId) -> Result<Option<AnyPayment>, Error> {
         let key = Key::payment(&id);
-        let entry = self.read(&key).await?.ok_or(Error::NotFound)?;
-        payment::decode(&self.keys, key, &id, &entry)
+        match self.read(&key).await? {
+            Some(entry) => payment::decode(&self.keys, key, &id, &entry).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The payment stored under `id`, which must be in state `S`.

@@ -3,10 +3,12 @@
 use crate::Error;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, Clock, SmsGateway, Store};
+use crate::idempotency::IdempotencyKey;
 use crate::ids::PaymentId;
 use crate::order::Order;
 use crate::payment::{AnyPayment, Initiated, Payment, State};
 use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
 
 use super::Engine;
 use super::records::{Attempt, event_id};
@@ -57,16 +59,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             // goes again.
             self.retry(payment, |payment| {
                 Box::pin(async move {
-                    let event = self.announcing().then(|| {
-                        let id = event_id(payment.key(), None);
-                        Event::payment(id, EventKind::Initiated, &payment, now)
-                    });
-                    let write = self.with_event(self.payment_write(&payment), event.as_ref());
-                    Ok(match self.try_put(payment.key(), None, write).await? {
-                        Some(version) => {
-                            self.emit_stored(event.as_ref());
-                            Attempt::Done(payment.with_version(version))
-                        }
+                    Ok(match self.create(&payment, now).await? {
+                        Some(version) => Attempt::Done(payment.with_version(version)),
                         None => Attempt::Again(payment.with_new_id()),
                     })
                 })
@@ -74,6 +68,126 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             .await
         })
         .await
+    }
+
+    /// Starts the one payment of `order` under the merchant's `key`, or gives back the payment
+    /// an earlier call made for it, in whatever state it now is: a double click, a retried
+    /// request, a second browser tab or another server of the merchant gets the same payment,
+    /// and the buyer is debited once.
+    ///
+    /// The payment's id is not drawn but derived from the merchant id and `key` (with the
+    /// engine's index key, which rotations keep), and the payment is written only if that id is
+    /// free: one write, nothing else stored. When it is taken, the payment under it is read and
+    /// given back if it is of the same order (the same merchant id and display name, amount and
+    /// currency, reference and channel) by the same `phone`. The `Initiated` event is reported
+    /// by the call that made the payment only. A payment that failed (expired, cancelled,
+    /// declined) stays the answer for its key: to try again, the merchant uses a new key.
+    /// Like [`Engine::initiate`], it never looks at accounts.
+    ///
+    /// A key lives as long as its payment's record (see [`Store`] on archiving).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CurrencyNotAccepted`] for an order in a currency the policy does not take
+    /// (nothing is read or stored); [`Error::IdempotencyKeyReused`] when the merchant's `key`
+    /// names a payment of another order or another number (that payment is left as it is,
+    /// and the error tells nothing of it); [`Error::Tampered`] when the stored payment fails
+    /// its integrity check; [`Error::Storage`] when the store fails; [`Error::Conflict`] if the
+    /// payment under the key keeps vanishing between the write and the read (a host archiving
+    /// it that very moment).
+    ///
+    /// # Security
+    ///
+    /// Whoever calls with a key, its order and the buyer's number gets that buyer's payment, and
+    /// the refusal tells a caller that the key is taken. Make the key on the merchant's server
+    /// (its order id, or a UUID stored with the order), never take it as it comes from the
+    /// browser.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use buyster::memory::{MemoryBank, MemorySms, MemoryStore};
+    /// # type Engine = buyster::Engine<MemoryStore, MemorySms, MemoryBank>;
+    /// use buyster::{Amount, AnyPayment, Currency, Error, IdempotencyKey, Merchant, Order};
+    /// use buyster::PhoneNumber;
+    ///
+    /// /// `POST /orders/{order}/pay`, posted twice (a double click, a second tab): one payment.
+    /// /// The answer is where the buyer goes next.
+    /// async fn pay_order(engine: &Engine, order_id: &str, typed: &str) -> Result<String, Error> {
+    ///     let phone: PhoneNumber = typed.parse()?;
+    ///     let key: IdempotencyKey = format!("order/{order_id}").parse()?;
+    ///     let merchant = Merchant::new("boutique-exemple", "Boutique Exemple")?;
+    ///     let order = Order::new(merchant, Amount::new(4990, Currency::EUR)?, order_id)?;
+    ///     Ok(match engine.initiate_once(order, &phone, &key).await? {
+    ///         AnyPayment::Initiated(new) => format!("/payments/{}/pin", new.id()),
+    ///         // Paying this order again takes a new key, say `order/{order_id}/2`.
+    ///         AnyPayment::Failed(_) => format!("/orders/{order_id}/failed"),
+    ///         // Further along already: its status page.
+    ///         other => format!("/payments/{}", other.id()),
+    ///     })
+    /// }
+    /// ```
+    pub async fn initiate_once(
+        &self,
+        order: Order,
+        phone: &PhoneNumber,
+        key: &IdempotencyKey,
+    ) -> Result<AnyPayment, Error> {
+        let id = self
+            .keys
+            .order_payment_id(order.merchant().id().as_str(), key);
+        let span = step_span!("buyster.initiate_once", payment = %id);
+        traced(span, async move {
+            let currency = order.amount().currency();
+            if self.policy.limits(currency).is_none() {
+                return Err(Error::CurrencyNotAccepted(currency));
+            }
+            let now = self.clock.now();
+            let payment = Payment::with_id(id, order, phone.clone(), now, self.policy.payment_ttl);
+            self.retry(payment, |payment| Box::pin(self.store_once(payment, now)))
+                .await
+        })
+        .await
+    }
+
+    /// One attempt at storing `payment`, the payment of an idempotency key: made, or found made
+    /// for the same order and number, or the key refused. A lost race is the payment another
+    /// call made, read back; a payment archived meanwhile leaves its key free, and the attempt
+    /// goes again.
+    /// Stores `payment` under its key if the key is absent, with its `Initiated` event; its
+    /// version, or `None` when the key was taken.
+    async fn create(
+        &self,
+        payment: &Payment<Initiated>,
+        now: Timestamp,
+    ) -> Result<Option<crate::host::Version>, Error> {
+        let event = self.announcing().then(|| {
+            let id = event_id(payment.key(), None);
+            Event::payment(id, EventKind::Initiated, payment, now)
+        });
+        let write = self.with_event(self.payment_write(payment), event.as_ref());
+        let version = self.try_put(payment.key(), None, write).await?;
+        if version.is_some() {
+            self.emit_stored(event.as_ref());
+        }
+        Ok(version)
+    }
+
+    async fn store_once(
+        &self,
+        payment: Payment<Initiated>,
+        now: Timestamp,
+    ) -> Result<Attempt<Payment<Initiated>, AnyPayment>, Error> {
+        if let Some(version) = self.create(&payment, now).await? {
+            return Ok(Attempt::Done(payment.with_version(version).into_any()));
+        }
+        match self.find_payment(payment.id()).await? {
+            Some(found) if found.order() == payment.order() && found.phone() == payment.phone() => {
+                Ok(Attempt::Done(found))
+            }
+            Some(_) => Err(Error::IdempotencyKeyReused),
+            None => Ok(Attempt::Again(payment)),
+        }
     }
 
     /// The payment stored under `id`, in whatever state it is.

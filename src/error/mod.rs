@@ -9,6 +9,7 @@ pub use kinds::{EnrollmentKind, SpendingLimit, StateKind};
 use crate::display_text::TextError;
 use crate::host::{BankError, DeclineReason, SmsError, StoreError};
 use crate::iban::IbanError;
+use crate::idempotency::IdempotencyKeyError;
 use crate::money::{Amount, AmountError, Currency};
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
@@ -64,6 +65,12 @@ pub enum Error {
     /// still `OtpSent` and [`Engine::resend_code`](crate::Engine::resend_code) sends a new one.
     #[error("the payment or its code has expired")]
     Expired,
+    /// The merchant's idempotency key already names a payment of another order (another
+    /// amount, currency, reference, channel, display name or phone number): from
+    /// [`Engine::initiate_once`](crate::Engine::initiate_once). The stored payment is
+    /// unchanged; give this order a key of its own.
+    #[error("this idempotency key was used for another order")]
+    IdempotencyKeyReused,
     /// An amount could not be built or parsed.
     #[error("invalid amount: {0}")]
     InvalidAmount(AmountError),
@@ -82,6 +89,9 @@ pub enum Error {
     /// An IBAN could not be parsed or failed its checks.
     #[error("invalid IBAN: {0}")]
     InvalidIban(IbanError),
+    /// An idempotency key could not be parsed.
+    #[error("invalid idempotency key: {0}")]
+    InvalidIdempotencyKey(IdempotencyKeyError),
     /// A secret key could not be parsed.
     #[error("invalid secret key: expected 64 hexadecimal digits")]
     InvalidKey,
@@ -260,12 +270,14 @@ mod tests {
             Error::Declined(DeclineReason::InsufficientFunds),
             Error::Expired,
             Error::ExemptionWithdrawn,
+            Error::IdempotencyKeyReused,
             Error::InvalidAmount(AmountError::Malformed),
             Error::InvalidChannel,
             Error::InvalidCode(DigitsError::NotDigits),
             Error::InvalidEnrollmentId,
             Error::InvalidFundingToken(TextError::Empty),
             Error::InvalidIban(IbanError::ChecksumMismatch),
+            Error::InvalidIdempotencyKey(IdempotencyKeyError::ForbiddenCharacter { index: 254 }),
             Error::InvalidKey,
             Error::InvalidMerchant(TextError::TooLongForSms { max_septets: 40 }),
             Error::InvalidPaymentId,
@@ -324,12 +336,14 @@ mod tests {
             | Error::Declined(_)
             | Error::Expired
             | Error::ExemptionWithdrawn
+            | Error::IdempotencyKeyReused
             | Error::InvalidAmount(_)
             | Error::InvalidChannel
             | Error::InvalidCode(_)
             | Error::InvalidEnrollmentId
             | Error::InvalidFundingToken(_)
             | Error::InvalidIban(_)
+            | Error::InvalidIdempotencyKey(_)
             | Error::InvalidKey
             | Error::InvalidMerchant(_)
             | Error::InvalidPaymentId
@@ -363,7 +377,7 @@ mod tests {
     #[test]
     fn every_variant_reads_as_a_lowercase_sentence_without_data() {
         let errors = every_error();
-        assert_eq!(errors.len(), 44);
+        assert_eq!(errors.len(), 46);
         for error in errors {
             assert!(listed(&error));
             let text = error.to_string();

@@ -225,14 +225,24 @@ impl<S: State> Payment<S> {
 }
 
 impl Payment<Initiated> {
-    /// A new payment, not yet stored.
+    /// A new payment under a random id, not yet stored.
     pub(crate) fn new(
         order: Order,
         phone: PhoneNumber,
         now: Timestamp,
         ttl: core::time::Duration,
     ) -> Self {
-        let id = PaymentId::random();
+        Self::with_id(PaymentId::random(), order, phone, now, ttl)
+    }
+
+    /// A new payment under `id`, not yet stored: the id of an order's idempotency key.
+    pub(crate) fn with_id(
+        id: PaymentId,
+        order: Order,
+        phone: PhoneNumber,
+        now: Timestamp,
+        ttl: core::time::Duration,
+    ) -> Self {
         let head = Head {
             id,
             key: Key::payment(&id),

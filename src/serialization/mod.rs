@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::host::RefundKey;
 use crate::iban::Iban;
+use crate::idempotency::IdempotencyKey;
 use crate::ids::{EnrollmentId, PaymentId};
 use crate::money::Currency;
 use crate::order::{Channel, MerchantId};
@@ -86,6 +87,7 @@ as_text! {
     Channel => "a channel: web, mobile or tv",
     Region => "the ISO 3166 code of a region of the numbering plan, such as FR",
     RefundKey => "a refund key: 1 to 40 ASCII letters, digits, '.', '_', ':' or '-'",
+    IdempotencyKey => "an idempotency key: 1 to 255 printable ASCII characters",
 }
 
 /// The electronic form, `FR7630006000011234567890189`: `Display` prints the paper form.

@@ -8,8 +8,8 @@ use crate::common::*;
 use buyster::memory::MemoryStore;
 use buyster::testkit::block_on;
 use buyster::{
-    Amount, AnyPayment, Currency, Error, FundingToken, Iban, Key, Language, Merchant, Order,
-    OtpCode, PaymentId, PhoneNumber, Pin, Store,
+    Amount, AnyPayment, Currency, Error, FundingToken, Iban, IdempotencyKey, IdempotencyKeyError,
+    Key, Language, Merchant, Order, OtpCode, PaymentId, PhoneNumber, Pin, Store,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -162,6 +162,25 @@ proptest! {
         match Order::new(merchant, Amount::new(1, Currency::EUR).unwrap(), &input) {
             Ok(order) => prop_assert!(plain_display_text(order.reference(), 64), "{:?}", order.reference()),
             Err(error) => prop_assert!(matches!(error, Error::InvalidReference(_)), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn idempotency_keys(input in prop_oneof![typed(), "[ -~]{250,260}", "[ -~\t\n\u{7f}é]{0,300}"]) {
+        // The model, counted in characters: the first problem from the start.
+        let first_refused = input.chars().position(|c| !(' '..='~').contains(&c));
+        let expected = match first_refused {
+            _ if input.is_empty() => Some(IdempotencyKeyError::Empty),
+            Some(index) if index < 255 => Some(IdempotencyKeyError::ForbiddenCharacter { index }),
+            _ if input.chars().count() > 255 => Some(IdempotencyKeyError::TooLong { max: 255 }),
+            _ => None,
+        };
+        match (input.parse::<IdempotencyKey>(), expected) {
+            (Ok(key), None) => prop_assert_eq!(key.to_string(), input),
+            (Err(Error::InvalidIdempotencyKey(error)), Some(expected)) => {
+                prop_assert_eq!(error, expected)
+            }
+            (answer, expected) => prop_assert!(false, "{:?}: {:?}, not {:?}", input, answer, expected),
         }
     }
 

@@ -26,6 +26,7 @@ mod events;
 mod exemption;
 mod fuzz;
 mod hygiene;
+mod idempotency;
 mod keys;
 mod layout;
 mod limits;

@@ -10,9 +10,9 @@ use crate::common::*;
 use buyster::{
     AccountStatus, Amount, CancelReason, Channel, Confirmed, Currency, DebitReceipt, DeclineReason,
     EnrollmentFailure, EnrollmentId, EnrollmentKind, Event, EventKind, FailureReason, Iban,
-    Language, Merchant, MerchantId, NextLock, Order, PaymentId, PhoneNumber, PinChange, Receipt,
-    RefundKey, RefundReason, RefundReceipt, RefundStatus, Region, SpendingLimit, StateKind,
-    Timestamp,
+    IdempotencyKey, Language, Merchant, MerchantId, NextLock, Order, PaymentId, PhoneNumber,
+    PinChange, Receipt, RefundKey, RefundReason, RefundReceipt, RefundStatus, Region,
+    SpendingLimit, StateKind, Timestamp,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -204,6 +204,10 @@ fn kinds_and_reasons_are_their_snake_case_names() {
         &"RMA-2026:0042".parse::<RefundKey>().unwrap(),
         json!("RMA-2026:0042"),
     );
+    round_trip(
+        &" order/2026-000123 ".parse::<IdempotencyKey>().unwrap(),
+        json!(" order/2026-000123 "),
+    );
     let answer = PinChange::Rejected {
         attempts_left: 2,
         next_lock: NextLock::Permanent,
@@ -222,6 +226,10 @@ fn kinds_and_reasons_are_their_snake_case_names() {
     refusal::<NextLock>(json!({"temporary": {"seconds": 900}}));
     refusal::<Region>(json!("XX"));
     refusal::<RefundKey>(json!("a/b"));
+    let refused = refusal::<IdempotencyKey>(json!("commande-n°12"));
+    assert!(refused.contains("index 10"), "{refused}");
+    assert!(!refused.contains("commande"), "{refused}");
+    refusal::<IdempotencyKey>(json!(""));
 }
 
 #[test]

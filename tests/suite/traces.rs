@@ -12,8 +12,8 @@ use crate::common::*;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::{
     AccountStatus, AnyPayment, CancelReason, CodeCheck, Confirmed, Engine, EnrollmentCheck,
-    Exemption, Keys, OtpSent, PhoneNumber, PinCheck, Policy, RefundKey, RefundReason, SecretKey,
-    TracingEvents,
+    Exemption, IdempotencyKey, Keys, OtpSent, PhoneNumber, PinCheck, Policy, RefundKey,
+    RefundReason, SecretKey, TracingEvents,
 };
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -437,6 +437,42 @@ async fn audit_events_are_info_events_with_their_fields() {
         "612345678",
         "30006000011234567890189",
     ] {
+        assert!(
+            !text.contains(sentinel),
+            "{sentinel} reached the subscriber"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn initiate_once_names_its_payment_and_never_the_key() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let engine = engine(&MemorySms::new());
+    let phone: PhoneNumber = PHONE.parse().unwrap();
+    let key: IdempotencyKey = "order-key-CMD-7781".parse().unwrap();
+    let made = engine.initiate_once(order(4990), &phone, &key).await;
+    let id = Some(made.unwrap().id().to_string());
+    engine
+        .initiate_once(order(4990), &phone, &key)
+        .await
+        .unwrap();
+    let other = engine.initiate_once(order(5990), &phone, &key).await;
+    assert!(other.is_err());
+    let step = |state: &str, outcome: &str| {
+        let name = "buyster.initiate_once".to_owned();
+        (name, id.clone(), state.to_owned(), outcome.to_owned())
+    };
+    assert_eq!(
+        steps(&capture),
+        [
+            step("initiated", "ok"),
+            step("initiated", "ok"),
+            step("-", "idempotency_key_reused"),
+        ]
+    );
+    let text = capture.text();
+    for sentinel in ["order-key", "CMD-7781", "612345678"] {
         assert!(
             !text.contains(sentinel),
             "{sentinel} reached the subscriber"
