@@ -101,25 +101,19 @@ impl EventId {
     /// The id of event number `n` of the write of `key` over `replaced` (`None`: the write that
     /// created it).
     pub(crate) fn of_write(key: &str, replaced: Option<u64>, n: u8) -> Self {
-        use sha2::Digest as _;
-        let mut hash = sha2::Sha256::new();
-        hash.update(b"buyster event\0");
-        hash.update((key.len() as u64).to_be_bytes());
-        hash.update(key.as_bytes());
-        match replaced {
+        let replaced = match replaced {
             Some(version) => {
-                hash.update([1]);
-                hash.update(version.to_be_bytes());
+                let [a, b, c, d, e, f, g, h] = version.to_be_bytes();
+                [1, a, b, c, d, e, f, g, h]
             }
-            None => hash.update([0]),
-        }
-        hash.update([n]);
-        let digest = hash.finalize();
-        let mut id = [0u8; 16];
-        for (to, from) in id.iter_mut().zip(digest.iter()) {
-            *to = *from;
-        }
-        Self(id)
+            None => [0; 9],
+        };
+        Self(crate::crypto::digest16(&[
+            b"buyster event",
+            key.as_bytes(),
+            &replaced,
+            &[n],
+        ]))
     }
 
     /// The id of the event that reports what followed the write of `key` that made `version`
