@@ -295,8 +295,7 @@ async fn a_rotation_across_instances_in_two_steps_never_meets_a_record_it_cannot
     assert_eq!(host.bank.debits().len(), 1);
     // A ring that only accepts key 2 never seals with it.
     assert!(matches!(
-        Keys::new(1, SecretKey::from_bytes(MASTER))
-            .accept(1, SecretKey::from_bytes(NEXT)),
+        Keys::new(1, SecretKey::from_bytes(MASTER)).accept(1, SecretKey::from_bytes(NEXT)),
         Err(Error::KeyIdInUse { key_id: 1 })
     ));
 }
