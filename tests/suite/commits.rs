@@ -163,12 +163,34 @@ async fn expired(batches: bool) -> ([usize; 3], usize) {
 
 #[tokio::test]
 async fn a_checkout_and_an_expired_payment_count_their_commits() {
-    // Per step: initiate, verify_pin (the guard's reset, reservation and SMS count, then the
-    // payment), send_code, confirm (the code used up, then the debit's outcome).
-    assert_eq!(checkout(false).await, [1, 2, 1, 2], "one write at a time");
-    assert_eq!(checkout(true).await, [1, 2, 1, 2], "a store that batches");
-    // initiate, verify_pin, and the recovery: the payment failed, its share given back, and,
-    // a recovery delay later, the failed record taken out of the due index.
-    assert_eq!(expired(false).await, ([1, 2, 3], 2), "one write at a time");
-    assert_eq!(expired(true).await, ([1, 2, 3], 2), "a store that batches");
+    // Per step: initiate, verify_pin, send_code, confirm (the code used up, then the debit's
+    // outcome). One write at a time, verify_pin writes the guard (failures forgotten, the
+    // amount reserved, the SMS counted), then the payment; a store that batches takes both in
+    // one commit: 6 commits become 5.
+    let one_by_one = checkout(false).await;
+    let batched = checkout(true).await;
+    assert_eq!(one_by_one, [1, 2, 1, 2], "one write at a time");
+    assert_eq!(batched, [1, 1, 1, 2], "a store that batches");
+    assert_eq!(
+        (
+            one_by_one.iter().sum::<usize>(),
+            batched.iter().sum::<usize>()
+        ),
+        (6, 5)
+    );
+    // initiate, verify_pin, and the recovery. One write at a time: the payment failed, its
+    // share given back, and, a recovery delay later (a second round), the failed record
+    // written again to leave the due index. Batched: the failed payment and its share in one
+    // commit, the record leaving the index with it: 6 commits become 3, 2 rounds 1.
+    let one_by_one = expired(false).await;
+    let batched = expired(true).await;
+    assert_eq!(one_by_one, ([1, 2, 3], 2), "one write at a time");
+    assert_eq!(batched, ([1, 1, 1], 1), "a store that batches");
+    assert_eq!(
+        (
+            one_by_one.0.iter().sum::<usize>(),
+            batched.0.iter().sum::<usize>()
+        ),
+        (6, 3)
+    );
 }
