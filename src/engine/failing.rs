@@ -56,10 +56,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// racing writer got there first, and nothing was written.
     ///
     /// A store that writes batches takes both in one write, and the failed payment leaves the
-    /// due index at once ([`Engine::fail_together`]). Otherwise the payment is written first,
-    /// due again a recovery delay later, and the share given back after it, best effort: a
-    /// crash between the two keeps the share counted (the safe side) until the due payment is
-    /// recovered.
+    /// due index at once ([`Engine::fail_together`]). Otherwise (or when the guard fails its
+    /// integrity check: a payment's end never waits on its number's guard) the payment is
+    /// written first, due again a recovery delay later, and the share given back after it,
+    /// best effort: a crash between the two keeps the share counted (the safe side) until the
+    /// due payment is recovered.
     pub(super) async fn store_failure(
         &self,
         next: Payment<Failed>,
@@ -67,7 +68,14 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
     ) -> Result<Option<Payment<Failed>>, Error> {
         if self.batches().await {
-            return self.fail_together(next, kind, now).await;
+            let key = self.number_keys(next.phone()).guard;
+            match self.read_guard(key).await {
+                Ok(guard) => return self.fail_together(next, guard, kind, now).await,
+                // A guard that fails its check never reads: the payment's end does not wait
+                // on it, and the share stays counted (the safe side).
+                Err(Error::Tampered) => {}
+                Err(error) => return Err(error),
+            }
         }
         let stored = self.replace_reporting(next, kind, now).await?;
         if let Some(done) = &stored {

@@ -190,18 +190,16 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
 
     /// Stores `next`, a payment just failed, by compare-and-swap at the version it was read
     /// with, and gives back what it reserved of its number's spending limits: in one batch with
-    /// the guard as read now. Nothing is then left to do on the payment: it is written with no
-    /// due time. `None` when a racing writer changed the payment or the guard first (nothing
-    /// written): the caller reads the payment again and decides again.
+    /// its number's guard as `read` just now. Nothing is then left to do on the payment: it is
+    /// written with no due time. `None` when a racing writer changed the payment or the guard
+    /// first (nothing written): the caller reads the payment again and decides again.
     pub(super) async fn fail_together(
         &self,
         next: Payment<Failed>,
+        read: GuardRead,
         kind: EventKind,
         now: Timestamp,
     ) -> Result<Option<Payment<Failed>>, Error> {
-        let read = self
-            .read_guard(self.number_keys(next.phone()).guard)
-            .await?;
         let event = self.announcing().then(|| {
             let id = event_id(next.key(), Some(next.version()));
             Event::payment(id, kind, &next, now)
