@@ -112,7 +112,9 @@ struct Point {
 }
 
 fn phone(buyer: usize) -> PhoneNumber {
-    format!("+336{:08}", 10_000_000 + buyer % BUYERS).parse().unwrap()
+    format!("+336{:08}", 10_000_000 + buyer % BUYERS)
+        .parse()
+        .unwrap()
 }
 
 fn policy() -> Policy {

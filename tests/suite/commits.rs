@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
 use buyster::{
-    CodeCheck, Due, Engine, Entry, Key, KeyedWrite, Keys, Outboxed, PinCheck, Policy, SecretKey,
-    Store, StoreError, Timestamp, Version, Write,
+    CodeCheck, Engine, Entry, Key, KeyedWrite, Keys, PinCheck, Policy, SecretKey, Store,
+    StoreError, Version, Write,
 };
 
 use crate::common::*;
@@ -51,17 +51,7 @@ impl Store for Counting {
         self.inner.put(key, expected, write).await
     }
 
-    async fn due(&self, until: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
-        self.inner.due(until, limit).await
-    }
-
-    async fn outbox(&self, limit: usize) -> Result<Vec<Outboxed>, StoreError> {
-        self.inner.outbox(limit).await
-    }
-
-    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), StoreError> {
-        self.inner.acknowledge(seqs).await
-    }
+    forward_background_calls!();
 
     async fn put_together(
         &self,

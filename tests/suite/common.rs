@@ -10,6 +10,37 @@ use buyster::{
     StateKind, Timestamp,
 };
 
+/// The store calls of the engine's background work (the due index, the outbox), handed to
+/// `self.inner` as they are: for a test store that wraps another to change its `get` or `put`.
+macro_rules! forward_background_calls {
+    () => {
+        async fn due(
+            &self,
+            until: buyster::Timestamp,
+            limit: usize,
+        ) -> Result<Vec<buyster::Due>, buyster::StoreError> {
+            buyster::Store::due(&self.inner, until, limit).await
+        }
+
+        async fn outbox(
+            &self,
+            limit: usize,
+        ) -> Result<Vec<buyster::Outboxed>, buyster::StoreError> {
+            buyster::Store::outbox(&self.inner, limit).await
+        }
+
+        async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
+            buyster::Store::acknowledge(&self.inner, seqs).await
+        }
+    };
+}
+
+#[allow(
+    unused_imports,
+    reason = "common.rs is a module of test binaries with no store of their own too"
+)]
+pub(crate) use forward_background_calls;
+
 pub const PIN: &str = "246813";
 pub const WRONG_PIN: &str = "246831";
 pub const PHONE: &str = "+33612345678";
@@ -286,21 +317,7 @@ impl buyster::Store for PausingStore {
         self.maybe_pause(Point::AfterPut, key).await;
         written
     }
-    async fn due(
-        &self,
-        until: buyster::Timestamp,
-        limit: usize,
-    ) -> Result<Vec<buyster::Due>, buyster::StoreError> {
-        buyster::Store::due(&self.inner, until, limit).await
-    }
-
-    async fn outbox(&self, limit: usize) -> Result<Vec<buyster::Outboxed>, buyster::StoreError> {
-        buyster::Store::outbox(&self.inner, limit).await
-    }
-
-    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
-        buyster::Store::acknowledge(&self.inner, seqs).await
-    }
+    forward_background_calls!();
 
     async fn put_together(
         &self,
@@ -380,21 +397,7 @@ impl<S: buyster::Store> buyster::Store for Batching<S> {
         self.inner.put(key, expected, write).await
     }
 
-    async fn due(
-        &self,
-        until: buyster::Timestamp,
-        limit: usize,
-    ) -> Result<Vec<buyster::Due>, buyster::StoreError> {
-        self.inner.due(until, limit).await
-    }
-
-    async fn outbox(&self, limit: usize) -> Result<Vec<buyster::Outboxed>, buyster::StoreError> {
-        self.inner.outbox(limit).await
-    }
-
-    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
-        self.inner.acknowledge(seqs).await
-    }
+    forward_background_calls!();
 
     async fn put_together(
         &self,

@@ -9,10 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::common::*;
 use buyster::memory::{BankFault, MemoryStore};
 use buyster::{
-    Amount, AnyPayment, CancelReason, Channel, CodeCheck, Currency, CurrencyLimits, Due, Entry,
-    Error, EventKind, IdempotencyKey, IdempotencyKeyError, Key, Keys, Merchant, Order, Outboxed,
-    PaymentId, PhoneNumber, PinCheck, Policy, SecretKey, StateKind, Store, StoreError, Timestamp,
-    Version, Write,
+    Amount, AnyPayment, CancelReason, Channel, CodeCheck, Currency, CurrencyLimits, Entry, Error,
+    EventKind, IdempotencyKey, IdempotencyKeyError, Key, Keys, Merchant, Order, PaymentId,
+    PhoneNumber, PinCheck, Policy, SecretKey, StateKind, Store, StoreError, Version, Write,
 };
 
 const OTHER_PHONE: &str = "+33698765432";
@@ -320,17 +319,7 @@ impl Store for ArchivingStore {
         self.inner.put(key, expected, write).await
     }
 
-    async fn due(&self, until: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
-        self.inner.due(until, limit).await
-    }
-
-    async fn outbox(&self, limit: usize) -> Result<Vec<Outboxed>, StoreError> {
-        self.inner.outbox(limit).await
-    }
-
-    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), StoreError> {
-        self.inner.acknowledge(seqs).await
-    }
+    forward_background_calls!();
 }
 
 #[tokio::test]

@@ -139,21 +139,7 @@ impl Store for LocksDuringTheCheck {
     ) -> Result<Version, StoreError> {
         self.inner.put(key, expected, write).await
     }
-    async fn due(
-        &self,
-        until: buyster::Timestamp,
-        limit: usize,
-    ) -> Result<Vec<buyster::Due>, buyster::StoreError> {
-        buyster::Store::due(&self.inner, until, limit).await
-    }
-
-    async fn outbox(&self, limit: usize) -> Result<Vec<buyster::Outboxed>, buyster::StoreError> {
-        buyster::Store::outbox(&self.inner, limit).await
-    }
-
-    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
-        buyster::Store::acknowledge(&self.inner, seqs).await
-    }
+    forward_background_calls!();
 }
 
 #[tokio::test]
