@@ -10,5 +10,6 @@ mod api;
 mod bank;
 mod browser;
 mod pages;
+mod recovery;
 mod store;
 mod support;

@@ -44,10 +44,10 @@ pub struct Config {
     pub master_key: Option<SecretKey>,
     /// The engine's limits.
     pub policy: Policy,
-    /// How often the recovery task runs.
+    /// How long the recovery task sleeps between two runs (a run goes on at once while its
+    /// rounds are full). What is due, and when, is the engine's: see
+    /// [`Policy::recovery_delay`].
     pub recovery_every: Duration,
-    /// How old an unfinished payment must be for the recovery task to take it up.
-    pub recovery_after: Duration,
     /// Whether `/dev/sms` and `/dev/ledger` are served.
     pub dev_pages: bool,
     /// Whether each SMS is printed on standard output.
@@ -62,8 +62,7 @@ impl Config {
             db,
             master_key: None,
             policy: Policy::default(),
-            recovery_every: Duration::from_secs(15),
-            recovery_after: Duration::from_secs(60),
+            recovery_every: Duration::from_secs(5),
             dev_pages: true,
             print_sms: true,
         }

@@ -4,13 +4,11 @@
 
 use axum::http::StatusCode;
 use buyster::{
-    AnyPayment, CancelReason, Clock, CodeCheck, DeclineReason, Error, Initiated, MerchantId,
-    NextLock, Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified,
-    Timestamp,
+    AnyPayment, CancelReason, CodeCheck, DeclineReason, Error, Initiated, MerchantId, NextLock,
+    Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Timestamp,
 };
 
 use super::App;
-use super::index::NewRecord;
 use super::input::Field;
 
 /// Why a step was refused, sorted for the answer to give (HTTP status, page text).
@@ -176,32 +174,13 @@ impl App {
             .map_err(|error| super::input::malformed(Field::Reference, error.to_string()).into())
     }
 
-    /// Starts a payment of `order` by the holder of `phone`, and records it for the recovery
-    /// task.
+    /// Starts a payment of `order` by the holder of `phone`.
     pub async fn start(&self, order: Order, phone: &PhoneNumber) -> Result<AnyPayment, Refusal> {
-        let payment = self
-            .engine
+        self.engine
             .initiate(order, phone)
             .await
-            .map_err(|error| Refusal::from(Problem::from_engine(&error, None)))?;
-        let order = payment.order();
-        let record = NewRecord {
-            id: payment.id(),
-            merchant: order.merchant().id().as_str(),
-            reference: order.reference(),
-            amount_minor: order.amount().minor_units(),
-            currency: order.amount().currency().code(),
-            created_at: payment.created_at(),
-        };
-        if let Err(error) = self.index.record(record).await {
-            // Unrecorded, the payment would escape the recovery task: end it now.
-            let _ = self
-                .engine
-                .cancel(payment.id(), CancelReason::Merchant)
-                .await;
-            return Err(internal("recording a payment", &error));
-        }
-        Ok(payment.into_any())
+            .map(buyster::Payment::into_any)
+            .map_err(|error| Refusal::from(Problem::from_engine(&error, None)))
     }
 
     /// The payment `id` as it stands.
@@ -234,7 +213,7 @@ impl App {
     pub async fn submit_code(&self, id: PaymentId, code: &OtpCode) -> Answer {
         let payment = self.resume::<OtpSent>(id).await?;
         match self.engine.confirm(payment, code).await {
-            Ok(CodeCheck::Confirmed(paid)) => self.moved(paid.into_any()).await,
+            Ok(CodeCheck::Confirmed(paid)) => Ok(Step::Moved(paid.into_any())),
             Ok(CodeCheck::Rejected {
                 payment,
                 attempts_left,
@@ -252,7 +231,7 @@ impl App {
         match self.payment(id).await? {
             AnyPayment::PinVerified(verified) => self.send_code(verified).await,
             AnyPayment::OtpSent(sent) => match self.engine.resend_code(sent).await {
-                Ok(sent) => self.moved(sent.into_any()).await,
+                Ok(sent) => Ok(Step::Moved(sent.into_any())),
                 Err(error) => Err(self.refusal(id, &error).await),
             },
             other => Err(Refusal {
@@ -265,7 +244,7 @@ impl App {
     /// Cancels the payment for the buyer (again: cancelling a failed payment changes nothing).
     pub async fn cancel(&self, id: PaymentId) -> Answer {
         match self.engine.cancel(id, CancelReason::Buyer).await {
-            Ok(failed) => self.moved(failed.into_any()).await,
+            Ok(failed) => Ok(Step::Moved(failed.into_any())),
             Err(error) => Err(self.refusal(id, &error).await),
         }
     }
@@ -273,7 +252,7 @@ impl App {
     async fn send_code(&self, verified: buyster::Payment<PinVerified>) -> Answer {
         let id = verified.id();
         match self.engine.send_code(verified).await {
-            Ok(sent) => self.moved(sent.into_any()).await,
+            Ok(sent) => Ok(Step::Moved(sent.into_any())),
             Err(error) => Err(self.refusal(id, &error).await),
         }
     }
@@ -288,11 +267,6 @@ impl App {
         }
     }
 
-    async fn moved(&self, payment: AnyPayment) -> Answer {
-        self.note(&payment).await;
-        Ok(Step::Moved(payment))
-    }
-
     /// The refusal for `error`, with the payment as the store now holds it.
     async fn refusal(&self, id: PaymentId, error: &Error) -> Refusal {
         let problem = Problem::from_engine(error, Some(id));
@@ -300,25 +274,7 @@ impl App {
             Problem::UnknownPayment | Problem::Internal => None,
             _ => self.engine.load(id).await.ok(),
         };
-        if let Some(payment) = &payment {
-            self.note(payment).await;
-        }
         Refusal { problem, payment }
-    }
-
-    /// Notes the payment's state in the index, for the recovery task. Best effort: a stale
-    /// state only makes the task look at the payment once more.
-    pub async fn note(&self, payment: &AnyPayment) {
-        let noted = self
-            .index
-            .note_state(payment.id(), payment.kind(), self.clock.now())
-            .await;
-        if let Err(error) = noted {
-            eprintln!(
-                "error: noting the state of payment {}: {error}",
-                payment.id()
-            );
-        }
     }
 }
 

@@ -1,10 +1,11 @@
-//! The merchant's own records beside the engine's: its merchants, and the payments it started
-//! (what the recovery task lists, since the engine's store has no listing).
+//! The merchant's own records beside the engine's: its merchants, and the counter that numbers
+//! the shop's orders. (Unfinished payments are the engine's to find: its store keeps a due
+//! index, which the recovery task reads.)
 
 use std::path::Path;
 
-use buyster::{Merchant, PaymentId, StateKind, Timestamp};
-use rusqlite::{Connection, OptionalExtension, params};
+use buyster::Merchant;
+use rusqlite::{OptionalExtension, params};
 
 use super::db::{Db, DbError};
 
@@ -13,40 +14,12 @@ const SCHEMA: &str = "
         id           TEXT PRIMARY KEY,
         display_name TEXT NOT NULL
     );
-    CREATE TABLE IF NOT EXISTS payments (
-        id           TEXT PRIMARY KEY,
-        merchant     TEXT NOT NULL REFERENCES merchants (id),
-        reference    TEXT NOT NULL,
-        amount_minor INTEGER NOT NULL,
-        currency     TEXT NOT NULL,
-        state        TEXT NOT NULL,
-        created_at   INTEGER NOT NULL,
-        updated_at   INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS unfinished_payments ON payments (created_at)
-        WHERE state NOT IN ('confirmed', 'failed');
     CREATE TABLE IF NOT EXISTS counters (
         name  TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     );";
 
-/// A payment as the merchant's index records it when it starts.
-pub struct NewRecord<'a> {
-    /// The engine's id.
-    pub id: PaymentId,
-    /// The merchant's id.
-    pub merchant: &'a str,
-    /// The merchant's order reference.
-    pub reference: &'a str,
-    /// Cents.
-    pub amount_minor: u64,
-    /// ISO 4217 code.
-    pub currency: &'a str,
-    /// When it started.
-    pub created_at: Timestamp,
-}
-
-/// The tables `merchants`, `payments` and `counters`.
+/// The tables `merchants` and `counters`.
 #[derive(Clone)]
 pub struct Index {
     db: Db,
@@ -97,63 +70,6 @@ impl Index {
         Ok(name.and_then(|name| Merchant::new(id, &name).ok()))
     }
 
-    /// Records a payment that just started.
-    pub async fn record(&self, payment: NewRecord<'_>) -> Result<(), DbError> {
-        let row = (
-            payment.id.to_string(),
-            payment.merchant.to_owned(),
-            payment.reference.to_owned(),
-            payment.amount_minor,
-            payment.currency.to_owned(),
-            payment.created_at.as_unix_millis(),
-        );
-        self.db
-            .call(move |connection| {
-                connection.execute(
-                    "INSERT INTO payments (id, merchant, reference, amount_minor, currency,
-                         state, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'initiated', ?6, ?6)",
-                    params![row.0, row.1, row.2, row.3, row.4, row.5],
-                )?;
-                Ok(())
-            })
-            .await
-    }
-
-    /// Notes the state a payment was last seen in.
-    pub async fn note_state(
-        &self,
-        id: PaymentId,
-        state: StateKind,
-        now: Timestamp,
-    ) -> Result<(), DbError> {
-        let (id, state, now) = (id.to_string(), state_name(state), now.as_unix_millis());
-        self.db
-            .call(move |connection| {
-                connection.execute(
-                    "UPDATE payments SET state = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![id, state, now],
-                )?;
-                Ok(())
-            })
-            .await
-    }
-
-    /// Payments not seen confirmed or failed, started before `before`: oldest first, at most
-    /// `limit`.
-    pub async fn unfinished(
-        &self,
-        before: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<PaymentId>, DbError> {
-        let before = before.as_unix_millis();
-        let ids: Vec<String> = self
-            .db
-            .call(move |connection| unfinished_ids(connection, before, limit))
-            .await?;
-        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
-    }
-
     /// The next number of the counter `name`, from 1.
     pub async fn next_number(&self, name: &'static str) -> Result<u64, DbError> {
         self.db
@@ -167,32 +83,5 @@ impl Index {
                 )?)
             })
             .await
-    }
-}
-
-fn unfinished_ids(
-    connection: &mut Connection,
-    before: u64,
-    limit: u32,
-) -> Result<Vec<String>, DbError> {
-    let mut statement = connection.prepare(
-        "SELECT id FROM payments
-         WHERE state NOT IN ('confirmed', 'failed') AND created_at < ?1
-         ORDER BY created_at LIMIT ?2",
-    )?;
-    let ids = statement.query_map(params![before, limit], |row| row.get(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
-}
-
-/// The state's name in the API and the index: `initiated`, `pin_verified`, `otp_sent`,
-/// `authorized`, `confirmed`, `failed`.
-pub fn state_name(state: StateKind) -> &'static str {
-    match state {
-        StateKind::Initiated => "initiated",
-        StateKind::PinVerified => "pin_verified",
-        StateKind::OtpSent => "otp_sent",
-        StateKind::Authorized => "authorized",
-        StateKind::Confirmed => "confirmed",
-        StateKind::Failed => "failed",
     }
 }

@@ -13,7 +13,7 @@
 //!   bank/        SqliteBank: a demo ledger honouring idempotency keys, debits and refunds
 //!   sms.rs       ConsoleSms: prints each SMS and keeps it for /dev/sms
 //!   clock.rs     ServerClock: the wall clock (tests move it forward)
-//!   index.rs     the merchant's own tables: merchants, payments (for recovery), counters
+//!   index.rs     the merchant's own tables: merchants, and the counter of order numbers
 //!
 //! Three SQLite files, each with one writer: the engine's store (`checkout.db`), whose writes
 //! all go through the store's writer thread, the bank's ledger (`checkout.bank.db`) and the
@@ -22,7 +22,8 @@
 //!   seed.rs      the demo merchant, buyer and basket
 //!   input.rs     parsing what buyers and merchants send
 //!   flow.rs      the buyer's steps, shared by the API and the pages
-//!   recovery.rs  the task that settles or expires unfinished payments
+//!   recovery.rs  the task that finishes the engine's due work (Engine::recover_due): settles
+//!                authorized payments, fails expired ones
 //!   api/         the JSON API
 //!   pages/       the HTML pages (checkout, and the development pages)
 //! ```
@@ -104,7 +105,6 @@ impl App {
 pub struct Server {
     app: Arc<App>,
     recovery_every: std::time::Duration,
-    recovery_after: std::time::Duration,
 }
 
 impl Server {
@@ -140,7 +140,6 @@ impl Server {
         let server = Self {
             app: Arc::new(app),
             recovery_every: config.recovery_every,
-            recovery_after: config.recovery_after,
         };
         Ok((server, origin))
     }
@@ -176,11 +175,7 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        let recovery = tokio::spawn(recovery::run(
-            Arc::clone(&self.app),
-            self.recovery_every,
-            self.recovery_after,
-        ));
+        let recovery = tokio::spawn(recovery::run(Arc::clone(&self.app), self.recovery_every));
         let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;

@@ -9,8 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::bank::decline_code;
 use super::super::flow::{Answer, Problem, Refusal, Step};
-use super::super::index::state_name;
-use super::view::PaymentView;
+use super::view::{PaymentView, state_name};
 
 /// An answer of the API, ready to send.
 pub struct Reply {
