@@ -9,6 +9,7 @@ mod server;
 mod api;
 mod bank;
 mod browser;
+mod once;
 mod pages;
 mod recovery;
 mod store;

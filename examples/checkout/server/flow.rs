@@ -4,8 +4,9 @@
 
 use axum::http::StatusCode;
 use buyster::{
-    AnyPayment, CancelReason, CodeCheck, DeclineReason, Error, Initiated, MerchantId, NextLock,
-    Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified, Timestamp,
+    AnyPayment, CancelReason, CodeCheck, DeclineReason, Error, IdempotencyKey, Initiated,
+    MerchantId, NextLock, Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck,
+    PinVerified, Timestamp,
 };
 
 use super::App;
@@ -31,6 +32,9 @@ pub enum Problem {
     ResendLimit,
     /// The payment kept changing under concurrent calls.
     Conflict,
+    /// The order's idempotency key already names a payment of another order (another
+    /// amount, currency, reference or channel) or another number.
+    KeyReused,
     /// The payment, or only its code, is past its time to live.
     Expired,
     /// The last allowed code was wrong: the payment has failed.
@@ -67,7 +71,9 @@ impl Problem {
             Self::Malformed { .. } | Self::UnknownMerchant => StatusCode::BAD_REQUEST,
             Self::Declined(_) => StatusCode::PAYMENT_REQUIRED,
             Self::UnknownPayment => StatusCode::NOT_FOUND,
-            Self::WrongState | Self::ResendLimit | Self::Conflict => StatusCode::CONFLICT,
+            Self::WrongState | Self::ResendLimit | Self::Conflict | Self::KeyReused => {
+                StatusCode::CONFLICT
+            }
             Self::Expired => StatusCode::GONE,
             Self::TooManyAttempts => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Locked { .. } => StatusCode::LOCKED,
@@ -83,6 +89,7 @@ impl Problem {
             Error::NotFound => Self::UnknownPayment,
             Error::WrongState { .. } => Self::WrongState,
             Error::Conflict => Self::Conflict,
+            Error::IdempotencyKeyReused => Self::KeyReused,
             Error::Expired => Self::Expired,
             Error::TooManyAttempts => Self::TooManyAttempts,
             Error::Locked { until } => Self::Locked { until: *until },
@@ -174,12 +181,18 @@ impl App {
             .map_err(|error| super::input::malformed(Field::Reference, error.to_string()).into())
     }
 
-    /// Starts a payment of `order` by the holder of `phone`.
-    pub async fn start(&self, order: Order, phone: &PhoneNumber) -> Result<AnyPayment, Refusal> {
+    /// Starts the one payment of `order` by the holder of `phone` under the merchant's `key`,
+    /// or gives back the payment an earlier request made for it, as it now stands: a retried
+    /// request, a double click or a second tab pays once.
+    pub async fn start(
+        &self,
+        order: Order,
+        phone: &PhoneNumber,
+        key: &IdempotencyKey,
+    ) -> Result<AnyPayment, Refusal> {
         self.engine
-            .initiate(order, phone)
+            .initiate_once(order, phone, key)
             .await
-            .map(buyster::Payment::into_any)
             .map_err(|error| Refusal::from(Problem::from_engine(&error, None)))
     }
 

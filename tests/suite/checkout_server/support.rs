@@ -152,9 +152,41 @@ impl TestServer {
         body: &str,
         cookie: Option<&str>,
     ) -> Answer {
+        self.send_with(method, path, content_type, body, cookie, &[])
+            .await
+    }
+
+    /// A JSON POST with an `Idempotency-Key` header.
+    pub async fn post_keyed(&self, path: &str, body: &Value, key: &str) -> Answer {
+        let body = body.to_string();
+        let headers = [("idempotency-key", key)];
+        self.send_with(
+            Method::POST,
+            path,
+            Some("application/json"),
+            &body,
+            None,
+            &headers,
+        )
+        .await
+    }
+
+    /// A request with `headers` besides.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+        cookie: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(content_type) = content_type {
             request = request.header(CONTENT_TYPE, content_type);
         }

@@ -87,6 +87,11 @@ impl Reply {
                 "wrong_state",
                 "the payment is not in a state that allows this step",
             ),
+            Problem::KeyReused => reply(
+                "idempotency_key_reused",
+                "this order (or Idempotency-Key) already has a payment of another amount, \
+                 currency, reference, channel or phone number; pay another order under a new key",
+            ),
             Problem::ResendLimit => reply("resend_limit", "the payment has no resend left"),
             Problem::Conflict => reply(
                 "conflict",
