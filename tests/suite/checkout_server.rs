@@ -14,3 +14,4 @@ mod pages;
 mod recovery;
 mod store;
 mod support;
+mod webhooks;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use buyster::{Policy, SecretKey};
 
+use super::webhook::{Schedule, WebhookSecret};
+
 /// What `--help` prints.
 pub const USAGE: &str = "\
 A merchant's checkout server on buyster and SQLite.
@@ -18,6 +20,12 @@ Options:
                      the merchant's tables go beside it, in PATH with the extensions .bank.db
                      and .index.db [env CHECKOUT_DB] [default: checkout.db]
   --no-dev-pages     turn off /dev/sms and /dev/ledger [env CHECKOUT_DEV_PAGES=0]
+  --webhook-url URL  POST each of the engine's events, signed, to this http:// URL; without
+                     it the engine keeps no durable events [env CHECKOUT_WEBHOOK_URL]
+  --webhook-secret-file PATH
+                     the webhook signing secret's file, created (mode 0600) if absent
+                     [env CHECKOUT_WEBHOOK_SECRET_FILE] [default: PATH of --db with the
+                     extension .webhook.key]; CHECKOUT_WEBHOOK_SECRET gives the secret itself
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
@@ -52,6 +60,18 @@ pub struct Config {
     pub dev_pages: bool,
     /// Whether each SMS is printed on standard output.
     pub print_sms: bool,
+    /// Where the engine's events are POSTed. `None`: the engine keeps no durable events and
+    /// no delivery task runs.
+    pub webhook_url: Option<String>,
+    /// The webhook signing secret, when given (`CHECKOUT_WEBHOOK_SECRET`); otherwise read from
+    /// or created in [`Config::webhook_secret_file`].
+    pub webhook_secret: Option<WebhookSecret>,
+    /// The secret's file, when given (`--webhook-secret-file`).
+    pub webhook_secret_path: Option<PathBuf>,
+    /// When the delivery task runs, and how long it waits after failures.
+    pub webhook_schedule: Schedule,
+    /// How long a webhook request may take before it counts as failed.
+    pub webhook_timeout: Duration,
 }
 
 impl Config {
@@ -65,7 +85,23 @@ impl Config {
             recovery_every: Duration::from_secs(5),
             dev_pages: true,
             print_sms: true,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_secret_path: None,
+            webhook_schedule: Schedule {
+                every: Duration::from_secs(1),
+                max_backoff: Duration::from_secs(5 * 60),
+            },
+            webhook_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// The webhook secret's file: `--webhook-secret-file`, or `checkout.webhook.key` beside
+    /// `checkout.db`.
+    pub fn webhook_secret_file(&self) -> PathBuf {
+        self.webhook_secret_path
+            .clone()
+            .unwrap_or_else(|| self.db.with_extension("webhook.key"))
     }
 
     /// The demo bank's ledger: `checkout.bank.db` beside `checkout.db`.
@@ -96,6 +132,14 @@ impl Config {
             config.master_key = Some(key);
         }
         config.dev_pages = env("CHECKOUT_DEV_PAGES").is_none_or(|value| value != "0");
+        config.webhook_url = env("CHECKOUT_WEBHOOK_URL");
+        config.webhook_secret_path = env("CHECKOUT_WEBHOOK_SECRET_FILE").map(PathBuf::from);
+        if let Some(text) = env("CHECKOUT_WEBHOOK_SECRET") {
+            let secret = text
+                .parse()
+                .map_err(|error| format!("CHECKOUT_WEBHOOK_SECRET: {error}"))?;
+            config.webhook_secret = Some(secret);
+        }
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -103,6 +147,10 @@ impl Config {
                 "--addr" => config.addr = parse_addr(&value_of(&arg, args.next())?)?,
                 "--db" => config.db = value_of(&arg, args.next())?.into(),
                 "--no-dev-pages" => config.dev_pages = false,
+                "--webhook-url" => config.webhook_url = Some(value_of(&arg, args.next())?),
+                "--webhook-secret-file" => {
+                    config.webhook_secret_path = Some(value_of(&arg, args.next())?.into());
+                }
                 other => return Err(format!("unknown argument {other:?}; see --help")),
             }
         }

@@ -22,6 +22,9 @@
 //!   seed.rs      the demo merchant, buyer and basket
 //!   input.rs     parsing what buyers and merchants send
 //!   flow.rs      the buyer's steps, shared by the API and the pages
+//!   webhook/     the engine's durable events POSTed to the merchant's URL, signed
+//!                (signature.rs: signing, and verify_webhook for receivers; delivery.rs:
+//!                the task, with backoff; secret.rs: the secret's file)
 //!   recovery.rs  the task that finishes the engine's due work (Engine::recover_due): settles
 //!                authorized payments, fails expired ones
 //!   api/         the JSON API
@@ -49,6 +52,7 @@ mod pages;
 mod recovery;
 pub mod seed;
 mod sms;
+pub mod webhook;
 
 use std::future::Future;
 use std::io;
@@ -65,6 +69,7 @@ pub use clock::ServerClock;
 pub use config::{Command, Config};
 pub use keyfile::KeyOrigin;
 pub use sms::ConsoleSms;
+pub use webhook::{SecretOrigin, WebhookSender};
 
 /// The engine on the server's host: SQLite store, console SMS, demo bank, wall clock.
 pub type CheckoutEngine = Engine<SqliteStore, ConsoleSms, SqliteBank, ServerClock>;
@@ -100,19 +105,29 @@ impl App {
     }
 }
 
+/// Where the server's secrets came from, for its start-up message.
+pub struct Origins {
+    /// The master key's.
+    pub key: KeyOrigin,
+    /// The webhook secret's, when webhooks are on.
+    pub webhook_secret: Option<SecretOrigin>,
+}
+
 /// The server: cheap to clone, each clone a handle on the same [`App`].
 #[derive(Clone)]
 pub struct Server {
     app: Arc<App>,
     recovery_every: std::time::Duration,
+    webhook: Option<(Arc<WebhookSender>, webhook::Schedule)>,
 }
 
 impl Server {
-    /// Opens the database (creating it and the key file on first start), builds the engine and
-    /// seeds the demo merchant and buyer. Says where the master key came from.
-    pub async fn open(config: Config) -> Result<(Self, KeyOrigin), StartError> {
+    /// Opens the database (creating it and the key file on first start), builds the engine
+    /// (keeping its events durable when they go to a webhook) and seeds the demo merchant and
+    /// buyer. Says where the master key and the webhook secret came from.
+    pub async fn open(mut config: Config) -> Result<(Self, Origins), StartError> {
         let (bank_db, index_db) = (config.bank_db(), config.index_db());
-        let (master, origin) = match config.master_key {
+        let (master, origin) = match config.master_key.take() {
             Some(key) => (key, KeyOrigin::Environment),
             None => keyfile::read_or_create(&keyfile::key_file_of(&config.db))?,
         };
@@ -120,13 +135,31 @@ impl Server {
         let sms = ConsoleSms::new(clock.clone(), config.print_sms);
         let bank = SqliteBank::open(&bank_db, clock.clone())?;
         let csrf = pages::CsrfKey::derive(&master);
-        let engine = Engine::builder(Keys::new(1, master))
+        let (webhook, webhook_origin) = match config.webhook_url.take() {
+            Some(url) => {
+                let (secret, origin) = match config.webhook_secret.take() {
+                    Some(secret) => (secret, SecretOrigin::Environment),
+                    None => webhook::read_or_create(&config.webhook_secret_file())?,
+                };
+                let sender =
+                    WebhookSender::new(&url, secret, config.webhook_timeout, clock.clone())?;
+                (
+                    Some((Arc::new(sender), config.webhook_schedule)),
+                    Some(origin),
+                )
+            }
+            None => (None, None),
+        };
+        let mut engine = Engine::builder(Keys::new(1, master))
             .store(SqliteStore::open(&config.db)?)
             .sms(sms.clone())
             .bank(bank.clone())
             .clock(clock.clone())
-            .policy(config.policy)
-            .build()?;
+            .policy(config.policy);
+        if webhook.is_some() {
+            engine = engine.durable_events();
+        }
+        let engine = engine.build()?;
         let app = App {
             engine,
             index: index::Index::open(&index_db)?,
@@ -140,8 +173,13 @@ impl Server {
         let server = Self {
             app: Arc::new(app),
             recovery_every: config.recovery_every,
+            webhook,
         };
-        Ok((server, origin))
+        let origins = Origins {
+            key: origin,
+            webhook_secret: webhook_origin,
+        };
+        Ok((server, origins))
     }
 
     /// The shared state.
@@ -176,12 +214,20 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let recovery = tokio::spawn(recovery::run(Arc::clone(&self.app), self.recovery_every));
+        let delivery = self.webhook.clone().map(|(sender, schedule)| {
+            tokio::spawn(webhook::run(Arc::clone(&self.app), sender, schedule))
+        });
         let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;
         // Stopping the task between two steps is safe: every step is a compare-and-swap, and
         // the next run picks up where this one stopped.
         recovery.abort();
+        if let Some(delivery) = delivery {
+            // An event handed on but not yet removed is handed on again next time, under its
+            // id: the receiver drops the copy.
+            delivery.abort();
+        }
         served
     }
 }

@@ -565,4 +565,19 @@ fn flags_override_the_environment() {
         Config::from_args(["-h".to_owned()], env),
         Ok(Command::Help)
     ));
+    let args = ["--webhook-url", "http://127.0.0.1:9/hooks"].map(String::from);
+    let Ok(Command::Run(config)) = Config::from_args(args, env) else {
+        panic!("no config");
+    };
+    assert_eq!(
+        config.webhook_url.as_deref(),
+        Some("http://127.0.0.1:9/hooks")
+    );
+    assert_eq!(
+        config.webhook_secret_file(),
+        std::path::Path::new("/tmp/shop.webhook.key")
+    );
+    assert!(Config::from_args(["--webhook-url".to_owned()], env).is_err());
+    let weak_secret = |name: &str| (name == "CHECKOUT_WEBHOOK_SECRET").then(|| "short".to_owned());
+    assert!(Config::from_args(Vec::new(), weak_secret).is_err());
 }
