@@ -26,6 +26,8 @@ Options:
                      the webhook signing secret's file, created (mode 0600) if absent
                      [env CHECKOUT_WEBHOOK_SECRET_FILE] [default: PATH of --db with the
                      extension .webhook.key]; CHECKOUT_WEBHOOK_SECRET gives the secret itself
+  --demo-buyers N    enroll N more demo buyers, +33 6 12 30 00 00 and on, with the demo
+                     buyer's PIN, for load tests [env CHECKOUT_DEMO_BUYERS] [default: 0]
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
@@ -68,6 +70,8 @@ pub struct Config {
     pub webhook_secret: Option<WebhookSecret>,
     /// The secret's file, when given (`--webhook-secret-file`).
     pub webhook_secret_path: Option<PathBuf>,
+    /// Demo buyers enrolled besides the first (see `seed::extra_buyer`), at most 1000.
+    pub demo_buyers: u16,
     /// When the delivery task runs, and how long it waits after failures.
     pub webhook_schedule: Schedule,
     /// How long a webhook request may take before it counts as failed.
@@ -88,6 +92,7 @@ impl Config {
             webhook_url: None,
             webhook_secret: None,
             webhook_secret_path: None,
+            demo_buyers: 0,
             webhook_schedule: Schedule {
                 every: Duration::from_secs(1),
                 max_backoff: Duration::from_secs(5 * 60),
@@ -134,6 +139,9 @@ impl Config {
         config.dev_pages = env("CHECKOUT_DEV_PAGES").is_none_or(|value| value != "0");
         config.webhook_url = env("CHECKOUT_WEBHOOK_URL");
         config.webhook_secret_path = env("CHECKOUT_WEBHOOK_SECRET_FILE").map(PathBuf::from);
+        if let Some(count) = env("CHECKOUT_DEMO_BUYERS") {
+            config.demo_buyers = parse_count(&count)?;
+        }
         if let Some(text) = env("CHECKOUT_WEBHOOK_SECRET") {
             let secret = text
                 .parse()
@@ -147,6 +155,7 @@ impl Config {
                 "--addr" => config.addr = parse_addr(&value_of(&arg, args.next())?)?,
                 "--db" => config.db = value_of(&arg, args.next())?.into(),
                 "--no-dev-pages" => config.dev_pages = false,
+                "--demo-buyers" => config.demo_buyers = parse_count(&value_of(&arg, args.next())?)?,
                 "--webhook-url" => config.webhook_url = Some(value_of(&arg, args.next())?),
                 "--webhook-secret-file" => {
                     config.webhook_secret_path = Some(value_of(&arg, args.next())?.into());
@@ -160,6 +169,13 @@ impl Config {
 
 fn value_of(flag: &str, value: Option<String>) -> Result<String, String> {
     value.ok_or_else(|| format!("{flag} needs a value; see --help"))
+}
+
+fn parse_count(text: &str) -> Result<u16, String> {
+    text.parse()
+        .ok()
+        .filter(|count| *count <= 1000)
+        .ok_or_else(|| format!("{text:?} is not a number of demo buyers from 0 to 1000"))
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use buyster::{
     AnyPayment, CancelReason, CodeCheck, DeclineReason, Error, IdempotencyKey, Initiated,
     MerchantId, NextLock, Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck,
-    PinVerified, Timestamp,
+    PinVerified, SpendingLimit, Timestamp,
 };
 
 use super::App;
@@ -54,6 +54,14 @@ pub enum Problem {
         /// When a resend is accepted.
         retry_at: Timestamp,
     },
+    /// The PIN was right, but the payment would take the number over a spending limit: the
+    /// payment stays where it was, nothing reserved.
+    LimitExceeded {
+        /// Which limit.
+        limit: SpendingLimit,
+        /// When the amount would fit again; `None` for never.
+        frees_at: Option<Timestamp>,
+    },
     /// The bank refused the debit: the payment has failed.
     Declined(DeclineReason),
     /// The bank did not answer: the payment stays authorized and is settled later.
@@ -69,7 +77,7 @@ impl Problem {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Malformed { .. } | Self::UnknownMerchant => StatusCode::BAD_REQUEST,
-            Self::Declined(_) => StatusCode::PAYMENT_REQUIRED,
+            Self::Declined(_) | Self::LimitExceeded { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::UnknownPayment => StatusCode::NOT_FOUND,
             Self::WrongState | Self::ResendLimit | Self::Conflict | Self::KeyReused => {
                 StatusCode::CONFLICT
@@ -101,6 +109,10 @@ impl Problem {
             },
             Error::ResendLimit => Self::ResendLimit,
             Error::Declined(reason) => Self::Declined(*reason),
+            Error::LimitExceeded { limit, frees_at } => Self::LimitExceeded {
+                limit: *limit,
+                frees_at: *frees_at,
+            },
             Error::Bank(_) => Self::BankUnavailable,
             Error::Sms(_) => Self::SmsUnavailable,
             Error::CurrencyNotAccepted(currency) => Self::Malformed {

@@ -169,7 +169,7 @@ impl Server {
             csrf,
             dev_pages: config.dev_pages,
         };
-        seed::seed(&app).await?;
+        seed::seed(&app, config.demo_buyers).await?;
         let server = Self {
             app: Arc::new(app),
             recovery_every: config.recovery_every,

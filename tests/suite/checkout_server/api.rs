@@ -251,6 +251,22 @@ async fn unknown_ids_are_404() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_over_a_spending_limit_is_402_at_the_right_pin() {
+    let server = TestServer::start().await;
+    let id = server.create(100_001, PHONE).await;
+    let refused = server.post(&pin(&id), json!({ "pin": PIN })).await;
+    refused
+        .expect(402, Some("limit_exceeded"))
+        .state("initiated");
+    assert_eq!(refused.field("limit"), "per_payment");
+    assert!(refused.json["frees_at"].is_null(), "{}", refused.text);
+    assert_eq!(server.server.app().sms.with_messages(|sms| sms.count()), 0);
+    // Within the limit, the same number goes on: the refusal counted no wrong PIN.
+    server.sent(100_000).await;
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_pins_lock_the_number_alike_for_unknown_numbers() {
     let server = TestServer::start().await;
     for phone in [PHONE, "+33 7 81 00 00 01"] {

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use buyster::{AnyPayment, NextLock, Timestamp};
+use buyster::{AnyPayment, NextLock, SpendingLimit, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::super::bank::decline_code;
@@ -126,6 +126,19 @@ impl Reply {
             Problem::ResendTooSoon { retry_at } => {
                 reply("resend_too_soon", "a new code cannot be sent yet").retry_at(*retry_at, now)
             }
+            Problem::LimitExceeded { limit, frees_at } => {
+                let refused = reply(
+                    "limit_exceeded",
+                    "the payment would exceed a spending limit of this number",
+                )
+                .with("limit", json!(limit_code(*limit)));
+                match frees_at {
+                    Some(at) => refused
+                        .with("frees_at", json!(at.to_string()))
+                        .retry_at(*at, now),
+                    None => refused.with("frees_at", Value::Null),
+                }
+            }
             Problem::Declined(reason) => reply("declined", "the bank declined the debit")
                 .with("decline_reason", json!(decline_code(*reason))),
             Problem::BankUnavailable => reply(
@@ -184,6 +197,16 @@ impl IntoResponse for Reply {
             headers.insert(header::LOCATION, location);
         }
         response
+    }
+}
+
+/// A spending limit's code in the API: `per_payment`, `per_24_hours`, `per_30_days`.
+fn limit_code(limit: SpendingLimit) -> &'static str {
+    match limit {
+        SpendingLimit::PerPayment => "per_payment",
+        SpendingLimit::Per24Hours => "per_24_hours",
+        // A limit a later buyster adds reads as the longest window.
+        _ => "per_30_days",
     }
 }
 

@@ -98,6 +98,9 @@ pub fn problem(problem: &Problem, now: Timestamp, policy: &Policy) -> String {
             "Un nouveau code pourra être envoyé dans {}.",
             time_left(now, *retry_at)
         ),
+        Problem::LimitExceeded { .. } => {
+            "Ce paiement dépasse le plafond de dépenses de votre numéro.".to_owned()
+        }
         Problem::Declined(_) => "Votre banque a refusé le paiement.".to_owned(),
         Problem::BankUnavailable => "Votre banque n'a pas encore répondu.".to_owned(),
         Problem::SmsUnavailable => "Le SMS n'a pas pu être envoyé : réessayez.".to_owned(),
