@@ -66,6 +66,23 @@ pub(crate) fn tags_equal(a: &Tag, b: &Tag) -> bool {
     a.ct_eq(b).into()
 }
 
+/// The first 16 bytes of SHA-256 over `parts`, each framed by its length: a name derived from
+/// public data (an event's id), not a secret.
+pub(crate) fn digest16(parts: &[&[u8]]) -> [u8; 16] {
+    use sha2::Digest as _;
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    let digest = hash.finalize();
+    let mut name = [0u8; 16];
+    for (to, from) in name.iter_mut().zip(digest.iter()) {
+        *to = *from;
+    }
+    name
+}
+
 /// `N` bytes from the thread-local CSPRNG (ChaCha, seeded from the operating system).
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     count::draw();

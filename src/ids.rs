@@ -91,41 +91,37 @@ impl EnrollmentId {
 /// every delivery of the event, so that a receiver drops the copies that at-least-once delivery
 /// may bring.
 ///
-/// Derived, not drawn: a hash of the record the change wrote, the version it replaced and the
-/// event's place among the change's events, so the id is known before the write that stores
-/// the event, and no two changes share one.
+/// Derived, not drawn: a hash of the record the change wrote, the version it replaced, the
+/// event's place among the change's events and its time, so the id is known before the write
+/// that stores the event, and no two changes share one.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventId([u8; 16]);
 
 impl EventId {
-    /// The id of event number `n` of the write of `key` over `replaced` (`None`: the write that
-    /// created it).
-    pub(crate) fn of_write(key: &str, replaced: Option<u64>, n: u8) -> Self {
-        use sha2::Digest as _;
-        let mut hash = sha2::Sha256::new();
-        hash.update(b"buyster event\0");
-        hash.update((key.len() as u64).to_be_bytes());
-        hash.update(key.as_bytes());
-        match replaced {
+    /// The id of event number `n`, made at `at` (Unix milliseconds), of the write of `key`
+    /// over `replaced` (`None`: the write that created it). The time keeps ids apart when a
+    /// restored backup makes a key's versions come again.
+    pub(crate) fn of_write(key: &str, replaced: Option<u64>, n: u8, at: u64) -> Self {
+        let replaced = match replaced {
             Some(version) => {
-                hash.update([1]);
-                hash.update(version.to_be_bytes());
+                let [a, b, c, d, e, f, g, h] = version.to_be_bytes();
+                [1, a, b, c, d, e, f, g, h]
             }
-            None => hash.update([0]),
-        }
-        hash.update([n]);
-        let digest = hash.finalize();
-        let mut id = [0u8; 16];
-        for (to, from) in id.iter_mut().zip(digest.iter()) {
-            *to = *from;
-        }
-        Self(id)
+            None => [0; 9],
+        };
+        Self(crate::crypto::digest16(&[
+            b"buyster event",
+            key.as_bytes(),
+            &replaced,
+            &[n],
+            &at.to_be_bytes(),
+        ]))
     }
 
     /// The id of the event that reports what followed the write of `key` that made `version`
     /// (an SMS handed to the gateway), and changed no record: no write reports it.
-    pub(crate) fn after_write(key: &str, version: u64) -> Self {
-        Self::of_write(key, Some(version), u8::MAX)
+    pub(crate) fn after_write(key: &str, version: u64, at: u64) -> Self {
+        Self::of_write(key, Some(version), u8::MAX, at)
     }
 
     /// The id of 16 bytes a verified event record holds.

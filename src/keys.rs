@@ -143,6 +143,39 @@ impl Keys {
         Ok(self)
     }
 
+    /// The same ring, also accepting what `master` made under `key_id`, still making
+    /// everything new under the current key: the first step of a rotation across several
+    /// server instances. Give every instance this ring first, then, once all run it, the ring
+    /// where the new key is current ([`Keys::rotate`]); no instance then meets a record sealed
+    /// under a key it does not hold.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyIdInUse`] when the ring already holds `key_id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use buyster::{Keys, SecretKey};
+    /// # let (old, new) = (SecretKey::generate(), SecretKey::generate());
+    /// # let (old_again, new_again) = (SecretKey::from_bytes(*old.expose_secret()), SecretKey::from_bytes(*new.expose_secret()));
+    /// // Step 1, on every instance: key 2 accepted, key 1 still in use.
+    /// let step_one = Keys::new(1, old).accept(2, new)?;
+    /// assert_eq!(step_one.key_id(), 1);
+    /// // Step 2, once every instance runs step 1: key 2 in use, key 1 still accepted.
+    /// let step_two = Keys::new(1, old_again).rotate(2, new_again)?;
+    /// assert_eq!(step_two.key_id(), 2);
+    /// # Ok::<(), buyster::Error>(())
+    /// ```
+    pub fn accept(mut self, key_id: u8, master: SecretKey) -> Result<Self, Error> {
+        if self.by_id(key_id).is_some() {
+            return Err(Error::KeyIdInUse { key_id });
+        }
+        let (accepted, _) = derive(key_id, &master);
+        self.previous.push(accepted);
+        Ok(self)
+    }
+
     /// The id everything new is made under.
     #[must_use]
     pub const fn key_id(&self) -> u8 {

@@ -236,7 +236,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     fn code_went_out(&self, sent: Payment<OtpSent>, now: Timestamp) -> Payment<OtpSent> {
         let resends_left = sent.resends_left();
         self.emit(|| {
-            let id = EventId::after_write(sent.key().as_str(), sent.version().number());
+            let id = EventId::after_write(
+                sent.key().as_str(),
+                sent.version().number(),
+                now.as_unix_millis(),
+            );
             Event::payment(id, EventKind::CodeSent { resends_left }, &sent, now)
         });
         sent

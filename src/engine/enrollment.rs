@@ -342,7 +342,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         self.sms.send(&sms).await.map_err(Error::Sms)?;
         self.emit(|| {
             let key = enrollment.key().as_str();
-            let id = EventId::after_write(key, enrollment.version().number());
+            let id = EventId::after_write(key, enrollment.version().number(), now.as_unix_millis());
             Event::enrollment(id, EventKind::EnrollmentStarted, &enrollment, now)
         });
         Ok(enrollment)

@@ -133,8 +133,10 @@ impl<St, Sm, Bk, C: Clock> Engine<St, Sm, Bk, C> {
         kind: EventKind,
     ) -> Option<Event> {
         self.announcing().then(|| {
-            let id = EventId::of_write(key.as_str(), replaced.map(Version::number), 0);
-            Event::number(id, kind, phone, self.clock.now())
+            let now = self.clock.now();
+            let replaced = replaced.map(Version::number);
+            let id = EventId::of_write(key.as_str(), replaced, 0, now.as_unix_millis());
+            Event::number(id, kind, phone, now)
         })
     }
 }

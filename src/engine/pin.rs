@@ -101,7 +101,11 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                             let kind = EventKind::LimitExceeded { limit, frees_at };
                             self.emit(|| {
                                 let key = payment.key().as_str();
-                                let id = EventId::after_write(key, payment.version().number());
+                                let id = EventId::after_write(
+                                    key,
+                                    payment.version().number(),
+                                    now.as_unix_millis(),
+                                );
                                 Event::payment(id, kind, &payment, now)
                             });
                             Err(Error::LimitExceeded { limit, frees_at })

@@ -23,8 +23,13 @@ use crate::time::Timestamp;
 use super::Engine;
 
 /// The id of the event that the write of `key` over `replaced` reports.
-pub(super) fn event_id(key: &Key, replaced: Option<Version>) -> EventId {
-    EventId::of_write(key.as_str(), replaced.map(Version::number), 0)
+pub(super) fn event_id(key: &Key, replaced: Option<Version>, at: Timestamp) -> EventId {
+    EventId::of_write(
+        key.as_str(),
+        replaced.map(Version::number),
+        0,
+        at.as_unix_millis(),
+    )
 }
 
 /// How many times a step reads again after losing a compare-and-swap race before it gives up
@@ -171,7 +176,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
     ) -> Result<Option<Payment<S>>, Error> {
         let event = self.announcing().then(|| {
-            let id = event_id(next.key(), Some(next.version()));
+            let id = event_id(next.key(), Some(next.version()), now);
             Event::payment(id, kind, &next, now)
         });
         let write = self.with_event(self.payment_write(&next), event.as_ref());
@@ -249,7 +254,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
     ) -> Result<Option<Enrollment<S>>, Error> {
         let event = self.announcing().then(|| {
-            let id = event_id(next.key(), Some(next.version()));
+            let id = event_id(next.key(), Some(next.version()), now);
             Event::enrollment(id, kind, &next, now)
         });
         let write = self.with_event(self.enrollment_write(&next), event.as_ref());
@@ -328,7 +333,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 };
                 let event = self
                     .announcing()
-                    .then(|| report(&answer, event_id(&read.key, read.version)))
+                    .then(|| report(&answer, event_id(&read.key, read.version, self.clock.now())))
                     .flatten();
                 Ok(self
                     .write_guard(read, &next, event.as_ref())

@@ -28,8 +28,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// - Anything else is returned unchanged.
     ///
     /// Idempotent and safe to call at any time, concurrently with the buyer's own calls: every
-    /// change it makes is a compare-and-swap like theirs. Call it from a background job for
-    /// the unpaid orders older than a minute or so.
+    /// change it makes is a compare-and-swap like theirs. [`Engine::recover_due`] calls it for
+    /// every payment the store's due index lists, with no id kept by the host; call it yourself
+    /// for one payment (a support tool, a merchant asking where an order stands).
     ///
     /// # Errors
     ///

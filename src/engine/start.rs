@@ -162,7 +162,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         now: Timestamp,
     ) -> Result<Option<crate::host::Version>, Error> {
         let event = self.announcing().then(|| {
-            let id = event_id(payment.key(), None);
+            let id = event_id(payment.key(), None, now);
             Event::payment(id, EventKind::Initiated, payment, now)
         });
         let write = self.with_event(self.payment_write(payment), event.as_ref());

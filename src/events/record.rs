@@ -312,7 +312,7 @@ mod tests {
     fn event(kind: EventKind, n: u8) -> Event {
         let full = n % 2 == 0;
         Event {
-            id: EventId::of_write("payment/00", Some(u64::from(n)), n),
+            id: EventId::of_write("payment/00", Some(u64::from(n)), n, 7),
             kind,
             at: Timestamp::from_unix_millis(1_795_786_860_000),
             phone: "+33 6 •• •• •• 78".to_owned(),
@@ -354,13 +354,18 @@ mod tests {
 
     #[test]
     fn ids_differ_by_record_version_and_place() {
-        let a = EventId::of_write("payment/01", Some(1), 0);
-        assert_eq!(a, EventId::of_write("payment/01", Some(1), 0));
+        let a = EventId::of_write("payment/01", Some(1), 0, 7);
+        assert_eq!(a, EventId::of_write("payment/01", Some(1), 0, 7));
+        assert_ne!(
+            a,
+            EventId::of_write("payment/01", Some(1), 0, 8),
+            "a later time"
+        );
         for other in [
-            EventId::of_write("payment/02", Some(1), 0),
-            EventId::of_write("payment/01", Some(2), 0),
-            EventId::of_write("payment/01", None, 0),
-            EventId::of_write("payment/01", Some(1), 1),
+            EventId::of_write("payment/02", Some(1), 0, 7),
+            EventId::of_write("payment/01", Some(2), 0, 7),
+            EventId::of_write("payment/01", None, 0, 7),
+            EventId::of_write("payment/01", Some(1), 1, 7),
         ] {
             assert_ne!(a, other);
         }

@@ -256,3 +256,46 @@ async fn a_changed_or_reset_pin_is_hashed_under_the_current_key() {
         PinCheck::Verified(_)
     ));
 }
+
+/// A rotation across two server instances, in two steps: first every instance accepts key 2
+/// while sealing with key 1, then one by one they seal with key 2. At no time does an instance
+/// meet a record it cannot read.
+#[tokio::test]
+async fn a_rotation_across_instances_in_two_steps_never_meets_a_record_it_cannot_read() {
+    let host = Host::new().await;
+    let step_one = || {
+        Keys::new(1, SecretKey::from_bytes(MASTER))
+            .accept(2, SecretKey::from_bytes(NEXT))
+            .unwrap()
+    };
+    let (a, b) = (
+        host.restarted(step_one(), Policy::default()),
+        host.restarted(step_one(), Policy::default()),
+    );
+    assert_eq!(step_one().key_id(), 1);
+    // Step two on instance a only: it seals with key 2; b, still on step one, reads it.
+    let a = {
+        drop(a);
+        rotated(&host)
+    };
+    let payment = a.initiate(order(4990), &host.phone).await.unwrap();
+    let id = payment.id();
+    let PinCheck::Verified(verified) = b
+        .verify_pin(b.resume(id).await.unwrap(), &pin(PIN))
+        .await
+        .unwrap()
+    else {
+        panic!("the right PIN was refused");
+    };
+    let sent = a.send_code(verified).await.unwrap();
+    let CodeCheck::Confirmed(_) = b.confirm(sent, &host.code()).await.unwrap() else {
+        panic!("the right code was refused");
+    };
+    // The index of accounts did not move: both found the same buyer.
+    assert_eq!(host.bank.debits().len(), 1);
+    // A ring that only accepts key 2 never seals with it.
+    assert!(matches!(
+        Keys::new(1, SecretKey::from_bytes(MASTER)).accept(1, SecretKey::from_bytes(NEXT)),
+        Err(Error::KeyIdInUse { key_id: 1 })
+    ));
+}
