@@ -40,6 +40,7 @@ async fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), server::StartError> {
     let (addr, dev_pages) = (config.addr, config.dev_pages);
     let (db, bank_db, index_db) = (config.db.clone(), config.bank_db(), config.index_db());
+    let on_postgres = config.postgres.is_some();
     let webhook_url = config.webhook_url.clone();
     let (server, origins) = Server::open(config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -51,9 +52,16 @@ async fn run(config: Config) -> Result<(), server::StartError> {
         println!("  SMS outbox:     {url}/dev/sms");
         println!("  bank ledger:    {url}/dev/ledger");
     }
-    println!("  engine's store: {} (buyster-sqlite)", db.display());
-    println!("  bank's ledger:  {}", bank_db.display());
-    println!("  shop's index:   {}", index_db.display());
+    if on_postgres {
+        // Not the URL: it may hold a password.
+        println!("  engine's store: PostgreSQL from --postgres (buyster-postgres, schema buyster)");
+        println!("  bank's ledger:  the same database (bank_ledger, bank_calls, bank_refunds)");
+        println!("  shop's index:   the same database (merchants, counters; dev_sms)");
+    } else {
+        println!("  engine's store: {} (buyster-sqlite)", db.display());
+        println!("  bank's ledger:  {}", bank_db.display());
+        println!("  shop's index:   {}", index_db.display());
+    }
     println!(
         "  demo merchant:  {} ({})",
         seed::MERCHANT_ID,

@@ -12,6 +12,7 @@ mod browser;
 mod kill;
 mod once;
 mod pages;
+mod postgres;
 mod receiver;
 mod recovery;
 mod store;

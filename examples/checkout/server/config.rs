@@ -19,6 +19,10 @@ Options:
   --db PATH          the engine's SQLite store, created if absent; the demo bank's ledger and
                      the merchant's tables go beside it, in PATH with the extensions .bank.db
                      and .index.db [env CHECKOUT_DB] [default: checkout.db]
+  --postgres URL     run on PostgreSQL (postgresql://user@host/db): the engine's store, the
+                     bank's ledger, the merchant's tables and the development SMS outbox,
+                     created if missing, so that several servers share them; --db then only
+                     places the key files [env BUYSTER_POSTGRES_URL]
   --no-dev-pages     turn off /dev/sms and /dev/ledger [env CHECKOUT_DEV_PAGES=0]
   --webhook-url URL  POST each of the engine's events, signed, to this http:// URL; without
                      it the engine keeps no durable events [env CHECKOUT_WEBHOOK_URL]
@@ -49,6 +53,9 @@ pub struct Config {
     /// the demo bank's ledger and the merchant's index are in files beside it, see
     /// [`Config::bank_db`] and [`Config::index_db`].
     pub db: PathBuf,
+    /// The PostgreSQL database for everything, when given (`--postgres`); SQLite files
+    /// otherwise.
+    pub postgres: Option<String>,
     /// The master key, when given (`BUYSTER_MASTER_KEY`); otherwise read from or created in
     /// the key file beside the database.
     pub master_key: Option<SecretKey>,
@@ -84,6 +91,7 @@ impl Config {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             db,
+            postgres: None,
             master_key: None,
             policy: Policy::default(),
             recovery_every: Duration::from_secs(5),
@@ -138,6 +146,7 @@ impl Config {
         }
         config.dev_pages = env("CHECKOUT_DEV_PAGES").is_none_or(|value| value != "0");
         config.webhook_url = env("CHECKOUT_WEBHOOK_URL");
+        config.postgres = env("BUYSTER_POSTGRES_URL");
         config.webhook_secret_path = env("CHECKOUT_WEBHOOK_SECRET_FILE").map(PathBuf::from);
         if let Some(count) = env("CHECKOUT_DEMO_BUYERS") {
             config.demo_buyers = parse_count(&count)?;
@@ -155,6 +164,7 @@ impl Config {
                 "--addr" => config.addr = parse_addr(&value_of(&arg, args.next())?)?,
                 "--db" => config.db = value_of(&arg, args.next())?.into(),
                 "--no-dev-pages" => config.dev_pages = false,
+                "--postgres" => config.postgres = Some(value_of(&arg, args.next())?),
                 "--demo-buyers" => config.demo_buyers = parse_count(&value_of(&arg, args.next())?)?,
                 "--webhook-url" => config.webhook_url = Some(value_of(&arg, args.next())?),
                 "--webhook-secret-file" => {

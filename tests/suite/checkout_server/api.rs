@@ -260,7 +260,7 @@ async fn a_payment_over_a_spending_limit_is_402_at_the_right_pin() {
         .state("initiated");
     assert_eq!(refused.field("limit"), "per_payment");
     assert!(refused.json["frees_at"].is_null(), "{}", refused.text);
-    assert_eq!(server.server.app().sms.with_messages(|sms| sms.count()), 0);
+    assert_eq!(server.server.app().sms.messages().await.unwrap().len(), 0);
     // Within the limit, the same number goes on: the refusal counted no wrong PIN.
     server.sent(100_000).await;
     server.finish().await;

@@ -66,7 +66,7 @@ async fn forms_are_taken_only_with_the_session_token() {
         assert_eq!(answer.status, 403, "{body}");
         assert!(answer.text.contains("Page expirée"));
     }
-    assert!(server.server.app().sms.with_messages(|sms| sms.count()) == 0);
+    assert!(server.server.app().sms.messages().await.unwrap().is_empty());
 
     let answer = server
         .post_raw("/checkout", Some(FORM), &form(&token), Some(&cookie))
@@ -112,7 +112,7 @@ async fn the_checkout_form_posted_again_pays_its_order_once() {
         assert_eq!(again.status, 303, "{}", again.text);
         assert_eq!(again.headers["location"], location.as_str());
     }
-    assert_eq!(server.server.app().sms.with_messages(|sms| sms.count()), 1);
+    assert_eq!(server.server.app().sms.messages().await.unwrap().len(), 1);
     // Another number for the same order: refused, the order's payment left as it is.
     let other = post("0611223344").await;
     assert_eq!(other.status, 409, "{}", other.text);
