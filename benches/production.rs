@@ -301,6 +301,100 @@ async fn sqlite() {
     );
 }
 
+/// Runs `sql` on the database of `url` and returns the first column of its one row.
+async fn one_number(pool: &buyster_postgres::deadpool_postgres::Pool, sql: &str) -> i64 {
+    let client = pool.get().await.unwrap();
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// The WAL syncs of the whole server so far.
+async fn wal_syncs(pool: &buyster_postgres::deadpool_postgres::Pool) -> i64 {
+    one_number(pool, "SELECT wal_sync FROM pg_stat_wal").await
+}
+
+/// pgbench's single-row updates per second at `clients`, on the database of `url`.
+fn pgbench(bindir: &str, url: &str, clients: usize, seconds: Duration) -> f64 {
+    let script = std::env::temp_dir().join(format!("buyster-pgbench-{}.sql", std::process::id()));
+    std::fs::write(
+        &script,
+        "\\set aid random(1, 100000)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(format!("{bindir}/pgbench"))
+        .args(["-n", "-c", &clients.to_string(), "-j", &clients.to_string()])
+        .args(["-T", &seconds.as_secs().to_string(), "-f"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .expect("pgbench runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix("tps = ")?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("pgbench said: {text}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn pg_bindir() -> String {
+    let out = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .expect("pg_config runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+async fn postgres() {
+    let server = buyster_test_postgres::TestPostgres::shared();
+    let url = server.fresh_database().await;
+    let bindir = pg_bindir();
+    let init = std::process::Command::new(format!("{bindir}/pgbench"))
+        .args(["-i", "-q", "-s", "1"])
+        .arg(&url)
+        .output()
+        .expect("pgbench -i runs");
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let pool = buyster_postgres::pool(&url, 32).unwrap();
+    let schema = buyster_postgres::Schema::new("bench").unwrap();
+    buyster_postgres::PostgresStore::migrate(&pool, &schema).await.unwrap();
+    let store = buyster_postgres::PostgresStore::new(
+        pool.clone(),
+        schema,
+        tokio::runtime::Handle::current(),
+    );
+    let (calls, sms) = (Arc::new(Calls::default()), MemorySms::new());
+    let engine = Arc::new(engine_over(store, Arc::clone(&calls), sms.clone()).await);
+    let per = calls_per_checkout(&engine, &sms, &calls).await;
+    let mut points = Vec::new();
+    let mut capacity = Vec::new();
+    for clients in CONCURRENCY {
+        let before = wal_syncs(&pool).await;
+        let mut measured = point(&engine, &sms, clients, seconds()).await;
+        measured.syncs = (wal_syncs(&pool).await - before) as f64 / measured.checkouts as f64;
+        points.push(measured);
+        let (bindir, url) = (bindir.clone(), url.clone());
+        let tps = tokio::task::spawn_blocking(move || pgbench(&bindir, &url, clients, seconds()))
+            .await
+            .unwrap();
+        capacity.push((clients, tps));
+    }
+    let settings = one_number(
+        &pool,
+        "SELECT (current_setting('synchronous_commit') = 'on')::int8",
+    )
+    .await;
+    print_table(
+        &format!(
+            "PostgreSQL {} (synchronous_commit {}, a pool of 32)",
+            server.url().split('@').nth(1).unwrap_or("server"),
+            if settings == 1 { "on" } else { "off" }
+        ),
+        &points,
+        per,
+        Some(&capacity),
+    );
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing more: a short run.
@@ -311,5 +405,8 @@ async fn main() {
     let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     if wants("sqlite") {
         sqlite().await;
+    }
+    if wants("postgres") {
+        postgres().await;
     }
 }

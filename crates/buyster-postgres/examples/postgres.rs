@@ -1,5 +1,6 @@
 //! A complete checkout with its records in PostgreSQL: enroll a buyer, take a payment with PIN
-//! and SMS code (SMS and bank in memory), then read what the database holds.
+//! and SMS code (SMS and bank in memory), read what the database holds, and deliver the
+//! durable events from its outbox.
 //!
 //! ```sh
 //! BUYSTER_POSTGRES_URL=postgresql://user@localhost/shop cargo run -p buyster-postgres --example postgres
@@ -8,8 +9,8 @@
 
 use buyster::memory::{MemoryBank, MemorySms};
 use buyster::{
-    Amount, CodeCheck, Currency, Engine, FundingSource, Keys, Language, Merchant, Order, OtpSent,
-    PhoneNumber, Pin, PinCheck, SecretKey, Store, Timestamp,
+    Amount, CodeCheck, Currency, DeliveryError, Engine, Event, EventDelivery, FundingSource, Keys,
+    Language, Merchant, Order, OtpSent, PhoneNumber, Pin, PinCheck, SecretKey, Store, Timestamp,
 };
 use buyster_postgres::{PostgresStore, Schema};
 use buyster_test_postgres::TestPostgres;
@@ -33,6 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .store(store.clone())
         .sms(sms.clone())
         .bank(bank.clone())
+        .durable_events()
         .build()?;
 
     // A number of its own per run, so that the example runs again on the same database.
@@ -72,8 +74,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     print_tables(&store).await?;
+    let round = engine.deliver_events(&Printer, 100).await?;
+    println!(
+        "delivered {} event(s); {} left in the outbox",
+        round.delivered,
+        store.outbox(1000).await?.len()
+    );
     drop(throwaway);
     Ok(())
+}
+
+/// Where the events go: standard output, in place of the merchant's order system.
+struct Printer;
+
+impl EventDelivery for Printer {
+    async fn deliver(&self, event: &Event) -> Result<(), DeliveryError> {
+        println!("  event {}: {event}", event.id());
+        Ok(())
+    }
 }
 
 /// What the checkout left in the database: each record's key and version, the due index and
