@@ -333,7 +333,12 @@ fn pgbench(bindir: &str, url: &str, clients: usize, seconds: Duration) -> f64 {
             let rest = line.strip_prefix("tps = ")?;
             rest.split_whitespace().next()?.parse().ok()
         })
-        .unwrap_or_else(|| panic!("pgbench said: {text}{}", String::from_utf8_lossy(&out.stderr)))
+        .unwrap_or_else(|| {
+            panic!(
+                "pgbench said: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
 }
 
 fn pg_bindir() -> String {
@@ -353,10 +358,16 @@ async fn postgres() {
         .arg(&url)
         .output()
         .expect("pgbench -i runs");
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     let pool = buyster_postgres::pool(&url, 32).unwrap();
     let schema = buyster_postgres::Schema::new("bench").unwrap();
-    buyster_postgres::PostgresStore::migrate(&pool, &schema).await.unwrap();
+    buyster_postgres::PostgresStore::migrate(&pool, &schema)
+        .await
+        .unwrap();
     let store = buyster_postgres::PostgresStore::new(
         pool.clone(),
         schema,

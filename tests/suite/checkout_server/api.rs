@@ -594,6 +594,27 @@ fn flags_override_the_environment() {
         std::path::Path::new("/tmp/shop.webhook.key")
     );
     assert!(Config::from_args(["--webhook-url".to_owned()], env).is_err());
+    let args = [
+        "--postgres",
+        "postgresql://shop@db/shop",
+        "--demo-buyers",
+        "40",
+    ]
+    .map(String::from);
+    let Ok(Command::Run(config)) = Config::from_args(args, env) else {
+        panic!("no config");
+    };
+    assert_eq!(
+        config.postgres.as_deref(),
+        Some("postgresql://shop@db/shop")
+    );
+    assert_eq!(config.demo_buyers, 40);
+    let on_postgres = |name: &str| (name == "BUYSTER_POSTGRES_URL").then(|| "host=db".to_owned());
+    let Ok(Command::Run(config)) = Config::from_args(Vec::new(), on_postgres) else {
+        panic!("no config");
+    };
+    assert_eq!(config.postgres.as_deref(), Some("host=db"));
+    assert!(Config::from_args(["--demo-buyers", "1001"].map(String::from), env).is_err());
     let weak_secret = |name: &str| (name == "CHECKOUT_WEBHOOK_SECRET").then(|| "short".to_owned());
     assert!(Config::from_args(Vec::new(), weak_secret).is_err());
 }
