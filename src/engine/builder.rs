@@ -203,6 +203,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> EngineBuilder<St, Sm, Bk, C>
             decoy,
             events: self.events,
             durable_events: self.durable_events,
+            batches: std::sync::OnceLock::new(),
         })
     }
 }

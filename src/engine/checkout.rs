@@ -217,11 +217,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                         }
                         CodeStep::Exhausted(next) => {
                             let kind = EventKind::Failed(next.reason());
-                            let Some(failed) = self.replace_reporting(next, kind, now).await?
-                            else {
+                            if self.store_failure(next, kind, now).await?.is_none() {
                                 return Ok(None);
-                            };
-                            self.release_share(failed.phone(), failed.id()).await;
+                            }
                             Err(Error::TooManyAttempts)
                         }
                     }

@@ -4,7 +4,8 @@
 //! (`records.rs`, from `payment::due_at` and `enrollment::due_at`): an open payment at its
 //! expiry, an authorized payment, a pending refund or a failed payment's spending share a
 //! [`Policy::recovery_delay`](crate::Policy) after the step that should have finished it, an
-//! open enrollment at its expiry. [`Engine::recover_due`] reads the earliest due keys and
+//! open enrollment at its expiry. (On a store that batches, a failed payment gives its share
+//! back in its own write, `together.rs`, and is never due.) [`Engine::recover_due`] reads the earliest due keys and
 //! finishes each; what it cannot finish yet (a bank that does not answer) it writes back due
 //! one delay later, behind the rest, so that nothing starves.
 
@@ -94,7 +95,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// - A payment left `Authorized` (a crash or a bank outage between the code and the
     ///   debit): settled with the idempotency key of every earlier attempt, so a debit the bank
     ///   made is found, never repeated.
-    /// - A failed payment whose spending share a crash kept: the share given back.
+    /// - A failed payment whose spending share a crash kept: the share given back (on a store
+    ///   that does not batch; one that does writes the failure and the share together).
     /// - A refund left pending: asked again under its own key.
     /// - An enrollment past its time to live: `Failed(Expired)`. One whose code was accepted
     ///   but whose call died before the end: `Enrolled` if its account was made, `Failed`

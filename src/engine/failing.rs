@@ -36,29 +36,52 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             Box::pin(async move {
                 let reason = why(&any);
                 let kind = EventKind::Failed(reason);
-                let stored = match any {
-                    AnyPayment::Initiated(p) => {
-                        self.replace_reporting(failed(p, reason, now), kind, now)
-                            .await?
-                    }
-                    AnyPayment::PinVerified(p) => {
-                        self.replace_reporting(failed(p, reason, now), kind, now)
-                            .await?
-                    }
-                    AnyPayment::OtpSent(p) => {
-                        self.replace_reporting(failed(p, reason, now), kind, now)
-                            .await?
-                    }
+                let next = match any {
+                    AnyPayment::Initiated(p) => failed(p, reason, now),
+                    AnyPayment::PinVerified(p) => failed(p, reason, now),
+                    AnyPayment::OtpSent(p) => failed(p, reason, now),
                     settled => return Ok(Attempt::Done(Ended::Settled(settled))),
                 };
-                let Some(done) = stored else {
-                    return Ok(Attempt::Again(self.read_payment(id).await?));
-                };
-                self.release_share(done.phone(), id).await;
-                Ok(Attempt::Done(Ended::Failed(done)))
+                match self.store_failure(next, kind, now).await? {
+                    Some(done) => Ok(Attempt::Done(Ended::Failed(done))),
+                    None => Ok(Attempt::Again(self.read_payment(id).await?)),
+                }
             })
         })
         .await
+    }
+
+    /// Stores `next`, a payment just failed, by compare-and-swap at the version it was read
+    /// with, and gives back what it reserved of its number's spending limits; `None` when a
+    /// racing writer got there first, and nothing was written.
+    ///
+    /// A store that writes batches takes both in one write, and the failed payment leaves the
+    /// due index at once ([`Engine::fail_together`]). Otherwise (or when the guard fails its
+    /// integrity check: a payment's end never waits on its number's guard) the payment is
+    /// written first, due again a recovery delay later, and the share given back after it,
+    /// best effort: a crash between the two keeps the share counted (the safe side) until the
+    /// due payment is recovered.
+    pub(super) async fn store_failure(
+        &self,
+        next: Payment<Failed>,
+        kind: EventKind,
+        now: Timestamp,
+    ) -> Result<Option<Payment<Failed>>, Error> {
+        if self.batches().await {
+            let key = self.number_keys(next.phone()).guard;
+            match self.read_guard(key).await {
+                Ok(guard) => return self.fail_together(next, guard, kind, now).await,
+                // A guard that fails its check never reads: the payment's end does not wait
+                // on it, and the share stays counted (the safe side).
+                Err(Error::Tampered) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let stored = self.replace_reporting(next, kind, now).await?;
+        if let Some(done) = &stored {
+            self.release_share(done.phone(), done.id()).await;
+        }
+        Ok(stored)
     }
 
     /// Records that `payment` expired, and returns the error to give the caller: `Expired` once
@@ -83,7 +106,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         }
     }
 
-    /// Gives back what `payment`, now failed, reserved of the spending limits of `phone`.
+    /// Gives back what `payment`, now failed, reserved of the spending limits of `phone`: the
+    /// second write of a failure on a store that does not batch, and the check, for a payment
+    /// found failed, that no crash kept its share.
     ///
     /// Called only once the failure is stored, so that a payment that can still be authorized
     /// never loses its share. Best effort: when it cannot write, the share stays counted (the

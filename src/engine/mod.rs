@@ -8,7 +8,8 @@
 //! `pin.rs`, `checkout.rs` (codes), `exempt.rs`, `settle.rs`, `cancel.rs`, `failing.rs` (expiry
 //! and the share a failed payment gives back), `recover.rs`, `refund.rs`, `enrollment.rs` (and
 //! `enrollment_code.rs`, what a typed enrollment code leads to), `pin_change.rs`, and
-//! `back_office.rs` (the host's own operations, behind [`Engine::back_office`]). `trace.rs`
+//! `back_office.rs` (the host's own operations, behind [`Engine::back_office`]); `together.rs`
+//! writes a guard and a payment in one batch when the store can. `trace.rs`
 //! gives each public step its span when the `tracing` feature is on, and is nothing otherwise.
 
 mod back_office;
@@ -28,9 +29,11 @@ mod recover;
 mod refund;
 mod settle;
 mod start;
+mod together;
 mod trace;
 
 use core::fmt;
+use std::sync::OnceLock;
 
 pub use back_office::BackOffice;
 pub use builder::{EngineBuilder, Unset};
@@ -61,6 +64,8 @@ pub struct Engine<St, Sm, Bk, C = SystemClock> {
     events: Option<Box<dyn EventSink>>,
     /// Whether each change's events go in the store's outbox with the change.
     durable_events: bool,
+    /// Whether the store writes batches ([`Store::put_together`](crate::Store)): asked once.
+    batches: OnceLock<bool>,
 }
 
 impl<St, Sm, Bk, C> fmt::Debug for Engine<St, Sm, Bk, C> {

@@ -4,11 +4,12 @@ use crate::Error;
 use crate::account::{ACCOUNT_RECORD, Account};
 use crate::events::{Event, EventKind};
 use crate::funding::FundingSource;
-use crate::guard::Failure;
+use crate::guard::{Failure, Guard};
 use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Version, Write};
 use crate::ids::EventId;
 use crate::payment::steps::{Accepted, pin_verified};
 use crate::payment::{Initiated, Payment, PinCheck, PinVerified};
+use crate::policy::Policy;
 use crate::secret::Pin;
 use crate::time::Timestamp;
 
@@ -48,7 +49,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// A right PIN reserves the payment's amount within the policy's spending limits in that
     /// same write, and decides whether the low-value exemption applies
     /// ([`Payment::exemption`]). Over a limit, the payment stays `Initiated`, nothing is
-    /// reserved and no SMS will be sent.
+    /// reserved and no SMS will be sent. On a store that writes batches
+    /// ([`Store::put_together`]), the payment is stored `PinVerified` in that same write too;
+    /// otherwise in a second one, after the guard's.
     ///
     /// # Errors
     ///
@@ -94,21 +97,19 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let guard = self.open_guard(keys.guard, now).await?;
             let account_key = keys.account;
             match self.check_pin(&account_key, pin).await? {
+                Found::Right(right) if self.batches().await => {
+                    let funding = right.account.funding().clone();
+                    let verified = self.verify_together(guard, payment, &funding, now).await;
+                    if matches!(verified, Ok(_) | Err(Error::LimitExceeded { .. })) {
+                        self.rehash(&account_key, right, pin).await;
+                    }
+                    Ok(PinCheck::Verified(verified?))
+                }
                 Found::Right(right) => {
                     let accepted = match self.accept_pin(guard, &payment, now).await {
                         Ok(accepted) => Ok(accepted),
-                        Err(Error::LimitExceeded { limit, frees_at }) => {
-                            let kind = EventKind::LimitExceeded { limit, frees_at };
-                            self.emit(|| {
-                                let key = payment.key().as_str();
-                                let id = EventId::after_write(
-                                    key,
-                                    payment.version().number(),
-                                    now.as_unix_millis(),
-                                );
-                                Event::payment(id, kind, &payment, now)
-                            });
-                            Err(Error::LimitExceeded { limit, frees_at })
+                        Err(error @ Error::LimitExceeded { .. }) => {
+                            Err(self.limit_refused(&payment, error, now))
                         }
                         // Not answered (the lock was reached meanwhile, or the store failed): the
                         // PIN was not accepted, and nothing is made from it.
@@ -163,24 +164,31 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         payment: &Payment<Initiated>,
         now: Timestamp,
     ) -> Result<Accepted, Error> {
-        let policy = &self.policy;
-        let (id, amount, lapses_at) =
-            (payment.id(), payment.order().amount(), payment.expires_at());
         self.update_guard(guard, |g| {
-            g.check_open(now)?;
-            let reset = g.after_success();
-            let reserved = reset.ledger().reserve(id, amount, now, lapses_at, policy);
-            let (reserved, exempt) = match reserved {
-                Ok((ledger, exempt)) => (reset.with_ledger(ledger), exempt),
-                Err(refusal) => return Ok((Some(reset), Err(refusal))),
-            };
-            let counted = (!exempt).then(|| reserved.after_sms(now, policy).ok());
-            Ok(match counted.flatten() {
-                Some(counted) => (Some(counted), Ok(Accepted::new(true, exempt))),
-                None => (Some(reserved), Ok(Accepted::new(false, exempt))),
-            })
+            let (next, accepted) = accepting(g, payment, now, &self.policy)?;
+            Ok((Some(next), accepted))
         })
         .await?
+    }
+
+    /// `error`, a refusal of the spending limits after a right PIN, once its event is handed to
+    /// the sink (it changes no record: the guard was only reset).
+    pub(super) fn limit_refused(
+        &self,
+        payment: &Payment<Initiated>,
+        error: Error,
+        now: Timestamp,
+    ) -> Error {
+        if let Error::LimitExceeded { limit, frees_at } = error {
+            let kind = EventKind::LimitExceeded { limit, frees_at };
+            self.emit(|| {
+                let key = payment.key().as_str();
+                let id =
+                    EventId::after_write(key, payment.version().number(), now.as_unix_millis());
+                Event::payment(id, kind, payment, now)
+            });
+        }
+        error
     }
 
     /// The number's guard under `key`, refused while it is locked at `now`.
@@ -287,6 +295,35 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         })
         .await
     }
+}
+
+/// The guard `g` after a right PIN for `payment` at `now`: failures forgotten, the payment's
+/// amount reserved within the spending limits (and its exemption from the code decided), and
+/// the SMS of the code counted when the window has room and a code is needed (one round trip
+/// fewer per checkout). Over a limit, the guard is only reset, and the refusal is the answer.
+///
+/// # Errors
+///
+/// [`Error::Locked`] while the guard is locked at `now`: nothing to write.
+pub(super) fn accepting(
+    g: &Guard,
+    payment: &Payment<Initiated>,
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<(Guard, Result<Accepted, Error>), Error> {
+    let (id, amount, lapses_at) = (payment.id(), payment.order().amount(), payment.expires_at());
+    g.check_open(now)?;
+    let reset = g.after_success();
+    let reserved = reset.ledger().reserve(id, amount, now, lapses_at, policy);
+    let (reserved, exempt) = match reserved {
+        Ok((ledger, exempt)) => (reset.with_ledger(ledger), exempt),
+        Err(refusal) => return Ok((reset, Err(refusal))),
+    };
+    let counted = (!exempt).then(|| reserved.after_sms(now, policy).ok());
+    Ok(match counted.flatten() {
+        Some(counted) => (counted, Ok(Accepted::new(true, exempt))),
+        None => (reserved, Ok(Accepted::new(false, exempt))),
+    })
 }
 
 /// The event of a counted wrong PIN.

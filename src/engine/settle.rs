@@ -64,8 +64,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                             let why = FailureReason::Declined(*reason);
                             let next = failed(payment, why, now);
                             let kind = EventKind::Failed(why);
-                            if let Some(done) = self.replace_reporting(next, kind, now).await? {
-                                self.release_share(done.phone(), id).await;
+                            if self.store_failure(next, kind, now).await?.is_some() {
                                 return Err(Error::Declined(*reason));
                             }
                         }

@@ -379,6 +379,13 @@ pub trait Store: Send + Sync {
     /// the expected one. The versions come back in the order of `writes`. The keys are
     /// distinct.
     ///
+    /// The engine batches a right PIN's guard with its payment, and a failed payment with the
+    /// guard that gets its spending share back: one durable commit instead of two, and a failed
+    /// payment that leaves the due index at once. It asks once, with an empty batch, whether
+    /// the store batches, and remembers the answer: an empty batch MUST write nothing, and
+    /// answer `Some(Ok(vec![]))` when the store batches; a store MUST give every call the same
+    /// answer, `Some` or `None`.
+    ///
     /// A store that cannot write several keys atomically keeps the default, which answers
     /// `None` without writing: the engine then writes them one by one, as the crash sweep
     /// proves safe, at the cost of one durable commit each.

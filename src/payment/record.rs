@@ -48,7 +48,8 @@ pub(crate) enum WorkLeft {
     /// Expire it, at its time to live, unless the buyer finishes first.
     AtExpiry,
     /// Finish what its step began (a debit, a refund, giving back a spending share), after
-    /// the step had its chance to.
+    /// the step had its chance to. A failed payment whose share went back in its own write (a
+    /// store that batches) has nothing left: the engine writes it with no due time.
     Soon,
     /// Nothing: it is finished.
     Nothing,

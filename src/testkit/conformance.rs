@@ -81,7 +81,8 @@ type Outcome = Result<(), String>;
 /// the earliest, up to a time and a limit, following each key's last applied write and not a
 /// conflicting one); the outbox (events appended with their write only, numbered up, in write
 /// order even under the storm, gone once acknowledged); and, when the store supports
-/// [`Store::put_together`], that a batch is written all or none.
+/// [`Store::put_together`], that an empty batch answers no versions and a batch is written
+/// all or none.
 ///
 /// Each check gets a store of its own from `make_store`, which MUST be empty (no record, no
 /// due key, no event): a fresh database, schema or table.
@@ -731,6 +732,10 @@ async fn together(store: &impl Store) -> Outcome {
             },
         ]
     };
+    match store.put_together(Vec::new()).await {
+        Some(Ok(versions)) if versions.is_empty() => {}
+        other => return Err(format!("an empty batch answered {other:?}")),
+    }
     let versions = match store.put_together(batch(None, None, "1")).await {
         Some(Ok(versions)) => versions,
         other => return Err(format!("a batch of two new keys answered {other:?}")),

@@ -248,11 +248,15 @@ impl<S: Store> Store for FaultyStore<S> {
     }
 
     /// A batch is one call of the plan, as a `put`: failing before writes none of it, after
-    /// writes all of it.
+    /// writes all of it. An empty batch writes nothing and is no call of the plan: it is how
+    /// the engine asks whether the store batches, and the inner store answers it.
     async fn put_together(
         &self,
         writes: Vec<KeyedWrite>,
     ) -> Option<Result<Vec<Version>, StoreError>> {
+        if writes.is_empty() {
+            return self.inner.put_together(writes).await;
+        }
         let fault = prelude(&self.plan, Call::StorePut).await;
         if fault == Some(Fault::FailBefore) {
             return Some(Err(StoreError::backend(InjectedFault(Fault::FailBefore))));

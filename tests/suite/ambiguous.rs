@@ -245,3 +245,134 @@ async fn a_lost_confirmation_write_after_the_debit_is_recovered_without_a_second
         );
     }
 }
+
+impl Setup {
+    /// Whether payments of `minors`, one after the other, all get their PIN verified: what is
+    /// left of the EUR 1,500 a day.
+    async fn fits(&self, minors: &[u64]) -> bool {
+        for &minor in minors {
+            let payment = self
+                .engine
+                .initiate(order(minor), &PHONE.parse().unwrap())
+                .await
+                .unwrap();
+            match self.engine.verify_pin(payment, &pin(PIN)).await {
+                Ok(PinCheck::Verified(_)) => {}
+                Err(Error::LimitExceeded { .. }) => return false,
+                other => panic!("{other:?}"),
+            }
+        }
+        true
+    }
+
+    async fn wrong_pin(&self) -> u8 {
+        let payment = self
+            .engine
+            .initiate(order(4990), &PHONE.parse().unwrap())
+            .await
+            .unwrap();
+        match self.engine.verify_pin(payment, &pin(WRONG_PIN)).await {
+            Ok(PinCheck::Rejected { attempts_left, .. }) => attempts_left,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_right_pin_whose_batch_committed_is_recovered_and_its_reservation_made_once() {
+    for fault in [Fault::FailBefore, Fault::FailAfter] {
+        let s = setup().await;
+        assert_eq!(s.wrong_pin().await, 2);
+        let payment = s
+            .engine
+            .initiate(order(4990), &PHONE.parse().unwrap())
+            .await
+            .unwrap();
+        let id = payment.id();
+        // verify_pin: get guard, get account, the guard and the payment in one batch.
+        s.fault_in(2, fault);
+        let error = s.engine.verify_pin(payment, &pin(PIN)).await.unwrap_err();
+        assert!(is_injected(&error), "{fault:?}: {error}");
+        assert_eq!(
+            s.plan.log()[s.plan.calls() - 1],
+            (Call::StorePut, Some(fault))
+        );
+        let applied = fault == Fault::FailAfter;
+        // All or none: the payment verified and the failures forgotten, or neither.
+        let expected = if applied {
+            StateKind::PinVerified
+        } else {
+            StateKind::Initiated
+        };
+        assert_eq!(
+            s.engine.load(id).await.unwrap().kind(),
+            expected,
+            "{fault:?}"
+        );
+        assert_eq!(
+            s.wrong_pin().await,
+            if applied { 2 } else { 1 },
+            "{fault:?}"
+        );
+        // The buyer carries on from where the payment stands.
+        let verified = if applied {
+            s.engine.resume::<buyster::PinVerified>(id).await.unwrap()
+        } else {
+            let payment = s.engine.resume::<buyster::Initiated>(id).await.unwrap();
+            let PinCheck::Verified(verified) =
+                s.engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+            else {
+                panic!("{fault:?}");
+            };
+            verified
+        };
+        let sent = s.engine.send_code(verified).await.unwrap();
+        let answer = s.engine.confirm(sent, &s.code()).await.unwrap();
+        assert!(matches!(answer, CodeCheck::Confirmed(_)), "{fault:?}");
+        assert_eq!(s.bank.debits().len(), 1, "{fault:?}");
+        // Its EUR 49.90 counts once against the EUR 1,500 a day: the rest fits, not a cent more.
+        assert!(s.fits(&[100_000, 45_010]).await, "{fault:?}");
+        assert!(!s.fits(&[1]).await, "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_expiry_whose_batch_committed_is_recovered_and_its_share_given_back() {
+    let s = setup().await;
+    let clock = ManualClock::new(T0);
+    let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
+        .store(FaultyStore::new(MemoryStore::new(), s.plan.clone()))
+        .sms(s.sms.clone())
+        .bank(s.bank.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let phone = PHONE.parse().unwrap();
+    engine
+        .enroll(&phone, &pin(PIN), IBAN.parse().unwrap())
+        .await
+        .unwrap();
+    let payment = engine.initiate(order(100_000), &phone).await.unwrap();
+    let id = payment.id();
+    let PinCheck::Verified(_) = engine.verify_pin(payment, &pin(PIN)).await.unwrap() else {
+        panic!("the right PIN was refused");
+    };
+    clock.advance(buyster::Policy::default().payment_ttl);
+    // recover_due: get the payment, get it again to recover it, get the guard, the failed
+    // payment and its share given back in one batch (committed, answer lost).
+    s.fault_in(3, Fault::FailAfter);
+    let work = engine.recover_due(10).await.unwrap();
+    assert_eq!((work.examined, work.errors), (1, 1), "{work:?}");
+    assert_eq!(engine.load(id).await.unwrap().kind(), StateKind::Failed);
+    // The error put the record back due a recovery delay later; the next round finds it
+    // failed with its share given back, and takes it out of the index.
+    clock.advance(buyster::Policy::default().recovery_delay);
+    let work = engine.recover_due(10).await.unwrap();
+    assert_eq!((work.examined, work.finished), (1, 1), "{work:?}");
+    assert_eq!(engine.recover_due(10).await.unwrap().examined, 0);
+    for minor in [100_000, 50_000] {
+        let payment = engine.initiate(order(minor), &phone).await.unwrap();
+        let check = engine.verify_pin(payment, &pin(PIN)).await;
+        assert!(matches!(check, Ok(PinCheck::Verified(_))), "{check:?}");
+    }
+}

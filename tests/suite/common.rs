@@ -207,11 +207,13 @@ struct Pause {
 
 /// A store over a [`MemoryStore`] that stops once, at the first call of the armed kind on a
 /// key with the armed prefix, until the test lets it go: a way to land other calls exactly
-/// between two steps of an engine operation.
+/// between two steps of an engine operation. It writes one key at a time unless made with
+/// [`PausingStore::batching`]; a batch with a key of the prefix stops as a `put` would.
 #[derive(Clone)]
 pub struct PausingStore {
     inner: MemoryStore,
     pause: std::sync::Arc<std::sync::Mutex<Option<Pause>>>,
+    batches: bool,
 }
 
 impl PausingStore {
@@ -219,6 +221,15 @@ impl PausingStore {
         Self {
             inner,
             pause: Default::default(),
+            batches: false,
+        }
+    }
+
+    /// A pausing store that writes batches, as the memory store does.
+    pub fn batching(inner: MemoryStore) -> Self {
+        Self {
+            batches: true,
+            ..Self::new(inner)
         }
     }
 
@@ -290,6 +301,24 @@ impl buyster::Store for PausingStore {
     async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
         buyster::Store::acknowledge(&self.inner, seqs).await
     }
+
+    async fn put_together(
+        &self,
+        writes: Vec<buyster::KeyedWrite>,
+    ) -> Option<Result<Vec<buyster::Version>, buyster::StoreError>> {
+        if !self.batches {
+            return None;
+        }
+        let keys: Vec<buyster::Key> = writes.iter().map(|write| write.key.clone()).collect();
+        for key in &keys {
+            self.maybe_pause(Point::BeforePut, key).await;
+        }
+        let written = buyster::Store::put_together(&self.inner, writes).await;
+        for key in &keys {
+            self.maybe_pause(Point::AfterPut, key).await;
+        }
+        written
+    }
 }
 
 impl Host {
@@ -307,5 +336,74 @@ impl Host {
             .policy(self.engine.policy().clone())
             .build()
             .unwrap()
+    }
+}
+
+/// A store over `S` that writes batches only when `batches` says so: otherwise its
+/// `put_together` answers `None`, as a store that cannot write several keys atomically does,
+/// and the engine writes one key at a time.
+#[derive(Clone)]
+pub struct Batching<S> {
+    pub inner: S,
+    pub batches: bool,
+}
+
+impl<S> Batching<S> {
+    /// `inner` as it is: with its batches, if it has them.
+    pub fn on(inner: S) -> Self {
+        Self {
+            inner,
+            batches: true,
+        }
+    }
+
+    /// `inner` with its batches hidden.
+    pub fn off(inner: S) -> Self {
+        Self {
+            inner,
+            batches: false,
+        }
+    }
+}
+
+impl<S: buyster::Store> buyster::Store for Batching<S> {
+    async fn get(&self, key: &buyster::Key) -> Result<Option<buyster::Entry>, buyster::StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &buyster::Key,
+        expected: Option<buyster::Version>,
+        write: buyster::Write,
+    ) -> Result<buyster::Version, buyster::StoreError> {
+        self.inner.put(key, expected, write).await
+    }
+
+    async fn due(
+        &self,
+        until: buyster::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<buyster::Due>, buyster::StoreError> {
+        self.inner.due(until, limit).await
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<buyster::Outboxed>, buyster::StoreError> {
+        self.inner.outbox(limit).await
+    }
+
+    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
+        self.inner.acknowledge(seqs).await
+    }
+
+    async fn put_together(
+        &self,
+        writes: Vec<buyster::KeyedWrite>,
+    ) -> Option<Result<Vec<buyster::Version>, buyster::StoreError>> {
+        if self.batches {
+            self.inner.put_together(writes).await
+        } else {
+            None
+        }
     }
 }

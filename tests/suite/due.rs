@@ -51,8 +51,9 @@ async fn each_state_tells_the_store_when_its_payment_falls_due() {
     );
 }
 
-#[tokio::test]
-async fn abandoned_payments_expire_with_no_id_kept_and_give_their_share_back() {
+/// Three payments abandoned with their codes sent, which fill the daily limit, expired by
+/// `recover_due` on a store that writes batches or not: their shares come back.
+async fn abandoned_payments_expire(batches: bool) -> Host {
     // A daily limit that three abandoned payments of EUR 49.90 would fill.
     let policy = Policy {
         max_per_payment: 5_000,
@@ -60,40 +61,70 @@ async fn abandoned_payments_expire_with_no_id_kept_and_give_their_share_back() {
         ..Policy::default()
     };
     let host = Host::with_policy(policy.clone()).await;
+    let engine = host.engine_over(Batching {
+        inner: host.store.clone(),
+        batches,
+    });
     let mut abandoned = Vec::new();
     for _ in 0..3 {
-        abandoned.push(host.sent().await.id());
+        let payment = engine.initiate(order(4990), &host.phone).await.unwrap();
+        let Ok(PinCheck::Verified(verified)) = engine.verify_pin(payment, &pin(PIN)).await else {
+            panic!("the right PIN was refused");
+        };
+        abandoned.push(engine.send_code(verified).await.unwrap().id());
         host.clock.advance(seconds(1));
     }
     // The limit is full: a fourth payment is refused.
-    let fourth = host.initiate().await;
+    let fourth = engine.initiate(order(4990), &host.phone).await.unwrap();
     assert!(matches!(
-        host.engine.verify_pin(fourth, &pin(PIN)).await,
+        engine.verify_pin(fourth, &pin(PIN)).await,
         Err(Error::LimitExceeded { .. })
     ));
     // Nothing is due before the first expiry.
-    let work = host.engine.recover_due(100).await.unwrap();
+    let work = engine.recover_due(100).await.unwrap();
     assert_eq!((work.examined, work.finished), (0, 0));
     host.clock.advance(policy.payment_ttl);
-    let work = host.engine.recover_due(100).await.unwrap();
+    let work = engine.recover_due(100).await.unwrap();
     assert_eq!(work.examined, 4, "{work:?}");
     assert_eq!((work.finished, work.postponed, work.errors), (4, 0, 0));
     for id in &abandoned {
         assert_eq!(host.failure(*id).await, FailureReason::Expired);
     }
     // The shares are back: a new payment fits.
-    let fifth = host.initiate().await;
+    let fifth = engine.initiate(order(4990), &host.phone).await.unwrap();
     assert!(matches!(
-        host.engine.verify_pin(fifth, &pin(PIN)).await,
+        engine.verify_pin(fifth, &pin(PIN)).await,
         Ok(PinCheck::Verified(_))
     ));
-    // The failed ones come due once more, to give back a share a crash might have kept, and
-    // then leave the index.
-    host.clock.advance(policy.recovery_delay);
-    let work = host.engine.recover_due(100).await.unwrap();
+    let work = engine.recover_due(100).await.unwrap();
+    assert_eq!(work.examined, 0, "{work:?}");
+    host
+}
+
+#[tokio::test]
+async fn abandoned_payments_expire_with_no_id_kept_and_give_their_share_back() {
+    // One write at a time: the failed ones come due once more, to give back a share a crash
+    // between the payment's write and the guard's might have kept, and then leave the index.
+    let host = abandoned_payments_expire(false).await;
+    let engine = host.engine_over(Batching::off(host.store.clone()));
+    assert_eq!(index(&host).len(), 5, "{:?}", index(&host));
+    host.clock.advance(Policy::default().recovery_delay);
+    let work = engine.recover_due(100).await.unwrap();
     assert_eq!((work.examined, work.finished), (4, 4), "{work:?}");
     let left: Vec<String> = index(&host).into_iter().map(|(key, _)| key).collect();
     assert_eq!(left.len(), 1, "only the fifth, open payment: {left:?}");
+}
+
+#[tokio::test]
+async fn a_store_that_batches_takes_a_failed_payment_out_of_the_index_at_once() {
+    // Each failed payment and its share given back in one write: nothing is left to do on it,
+    // and it leaves the index with that write.
+    let host = abandoned_payments_expire(true).await;
+    let left: Vec<String> = index(&host).into_iter().map(|(key, _)| key).collect();
+    assert_eq!(left.len(), 1, "only the fifth, open payment: {left:?}");
+    host.clock.advance(Policy::default().recovery_delay);
+    let work = host.engine.recover_due(100).await.unwrap();
+    assert_eq!(work.examined, 0, "{work:?}");
 }
 
 #[tokio::test]

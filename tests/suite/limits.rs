@@ -339,15 +339,29 @@ async fn the_policy_sets_the_figures() {
 }
 
 #[cfg(feature = "testkit")]
-#[tokio::test]
-async fn a_share_kept_by_a_failed_write_comes_back_at_the_next_cancel() {
+type FaultyEngine = buyster::Engine<
+    buyster::testkit::FaultyStore<Batching<buyster::memory::MemoryStore>>,
+    buyster::memory::MemorySms,
+    buyster::memory::MemoryBank,
+    buyster::memory::ManualClock,
+>;
+
+/// An engine over a store that fails the calls `plan` says, writing batches or not, with the
+/// buyer enrolled and a payment of EUR 1,000 verified (a daily limit of EUR 1,500): its id.
+#[cfg(feature = "testkit")]
+async fn faulty_with_a_share(
+    plan: &buyster::testkit::FaultPlan,
+    batches: bool,
+) -> (FaultyEngine, buyster::PaymentId) {
     use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
-    use buyster::testkit::{Fault, FaultPlan, FaultyStore};
     use buyster::{Engine, Keys, SecretKey};
 
-    let plan = FaultPlan::none();
+    let store = Batching {
+        inner: MemoryStore::new(),
+        batches,
+    };
     let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
-        .store(FaultyStore::new(MemoryStore::new(), plan.clone()))
+        .store(buyster::testkit::FaultyStore::new(store, plan.clone()))
         .sms(MemorySms::new())
         .bank(MemoryBank::new())
         .clock(ManualClock::new(T0))
@@ -358,27 +372,70 @@ async fn a_share_kept_by_a_failed_write_comes_back_at_the_next_cancel() {
         .enroll(&phone, &pin(PIN), IBAN.parse().unwrap())
         .await
         .unwrap();
-    let verify = |minor| {
-        let (engine, phone) = (&engine, &phone);
-        async move {
-            let payment = engine.initiate(order(minor), phone).await.unwrap();
-            engine.verify_pin(payment, &pin(PIN)).await
-        }
-    };
-    let Ok(PinCheck::Verified(first)) = verify(150_000 - 50_000).await else {
+    let Ok(PinCheck::Verified(first)) = verify_on(&engine, 150_000 - 50_000).await else {
         panic!()
     };
-    let id = first.id();
+    (engine, first.id())
+}
+
+#[cfg(feature = "testkit")]
+async fn verify_on(engine: &FaultyEngine, minor: u64) -> Result<PinCheck, Error> {
+    let phone = PHONE.parse().unwrap();
+    let payment = engine.initiate(order(minor), &phone).await.unwrap();
+    engine.verify_pin(payment, &pin(PIN)).await
+}
+
+#[cfg(feature = "testkit")]
+#[tokio::test]
+async fn a_share_kept_by_a_failed_write_comes_back_at_the_next_cancel() {
+    use buyster::testkit::{Fault, FaultPlan};
+
+    // A store that writes one key at a time.
+    let plan = FaultPlan::none();
+    let (engine, id) = faulty_with_a_share(&plan, false).await;
     // The cancel: read the payment, write it failed, read the guard, write the guard (fails).
     let _ = plan.clone().and(plan.calls() + 3, Fault::FailBefore);
     engine.cancel(id, CancelReason::Buyer).await.unwrap();
     assert!(matches!(
-        verify(100_000).await,
+        verify_on(&engine, 100_000).await,
         Err(Error::LimitExceeded { .. })
     ));
     // Cancelling again is idempotent, and gives the share back this time.
     engine.cancel(id, CancelReason::Buyer).await.unwrap();
-    assert!(matches!(verify(100_000).await, Ok(PinCheck::Verified(_))));
+    assert!(matches!(
+        verify_on(&engine, 100_000).await,
+        Ok(PinCheck::Verified(_))
+    ));
+}
+
+#[cfg(feature = "testkit")]
+#[tokio::test]
+async fn a_store_that_batches_fails_a_payment_and_gives_its_share_back_all_or_none() {
+    use buyster::testkit::{Fault, FaultPlan};
+
+    let plan = FaultPlan::none();
+    let (engine, id) = faulty_with_a_share(&plan, true).await;
+    // The cancel: read the payment, read the guard, write both together (fails): nothing
+    // written, the payment still open and its share still held.
+    let _ = plan.clone().and(plan.calls() + 2, Fault::FailBefore);
+    assert!(matches!(
+        engine.cancel(id, CancelReason::Buyer).await,
+        Err(Error::Storage(_))
+    ));
+    assert_eq!(
+        engine.load(id).await.unwrap().kind(),
+        buyster::StateKind::PinVerified
+    );
+    assert!(matches!(
+        verify_on(&engine, 100_000).await,
+        Err(Error::LimitExceeded { .. })
+    ));
+    // Cancelled again: failed, and its share back in the same write.
+    engine.cancel(id, CancelReason::Buyer).await.unwrap();
+    assert!(matches!(
+        verify_on(&engine, 100_000).await,
+        Ok(PinCheck::Verified(_))
+    ));
 }
 
 #[tokio::test]

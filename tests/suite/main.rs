@@ -15,6 +15,7 @@ mod ambiguous;
 mod checkout;
 mod checkout_server;
 mod code;
+mod commits;
 mod compile_fail;
 mod conformance;
 mod cost;

@@ -340,3 +340,87 @@ async fn a_bank_outage_then_recovery_reports_each_change_once() {
         ["initiated", "pin_verified", "authorized", "confirmed"]
     );
 }
+
+/// Four payments of `host`'s buyer through `engine`: paid after a wrong PIN, cancelled after
+/// its PIN, failed by too many wrong codes, declined by the bank. The last three give their
+/// shares back.
+async fn four_payments<St: Store>(engine: &DurableEngine<St>, host: &Host) {
+    let verified = || async {
+        let payment = engine.initiate(order(4990), &host.phone).await.unwrap();
+        let PinCheck::Verified(verified) = engine.verify_pin(payment, &pin(PIN)).await.unwrap()
+        else {
+            panic!("the right PIN was refused");
+        };
+        verified
+    };
+    let payment = engine.initiate(order(4990), &host.phone).await.unwrap();
+    let PinCheck::Rejected { .. } = engine.verify_pin(payment, &pin(WRONG_PIN)).await.unwrap()
+    else {
+        panic!("a wrong PIN was accepted");
+    };
+    let sent = engine.send_code(verified().await).await.unwrap();
+    engine.confirm(sent, &host.code()).await.unwrap();
+    let cancelled = verified().await.id();
+    engine
+        .cancel(cancelled, buyster::CancelReason::Buyer)
+        .await
+        .unwrap();
+    let mut sent = engine.send_code(verified().await).await.unwrap();
+    let wrong = other_code(&host.code());
+    loop {
+        match engine.confirm(sent, &wrong).await {
+            Ok(buyster::CodeCheck::Rejected { payment, .. }) => sent = payment,
+            Err(buyster::Error::TooManyAttempts) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let sent = engine.send_code(verified().await).await.unwrap();
+    host.bank.fail_next(BankFault::Decline(
+        buyster::DeclineReason::InsufficientFunds,
+    ));
+    assert!(engine.confirm(sent, &host.code()).await.is_err());
+}
+
+#[tokio::test]
+async fn a_store_that_batches_stores_the_events_of_the_writes_it_replaces() {
+    let mut kinds = Vec::new();
+    for batches in [true, false] {
+        let host = Host::new().await;
+        let store = Batching {
+            inner: host.store.clone(),
+            batches,
+        };
+        let (engine, sink) = durable(&host, store);
+        four_payments(&engine, &host).await;
+        let receiver = Receiver::default();
+        let round = engine.deliver_events(&receiver, 100).await.unwrap();
+        assert_eq!(round.delivered, 18, "batches: {batches}");
+        // The sink had each stored event once the write was applied, under the same id.
+        let stored: Vec<EventId> = sink
+            .events()
+            .iter()
+            .filter(|e| e.kind().name() != "code_sent" && e.kind().name() != "limit_exceeded")
+            .map(Event::id)
+            .collect();
+        assert_eq!(stored, receiver.ids(), "batches: {batches}");
+        kinds.push(receiver.kinds());
+    }
+    assert_eq!(kinds[0], kinds[1]);
+    assert_eq!(
+        kinds[0],
+        [
+            ["initiated", "pin_rejected", "initiated", "pin_verified"].as_slice(),
+            &["authorized", "confirmed"],
+            &["initiated", "pin_verified", "failed"],
+            &[
+                "initiated",
+                "pin_verified",
+                "code_rejected",
+                "code_rejected",
+                "failed"
+            ],
+            &["initiated", "pin_verified", "authorized", "failed"],
+        ]
+        .concat()
+    );
+}

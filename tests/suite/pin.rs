@@ -407,3 +407,60 @@ async fn wrong_pins_warn_before_the_lock_that_is_permanent() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_lock_reached_while_a_right_pins_batch_waits_refuses_the_right_pin() {
+    let host = Host::new().await;
+    assert_eq!(wrong(&host).await.unwrap(), 2);
+    assert_eq!(wrong(&host).await.unwrap(), 1);
+    // The right PIN's guard and payment, decided from what it read, wait to be written...
+    let pausing = PausingStore::batching(host.store.clone());
+    let (reached, resume) = pausing.arm(Point::BeforePut, "guard/");
+    let engine = host.engine_over(pausing);
+    let payment = host.initiate().await;
+    let id = payment.id();
+    let checking = tokio::spawn(async move { engine.verify_pin(payment, &pin(PIN)).await });
+    reached.await.unwrap();
+    // ...while a wrong PIN reaches the lock.
+    assert!(matches!(wrong(&host).await, Err(Error::Locked { .. })));
+    resume.send(()).unwrap();
+    // The batch lost the race: the guard read again is locked, and the right PIN is refused,
+    // nothing of it written.
+    let answer = checking.await.unwrap();
+    assert!(matches!(answer, Err(Error::Locked { .. })), "{answer:?}");
+    assert_eq!(host.kind(id).await, StateKind::Initiated);
+    assert!(matches!(right(&host).await, Err(Error::Locked { .. })));
+}
+
+#[tokio::test]
+async fn a_right_pin_for_a_payment_that_moved_on_is_still_counted() {
+    for batches in [true, false] {
+        let host = Host::new().await;
+        let engine = host.engine_over(Batching {
+            inner: host.store.clone(),
+            batches,
+        });
+        let id = host.initiate().await.id();
+        let first = engine.resume::<buyster::Initiated>(id).await.unwrap();
+        let second = engine.resume::<buyster::Initiated>(id).await.unwrap();
+        assert!(matches!(
+            engine.verify_pin(first, &pin(PIN)).await,
+            Ok(PinCheck::Verified(_))
+        ));
+        assert_eq!(wrong(&host).await.unwrap(), 2, "batches: {batches}");
+        // The second tab's right PIN finds the payment verified already: it is refused, after
+        // its guess is counted (the wrong one before it forgotten).
+        let error = engine.verify_pin(second, &pin(PIN)).await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::WrongState {
+                    expected: StateKind::Initiated,
+                    found: StateKind::PinVerified
+                }
+            ),
+            "batches: {batches}: {error}"
+        );
+        assert_eq!(wrong(&host).await.unwrap(), 2, "batches: {batches}");
+    }
+}

@@ -17,7 +17,7 @@ use buyster::{
 const ROUNDS: u64 = 200;
 const THREADS: usize = 16;
 
-type StressEngine = Engine<FaultyStore<MemoryStore>, MemorySms, MemoryBank, ManualClock>;
+type StressEngine = Engine<FaultyStore<Batching<MemoryStore>>, MemorySms, MemoryBank, ManualClock>;
 
 struct Round {
     engine: StressEngine,
@@ -30,12 +30,18 @@ struct Round {
 impl Round {
     /// A fresh host whose store yields 0 to 3 times in each call, drawn from `seed`.
     fn new(seed: u64) -> Self {
+        Self::with(seed, true)
+    }
+
+    /// A fresh host as [`Round::new`] makes, over a store that writes batches or not.
+    fn with(seed: u64, batches: bool) -> Self {
         let (sms, bank, clock) = (MemorySms::new(), MemoryBank::new(), ManualClock::new(T0));
+        let store = Batching {
+            inner: MemoryStore::new(),
+            batches,
+        };
         let engine = Engine::builder(Keys::new(1, SecretKey::from_bytes(MASTER)))
-            .store(FaultyStore::new(
-                MemoryStore::new(),
-                FaultPlan::seeded(seed, 0),
-            ))
+            .store(FaultyStore::new(store, FaultPlan::seeded(seed, 0)))
             .sms(sms.clone())
             .bank(bank.clone())
             .clock(clock.clone())
@@ -300,6 +306,91 @@ fn a_right_pin_among_parallel_guesses_is_answered_only_before_the_lock() {
             "seed {seed}: {wrong} wrong and {right} right answered"
         );
     }
+}
+
+/// One right PIN among fifteen wrong ones on the same number, on a store that writes batches
+/// (the right PIN's guard and payment in one write) or not (the guard, then the payment).
+fn a_right_pin_racing_wrong_pins(batches: bool) {
+    let mut rounds_right = 0;
+    for seed in 0..ROUNDS {
+        let round = Round::with(seed, batches);
+        let payments = round.initiated();
+        let answers = race(|i| {
+            let payment = payments.lock().unwrap().pop().unwrap();
+            let id = payment.id();
+            let digits = if i == THREADS / 2 { PIN } else { WRONG_PIN };
+            (id, block_on(round.engine.verify_pin(payment, &pin(digits))))
+        });
+        let (mut rejected, mut verified) = (Vec::new(), Vec::new());
+        for (id, answer) in &answers {
+            match answer {
+                Ok(PinCheck::Rejected { attempts_left, .. }) => rejected.push(*attempts_left),
+                Ok(PinCheck::Verified(_)) => verified.push(*id),
+                Err(Error::Locked { .. } | Error::Conflict) => {}
+                Err(other) => panic!("seed {seed}: {other}"),
+            }
+        }
+        rejected.sort_unstable();
+        // The guesses are answered one at a time on the guard: wrong ones count down 2, 1,
+        // the third in a row locks. The right one, when it comes before the lock, resets the
+        // count (after at most 2 wrong ones), and 2 more wrong ones then lock: it is never
+        // answered after the lock.
+        let expected: &[&[u8]] = match verified.len() {
+            0 => &[&[1, 2]],
+            1 => &[&[1, 2], &[1, 2, 2], &[1, 1, 2, 2]],
+            more => panic!("seed {seed}: {more} right answers"),
+        };
+        assert!(
+            expected.contains(&rejected.as_slice()),
+            "seed {seed}: {rejected:?} answered wrong, {} right",
+            verified.len()
+        );
+        // The lock holds, even against the right PIN.
+        let payment = block_on(round.engine.initiate(order(4990), &round.phone)).unwrap();
+        assert!(matches!(
+            block_on(round.engine.verify_pin(payment, &pin(PIN))),
+            Err(Error::Locked { .. })
+        ));
+        // Only the verified payment moved; every other one still waits for its PIN.
+        for (id, _) in &answers {
+            let kind = if verified.contains(id) {
+                StateKind::PinVerified
+            } else {
+                StateKind::Initiated
+            };
+            assert_eq!(round.kind(*id), kind, "seed {seed}");
+        }
+        // Its amount is reserved once: unlocked, EUR 1,500 a day leaves exactly the rest.
+        block_on(round.engine.back_office().unlock(&round.phone)).unwrap();
+        let reserved = 4990 * verified.len() as u64;
+        for minor in [100_000, 50_000 - reserved] {
+            let payment = block_on(round.engine.initiate(order(minor), &round.phone)).unwrap();
+            let check = block_on(round.engine.verify_pin(payment, &pin(PIN)));
+            assert!(matches!(check, Ok(PinCheck::Verified(_))), "seed {seed}");
+        }
+        let payment = block_on(round.engine.initiate(order(1), &round.phone)).unwrap();
+        let check = block_on(round.engine.verify_pin(payment, &pin(PIN)));
+        assert!(
+            matches!(check, Err(Error::LimitExceeded { .. })),
+            "seed {seed}: {check:?}"
+        );
+        rounds_right += verified.len();
+    }
+    // Both ways happen: the right PIN before the lock, and after it.
+    assert!(
+        (1..ROUNDS as usize).contains(&rounds_right),
+        "the right PIN answered in {rounds_right} of {ROUNDS} rounds"
+    );
+}
+
+#[test]
+fn a_right_pin_racing_wrong_pins_in_one_batch_is_answered_only_before_the_lock() {
+    a_right_pin_racing_wrong_pins(true);
+}
+
+#[test]
+fn a_right_pin_racing_wrong_pins_one_write_at_a_time_is_answered_only_before_the_lock() {
+    a_right_pin_racing_wrong_pins(false);
 }
 
 #[test]

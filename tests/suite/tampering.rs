@@ -199,3 +199,23 @@ async fn an_enrollment_record_moved_to_another_enrollment_is_refused() {
     ));
     assert!(host.engine.load_enrollment(first).await.is_ok());
 }
+
+#[tokio::test]
+async fn an_edited_guard_does_not_keep_a_payment_from_failing() {
+    let host = Host::new().await;
+    let verified = host.verified().await;
+    let id = verified.id();
+    let key = key_of_kind(&host.store, "guard/");
+    edit(&host.store, &key, |bytes| bytes[3] ^= 1).await;
+    // The guard cannot be read: the cancel is written alone, the payment due again for the
+    // share it could not give back.
+    let cancelled = host
+        .engine
+        .cancel(id, buyster::CancelReason::Buyer)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.id(), id);
+    assert_eq!(host.kind(id).await, buyster::StateKind::Failed);
+    let due: Vec<Key> = host.store.due_index().into_iter().map(|d| d.key).collect();
+    assert_eq!(due, [Key::payment(&id)]);
+}
