@@ -12,7 +12,7 @@ mod server;
 
 use std::process::ExitCode;
 
-use server::{Command, Config, KeyOrigin, Server, seed};
+use server::{Command, Config, KeyOrigin, SecretOrigin, Server, seed};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -40,7 +40,9 @@ async fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), server::StartError> {
     let (addr, dev_pages) = (config.addr, config.dev_pages);
     let (db, bank_db, index_db) = (config.db.clone(), config.bank_db(), config.index_db());
-    let (server, key) = Server::open(config).await?;
+    let on_postgres = config.postgres.is_some();
+    let webhook_url = config.webhook_url.clone();
+    let (server, origins) = Server::open(config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("buyster checkout server on {url}");
@@ -50,9 +52,16 @@ async fn run(config: Config) -> Result<(), server::StartError> {
         println!("  SMS outbox:     {url}/dev/sms");
         println!("  bank ledger:    {url}/dev/ledger");
     }
-    println!("  engine's store: {} (buyster-sqlite)", db.display());
-    println!("  bank's ledger:  {}", bank_db.display());
-    println!("  shop's index:   {}", index_db.display());
+    if on_postgres {
+        // Not the URL: it may hold a password.
+        println!("  engine's store: PostgreSQL from --postgres (buyster-postgres, schema buyster)");
+        println!("  bank's ledger:  the same database (bank_ledger, bank_calls, bank_refunds)");
+        println!("  shop's index:   the same database (merchants, counters; dev_sms)");
+    } else {
+        println!("  engine's store: {} (buyster-sqlite)", db.display());
+        println!("  bank's ledger:  {}", bank_db.display());
+        println!("  shop's index:   {}", index_db.display());
+    }
     println!(
         "  demo merchant:  {} ({})",
         seed::MERCHANT_ID,
@@ -69,7 +78,21 @@ async fn run(config: Config) -> Result<(), server::StartError> {
         server::bank::OUTAGE_AMOUNT,
         server::bank::LOST_ANSWER_AMOUNT
     );
-    match key {
+    match (webhook_url, origins.webhook_secret) {
+        (Some(url), Some(origin)) => {
+            println!("  webhooks:       each event POSTed to {url}, signed (Buyster-Signature)");
+            match origin {
+                SecretOrigin::Environment => {
+                    println!("  webhook secret: from CHECKOUT_WEBHOOK_SECRET");
+                }
+                SecretOrigin::File(path) | SecretOrigin::NewFile(path) => {
+                    println!("  webhook secret: {} (mode 0600)", path.display());
+                }
+            }
+        }
+        _ => println!("  webhooks:       off (--webhook-url URL turns them on)"),
+    }
+    match origins.key {
         KeyOrigin::Environment => println!("  master key:     from BUYSTER_MASTER_KEY"),
         KeyOrigin::File(path) | KeyOrigin::NewFile(path) => {
             println!("  master key:     {} (mode 0600)", path.display());

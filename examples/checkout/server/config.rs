@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use buyster::{Policy, SecretKey};
 
+use super::webhook::{Schedule, WebhookSecret};
+
 /// What `--help` prints.
 pub const USAGE: &str = "\
 A merchant's checkout server on buyster and SQLite.
@@ -17,7 +19,19 @@ Options:
   --db PATH          the engine's SQLite store, created if absent; the demo bank's ledger and
                      the merchant's tables go beside it, in PATH with the extensions .bank.db
                      and .index.db [env CHECKOUT_DB] [default: checkout.db]
+  --postgres URL     run on PostgreSQL (postgresql://user@host/db): the engine's store, the
+                     bank's ledger, the merchant's tables and the development SMS outbox,
+                     created if missing, so that several servers share them; --db then only
+                     places the key files [env BUYSTER_POSTGRES_URL]
   --no-dev-pages     turn off /dev/sms and /dev/ledger [env CHECKOUT_DEV_PAGES=0]
+  --webhook-url URL  POST each of the engine's events, signed, to this http:// URL; without
+                     it the engine keeps no durable events [env CHECKOUT_WEBHOOK_URL]
+  --webhook-secret-file PATH
+                     the webhook signing secret's file, created (mode 0600) if absent
+                     [env CHECKOUT_WEBHOOK_SECRET_FILE] [default: PATH of --db with the
+                     extension .webhook.key]; CHECKOUT_WEBHOOK_SECRET gives the secret itself
+  --demo-buyers N    enroll N more demo buyers, +33 6 12 30 00 00 and on, with the demo
+                     buyer's PIN, for load tests [env CHECKOUT_DEMO_BUYERS] [default: 0]
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
@@ -39,19 +53,36 @@ pub struct Config {
     /// the demo bank's ledger and the merchant's index are in files beside it, see
     /// [`Config::bank_db`] and [`Config::index_db`].
     pub db: PathBuf,
+    /// The PostgreSQL database for everything, when given (`--postgres`); SQLite files
+    /// otherwise.
+    pub postgres: Option<String>,
     /// The master key, when given (`BUYSTER_MASTER_KEY`); otherwise read from or created in
     /// the key file beside the database.
     pub master_key: Option<SecretKey>,
     /// The engine's limits.
     pub policy: Policy,
-    /// How often the recovery task runs.
+    /// How long the recovery task sleeps between two runs (a run goes on at once while its
+    /// rounds are full). What is due, and when, is the engine's: see
+    /// [`Policy::recovery_delay`].
     pub recovery_every: Duration,
-    /// How old an unfinished payment must be for the recovery task to take it up.
-    pub recovery_after: Duration,
     /// Whether `/dev/sms` and `/dev/ledger` are served.
     pub dev_pages: bool,
     /// Whether each SMS is printed on standard output.
     pub print_sms: bool,
+    /// Where the engine's events are POSTed. `None`: the engine keeps no durable events and
+    /// no delivery task runs.
+    pub webhook_url: Option<String>,
+    /// The webhook signing secret, when given (`CHECKOUT_WEBHOOK_SECRET`); otherwise read from
+    /// or created in [`Config::webhook_secret_file`].
+    pub webhook_secret: Option<WebhookSecret>,
+    /// The secret's file, when given (`--webhook-secret-file`).
+    pub webhook_secret_path: Option<PathBuf>,
+    /// Demo buyers enrolled besides the first (see `seed::extra_buyer`), at most 1000.
+    pub demo_buyers: u16,
+    /// When the delivery task runs, and how long it waits after failures.
+    pub webhook_schedule: Schedule,
+    /// How long a webhook request may take before it counts as failed.
+    pub webhook_timeout: Duration,
 }
 
 impl Config {
@@ -60,13 +91,30 @@ impl Config {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             db,
+            postgres: None,
             master_key: None,
             policy: Policy::default(),
-            recovery_every: Duration::from_secs(15),
-            recovery_after: Duration::from_secs(60),
+            recovery_every: Duration::from_secs(5),
             dev_pages: true,
             print_sms: true,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_secret_path: None,
+            demo_buyers: 0,
+            webhook_schedule: Schedule {
+                every: Duration::from_secs(1),
+                max_backoff: Duration::from_secs(5 * 60),
+            },
+            webhook_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// The webhook secret's file: `--webhook-secret-file`, or `checkout.webhook.key` beside
+    /// `checkout.db`.
+    pub fn webhook_secret_file(&self) -> PathBuf {
+        self.webhook_secret_path
+            .clone()
+            .unwrap_or_else(|| self.db.with_extension("webhook.key"))
     }
 
     /// The demo bank's ledger: `checkout.bank.db` beside `checkout.db`.
@@ -97,6 +145,18 @@ impl Config {
             config.master_key = Some(key);
         }
         config.dev_pages = env("CHECKOUT_DEV_PAGES").is_none_or(|value| value != "0");
+        config.webhook_url = env("CHECKOUT_WEBHOOK_URL");
+        config.postgres = env("BUYSTER_POSTGRES_URL");
+        config.webhook_secret_path = env("CHECKOUT_WEBHOOK_SECRET_FILE").map(PathBuf::from);
+        if let Some(count) = env("CHECKOUT_DEMO_BUYERS") {
+            config.demo_buyers = parse_count(&count)?;
+        }
+        if let Some(text) = env("CHECKOUT_WEBHOOK_SECRET") {
+            let secret = text
+                .parse()
+                .map_err(|error| format!("CHECKOUT_WEBHOOK_SECRET: {error}"))?;
+            config.webhook_secret = Some(secret);
+        }
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -104,6 +164,12 @@ impl Config {
                 "--addr" => config.addr = parse_addr(&value_of(&arg, args.next())?)?,
                 "--db" => config.db = value_of(&arg, args.next())?.into(),
                 "--no-dev-pages" => config.dev_pages = false,
+                "--postgres" => config.postgres = Some(value_of(&arg, args.next())?),
+                "--demo-buyers" => config.demo_buyers = parse_count(&value_of(&arg, args.next())?)?,
+                "--webhook-url" => config.webhook_url = Some(value_of(&arg, args.next())?),
+                "--webhook-secret-file" => {
+                    config.webhook_secret_path = Some(value_of(&arg, args.next())?.into());
+                }
                 other => return Err(format!("unknown argument {other:?}; see --help")),
             }
         }
@@ -113,6 +179,13 @@ impl Config {
 
 fn value_of(flag: &str, value: Option<String>) -> Result<String, String> {
     value.ok_or_else(|| format!("{flag} needs a value; see --help"))
+}
+
+fn parse_count(text: &str) -> Result<u16, String> {
+    text.parse()
+        .ok()
+        .filter(|count| *count <= 1000)
+        .ok_or_else(|| format!("{text:?} is not a number of demo buyers from 0 to 1000"))
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {

@@ -1,5 +1,6 @@
-//! SQLite connections for the bank's ledger and the merchant's index: opened in WAL mode, used
-//! from the async server without blocking it. (The engine's store is `buyster_sqlite`'s.)
+//! The databases of the server's own tables (the bank's ledger, the merchant's index): SQLite
+//! connections opened in WAL mode and used from the async server without blocking it, or a
+//! pool on PostgreSQL. (The engine's store is `buyster_sqlite`'s or `buyster_postgres`'s.)
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,6 +21,12 @@ pub enum DbError {
     /// The blocking task running the call was cancelled or panicked.
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// PostgreSQL refused or failed the call.
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had.
+    #[error("postgres pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
     /// A stored value is not what the schema allows.
     #[error("unexpected stored value in {0}")]
     Corrupt(&'static str),
@@ -74,4 +81,65 @@ impl Db {
             Err(_) => run(),
         }
     }
+}
+
+/// A pool of PostgreSQL connections for the server's own tables (the bank's ledger, the index,
+/// the development SMS outbox) when it runs on PostgreSQL: several server processes then share
+/// them, each table written in transactions of its own.
+#[derive(Clone)]
+pub struct Pg {
+    pool: deadpool_postgres::Pool,
+}
+
+/// Every server creates its tables under this advisory lock: two starting together on one
+/// database do not race to create the same table.
+const SCHEMA_LOCK: i64 = 0x0062_7579_7374_6572;
+
+impl Pg {
+    /// A pool on the database at `url` (`postgresql://…` or `key=value …`), checked by taking
+    /// one connection.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let config: tokio_postgres::Config = url.parse()?;
+        let manager = deadpool_postgres::Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            deadpool_postgres::ManagerConfig {
+                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            },
+        );
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|_| DbError::Corrupt("the PostgreSQL pool settings"))?;
+        drop(pool.get().await?);
+        Ok(Self { pool })
+    }
+
+    /// Runs `schema` (statements that create what is missing) in one transaction under the
+    /// schema lock.
+    pub async fn ensure(&self, schema: &str) -> Result<(), DbError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+            .await?;
+        transaction.batch_execute(schema).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// A connection of the pool.
+    pub async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// A count or an amount as PostgreSQL's `BIGINT`.
+pub fn bigint(value: u64) -> Result<i64, DbError> {
+    i64::try_from(value).map_err(|_| DbError::Corrupt("a number beyond BIGINT"))
+}
+
+/// A stored `BIGINT` that must not be negative.
+pub fn unsigned(value: i64, table: &'static str) -> Result<u64, DbError> {
+    u64::try_from(value).map_err(|_| DbError::Corrupt(table))
 }

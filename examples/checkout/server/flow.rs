@@ -4,13 +4,12 @@
 
 use axum::http::StatusCode;
 use buyster::{
-    AnyPayment, CancelReason, Clock, CodeCheck, DeclineReason, Error, Initiated, MerchantId,
-    NextLock, Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck, PinVerified,
-    Timestamp,
+    AnyPayment, CancelReason, CodeCheck, DeclineReason, Error, IdempotencyKey, Initiated,
+    MerchantId, NextLock, Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck,
+    PinVerified, SpendingLimit, Timestamp,
 };
 
 use super::App;
-use super::index::NewRecord;
 use super::input::Field;
 
 /// Why a step was refused, sorted for the answer to give (HTTP status, page text).
@@ -33,6 +32,9 @@ pub enum Problem {
     ResendLimit,
     /// The payment kept changing under concurrent calls.
     Conflict,
+    /// The order's idempotency key already names a payment of another order (another
+    /// amount, currency, reference or channel) or another number.
+    KeyReused,
     /// The payment, or only its code, is past its time to live.
     Expired,
     /// The last allowed code was wrong: the payment has failed.
@@ -52,6 +54,14 @@ pub enum Problem {
         /// When a resend is accepted.
         retry_at: Timestamp,
     },
+    /// The PIN was right, but the payment would take the number over a spending limit: the
+    /// payment stays where it was, nothing reserved.
+    LimitExceeded {
+        /// Which limit.
+        limit: SpendingLimit,
+        /// When the amount would fit again; `None` for never.
+        frees_at: Option<Timestamp>,
+    },
     /// The bank refused the debit: the payment has failed.
     Declined(DeclineReason),
     /// The bank did not answer: the payment stays authorized and is settled later.
@@ -67,9 +77,11 @@ impl Problem {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Malformed { .. } | Self::UnknownMerchant => StatusCode::BAD_REQUEST,
-            Self::Declined(_) => StatusCode::PAYMENT_REQUIRED,
+            Self::Declined(_) | Self::LimitExceeded { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::UnknownPayment => StatusCode::NOT_FOUND,
-            Self::WrongState | Self::ResendLimit | Self::Conflict => StatusCode::CONFLICT,
+            Self::WrongState | Self::ResendLimit | Self::Conflict | Self::KeyReused => {
+                StatusCode::CONFLICT
+            }
             Self::Expired => StatusCode::GONE,
             Self::TooManyAttempts => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Locked { .. } => StatusCode::LOCKED,
@@ -85,6 +97,7 @@ impl Problem {
             Error::NotFound => Self::UnknownPayment,
             Error::WrongState { .. } => Self::WrongState,
             Error::Conflict => Self::Conflict,
+            Error::IdempotencyKeyReused => Self::KeyReused,
             Error::Expired => Self::Expired,
             Error::TooManyAttempts => Self::TooManyAttempts,
             Error::Locked { until } => Self::Locked { until: *until },
@@ -96,6 +109,10 @@ impl Problem {
             },
             Error::ResendLimit => Self::ResendLimit,
             Error::Declined(reason) => Self::Declined(*reason),
+            Error::LimitExceeded { limit, frees_at } => Self::LimitExceeded {
+                limit: *limit,
+                frees_at: *frees_at,
+            },
             Error::Bank(_) => Self::BankUnavailable,
             Error::Sms(_) => Self::SmsUnavailable,
             Error::CurrencyNotAccepted(currency) => Self::Malformed {
@@ -176,32 +193,19 @@ impl App {
             .map_err(|error| super::input::malformed(Field::Reference, error.to_string()).into())
     }
 
-    /// Starts a payment of `order` by the holder of `phone`, and records it for the recovery
-    /// task.
-    pub async fn start(&self, order: Order, phone: &PhoneNumber) -> Result<AnyPayment, Refusal> {
-        let payment = self
-            .engine
-            .initiate(order, phone)
+    /// Starts the one payment of `order` by the holder of `phone` under the merchant's `key`,
+    /// or gives back the payment an earlier request made for it, as it now stands: a retried
+    /// request, a double click or a second tab pays once.
+    pub async fn start(
+        &self,
+        order: Order,
+        phone: &PhoneNumber,
+        key: &IdempotencyKey,
+    ) -> Result<AnyPayment, Refusal> {
+        self.engine
+            .initiate_once(order, phone, key)
             .await
-            .map_err(|error| Refusal::from(Problem::from_engine(&error, None)))?;
-        let order = payment.order();
-        let record = NewRecord {
-            id: payment.id(),
-            merchant: order.merchant().id().as_str(),
-            reference: order.reference(),
-            amount_minor: order.amount().minor_units(),
-            currency: order.amount().currency().code(),
-            created_at: payment.created_at(),
-        };
-        if let Err(error) = self.index.record(record).await {
-            // Unrecorded, the payment would escape the recovery task: end it now.
-            let _ = self
-                .engine
-                .cancel(payment.id(), CancelReason::Merchant)
-                .await;
-            return Err(internal("recording a payment", &error));
-        }
-        Ok(payment.into_any())
+            .map_err(|error| Refusal::from(Problem::from_engine(&error, None)))
     }
 
     /// The payment `id` as it stands.
@@ -234,7 +238,7 @@ impl App {
     pub async fn submit_code(&self, id: PaymentId, code: &OtpCode) -> Answer {
         let payment = self.resume::<OtpSent>(id).await?;
         match self.engine.confirm(payment, code).await {
-            Ok(CodeCheck::Confirmed(paid)) => self.moved(paid.into_any()).await,
+            Ok(CodeCheck::Confirmed(paid)) => Ok(Step::Moved(paid.into_any())),
             Ok(CodeCheck::Rejected {
                 payment,
                 attempts_left,
@@ -252,7 +256,7 @@ impl App {
         match self.payment(id).await? {
             AnyPayment::PinVerified(verified) => self.send_code(verified).await,
             AnyPayment::OtpSent(sent) => match self.engine.resend_code(sent).await {
-                Ok(sent) => self.moved(sent.into_any()).await,
+                Ok(sent) => Ok(Step::Moved(sent.into_any())),
                 Err(error) => Err(self.refusal(id, &error).await),
             },
             other => Err(Refusal {
@@ -265,7 +269,7 @@ impl App {
     /// Cancels the payment for the buyer (again: cancelling a failed payment changes nothing).
     pub async fn cancel(&self, id: PaymentId) -> Answer {
         match self.engine.cancel(id, CancelReason::Buyer).await {
-            Ok(failed) => self.moved(failed.into_any()).await,
+            Ok(failed) => Ok(Step::Moved(failed.into_any())),
             Err(error) => Err(self.refusal(id, &error).await),
         }
     }
@@ -273,7 +277,7 @@ impl App {
     async fn send_code(&self, verified: buyster::Payment<PinVerified>) -> Answer {
         let id = verified.id();
         match self.engine.send_code(verified).await {
-            Ok(sent) => self.moved(sent.into_any()).await,
+            Ok(sent) => Ok(Step::Moved(sent.into_any())),
             Err(error) => Err(self.refusal(id, &error).await),
         }
     }
@@ -288,11 +292,6 @@ impl App {
         }
     }
 
-    async fn moved(&self, payment: AnyPayment) -> Answer {
-        self.note(&payment).await;
-        Ok(Step::Moved(payment))
-    }
-
     /// The refusal for `error`, with the payment as the store now holds it.
     async fn refusal(&self, id: PaymentId, error: &Error) -> Refusal {
         let problem = Problem::from_engine(error, Some(id));
@@ -300,25 +299,7 @@ impl App {
             Problem::UnknownPayment | Problem::Internal => None,
             _ => self.engine.load(id).await.ok(),
         };
-        if let Some(payment) = &payment {
-            self.note(payment).await;
-        }
         Refusal { problem, payment }
-    }
-
-    /// Notes the payment's state in the index, for the recovery task. Best effort: a stale
-    /// state only makes the task look at the payment once more.
-    pub async fn note(&self, payment: &AnyPayment) {
-        let noted = self
-            .index
-            .note_state(payment.id(), payment.kind(), self.clock.now())
-            .await;
-        if let Err(error) = noted {
-            eprintln!(
-                "error: noting the state of payment {}: {error}",
-                payment.id()
-            );
-        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! The buyer's and the merchant's input, parsed into buyster's values or refused with the
 //! field at fault. Nothing typed is ever echoed in a message.
 
-use buyster::{DigitsError, OtpCode, PaymentId, PhoneNumber, Pin, Policy};
+use std::fmt::Write as _;
+
+use buyster::{DigitsError, IdempotencyKey, Order, OtpCode, PaymentId, PhoneNumber, Pin, Policy};
+use sha2::{Digest, Sha256};
 
 use super::flow::Problem;
 
@@ -24,6 +27,8 @@ pub enum Field {
     Pin,
     /// `code`.
     Code,
+    /// The `Idempotency-Key` header.
+    IdempotencyKey,
 }
 
 impl Field {
@@ -38,6 +43,7 @@ impl Field {
             Self::Phone => "invalid_phone",
             Self::Pin => "invalid_pin",
             Self::Code => "invalid_code",
+            Self::IdempotencyKey => "invalid_idempotency_key",
         }
     }
 }
@@ -94,4 +100,36 @@ pub fn code(text: &str, policy: &Policy) -> Result<OtpCode, Problem> {
         return Err(refuse());
     }
     trimmed.parse().map_err(|_| refuse())
+}
+
+/// The idempotency key of `order`'s payment: the merchant's `Idempotency-Key` header when it
+/// sent one (as given, 1 to 255 printable ASCII characters), otherwise the order's own
+/// reference, `order/CMD-2026-000123`, so that one order makes one payment. A reference with
+/// characters beyond printable ASCII goes by its SHA-256 instead, `order-sha256/` and 64 hex
+/// digits, which a key can hold whatever the reference's length.
+pub fn order_key(header: Option<&[u8]>, order: &Order) -> Result<IdempotencyKey, Problem> {
+    let refuse = |error: buyster::Error| malformed(Field::IdempotencyKey, error.to_string());
+    if let Some(header) = header {
+        let text = std::str::from_utf8(header).map_err(|_| {
+            malformed(
+                Field::IdempotencyKey,
+                "the Idempotency-Key must be printable ASCII",
+            )
+        })?;
+        return text.parse().map_err(refuse);
+    }
+    let reference = order.reference();
+    let text = if reference
+        .bytes()
+        .all(|byte| byte.is_ascii_graphic() || byte == b' ')
+    {
+        format!("order/{reference}")
+    } else {
+        let mut text = String::from("order-sha256/");
+        for byte in Sha256::digest(reference.as_bytes()) {
+            let _ = write!(text, "{byte:02x}");
+        }
+        text
+    };
+    text.parse().map_err(refuse)
 }

@@ -1,77 +1,61 @@
-//! The recovery task: finishes what a crash, a bank outage or an abandoned buyer left behind.
+//! The recovery task: finishes what a crash, a bank outage or an abandoned buyer left behind,
+//! as the engine's own due index lists it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use buyster::{AnyPayment, Clock, Timestamp};
+use buyster::DueWork;
 
 use super::App;
 
-/// Unfinished payments looked at per run, oldest first.
-const BATCH: u32 = 100;
+/// Due records finished per round, earliest due first.
+pub const ROUND: usize = 200;
 
-/// Every `every`, hands the payments the index knows as unfinished and older than `after` to
-/// [`buyster::Engine::recover`]: an authorized payment is settled with its idempotency key (a
-/// debit the bank already made is found, never repeated), an expired one is failed.
-pub async fn run(app: Arc<App>, every: Duration, after: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Rounds run back to back at most before the task sleeps, however much is due: a record
+/// that cannot even be postponed (the store refusing every write) would otherwise be read
+/// again at once, forever.
+const BACK_TO_BACK: usize = 50;
+
+/// Every `every`, hands the engine's due work to [`buyster::Engine::recover_due`], again at
+/// once while a round was full: an authorized payment is settled with its idempotency key (a
+/// debit the bank already made is found, never repeated), an expired one is failed and its
+/// spending share given back, a refund left pending is asked again. The server keeps no list
+/// of its own: the engine's store knows what is due, and when.
+pub async fn run(app: Arc<App>, every: Duration) {
     loop {
-        ticks.tick().await;
-        app.recover_unfinished(after).await;
+        for _ in 0..BACK_TO_BACK {
+            match app.recover_due(ROUND).await {
+                Some(work) if work.reached(ROUND) => continue,
+                _ => break,
+            }
+        }
+        tokio::time::sleep(every).await;
     }
 }
 
 impl App {
-    /// One run of the recovery task; returns how many payments it finished.
-    pub async fn recover_unfinished(&self, after: Duration) -> usize {
-        let now = self.clock.now().as_unix_millis();
-        let age = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
-        let before = Timestamp::from_unix_millis(now.saturating_sub(age));
-        let ids = match self.index.unfinished(before, BATCH).await {
-            Ok(ids) => ids,
-            Err(error) => {
-                eprintln!("recovery: listing unfinished payments: {error}");
-                return 0;
+    /// One round of the recovery task over at most `limit` due records; what it did, or
+    /// `None` when the due index could not be read (logged).
+    pub async fn recover_due(&self, limit: usize) -> Option<DueWork> {
+        match self.engine.recover_due(limit).await {
+            Ok(work) => {
+                report(&work);
+                Some(work)
             }
-        };
-        let mut finished = 0;
-        for id in ids {
-            match self.engine.recover(id).await {
-                Ok(payment) => {
-                    self.note(&payment).await;
-                    if report(&payment) {
-                        finished += 1;
-                    }
-                }
-                Err(error) => eprintln!("recovery: payment {id}: {error}; next run"),
+            Err(error) => {
+                eprintln!("recovery: reading the due index: {error}; next run");
+                None
             }
         }
-        finished
     }
 }
 
-/// Prints what became of a payment the task finished; whether it did.
-fn report(payment: &AnyPayment) -> bool {
-    match payment {
-        AnyPayment::Confirmed(paid) => {
-            let receipt = paid.receipt();
-            println!(
-                "recovery: payment {} confirmed, bank reference {}",
-                paid.id(),
-                receipt.bank_reference()
-            );
-            true
-        }
-        AnyPayment::Failed(failed) => {
-            println!(
-                "recovery: payment {} failed: {}",
-                failed.id(),
-                failed.reason()
-            );
-            true
-        }
-        // The buyer is still at it, or the bank still does not answer: next run.
-        _ => false,
+/// Prints a round that found work.
+fn report(work: &DueWork) {
+    if work.examined > 0 {
+        println!(
+            "recovery: {} due, {} finished, {} postponed, {} failed",
+            work.examined, work.finished, work.postponed, work.errors
+        );
     }
 }

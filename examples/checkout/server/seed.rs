@@ -46,14 +46,50 @@ pub fn merchant() -> Result<Merchant, Error> {
     Merchant::new(MERCHANT_ID, MERCHANT_NAME)
 }
 
-/// Saves the demo merchant and enrolls the demo buyer, unless already done.
-pub async fn seed(app: &App) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// The most extra demo buyers [`extra_buyer`] numbers.
+pub const MAX_EXTRA_BUYERS: u16 = 1000;
+
+/// The mobile number of the `n`th extra demo buyer (from 0): `+33612300000` and on, each with
+/// the demo buyer's PIN and account. For load tests, which need more numbers than one: each
+/// number has its own spending limits and SMS budget.
+pub fn extra_buyer(n: u16) -> String {
+    format!("+3361230{:04}", n % MAX_EXTRA_BUYERS)
+}
+
+/// Saves the demo merchant and enrolls the demo buyer and `extra_buyers` more, unless already
+/// done.
+pub async fn seed(
+    app: &App,
+    extra_buyers: u16,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     app.index.save_merchant(&merchant()?).await?;
-    let phone: PhoneNumber = BUYER_PHONE.parse()?;
+    enroll(app, BUYER_PHONE).await?;
+    for n in 0..extra_buyers.min(MAX_EXTRA_BUYERS) {
+        enroll(app, &extra_buyer(n)).await?;
+    }
+    Ok(())
+}
+
+async fn enroll(app: &App, number: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let phone: PhoneNumber = number.parse()?;
     let pin: Pin = BUYER_PIN.parse()?;
     let funding: FundingSource = BUYER_IBAN.parse()?;
     match app.engine.enroll(&phone, &pin, funding).await {
         Ok(()) | Err(Error::AlreadyEnrolled) => Ok(()),
         Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_extra_buyer_has_a_mobile_number_of_its_own() {
+        let numbers: std::collections::BTreeSet<String> = (0..MAX_EXTRA_BUYERS)
+            .map(|n| extra_buyer(n).parse::<PhoneNumber>().unwrap().to_string())
+            .collect();
+        assert_eq!(numbers.len(), usize::from(MAX_EXTRA_BUYERS));
+        assert!(!numbers.contains(BUYER_PHONE));
     }
 }

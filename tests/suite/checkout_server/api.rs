@@ -251,6 +251,22 @@ async fn unknown_ids_are_404() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_over_a_spending_limit_is_402_at_the_right_pin() {
+    let server = TestServer::start().await;
+    let id = server.create(100_001, PHONE).await;
+    let refused = server.post(&pin(&id), json!({ "pin": PIN })).await;
+    refused
+        .expect(402, Some("limit_exceeded"))
+        .state("initiated");
+    assert_eq!(refused.field("limit"), "per_payment");
+    assert!(refused.json["frees_at"].is_null(), "{}", refused.text);
+    assert_eq!(server.server.app().sms.messages().await.unwrap().len(), 0);
+    // Within the limit, the same number goes on: the refusal counted no wrong PIN.
+    server.sent(100_000).await;
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_pins_lock_the_number_alike_for_unknown_numbers() {
     let server = TestServer::start().await;
     for phone in [PHONE, "+33 7 81 00 00 01"] {
@@ -565,4 +581,40 @@ fn flags_override_the_environment() {
         Config::from_args(["-h".to_owned()], env),
         Ok(Command::Help)
     ));
+    let args = ["--webhook-url", "http://127.0.0.1:9/hooks"].map(String::from);
+    let Ok(Command::Run(config)) = Config::from_args(args, env) else {
+        panic!("no config");
+    };
+    assert_eq!(
+        config.webhook_url.as_deref(),
+        Some("http://127.0.0.1:9/hooks")
+    );
+    assert_eq!(
+        config.webhook_secret_file(),
+        std::path::Path::new("/tmp/shop.webhook.key")
+    );
+    assert!(Config::from_args(["--webhook-url".to_owned()], env).is_err());
+    let args = [
+        "--postgres",
+        "postgresql://shop@db/shop",
+        "--demo-buyers",
+        "40",
+    ]
+    .map(String::from);
+    let Ok(Command::Run(config)) = Config::from_args(args, env) else {
+        panic!("no config");
+    };
+    assert_eq!(
+        config.postgres.as_deref(),
+        Some("postgresql://shop@db/shop")
+    );
+    assert_eq!(config.demo_buyers, 40);
+    let on_postgres = |name: &str| (name == "BUYSTER_POSTGRES_URL").then(|| "host=db".to_owned());
+    let Ok(Command::Run(config)) = Config::from_args(Vec::new(), on_postgres) else {
+        panic!("no config");
+    };
+    assert_eq!(config.postgres.as_deref(), Some("host=db"));
+    assert!(Config::from_args(["--demo-buyers", "1001"].map(String::from), env).is_err());
+    let weak_secret = |name: &str| (name == "CHECKOUT_WEBHOOK_SECRET").then(|| "short".to_owned());
+    assert!(Config::from_args(Vec::new(), weak_secret).is_err());
 }

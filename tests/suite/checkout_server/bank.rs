@@ -6,7 +6,7 @@ use buyster::{
     PinCheck, RefundReason, RefundStatus, SecretKey,
 };
 
-use super::server::{ServerClock, SqliteBank, seed};
+use super::server::{DemoBank, ServerClock, seed};
 
 fn euros(minor: u64) -> Amount {
     Amount::new(minor, Currency::EUR).unwrap()
@@ -21,7 +21,7 @@ async fn the_demo_bank_refunds_once_per_key_and_within_the_debit() {
     let engine = Engine::builder(Keys::new(1, SecretKey::generate()))
         .store(MemoryStore::new())
         .sms(sms.clone())
-        .bank(SqliteBank::open(&path, clock.clone()).unwrap())
+        .bank(DemoBank::open(&path, clock.clone()).unwrap())
         .clock(clock)
         .build()
         .unwrap();

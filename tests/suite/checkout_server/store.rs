@@ -49,7 +49,7 @@ async fn the_store_the_ledger_and_the_index_each_have_a_file() {
     );
     assert_eq!(
         tables(&dir.join("checkout.index.db")),
-        set(&["counters", "merchants", "payments"])
+        set(&["counters", "merchants"])
     );
     let store = rusqlite::Connection::open(dir.join("checkout.db")).unwrap();
     let payment: u32 = store

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -23,6 +24,9 @@ use super::server::{Config, Server, seed};
 pub const PHONE: &str = seed::BUYER_PHONE;
 pub const PIN: &str = seed::BUYER_PIN;
 pub const WRONG_PIN: &str = "135790";
+
+/// Numbers the orders of [`TestServer::create`], each payment an order of its own.
+static ORDERS: AtomicU64 = AtomicU64::new(1);
 
 /// An answer: status, headers, body as text and (when it is JSON) parsed.
 #[derive(Debug)]
@@ -148,9 +152,41 @@ impl TestServer {
         body: &str,
         cookie: Option<&str>,
     ) -> Answer {
+        self.send_with(method, path, content_type, body, cookie, &[])
+            .await
+    }
+
+    /// A JSON POST with an `Idempotency-Key` header.
+    pub async fn post_keyed(&self, path: &str, body: &Value, key: &str) -> Answer {
+        let body = body.to_string();
+        let headers = [("idempotency-key", key)];
+        self.send_with(
+            Method::POST,
+            path,
+            Some("application/json"),
+            &body,
+            None,
+            &headers,
+        )
+        .await
+    }
+
+    /// A request with `headers` besides.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+        cookie: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(content_type) = content_type {
             request = request.header(CONTENT_TYPE, content_type);
         }
@@ -180,8 +216,17 @@ impl TestServer {
         }
     }
 
-    /// Starts a payment of `amount_minor` cents from `phone` at the demo merchant; its id.
+    /// Starts a payment of `amount_minor` cents from `phone` at the demo merchant, for an order
+    /// of its own; its id.
     pub async fn create(&self, amount_minor: u64, phone: &str) -> String {
+        let number = ORDERS.fetch_add(1, Ordering::Relaxed);
+        self.create_for(amount_minor, phone, &format!("CMD-TEST-{number}"))
+            .await
+    }
+
+    /// Starts the payment of the order `reference`, of `amount_minor` cents from `phone` at
+    /// the demo merchant; its id.
+    pub async fn create_for(&self, amount_minor: u64, phone: &str, reference: &str) -> String {
         let answer = self
             .post(
                 "/api/payments",
@@ -189,7 +234,7 @@ impl TestServer {
                     "merchant": seed::MERCHANT_ID,
                     "amount_minor": amount_minor,
                     "currency": "EUR",
-                    "reference": "CMD-TEST-1",
+                    "reference": reference,
                     "phone": phone,
                 }),
             )

@@ -9,6 +9,11 @@
 //! | `POST /api/payments/{id}/resend` | | 200, `otp_sent` |
 //! | `POST /api/payments/{id}/cancel` | | 200, `failed` |
 //!
+//! `POST /api/payments` makes one payment per order: under the request's `Idempotency-Key`
+//! header, or else under the order's `reference`. The same request again (a retry, a double
+//! click, a second tab) answers the same payment as it now stands; another order or number
+//! under the same key is 409 `idempotency_key_reused`, and the first payment is left as it is.
+//!
 //! Every success is the payment's view ([`view::PaymentView`]); every error is
 //! `{error, message}` plus, when there is a payment, its `id` and `state`, and the details of
 //! the error (`attempts_left`, `retry_at`, `locked_until`, `decline_reason`). A wrong PIN or
@@ -25,7 +30,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use buyster::{Amount, Channel, Clock, Currency};
 
@@ -36,6 +41,10 @@ use body::JsonObject;
 use reply::Reply;
 
 type Shared = State<Arc<App>>;
+
+/// The header under which a merchant's front end names the order's payment, the usual
+/// convention for retried `POST`s.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The routes under `/api`.
 pub fn router() -> Router<Arc<App>> {
@@ -50,8 +59,9 @@ pub fn router() -> Router<Arc<App>> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
-/// `POST /api/payments`: starts a payment; the PIN comes next.
-async fn create(State(app): Shared, body: JsonObject) -> Reply {
+/// `POST /api/payments`: starts the order's payment (or gives back the one an earlier request
+/// made for it, under its `Idempotency-Key` or else its reference); the PIN comes next.
+async fn create(State(app): Shared, headers: HeaderMap, body: JsonObject) -> Reply {
     let now = app.clock.now();
     let started = async {
         let merchant = body.text("merchant", Field::Merchant)?;
@@ -71,7 +81,11 @@ async fn create(State(app): Shared, body: JsonObject) -> Reply {
         };
         let phone = input::phone(body.text("phone", Field::Phone)?)?;
         let order = app.order(merchant, amount, reference).await?;
-        app.start(order.with_channel(channel), &phone).await
+        let key = input::order_key(
+            headers.get(IDEMPOTENCY_KEY).map(HeaderValue::as_bytes),
+            &order,
+        )?;
+        app.start(order.with_channel(channel), &phone, &key).await
     };
     match started.await {
         Ok(payment) => Reply::payment(StatusCode::CREATED, &payment)

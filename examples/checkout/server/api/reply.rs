@@ -4,13 +4,12 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use buyster::{AnyPayment, NextLock, Timestamp};
+use buyster::{AnyPayment, NextLock, SpendingLimit, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::super::bank::decline_code;
 use super::super::flow::{Answer, Problem, Refusal, Step};
-use super::super::index::state_name;
-use super::view::PaymentView;
+use super::view::{PaymentView, state_name};
 
 /// An answer of the API, ready to send.
 pub struct Reply {
@@ -88,6 +87,11 @@ impl Reply {
                 "wrong_state",
                 "the payment is not in a state that allows this step",
             ),
+            Problem::KeyReused => reply(
+                "idempotency_key_reused",
+                "this order (or Idempotency-Key) already has a payment of another amount, \
+                 currency, reference, channel or phone number; pay another order under a new key",
+            ),
             Problem::ResendLimit => reply("resend_limit", "the payment has no resend left"),
             Problem::Conflict => reply(
                 "conflict",
@@ -121,6 +125,19 @@ impl Reply {
             .retry_at(*retry_at, now),
             Problem::ResendTooSoon { retry_at } => {
                 reply("resend_too_soon", "a new code cannot be sent yet").retry_at(*retry_at, now)
+            }
+            Problem::LimitExceeded { limit, frees_at } => {
+                let refused = reply(
+                    "limit_exceeded",
+                    "the payment would exceed a spending limit of this number",
+                )
+                .with("limit", json!(limit_code(*limit)));
+                match frees_at {
+                    Some(at) => refused
+                        .with("frees_at", json!(at.to_string()))
+                        .retry_at(*at, now),
+                    None => refused.with("frees_at", Value::Null),
+                }
             }
             Problem::Declined(reason) => reply("declined", "the bank declined the debit")
                 .with("decline_reason", json!(decline_code(*reason))),
@@ -180,6 +197,16 @@ impl IntoResponse for Reply {
             headers.insert(header::LOCATION, location);
         }
         response
+    }
+}
+
+/// A spending limit's code in the API: `per_payment`, `per_24_hours`, `per_30_days`.
+fn limit_code(limit: SpendingLimit) -> &'static str {
+    match limit {
+        SpendingLimit::PerPayment => "per_payment",
+        SpendingLimit::Per24Hours => "per_24_hours",
+        // A limit a later buyster adds reads as the longest window.
+        _ => "per_30_days",
     }
 }
 

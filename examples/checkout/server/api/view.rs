@@ -1,10 +1,9 @@
 //! The JSON form of a payment: what every successful answer carries.
 
-use buyster::{AnyPayment, FailureReason, Language, Order, Payment, State};
+use buyster::{AnyPayment, FailureReason, Language, Order, Payment, State, StateKind};
 use serde::Serialize;
 
 use super::super::bank::decline_code;
-use super::super::index::state_name;
 
 /// A payment as the API shows it. No PIN, code, tag or key is ever part of it, and the phone
 /// number is masked.
@@ -118,5 +117,18 @@ fn failure_names(reason: FailureReason) -> (&'static str, Option<&'static str>) 
         FailureReason::TooManyAttempts => ("too_many_attempts", None),
         FailureReason::Declined(why) => ("declined", Some(decline_code(why))),
         _ => ("failed", None),
+    }
+}
+
+/// The state's name in the API: `initiated`, `pin_verified`, `otp_sent`, `authorized`,
+/// `confirmed`, `failed`.
+pub fn state_name(state: StateKind) -> &'static str {
+    match state {
+        StateKind::Initiated => "initiated",
+        StateKind::PinVerified => "pin_verified",
+        StateKind::OtpSent => "otp_sent",
+        StateKind::Authorized => "authorized",
+        StateKind::Confirmed => "confirmed",
+        StateKind::Failed => "failed",
     }
 }

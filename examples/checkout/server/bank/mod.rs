@@ -1,5 +1,7 @@
-//! [`SqliteBank`]: a demo bank whose ledger is an SQLite table keyed by idempotency key.
+//! [`DemoBank`]: a demo bank whose ledger is a table keyed by idempotency key, in SQLite or
+//! in PostgreSQL (`postgres.rs`).
 
+mod postgres;
 mod refund;
 
 use std::path::Path;
@@ -11,7 +13,7 @@ use buyster::{
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::clock::ServerClock;
-use super::db::{Db, DbError};
+use super::db::{Db, DbError, Pg};
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS bank_ledger (
@@ -100,8 +102,9 @@ pub struct LedgerEntry {
     pub decided_at: Timestamp,
 }
 
-/// A [`Bank`] whose ledger is the table `bank_ledger`, in a database file of its own (a real
-/// bank is another system; this one is for demos and tests).
+/// A [`Bank`] whose ledger is the table `bank_ledger`, in an SQLite file of its own or in the
+/// servers' PostgreSQL database (a real bank is another system; this one is for demos and
+/// tests).
 ///
 /// Idempotent as the trait requires: the first decided outcome for an idempotency key is
 /// written in the same transaction that decides it, and every later call with that key returns
@@ -110,35 +113,55 @@ pub struct LedgerEntry {
 /// `bank_refunds`, idempotent the same way; one that would give back more than the payment's
 /// debit, less its earlier refunds, is declined.
 #[derive(Clone)]
-pub struct SqliteBank {
-    db: Db,
+pub struct DemoBank {
+    ledger: Ledger,
     clock: ServerClock,
 }
 
-impl SqliteBank {
-    /// Opens the ledger in the database at `path`.
+/// Where the ledger is.
+#[derive(Clone)]
+enum Ledger {
+    Sqlite(Db),
+    Postgres(Pg),
+}
+
+impl DemoBank {
+    /// Opens the ledger in the SQLite database at `path`.
     pub fn open(path: &Path, clock: ServerClock) -> Result<Self, DbError> {
         Ok(Self {
-            db: Db::open(path, SCHEMA)?,
+            ledger: Ledger::Sqlite(Db::open(path, SCHEMA)?),
+            clock,
+        })
+    }
+
+    /// Opens the ledger in the PostgreSQL database of `pg`, creating its tables if missing.
+    pub async fn open_postgres(pg: Pg, clock: ServerClock) -> Result<Self, DbError> {
+        pg.ensure(postgres::SCHEMA).await?;
+        Ok(Self {
+            ledger: Ledger::Postgres(pg),
             clock,
         })
     }
 
     /// The ledger, newest first, at most `limit` entries.
     pub async fn entries(&self, limit: u32) -> Result<Vec<LedgerEntry>, DbError> {
-        self.db
-            .call(move |connection| read_ledger(connection, limit))
-            .await
+        match &self.ledger {
+            Ledger::Sqlite(db) => {
+                db.call(move |connection| read_ledger(connection, limit))
+                    .await
+            }
+            Ledger::Postgres(pg) => postgres::entries(pg, limit).await,
+        }
     }
 }
 
-impl Bank for SqliteBank {
+impl Bank for DemoBank {
     async fn debit(&self, request: &DebitRequest) -> Result<DebitReceipt, BankError> {
         let debit = Debit::from_request(request, self.clock.now());
-        let outcome = self
-            .db
-            .call(move |connection| decide(connection, &debit))
-            .await;
+        let outcome = match &self.ledger {
+            Ledger::Sqlite(db) => db.call(move |connection| decide(connection, &debit)).await,
+            Ledger::Postgres(pg) => postgres::decide(pg, &debit).await,
+        };
         match outcome {
             Ok(Answer::Receipt(reference)) => Ok(DebitReceipt::new(reference)),
             Ok(Answer::Declined(reason)) => Err(BankError::Declined(reason)),
@@ -149,10 +172,13 @@ impl Bank for SqliteBank {
 
     async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, BankError> {
         let asked = refund::Asked::from_request(request, self.clock.now());
-        let outcome = self
-            .db
-            .call(move |connection| refund::decide(connection, &asked))
-            .await;
+        let outcome = match &self.ledger {
+            Ledger::Sqlite(db) => {
+                db.call(move |connection| refund::decide(connection, &asked))
+                    .await
+            }
+            Ledger::Postgres(pg) => postgres::refund(pg, &asked).await,
+        };
         match outcome {
             Ok(Ok(reference)) => Ok(RefundReceipt::new(reference)),
             Ok(Err(reason)) => Err(BankError::Declined(reason)),

@@ -8,11 +8,11 @@ use super::super::db::DbError;
 
 /// The request's fields, owned, for the blocking call.
 pub struct Asked {
-    key: String,
-    payment_id: String,
-    amount_minor: u64,
-    currency: &'static str,
-    at: u64,
+    pub key: String,
+    pub payment_id: String,
+    pub amount_minor: u64,
+    pub currency: &'static str,
+    pub at: u64,
 }
 
 impl Asked {

@@ -46,6 +46,13 @@ impl CsrfKey {
     fn token(&self, session: &str) -> String {
         hex(&mac(&self.0, session.as_bytes()))
     }
+
+    /// The key sealing the order numbers of `session`'s checkout forms: apart from the form
+    /// token, which the page shows.
+    fn order_key(&self, session: &str) -> Zeroizing<[u8; 32]> {
+        let label = format!("order seal v1: {session}");
+        Zeroizing::new(mac(&self.0, label.as_bytes()))
+    }
 }
 
 /// HMAC-SHA256 under a 32-byte key (zero-padded to SHA-256's 64-byte block, as HMAC does).
@@ -73,11 +80,13 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The browser's session: its id (new if the request brought none) and its form token.
+/// The browser's session: its id (new if the request brought none), its form token, and the
+/// key that seals the order numbers its checkout forms carry.
 pub struct Session {
     id: String,
     is_new: bool,
     token: String,
+    order_key: Zeroizing<[u8; 32]>,
 }
 
 impl Session {
@@ -90,6 +99,25 @@ impl Session {
     /// bring.
     pub fn accepts(&self, submitted: &str) -> bool {
         !self.is_new && bool::from(self.token.as_bytes().ct_eq(submitted.as_bytes()))
+    }
+
+    /// The hidden field `order` of a checkout form: the order `reference` this server numbered,
+    /// sealed to this session, so that the order (the payment's idempotency key) is the
+    /// server's, never one a browser made up or took from another session.
+    pub fn seal_order(&self, reference: &str) -> String {
+        format!(
+            "{reference}.{}",
+            hex(&mac(&self.order_key, reference.as_bytes()))
+        )
+    }
+
+    /// The order reference in a posted `order` field that this session sealed; `None` for
+    /// any other field, and for a session the request did not bring.
+    pub fn open_order<'a>(&self, field: &'a str) -> Option<&'a str> {
+        let (reference, seal) = field.rsplit_once('.')?;
+        let expected = hex(&mac(&self.order_key, reference.as_bytes()));
+        let genuine = bool::from(expected.as_bytes().ct_eq(seal.as_bytes()));
+        (!self.is_new && genuine).then_some(reference)
     }
 
     /// The `Set-Cookie` value that gives the browser this session, when it is new.
@@ -116,7 +144,13 @@ where
             None => (random_session_id(), true),
         };
         let token = app.csrf.token(&id);
-        Ok(Self { id, is_new, token })
+        let order_key = app.csrf.order_key(&id);
+        Ok(Self {
+            id,
+            is_new,
+            token,
+            order_key,
+        })
     }
 }
 

@@ -31,12 +31,22 @@ pub fn router() -> Router<Arc<App>> {
 
 /// `GET /dev/sms`: the messages the console gateway sent, newest first.
 async fn outbox(State(app): State<Arc<App>>) -> Response {
-    let body = app.sms.with_messages(|messages| {
+    let messages = match app.sms.messages().await {
+        Ok(messages) => messages,
+        Err(error) => {
+            eprintln!("error: reading the SMS outbox: {error}");
+            let body = html! { h1 { "Boîte d'envoi indisponible" } };
+            return Page::plain("SMS envoyés", body)
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response();
+        }
+    };
+    let body = {
         html! {
             h1 { "SMS envoyés" }
             p.muted { "Boîte d'envoi de développement : un vrai serveur envoie les SMS par un opérateur." }
             ul.dev #outbox {
-                @for sms in messages {
+                @for sms in &messages {
                     li.card data-payment=(sms.payment) {
                         div.muted { (words::date_time(sms.sent_at)) " · " span.nowrap { (sms.to) } }
                         div.body { (sms.body.as_str()) }
@@ -45,7 +55,7 @@ async fn outbox(State(app): State<Arc<App>>) -> Response {
                 }
             }
         }
-    });
+    };
     Page::plain("SMS envoyés", body).into_response()
 }
 

@@ -61,6 +61,8 @@ struct Fields {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    order: String,
+    #[serde(default)]
     phone: String,
     #[serde(default)]
     pin: String,
@@ -72,42 +74,58 @@ async fn shop(State(app): Shared, session: Session) -> Response {
     screens::shop(&session, app.dev_pages).into_response()
 }
 
-async fn checkout(session: Session) -> Response {
-    screens::checkout(&session, None).into_response()
+/// `GET /checkout`: a new order for the basket, numbered here and sealed into the form, so
+/// that posting the form again (a double click, a reload, a second tab of the page) pays that
+/// one order once.
+async fn checkout(State(app): Shared, session: Session) -> Response {
+    match app.index.next_number("order").await {
+        Ok(number) => {
+            let order = session.seal_order(&format!("CMD-{number:06}"));
+            screens::checkout(&session, &order, None).into_response()
+        }
+        Err(error) => {
+            let refusal = flow::internal("numbering an order", &error);
+            refused_without_payment(&app, &session, &refusal)
+        }
+    }
 }
 
-/// `POST /checkout`: a new order for the basket, its payment, the PIN check and the code.
+/// `POST /checkout`: the payment of the form's order (made once, whatever the number of
+/// posts), the PIN check and the code.
 async fn start(State(app): Shared, session: Session, Form(fields): Form<Fields>) -> Response {
-    if !session.accepts(&fields.csrf) {
-        return screens::forbidden(&session, "/checkout").into_response();
-    }
+    let reference = match session.open_order(&fields.order) {
+        Some(reference) if session.accepts(&fields.csrf) => reference,
+        _ => return screens::forbidden(&session, "/checkout").into_response(),
+    };
     let parsed = input::phone(&fields.phone)
         .and_then(|phone| Ok((phone, input::pin(&fields.pin, app.policy())?)));
     let (phone, pin) = match parsed {
         Ok(parsed) => parsed,
         Err(problem) => {
             let text = words::problem(&problem, app.clock.now(), app.policy());
-            return screens::checkout(&session, Some(&text))
+            return screens::checkout(&session, &fields.order, Some(&text))
                 .status(StatusCode::BAD_REQUEST)
                 .into_response();
         }
     };
     let started = async {
         let amount = seed::basket_total().map_err(|e| flow::internal("the basket", &e))?;
-        let number = app
-            .index
-            .next_number("order")
-            .await
-            .map_err(|e| flow::internal("numbering an order", &e))?;
-        let order = app
-            .order(seed::MERCHANT_ID, amount, &format!("CMD-{number:06}"))
-            .await?;
-        app.start(order, &phone).await
+        let order = app.order(seed::MERCHANT_ID, amount, reference).await?;
+        let key = input::order_key(None, &order)?;
+        app.start(order, &phone, &key).await
     };
     match started.await {
-        Ok(payment) => {
+        Ok(AnyPayment::Initiated(payment)) => {
             let id = payment.id();
             respond(&app, &session, id, app.submit_pin(id, &pin).await).await
+        }
+        // The form posted again: the order's payment is further along already.
+        Ok(payment) => see_payment(payment.id()),
+        Err(refusal) if refusal.problem == Problem::KeyReused => {
+            let text = words::problem(&refusal.problem, app.clock.now(), app.policy());
+            screens::checkout(&session, &fields.order, Some(&text))
+                .status(refusal.problem.status())
+                .into_response()
         }
         Err(refusal) => refused_without_payment(&app, &session, &refusal),
     }

@@ -86,7 +86,7 @@ fn euros(cents: u64) -> String {
 }
 
 /// `GET /checkout`: the mobile number and the PIN.
-pub fn checkout(session: &Session, notice_shown: Option<&str>) -> Page {
+pub fn checkout(session: &Session, order: &str, notice_shown: Option<&str>) -> Page {
     let total = seed::basket_total()
         .map(|amount| amount.localized(Language::French))
         .unwrap_or_default();
@@ -99,6 +99,7 @@ pub fn checkout(session: &Session, notice_shown: Option<&str>) -> Page {
         (notice(notice_shown))
         form.card method="post" action="/checkout" novalidate {
             (csrf_field(session))
+            input type="hidden" name="order" value=(order);
             label for="phone" { "Numéro de mobile" }
             input #phone type="tel" name="phone" autocomplete="tel" inputmode="tel"
                 placeholder="06 11 22 33 44";

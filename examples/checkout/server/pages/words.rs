@@ -78,6 +78,9 @@ pub fn problem(problem: &Problem, now: Timestamp, policy: &Policy) -> String {
         Problem::WrongState => "Cette étape n'est plus possible pour ce paiement.".to_owned(),
         Problem::ResendLimit => "Vous avez demandé le nombre maximal de codes.".to_owned(),
         Problem::Conflict => "Le paiement a changé entre-temps : réessayez.".to_owned(),
+        Problem::KeyReused => "Cette commande est déjà en cours de paiement avec un autre \
+                               numéro : rechargez la page pour recommencer."
+            .to_owned(),
         Problem::Expired => "Ce code a expiré : demandez-en un nouveau.".to_owned(),
         Problem::TooManyAttempts => "Trop de codes incorrects.".to_owned(),
         Problem::Locked { until: Some(until) } => format!(
@@ -95,6 +98,9 @@ pub fn problem(problem: &Problem, now: Timestamp, policy: &Policy) -> String {
             "Un nouveau code pourra être envoyé dans {}.",
             time_left(now, *retry_at)
         ),
+        Problem::LimitExceeded { .. } => {
+            "Ce paiement dépasse le plafond de dépenses de votre numéro.".to_owned()
+        }
         Problem::Declined(_) => "Votre banque a refusé le paiement.".to_owned(),
         Problem::BankUnavailable => "Votre banque n'a pas encore répondu.".to_owned(),
         Problem::SmsUnavailable => "Le SMS n'a pas pu être envoyé : réessayez.".to_owned(),
