@@ -68,6 +68,9 @@ pub enum Problem {
     BankUnavailable,
     /// The SMS gateway failed: the send may be tried again.
     SmsUnavailable,
+    /// The database could not be reached, or its answer was lost: nothing is known to be
+    /// lost, and the step may be tried again (the payment is read again first).
+    StoreUnavailable,
     /// The store failed or a record failed its integrity check: logged, never detailed.
     Internal,
 }
@@ -87,7 +90,9 @@ impl Problem {
             Self::Locked { .. } => StatusCode::LOCKED,
             Self::RateLimited { .. } | Self::ResendTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::BankUnavailable | Self::SmsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BankUnavailable | Self::SmsUnavailable | Self::StoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -114,6 +119,13 @@ impl Problem {
                 frees_at: *frees_at,
             },
             Error::Bank(_) => Self::BankUnavailable,
+            Error::Storage(
+                buyster::StoreError::Unavailable(cause)
+                | buyster::StoreError::OutcomeUnknown(cause),
+            ) => {
+                eprintln!("store unavailable: {cause}");
+                Self::StoreUnavailable
+            }
             Error::Sms(_) => Self::SmsUnavailable,
             Error::CurrencyNotAccepted(currency) => Self::Malformed {
                 field: Field::Currency,

@@ -59,9 +59,8 @@ impl Backend {
 const CLIENTS: u16 = 4;
 /// Buyers per client task: enough that the load outlasts the kills.
 const BUYERS_PER_CLIENT: u16 = 100;
-/// Checkouts per buyer at most: each takes at least one of the number's 5 SMS per 10 min.
-const CHECKOUTS_PER_BUYER: u16 = 3;
-/// Each checkout's amount: three make 1,050 EUR of the 1,500 EUR per 24 hours.
+/// Each checkout's amount: four make 1,400 EUR of the 1,500 EUR per 24 hours, a fifth is
+/// refused at its PIN (and each takes one of the number's 5 SMS per 10 minutes).
 const AMOUNT: u64 = 35_000;
 
 /// The checkout example, built once for the suite.
@@ -182,6 +181,13 @@ impl Http {
                 Some((status, String::from_utf8(bytes.to_vec()).ok()?))
             })
             .await;
+            // The store did not answer (a restart under way): asked again, as `Retry-After` says.
+            let store_unavailable =
+                matches!(&sent, Ok(Some((503, text))) if text.contains("store_unavailable"));
+            if store_unavailable {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
             if let Ok(Some((status, text))) = sent {
                 return (
                     status,
@@ -278,7 +284,8 @@ async fn give_up_unless_sent(http: &Http, id: &str) {
 /// A client task: checkouts for its buyers in turn until `stop`.
 async fn client(http: Arc<Http>, task: u16, stop: Arc<AtomicBool>) -> Vec<Started> {
     let mut started = Vec::new();
-    'rounds: for round in 0..CHECKOUTS_PER_BUYER {
+    // Until the kills are done, whatever the machine's speed: the load is bounded by them.
+    'rounds: for round in 0.. {
         for n in 0..BUYERS_PER_CLIENT {
             if stop.load(Ordering::SeqCst) {
                 break 'rounds;
@@ -356,18 +363,18 @@ pub(super) async fn kill_test(backend: Backend) {
         processes[victim] = Some(restarted);
     }
     stop.store(true, Ordering::SeqCst);
-    let busy = clients.iter().filter(|task| !task.is_finished()).count();
     let mut started = Vec::new();
     for task in clients {
-        started.extend(task.await.unwrap());
+        match task.await {
+            Ok(more) => started.extend(more),
+            Err(panicked) => {
+                // What the servers said, to see why a client got an answer it did not expect.
+                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                let errors: Vec<&str> = log.lines().filter(|l| l.contains("error")).collect();
+                panic!("a client failed: {panicked}; the servers' errors: {errors:#?}");
+            }
+        }
     }
-    assert_eq!(
-        busy,
-        usize::from(CLIENTS),
-        "the load ended before the kills: {} checkouts in {:?}",
-        started.len(),
-        began.elapsed()
-    );
     // Each once more, with the last checkouts just finished and events perhaps in flight.
     for process in processes.into_iter().flatten() {
         process.kill();
@@ -466,14 +473,21 @@ pub(super) async fn kill_test(backend: Backend) {
     let initiated = taken.iter().filter(|r| r.json()["event"] == "initiated");
     let initiated: BTreeSet<&str> = initiated.map(|r| r.event_id.as_str()).collect();
     assert_eq!(initiated.len(), started.len());
-    for payment in &started {
-        let mut kinds: Vec<String> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for received in super::receiver::of_payment(&taken, &payment.id) {
-            if seen.insert(received.event_id.clone()) {
-                kinds.push(received.json()["event"].as_str().unwrap().to_owned());
-            }
+    // Each body read once: the kinds of each payment's events, copies dropped, in order.
+    let mut by_payment: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for received in &taken {
+        let body = received.json();
+        let Some(payment) = body["payment"].as_str() else {
+            continue;
+        };
+        if seen.insert(received.event_id.clone()) {
+            let kind = body["event"].as_str().unwrap().to_owned();
+            by_payment.entry(payment.to_owned()).or_default().push(kind);
         }
+    }
+    for payment in &started {
+        let kinds = by_payment.get(&payment.id).cloned().unwrap_or_default();
         assert_eq!(
             kinds.first().map(String::as_str),
             Some("initiated"),

@@ -150,6 +150,11 @@ impl Reply {
                 "sms_unavailable",
                 "the SMS could not be sent; ask for it again with resend",
             ),
+            Problem::StoreUnavailable => reply(
+                "store_unavailable",
+                "the payment store did not answer; read the payment and try again",
+            )
+            .retry_after(1),
             Problem::Internal => reply("internal", "internal error"),
         }
     }

@@ -104,6 +104,9 @@ pub fn problem(problem: &Problem, now: Timestamp, policy: &Policy) -> String {
         Problem::Declined(_) => "Votre banque a refusé le paiement.".to_owned(),
         Problem::BankUnavailable => "Votre banque n'a pas encore répondu.".to_owned(),
         Problem::SmsUnavailable => "Le SMS n'a pas pu être envoyé : réessayez.".to_owned(),
+        Problem::StoreUnavailable => {
+            "Le service ne répond pas pour l'instant : réessayez dans un instant.".to_owned()
+        }
         Problem::Internal => "Une erreur est survenue : réessayez dans un instant.".to_owned(),
     }
 }
