@@ -111,6 +111,16 @@ impl Capture {
     }
 }
 
+/// Makes `capture` this thread's subscriber, then has every callsite ask it again whether it
+/// wants it: another test's thread that met a callsite for the first time while `capture` was
+/// being registered may have cached, for good, the answer of a world without it (a race of
+/// `tracing-core`'s registration), and its span would never reach `capture`.
+fn capturing(capture: &Capture) -> tracing::subscriber::DefaultGuard {
+    let guard = tracing::subscriber::set_default(capture.clone());
+    tracing::callsite::rebuild_interest_cache();
+    guard
+}
+
 type TracedEngine = Engine<MemoryStore, MemorySms, MemoryBank, ManualClock>;
 
 /// An engine writing its events through [`TracingEvents`], the low-value exemption on.
@@ -151,7 +161,7 @@ fn steps(capture: &Capture) -> Vec<(String, Option<String>, String, String)> {
 #[tokio::test(flavor = "current_thread")]
 async fn every_step_has_its_span_and_no_secret_reaches_the_subscriber() {
     let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let _guard = capturing(&capture);
     let sms = MemorySms::new();
     let engine = engine(&sms);
     let phone: PhoneNumber = PHONE.parse().unwrap();
@@ -338,7 +348,7 @@ async fn every_step_has_its_span_and_no_secret_reaches_the_subscriber() {
 #[tokio::test(flavor = "current_thread")]
 async fn errors_name_their_variant_and_a_lock_is_its_outcome() {
     let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let _guard = capturing(&capture);
     let sms = MemorySms::new();
     let engine = engine(&sms);
     let phone: PhoneNumber = PHONE.parse().unwrap();
@@ -367,7 +377,7 @@ async fn errors_name_their_variant_and_a_lock_is_its_outcome() {
 #[tokio::test(flavor = "current_thread")]
 async fn audit_events_are_info_events_with_their_fields() {
     let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let _guard = capturing(&capture);
     let sms = MemorySms::new();
     let engine = engine(&sms);
     let phone: PhoneNumber = PHONE.parse().unwrap();
@@ -447,7 +457,7 @@ async fn audit_events_are_info_events_with_their_fields() {
 #[tokio::test(flavor = "current_thread")]
 async fn initiate_once_names_its_payment_and_never_the_key() {
     let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let _guard = capturing(&capture);
     let engine = engine(&MemorySms::new());
     let phone: PhoneNumber = PHONE.parse().unwrap();
     let key: IdempotencyKey = "order-key-CMD-7781".parse().unwrap();
