@@ -93,6 +93,14 @@ pub(super) struct Process {
     child: Child,
 }
 
+/// A test that fails half-way leaves no server running: dropped, the process is killed.
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Process {
     pub(super) async fn start(
         dir: &Path,
