@@ -159,11 +159,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         next: Payment<S>,
     ) -> Result<Option<Payment<S>>, Error> {
-        let write = self.payment_write(&next);
-        let version = self
-            .try_put(next.key(), Some(next.version()), write)
-            .await?;
-        Ok(version.map(|version| next.with_version(version)))
+        self.replace_with(next, None).await
     }
 
     /// Replaces the stored payment as [`Engine::replace`] does, with the event `kind` of the
@@ -179,6 +175,15 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let id = event_id(next.key(), Some(next.version()), now);
             Event::payment(id, kind, &next, now)
         });
+        self.replace_with(next, event).await
+    }
+
+    /// The one compare-and-swap of a payment replaced, carrying `event` when there is one.
+    async fn replace_with<S: StateRecord>(
+        &self,
+        next: Payment<S>,
+        event: Option<Event>,
+    ) -> Result<Option<Payment<S>>, Error> {
         let write = self.with_event(self.payment_write(&next), event.as_ref());
         let version = self
             .try_put(next.key(), Some(next.version()), write)
@@ -238,11 +243,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         next: Enrollment<S>,
     ) -> Result<Option<Enrollment<S>>, Error> {
-        let write = self.enrollment_write(&next);
-        let version = self
-            .try_put(next.key(), Some(next.version()), write)
-            .await?;
-        Ok(version.map(|version| next.with_version(version)))
+        self.replace_enrollment_with(next, None).await
     }
 
     /// Replaces the stored enrollment as [`Engine::replace_enrollment`] does, with the event
@@ -257,6 +258,15 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let id = event_id(next.key(), Some(next.version()), now);
             Event::enrollment(id, kind, &next, now)
         });
+        self.replace_enrollment_with(next, event).await
+    }
+
+    /// The one compare-and-swap of an enrollment replaced, carrying `event` when there is one.
+    async fn replace_enrollment_with<S: EnrollmentRecord>(
+        &self,
+        next: Enrollment<S>,
+        event: Option<Event>,
+    ) -> Result<Option<Enrollment<S>>, Error> {
         let write = self.with_event(self.enrollment_write(&next), event.as_ref());
         let version = self
             .try_put(next.key(), Some(next.version()), write)
