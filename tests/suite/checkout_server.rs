@@ -8,6 +8,7 @@ mod server;
 
 mod api;
 mod bank;
+mod battery;
 mod browser;
 mod kill;
 mod once;
