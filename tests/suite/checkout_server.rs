@@ -14,6 +14,7 @@ mod kill;
 mod once;
 mod pages;
 mod postgres;
+mod races;
 mod receiver;
 mod recovery;
 mod store;
