@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo bench --bench checkout_server                 # 1, 2, 4, 8, 16 and 32 clients, 5 s each
 //! BENCH_SECONDS=20 cargo bench --bench checkout_server
+//! BENCH_CLIENTS=1,32 cargo bench --bench checkout_server   # some points only
 //! ```
 //!
 //! Each client runs whole checkouts over one keep-alive connection of its own: `POST
@@ -34,6 +35,14 @@ use serde_json::{Value, json};
 use server::{Config, Server, seed};
 
 const CLIENTS: [usize; 6] = [1, 2, 4, 8, 16, 32];
+
+/// The points to run: `BENCH_CLIENTS`, or [`CLIENTS`].
+fn clients() -> Vec<usize> {
+    std::env::var("BENCH_CLIENTS")
+        .ok()
+        .map(|list| list.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| CLIENTS.to_vec())
+}
 /// Demo buyers besides the first: the most `--demo-buyers` allows.
 const BUYERS: u16 = 1000;
 
@@ -214,7 +223,7 @@ async fn main() {
     println!("| clients | checkouts | checkouts/s | p50 | p99 | CPU per checkout |");
     println!("|---:|---:|---:|---:|---:|---:|");
     let mut base = 0;
-    for clients in CLIENTS {
+    for clients in clients() {
         let p = point(&server, &url, clients, seconds, base).await;
         base += p.checkouts as u64 + 1_000;
         println!(
