@@ -10,8 +10,9 @@ use buyster::{
     StateKind, Timestamp,
 };
 
-/// The store calls of the engine's background work (the due index, the outbox), handed to
-/// `self.inner` as they are: for a test store that wraps another to change its `get` or `put`.
+/// The store calls of the engine's background work (the due index, the outbox, removal),
+/// handed to `self.inner` as they are: for a test store that wraps another to change its `get`
+/// or `put`.
 macro_rules! forward_background_calls {
     () => {
         async fn due(
@@ -31,6 +32,14 @@ macro_rules! forward_background_calls {
 
         async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
             buyster::Store::acknowledge(&self.inner, seqs).await
+        }
+
+        async fn remove(
+            &self,
+            key: &buyster::Key,
+            expected: buyster::Version,
+        ) -> Option<Result<(), buyster::StoreError>> {
+            buyster::Store::remove(&self.inner, key, expected).await
         }
     };
 }
