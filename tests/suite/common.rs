@@ -75,6 +75,17 @@ pub fn after(t: Timestamp, d: Duration) -> Timestamp {
     t.saturating_add(d)
 }
 
+/// The work due in `store` at `now`: its due index without the ended records it keeps until
+/// their retention is over, which fall due a day or more after `now` (the shortest retention).
+pub fn work_due(store: &MemoryStore, now: Timestamp) -> Vec<buyster::Due> {
+    let horizon = after(now, Duration::from_secs(86_400));
+    store
+        .due_index()
+        .into_iter()
+        .filter(|due| due.at < horizon)
+        .collect()
+}
+
 pub fn order(minor: u64) -> Order {
     let merchant = Merchant::new("boutique-exemple", "Boutique Exemple").unwrap();
     Order::new(
