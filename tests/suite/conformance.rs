@@ -68,6 +68,7 @@ impl Bug {
             Self::RemovalIgnoresVersion | Self::RemovalKeepsDueEntry | Self::RemovalReusesVersions
         )
     }
+}
 
 impl Broken {
     fn with(bug: Bug) -> impl Fn() -> Self {
