@@ -34,7 +34,8 @@ async fn eight_migrations_at_once_make_the_tables_once() {
     assert_eq!(tables, ["outbox", "records"]);
     let sequences: i64 = client
         .query_one(
-            "SELECT count(*) FROM pg_sequences WHERE schemaname = 'shop_store'",
+            "SELECT count(*) FROM pg_sequences
+             WHERE schemaname = 'shop_store' AND sequencename = 'versions'",
             &[],
         )
         .await
