@@ -596,7 +596,10 @@ mod tests {
                 |p| p.confirmed_payment_retention = 29 * DAY,
                 "confirmed_payment_retention",
             ),
-            (|p| p.enrollment_retention = 3_651 * DAY, "enrollment_retention"),
+            (
+                |p| p.enrollment_retention = 3_651 * DAY,
+                "enrollment_retention",
+            ),
             (
                 |p| p.other_currencies = vec![pounds(100, 50, 200)],
                 "other_currencies",

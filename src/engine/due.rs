@@ -18,8 +18,8 @@
 //! work left, and is due for that work instead.
 
 use crate::Error;
-use crate::enrollment::{AnyEnrollment, CodeAccepted, Enrollment, EnrollmentFailure};
 use crate::enrollment;
+use crate::enrollment::{AnyEnrollment, CodeAccepted, Enrollment, EnrollmentFailure};
 use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, StoreError, Write};
 use crate::ids::{EnrollmentId, PaymentId};
 use crate::payment::{self, AnyPayment};
@@ -320,12 +320,14 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let due = match self.recover_enrollment(id).await? {
             AnyEnrollment::CodeSent(open) if !open.is_expired(now) => Due::At(open.expires_at()),
             AnyEnrollment::CodeSent(_) | AnyEnrollment::Accepted(_) => Due::Later,
-            AnyEnrollment::Enrolled(done) => {
-                ended(enrollment::kept_until(done.state().enrolled_at(), &self.policy), now)
-            }
-            AnyEnrollment::Failed(failed) => {
-                ended(enrollment::kept_until(failed.state().failed_at(), &self.policy), now)
-            }
+            AnyEnrollment::Enrolled(done) => ended(
+                enrollment::kept_until(done.state().enrolled_at(), &self.policy),
+                now,
+            ),
+            AnyEnrollment::Failed(failed) => ended(
+                enrollment::kept_until(failed.state().failed_at(), &self.policy),
+                now,
+            ),
         };
         self.settle_due(key, &before, due, now).await
     }

@@ -235,7 +235,13 @@ impl MemoryStore {
         let mut versions = Vec::with_capacity(nexts.len());
         for ((write, &at), next) in writes.into_iter().zip(&positions).zip(nexts) {
             let (_, shard) = shards.get_mut(at).ok_or(StoreError::Conflict)?;
-            versions.push(Self::apply(shard, &mut shared, &write.key, next, write.write));
+            versions.push(Self::apply(
+                shard,
+                &mut shared,
+                &write.key,
+                next,
+                write.write,
+            ));
         }
         Ok(versions)
     }

@@ -795,7 +795,9 @@ async fn expect_removal_refused(store: &impl Store, key: &Key, expected: Version
 async fn remove(store: &impl Store, key: &Key, expected: Version) -> Outcome {
     match store.remove(key, expected).await {
         Some(Ok(())) => Ok(()),
-        other => Err(format!("remove {key} expecting {expected:?} answered {other:?}")),
+        other => Err(format!(
+            "remove {key} expecting {expected:?} answered {other:?}"
+        )),
     }
 }
 
@@ -804,8 +806,20 @@ async fn removal(store: &impl Store) -> Outcome {
     let absent = key("removal/absent");
     expect_removal_refused(store, &absent, Version::new(1)).await?;
     let v1 = put_write(store, &k, None, Write::new(b"1".to_vec()).due_at(at(1_000))).await?;
-    let v2 = put_write(store, &k, Some(v1), Write::new(b"2".to_vec()).due_at(at(2_000))).await?;
-    put_write(store, &other, None, Write::new(b"o".to_vec()).due_at(at(3_000))).await?;
+    let v2 = put_write(
+        store,
+        &k,
+        Some(v1),
+        Write::new(b"2".to_vec()).due_at(at(2_000)),
+    )
+    .await?;
+    put_write(
+        store,
+        &other,
+        None,
+        Write::new(b"o".to_vec()).due_at(at(3_000)),
+    )
+    .await?;
     // A stale version: the record, its due entry and its value are kept.
     expect_removal_refused(store, &k, v1).await?;
     expect_entry(store, &k, v2, b"2").await?;

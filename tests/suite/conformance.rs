@@ -264,7 +264,10 @@ fn a_store_removing_at_any_version_fails() {
         "removal: at its version, with its due entry",
         "{failure}"
     );
-    assert!(failure.detail().contains("instead of a conflict"), "{failure}");
+    assert!(
+        failure.detail().contains("instead of a conflict"),
+        "{failure}"
+    );
 }
 
 #[test]
@@ -293,7 +296,12 @@ fn a_correct_store_without_batches_passes_every_other_check() {
     let report = check_store(Broken::with(Bug::None)).unwrap();
     assert_eq!(report.checks().len(), 14, "{:?}", report.checks());
     assert!(!report.checks().contains(&"writes together: all or none"));
-    assert!(!report.checks().iter().any(|check| check.starts_with("removal")));
+    assert!(
+        !report
+            .checks()
+            .iter()
+            .any(|check| check.starts_with("removal"))
+    );
 }
 
 #[test]

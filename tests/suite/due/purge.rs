@@ -3,9 +3,9 @@
 //! again under the same key.
 
 use super::*;
-use buyster::{CancelReason, DueWork, Entry, IdempotencyKey, KeyedWrite, Outboxed, StoreError};
 use buyster::Version;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
+use buyster::{CancelReason, DueWork, Entry, IdempotencyKey, KeyedWrite, Outboxed, StoreError};
 
 async fn round<St: Store>(
     engine: &buyster::Engine<St, MemorySms, MemoryBank, ManualClock>,
@@ -135,7 +135,11 @@ async fn a_failed_payment_whose_share_a_crash_kept_gives_it_back_before_it_is_re
     cancelling.abort();
     drop(resume);
     assert_eq!(host.kind(id).await, StateKind::Failed);
-    let refused = host.engine.initiate(order(4_990), &host.phone).await.unwrap();
+    let refused = host
+        .engine
+        .initiate(order(4_990), &host.phone)
+        .await
+        .unwrap();
     assert!(matches!(
         host.engine.verify_pin(refused, &pin(PIN)).await,
         Err(Error::LimitExceeded { .. })
@@ -146,7 +150,11 @@ async fn a_failed_payment_whose_share_a_crash_kept_gives_it_back_before_it_is_re
     let work = round(&host.engine).await;
     assert_eq!((work.purged, work.errors), (1, 0), "{work:?}");
     assert!(matches!(host.engine.load(id).await, Err(Error::NotFound)));
-    let payment = host.engine.initiate(order(4_990), &host.phone).await.unwrap();
+    let payment = host
+        .engine
+        .initiate(order(4_990), &host.phone)
+        .await
+        .unwrap();
     let check = host.engine.verify_pin(payment, &pin(PIN)).await;
     assert!(matches!(check, Ok(PinCheck::Verified(_))), "{check:?}");
 }
@@ -170,7 +178,10 @@ async fn an_order_whose_payment_was_removed_comes_back_with_versions_it_never_ha
     old_versions.push(host.store.get(&record).await.unwrap().unwrap().version());
     // Within its retention the key answers with the failed payment.
     host.clock.advance(29 * DAY);
-    let again = host.engine.initiate_once(order(4990), &host.phone, &key).await;
+    let again = host
+        .engine
+        .initiate_once(order(4990), &host.phone, &key)
+        .await;
     assert!(matches!(again, Ok(AnyPayment::Failed(_))), "{again:?}");
     host.clock.advance(DAY);
     assert_eq!(counts(&round(&host.engine).await), (1, 1, 0, 0, 0));
@@ -304,9 +315,19 @@ async fn a_store_that_keeps_every_record_has_its_due_time_cleared_once() {
     let engine = host.engine_over(Keeping {
         inner: host.store.clone(),
     });
-    let id = engine.initiate(order(4990), &host.phone).await.unwrap().id();
+    let id = engine
+        .initiate(order(4990), &host.phone)
+        .await
+        .unwrap()
+        .id();
     engine.cancel(id, CancelReason::Buyer).await.unwrap();
-    let version = host.store.get(&Key::payment(&id)).await.unwrap().unwrap().version();
+    let version = host
+        .store
+        .get(&Key::payment(&id))
+        .await
+        .unwrap()
+        .unwrap()
+        .version();
     host.clock.advance(30 * DAY);
     assert_eq!(counts(&round(&engine).await), (1, 0, 1, 0, 0));
     // Kept as it was, written once more with no due time: it left the index.
@@ -320,7 +341,12 @@ async fn a_store_that_keeps_every_record_has_its_due_time_cleared_once() {
 #[tokio::test]
 async fn an_ended_enrollment_is_removed_30_days_after_it_ended() {
     let host = Host::empty(Policy::default(), MemoryStore::new());
-    let id = host.engine.start_enrollment(&host.phone).await.unwrap().id();
+    let id = host
+        .engine
+        .start_enrollment(&host.phone)
+        .await
+        .unwrap()
+        .id();
     host.clock.advance(minutes(60));
     assert_eq!(counts(&round(&host.engine).await), (1, 0, 1, 0, 0));
     let AnyEnrollment::Failed(failed) = host.engine.load_enrollment(id).await.unwrap() else {
@@ -329,12 +355,20 @@ async fn an_ended_enrollment_is_removed_30_days_after_it_ended() {
     let ended = failed.state().failed_at();
     host.clock.advance(30 * DAY - MILLI);
     assert_eq!(counts(&round(&host.engine).await), (0, 0, 0, 0, 0));
-    assert_eq!(after(buyster::Clock::now(&host.clock), MILLI), after(ended, 30 * DAY));
+    assert_eq!(
+        after(buyster::Clock::now(&host.clock), MILLI),
+        after(ended, 30 * DAY)
+    );
     host.clock.advance(MILLI);
     assert_eq!(counts(&round(&host.engine).await), (1, 1, 0, 0, 0));
     assert!(matches!(
         host.engine.load_enrollment(id).await,
         Err(Error::NotFound)
     ));
-    assert!(host.store.keys().iter().all(|key| !key.as_str().starts_with("enrollment/")));
+    assert!(
+        host.store
+            .keys()
+            .iter()
+            .all(|key| !key.as_str().starts_with("enrollment/"))
+    );
 }

@@ -122,13 +122,20 @@ async fn tables_made_before_the_sequence_get_it_above_their_versions() {
     let pool = pool(&url, 2).unwrap();
     let schema = Schema::new("older").unwrap();
     PostgresStore::migrate(&pool, &schema).await.unwrap();
-    let store = PostgresStore::new(pool.clone(), schema.clone(), tokio::runtime::Handle::current());
+    let store = PostgresStore::new(
+        pool.clone(),
+        schema.clone(),
+        tokio::runtime::Handle::current(),
+    );
     let old = key("payment/old");
     assert!(matches!(
         store.remove(&old, Version::new(40)).await,
         Some(Err(buyster::StoreError::Conflict))
     ));
-    assert!(matches!(store.remove(&old, Version::new(41)).await, Some(Ok(()))));
+    assert!(matches!(
+        store.remove(&old, Version::new(41)).await,
+        Some(Ok(()))
+    ));
     assert!(store.get(&old).await.unwrap().is_none());
     // Made again, and once more after a second migration: above every version it had.
     PostgresStore::migrate(&pool, &schema).await.unwrap();

@@ -91,8 +91,14 @@ async fn a_batch_returns_versions_and_events_in_its_order() {
     let [vz, va2] = versions.as_slice() else {
         panic!("{versions:?}");
     };
-    assert_eq!(store.get(&key("batch/z")).await.unwrap().unwrap().version(), *vz);
-    assert_eq!(store.get(&key("batch/a")).await.unwrap().unwrap().version(), *va2);
+    assert_eq!(
+        store.get(&key("batch/z")).await.unwrap().unwrap().version(),
+        *vz
+    );
+    assert_eq!(
+        store.get(&key("batch/a")).await.unwrap().unwrap().version(),
+        *va2
+    );
     assert!(*va2 > va && vz != va2, "{versions:?}");
     let events: Vec<Vec<u8>> = store
         .outbox(10)
