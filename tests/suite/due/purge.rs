@@ -372,3 +372,43 @@ async fn an_ended_enrollment_is_removed_30_days_after_it_ended() {
             .all(|key| !key.as_str().starts_with("enrollment/"))
     );
 }
+
+#[tokio::test]
+async fn records_that_ended_with_no_due_time_are_removed_once_made_due() {
+    let host = Host::new().await;
+    let old = host.initiate().await.id();
+    host.engine.cancel(old, CancelReason::Buyer).await.unwrap();
+    host.clock.advance(10 * DAY);
+    let recent = host.initiate().await.id();
+    host.engine
+        .cancel(recent, CancelReason::Buyer)
+        .await
+        .unwrap();
+    // As a release without retention wrote them: no due time.
+    for id in [old, recent] {
+        let key = Key::payment(&id);
+        let entry = host.store.get(&key).await.unwrap().unwrap();
+        let write = Write::new(entry.value().to_vec());
+        host.store
+            .put(&key, Some(entry.version()), write)
+            .await
+            .unwrap();
+    }
+    assert_eq!(index(&host), []);
+    host.clock.advance(25 * DAY);
+    assert_eq!(counts(&round(&host.engine).await), (0, 0, 0, 0, 0));
+    // Made due at the epoch, as DEPLOYMENT.md's statement does.
+    for id in [old, recent] {
+        let key = Key::payment(&id);
+        let entry = host.store.get(&key).await.unwrap().unwrap();
+        let write = Write::new(entry.value().to_vec()).due_at(Timestamp::from_unix_millis(0));
+        host.store
+            .put(&key, Some(entry.version()), write)
+            .await
+            .unwrap();
+    }
+    // The one 35 days old is removed; the one 25 days old is due at its own end.
+    assert_eq!(counts(&round(&host.engine).await), (2, 1, 1, 0, 0));
+    assert!(matches!(host.engine.load(old).await, Err(Error::NotFound)));
+    assert_eq!(index(&host), [(key_of(recent), after(T0, 40 * DAY))]);
+}
