@@ -52,12 +52,28 @@ use crate::weak_pin::weakness_of;
 /// | `exemption_max_amount` | EUR 30 (3,000 cents) | 1 to 3,000 (PSD2 RTS art. 16(a)) |
 /// | `exemption_max_cumulative` | EUR 100 | `exemption_max_amount` to 10,000 (art. 16(b)) |
 /// | `exemption_max_payments` | 5 | 1 to 5 (art. 16(c)) |
+/// | `failed_payment_retention` | 30 days after it failed | 1 day to 10 years |
+/// | `confirmed_payment_retention` | 400 days after its last movement of money | 30 days to 10 years |
+/// | `enrollment_retention` | 30 days after it ended | 1 day to 10 years |
 ///
 /// Payments are taken in `currency` (the euro by default) and in the `other_currencies` the
 /// host lists, each with limits of its own in its minor units; a payment in any other currency
 /// is refused ([`Error::CurrencyNotAccepted`]). Each currency's reservations count against its
 /// own limits only, so that the most a stolen phone and PIN can spend is the sum of the limits
 /// of the currencies accepted: EUR 1,000 a payment, 1,500 a day and 3,000 a month by default.
+///
+/// An ended payment or enrollment is kept for its retention, then removed by
+/// [`Engine::recover_due`](crate::Engine::recover_due) when the store supports
+/// [`Store::remove`](crate::Store::remove): anyone can start payments, and without an end each
+/// abandoned one would stay in the store for good. A failed payment moved no money: 30 days
+/// leave support time to answer a buyer who asks what happened, and the merchant time to see
+/// a key's answer ([`Engine::initiate_once`](crate::Engine::initiate_once) gives the failed
+/// payment back until then, a new one after). A confirmed payment is kept as long as money can
+/// still come back: refunds are asked on it, and a SEPA debit the buyer did not authorise may
+/// be returned up to 13 months after it (the SEPA Core rulebook; PSD2 art. 71): 400 days cover
+/// that with a margin. Its end is the last time money moved: its confirmation or its latest
+/// refund. A payment with a refund pending is never removed. An enrollment holds a number and
+/// no money: 30 days after it was finished or failed.
 ///
 /// [`Amount::MAX_MINOR_UNITS`]: crate::Amount::MAX_MINOR_UNITS
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +141,14 @@ pub struct Policy {
     /// The most exempt payments in a row since the last one authorized by a code, this one
     /// included.
     pub exemption_max_payments: u8,
+    /// How long a failed payment is kept after it failed, before it is removed.
+    pub failed_payment_retention: Duration,
+    /// How long a confirmed payment is kept after the last time money moved on it (its
+    /// confirmation or its latest refund), before it is removed.
+    pub confirmed_payment_retention: Duration,
+    /// How long an enrollment is kept after it ended (enrolled or failed), before it is
+    /// removed.
+    pub enrollment_retention: Duration,
     /// Keeps the policy open to new limits: its type has no constructor outside the crate, so
     /// a policy is built from [`Policy::default`] (`..Policy::default()`), never field by field,
     /// and a limit added later does not break a host's code.
@@ -168,6 +192,9 @@ impl Default for Policy {
             exemption_max_amount: 3_000,
             exemption_max_cumulative: 10_000,
             exemption_max_payments: 5,
+            failed_payment_retention: FAILED_PAYMENT_RETENTION,
+            confirmed_payment_retention: CONFIRMED_PAYMENT_RETENTION,
+            enrollment_retention: ENROLLMENT_RETENTION,
             more: open::MoreLimits,
         }
     }
@@ -251,6 +278,16 @@ const MINUTE: Duration = Duration::from_secs(60);
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);
+const THIRTY_DAYS: Duration = Duration::from_secs(30 * 86_400);
+const TEN_YEARS: Duration = Duration::from_secs(3_650 * 86_400);
+
+/// The default of [`Policy::failed_payment_retention`]: 30 days, for support.
+pub(crate) const FAILED_PAYMENT_RETENTION: Duration = THIRTY_DAYS;
+/// The default of [`Policy::confirmed_payment_retention`]: 400 days, past the 13 months in
+/// which a SEPA debit the buyer did not authorise may be returned.
+pub(crate) const CONFIRMED_PAYMENT_RETENTION: Duration = Duration::from_secs(400 * 86_400);
+/// The default of [`Policy::enrollment_retention`]: 30 days.
+pub(crate) const ENROLLMENT_RETENTION: Duration = THIRTY_DAYS;
 
 impl Policy {
     /// Checks every field against the table above.
@@ -259,7 +296,7 @@ impl Policy {
     ///
     /// [`Error::InvalidPolicy`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str, &'static str); 24] = [
+        let checks: [(bool, &'static str, &'static str); 27] = [
             (
                 within(self.max_pin_failures, 1, 5),
                 "max_pin_failures",
@@ -380,6 +417,22 @@ impl Policy {
                 "exemption_max_payments",
                 "must be 1 to 5: PSD2 allows 5 payments in a row",
             ),
+            (
+                self.failed_payment_retention >= DAY && self.failed_payment_retention <= TEN_YEARS,
+                "failed_payment_retention",
+                "must be 1 day to 10 years: an order's idempotency key lives in its payment",
+            ),
+            (
+                self.confirmed_payment_retention >= THIRTY_DAYS
+                    && self.confirmed_payment_retention <= TEN_YEARS,
+                "confirmed_payment_retention",
+                "must be 30 days to 10 years: a payment counts against the limits for 30 days",
+            ),
+            (
+                self.enrollment_retention >= DAY && self.enrollment_retention <= TEN_YEARS,
+                "enrollment_retention",
+                "must be 1 day to 10 years",
+            ),
         ];
         match checks.into_iter().find(|(ok, _, _)| !ok) {
             Some((_, field, rule)) => Err(Error::InvalidPolicy(PolicyError { field, rule })),
@@ -493,13 +546,21 @@ mod tests {
             (p.resend_cooldown, p.sms_window),
             (30 * SECOND, 10 * MINUTE)
         );
+        assert_eq!(
+            (
+                p.failed_payment_retention,
+                p.confirmed_payment_retention,
+                p.enrollment_retention
+            ),
+            (30 * DAY, 400 * DAY, 30 * DAY)
+        );
         assert!(p.validate().is_ok());
     }
 
     #[test]
     fn each_rule_names_its_field() {
         type Change = fn(&mut Policy);
-        let cases: [(Change, &str); 24] = [
+        let cases: [(Change, &str); 27] = [
             (|p| p.max_pin_failures = 6, "max_pin_failures"),
             (|p| p.max_pin_failures = 0, "max_pin_failures"),
             (|p| p.pin_lock = Duration::ZERO, "pin_lock"),
@@ -527,6 +588,18 @@ mod tests {
                 "exemption_max_cumulative",
             ),
             (|p| p.exemption_max_payments = 6, "exemption_max_payments"),
+            (
+                |p| p.failed_payment_retention = 23 * HOUR,
+                "failed_payment_retention",
+            ),
+            (
+                |p| p.confirmed_payment_retention = 29 * DAY,
+                "confirmed_payment_retention",
+            ),
+            (
+                |p| p.enrollment_retention = 3_651 * DAY,
+                "enrollment_retention",
+            ),
             (
                 |p| p.other_currencies = vec![pounds(100, 50, 200)],
                 "other_currencies",

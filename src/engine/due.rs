@@ -5,15 +5,24 @@
 //! expiry, an authorized payment, a pending refund or a failed payment's spending share a
 //! [`Policy::recovery_delay`](crate::Policy) after the step that should have finished it, an
 //! open enrollment at its expiry. (On a store that batches, a failed payment gives its share
-//! back in its own write, `together.rs`, and is never due.) [`Engine::recover_due`] reads the earliest due keys and
-//! finishes each; what it cannot finish yet (a bank that does not answer) it writes back due
-//! one delay later, behind the rest, so that nothing starves.
+//! back in its own write, `together.rs`, and is due only at the end of its retention.)
+//! [`Engine::recover_due`] reads the earliest due keys and finishes each; what it cannot
+//! finish yet (a bank that does not answer) it writes back due one delay later, behind the
+//! rest, so that nothing starves.
+//!
+//! A payment or an enrollment that ended with nothing left to do is due once more, when its
+//! retention ([`Policy`](crate::Policy)) is over: [`Engine::recover_due`] then removes it
+//! ([`Store::remove`], one call, at the version read), or, on a store that keeps every record,
+//! writes it back with no due time. Nothing else is removed: an open or authorized payment, one
+//! with a refund pending, or a failed one whose spending share is not yet given back still has
+//! work left, and is due for that work instead.
 
 use crate::Error;
+use crate::enrollment;
 use crate::enrollment::{AnyEnrollment, CodeAccepted, Enrollment, EnrollmentFailure};
-use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, Write};
+use crate::host::{Bank, Clock, Entry, Key, SmsGateway, Store, StoreError, Write};
 use crate::ids::{EnrollmentId, PaymentId};
-use crate::payment::{self, AnyPayment, Refund, RefundStatus};
+use crate::payment::{self, AnyPayment};
 use crate::time::Timestamp;
 
 use super::Engine;
@@ -25,7 +34,8 @@ use super::trace::{step_span, traced};
 pub struct DueWork {
     /// Due records read from the index.
     pub examined: usize,
-    /// Of those, the ones now finished, or due again only at their own expiry.
+    /// Of those, the ones now finished, or due again only at their own expiry or at the end
+    /// of their retention.
     pub finished: usize,
     /// Of those, the ones whose work could not be finished yet (a bank or a store that did not
     /// answer): written back due a [`Policy::recovery_delay`](crate::Policy) later.
@@ -33,6 +43,10 @@ pub struct DueWork {
     /// Of those, the ones that failed: a record that fails its integrity check, a key the
     /// engine does not make, a store error. Postponed too, when the store lets it.
     pub errors: usize,
+    /// Of those, the ended payments and enrollments whose retention was over: removed from
+    /// the store. (On a store that keeps every record, they are written back with no due time
+    /// and counted as finished.)
+    pub purged: usize,
 }
 
 impl DueWork {
@@ -46,18 +60,19 @@ impl DueWork {
 /// When a record that its recovery left as it is falls due next.
 #[derive(Clone, Copy)]
 enum Due {
-    /// Never: it is finished.
-    Never,
     /// At its own expiry, still to come.
     At(Timestamp),
     /// A recovery delay from now: its work could not be finished yet.
     Later,
+    /// Now, for good: it ended and its retention is over.
+    Purge,
 }
 
 /// What finishing one due record came to.
 enum Outcome {
     Finished,
     Postponed,
+    Purged,
 }
 
 /// A due key, as the engine reads it.
@@ -65,6 +80,16 @@ enum DueKey {
     Payment(PaymentId),
     Enrollment(EnrollmentId),
     Other,
+}
+
+/// When a record that ended, kept until `kept_until`, falls due at `now`: removed now when
+/// its retention is over, due then otherwise.
+fn ended(kept_until: Timestamp, now: Timestamp) -> Due {
+    if kept_until <= now {
+        Due::Purge
+    } else {
+        Due::At(kept_until)
+    }
 }
 
 impl DueKey {
@@ -101,6 +126,16 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// - An enrollment past its time to live: `Failed(Expired)`. One whose code was accepted
     ///   but whose call died before the end: `Enrolled` if its account was made, `Failed`
     ///   otherwise (the PIN is not kept: the applicant starts again).
+    /// - A payment or an enrollment that ended, nothing left to do, once its retention is over
+    ///   ([`Policy::failed_payment_retention`](crate::Policy),
+    ///   `confirmed_payment_retention`, `enrollment_retention`): removed with one
+    ///   [`Store::remove`] at the version read, and counted in [`DueWork::purged`]; a write
+    ///   that raced it wins, and the record stays. [`Engine::load`] then answers
+    ///   [`Error::NotFound`], and an order's idempotency key is free again. No event is
+    ///   reported: the payment's outcome was reported when it ended, and its removal is the
+    ///   policy's, known in advance, not news of the payment. On a store that keeps every
+    ///   record ([`Store::remove`] answers `None`), the record is written back with no due
+    ///   time instead: it leaves the index, and the host archives it.
     ///
     /// What it cannot finish yet (the bank still does not answer) is written back due a
     /// [`Policy::recovery_delay`](crate::Policy) later, behind the rest. Its cost grows with
@@ -141,7 +176,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             limit = limit,
             examined = ::tracing::field::Empty,
             finished = ::tracing::field::Empty,
-            postponed = ::tracing::field::Empty
+            postponed = ::tracing::field::Empty,
+            purged = ::tracing::field::Empty
         );
         traced(span, async move {
             let now = self.clock.now();
@@ -159,6 +195,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
                 match done {
                     Ok(Outcome::Finished) => work.finished = work.finished.saturating_add(1),
                     Ok(Outcome::Postponed) => work.postponed = work.postponed.saturating_add(1),
+                    Ok(Outcome::Purged) => work.purged = work.purged.saturating_add(1),
                     Err(_) => {
                         work.errors = work.errors.saturating_add(1);
                         // Behind the rest, so that a record the engine cannot handle never
@@ -261,14 +298,9 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             _ => self.recover(id).await?,
         };
         let due = match &stands {
-            AnyPayment::Failed(_) => Due::Never,
-            AnyPayment::Confirmed(paid) => {
-                let pending = |refund: &Refund| refund.status() == RefundStatus::Pending;
-                if paid.refunds().iter().any(pending) {
-                    Due::Later
-                } else {
-                    Due::Never
-                }
+            AnyPayment::Failed(_) | AnyPayment::Confirmed(_) => {
+                // `None`: a refund still pending, asked again by `recover` above.
+                payment::kept_until(&stands, &self.policy).map_or(Due::Later, |at| ended(at, now))
             }
             AnyPayment::Authorized(_) => Due::Later,
             open if now < open.expires_at() => Due::At(open.expires_at()),
@@ -288,14 +320,22 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         let due = match self.recover_enrollment(id).await? {
             AnyEnrollment::CodeSent(open) if !open.is_expired(now) => Due::At(open.expires_at()),
             AnyEnrollment::CodeSent(_) | AnyEnrollment::Accepted(_) => Due::Later,
-            AnyEnrollment::Enrolled(_) | AnyEnrollment::Failed(_) => Due::Never,
+            AnyEnrollment::Enrolled(done) => ended(
+                enrollment::kept_until(done.state().enrolled_at(), &self.policy),
+                now,
+            ),
+            AnyEnrollment::Failed(failed) => ended(
+                enrollment::kept_until(failed.state().failed_at(), &self.policy),
+                now,
+            ),
         };
         self.settle_due(key, &before, due, now).await
     }
 
     /// After the work on the record under `key`, read as `before`, that left it standing
     /// `due`: when a write moved it, that write set its own due time; otherwise the record is
-    /// written back, unchanged, with the due time it now has.
+    /// written back, unchanged, with the due time it now has, or removed when it is to be
+    /// purged.
     async fn settle_due(
         &self,
         key: &Key,
@@ -305,24 +345,35 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ) -> Result<Outcome, Error> {
         let after = self.read(key).await?.ok_or(Error::NotFound)?;
         let moved = after.version() != before.version();
-        match due {
-            Due::Later if moved => Ok(Outcome::Postponed),
+        let at = match due {
+            Due::Later if moved => return Ok(Outcome::Postponed),
             Due::Later => {
                 self.postpone(key, Some(after), now).await?;
-                Ok(Outcome::Postponed)
+                return Ok(Outcome::Postponed);
             }
-            Due::Never | Due::At(_) if moved => Ok(Outcome::Finished),
-            Due::Never | Due::At(_) => {
-                let at = match due {
-                    Due::At(at) => Some(at),
-                    Due::Never | Due::Later => None,
-                };
-                let write = Write {
-                    due: at,
-                    ..Write::new(after.value().to_vec())
-                };
-                // A racing write set its own due time: nothing more to do.
-                let _ = self.try_put(key, Some(after.version()), write).await?;
+            Due::At(_) | Due::Purge if moved => return Ok(Outcome::Finished),
+            Due::Purge => return self.purge(key, after).await,
+            Due::At(at) => at,
+        };
+        let write = Write::new(after.value().to_vec()).due_at(at);
+        // A racing write set its own due time: nothing more to do.
+        let _ = self.try_put(key, Some(after.version()), write).await?;
+        Ok(Outcome::Finished)
+    }
+
+    /// Removes the record under `key`, read as `entry`, whose retention is over: at its
+    /// version, so that a write that raced the round wins and keeps it. On a store that keeps
+    /// every record, writes it back with no due time instead.
+    async fn purge(&self, key: &Key, entry: Entry) -> Result<Outcome, Error> {
+        let version = entry.version();
+        match self.store.remove(key, version).await {
+            Some(Ok(())) => Ok(Outcome::Purged),
+            // A racing write set its own due time: it stays, as that write left it.
+            Some(Err(StoreError::Conflict)) => Ok(Outcome::Finished),
+            Some(Err(error)) => Err(Error::Storage(error)),
+            None => {
+                let write = Write::new(entry.into_value());
+                let _ = self.try_put(key, Some(version), write).await?;
                 Ok(Outcome::Finished)
             }
         }

@@ -110,7 +110,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
 
     /// The write of `payment`: its sealed record, and when it falls due.
     pub(super) fn payment_write<S: StateRecord>(&self, payment: &Payment<S>) -> Write {
-        let due = payment::due_at(payment, self.clock.now(), self.policy.recovery_delay);
+        let due = payment::due_at(payment, self.clock.now(), &self.policy);
         Write {
             due,
             ..Write::new(payment::encode(payment, &self.keys))
@@ -122,7 +122,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
         &self,
         enrollment: &Enrollment<S>,
     ) -> Write {
-        let due = enrollment::due_at(enrollment, self.clock.now(), self.policy.recovery_delay);
+        let due = enrollment::due_at(enrollment, self.clock.now(), &self.policy);
         Write {
             due,
             ..Write::new(enrollment::encode(enrollment, &self.keys))

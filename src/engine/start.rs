@@ -84,7 +84,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// declined) stays the answer for its key: to try again, the merchant uses a new key.
     /// Like [`Engine::initiate`], it never looks at accounts.
     ///
-    /// A key lives as long as its payment's record (see [`Store`] on archiving).
+    /// A key lives as long as its payment's record: until its retention is over
+    /// ([`Policy::failed_payment_retention`](crate::Policy), `confirmed_payment_retention`),
+    /// when [`Engine::recover_due`] removes it; the same key then makes a new payment (see
+    /// [`Store::remove`]).
     ///
     /// # Errors
     ///
@@ -96,8 +99,8 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// names a payment of another order or another number (that payment is left as it is,
     /// and the error tells nothing of it); [`Error::Tampered`] when the stored payment fails
     /// its integrity check; [`Error::Storage`] when the store fails; [`Error::Conflict`] if the
-    /// payment under the key keeps vanishing between the write and the read (a host archiving
-    /// it that very moment).
+    /// payment under the key keeps vanishing between the write and the read (removed that very
+    /// moment).
     ///
     /// # Security
     ///
@@ -167,7 +170,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
 
     /// One attempt at storing `payment`, the payment of an idempotency key: made, or found made
     /// for the same order and number, or the key refused. A lost race is the payment another
-    /// call made, read back; a payment archived meanwhile leaves its key free, and the attempt
+    /// call made, read back; a payment removed meanwhile leaves its key free, and the attempt
     /// goes again.
     /// Stores `payment` under its key if the key is absent, with its `Initiated` event; its
     /// version, or `None` when the key was taken.

@@ -204,9 +204,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             let id = event_id(next.key(), Some(next.version()), now);
             Event::payment(id, kind, &next, now)
         });
-        // Its share goes back in this same write: the record leaves the due index.
+        // Its share goes back in this same write: nothing is left to do, and the record is due
+        // only when its retention is over.
         let write = Write {
-            due: None,
+            due: next.state().kept_until(&self.policy),
             ..self.with_event(self.payment_write(&next), event.as_ref())
         };
         let released = read.guard.ledger().release(next.id());

@@ -17,7 +17,7 @@ pub(crate) mod steps;
 
 use core::fmt;
 
-pub(crate) use record::{EnrollmentRecord, decode, due_at, encode};
+pub(crate) use record::{EnrollmentRecord, decode, due_at, encode, kept_until};
 
 use crate::error::EnrollmentKind;
 use crate::host::{Key, Version};

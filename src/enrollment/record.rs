@@ -17,6 +17,7 @@ use crate::ids::EnrollmentId;
 use crate::keys::KeyedTag;
 use crate::keys::Keys;
 use crate::phone::PhoneNumber;
+use crate::policy::Policy;
 use crate::seal::{self, RecordKind};
 use crate::time::Timestamp;
 
@@ -30,20 +31,34 @@ use super::{
 pub(crate) trait EnrollmentRecord: EnrollmentState {
     const CODE: u8;
     fn write(&self, w: &mut Writer);
+
+    /// When an enrollment in this state ended (enrolled or failed); `None` while it has not.
+    fn ended_at(&self) -> Option<Timestamp> {
+        None
+    }
 }
 
 /// When `enrollment`, stored now, falls due: a code sent at its expiry, an accepted code
-/// (its account still to make) at `now + delay`, a finished enrollment never.
+/// (its account still to make) a recovery delay after `now`, a finished enrollment when its
+/// retention is over.
 pub(crate) fn due_at<S: EnrollmentRecord>(
     enrollment: &Enrollment<S>,
     now: Timestamp,
-    delay: core::time::Duration,
+    policy: &Policy,
 ) -> Option<Timestamp> {
     match S::KIND {
         EnrollmentKind::CodeSent => Some(enrollment.head.expires_at),
-        EnrollmentKind::Accepted => Some(now.saturating_add(delay)),
-        EnrollmentKind::Enrolled | EnrollmentKind::Failed => None,
+        EnrollmentKind::Accepted => Some(now.saturating_add(policy.recovery_delay)),
+        EnrollmentKind::Enrolled | EnrollmentKind::Failed => enrollment
+            .state
+            .ended_at()
+            .map(|ended| kept_until(ended, policy)),
     }
+}
+
+/// Until when an enrollment that ended at `ended` is kept.
+pub(crate) fn kept_until(ended: Timestamp, policy: &Policy) -> Timestamp {
+    ended.saturating_add(policy.enrollment_retention)
 }
 
 /// The sealed record of `enrollment`.
@@ -116,6 +131,10 @@ impl EnrollmentRecord for Enrolled {
     fn write(&self, w: &mut Writer) {
         w.time(self.enrolled_at);
     }
+
+    fn ended_at(&self) -> Option<Timestamp> {
+        Some(self.enrolled_at)
+    }
 }
 
 impl EnrollmentRecord for EnrollmentFailed {
@@ -123,6 +142,10 @@ impl EnrollmentRecord for EnrollmentFailed {
     fn write(&self, w: &mut Writer) {
         w.coded(self.reason);
         w.time(self.failed_at);
+    }
+
+    fn ended_at(&self) -> Option<Timestamp> {
+        Some(self.failed_at)
     }
 }
 

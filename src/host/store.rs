@@ -324,11 +324,11 @@ impl StoreError {
 /// # Contract
 ///
 /// - `get` MUST return the latest value written under `key` by a `put` that returned `Ok`,
-///   with the version that `put` returned, or `None` if no value was ever written.
+///   with the version that `put` returned, or `None` if no value was written since the key
+///   was created or last removed.
 /// - `put` MUST be atomic: it writes `value` if and only if the key's current version is
 ///   `expected` (`None`: the key MUST be absent), and returns the new version; otherwise it
 ///   writes nothing and returns [`StoreError::Conflict`].
-/// - Every successful `put` of a key MUST return a version that key never had before.
 /// - Values MUST come back byte for byte. Values are small (a few hundred bytes).
 /// - When a `put` returns [`StoreError::Backend`], the write MAY have been applied. That is
 ///   allowed; writing half a value, or applying a write whose `expected` did not match, is not.
@@ -342,9 +342,14 @@ impl StoreError {
 ///   applied appends nothing. [`Store::outbox`] lists the unacknowledged events by number,
 ///   smallest first; [`Store::acknowledge`] removes them for good.
 ///
-/// Keys are never deleted by the engine; finished payments may be archived by the host once
-/// they are no longer needed (and no sooner than 24 hours after they ended: an order's
-/// idempotency key lives in its payment's record).
+/// - Every successful `put` of a key MUST return a version that key never had before, also
+///   when the key was removed ([`Store::remove`]) and is created again: a caller that still
+///   holds a version of the removed record must never find it valid on the new one.
+///
+/// A store that supports [`Store::remove`] lets the engine delete a payment or an enrollment
+/// once it ended and its retention ([`Policy`](crate::Policy)) is over; one that does not keeps
+/// every record, and a host then archives finished ones itself (no sooner than their retention:
+/// an order's idempotency key lives in its payment's record).
 pub trait Store: Send + Sync {
     /// The current value under `key`, with its version; `None` when absent.
     fn get(&self, key: &Key) -> impl Future<Output = Result<Option<Entry>, StoreError>> + Send;
@@ -394,6 +399,34 @@ pub trait Store: Send + Sync {
         writes: Vec<KeyedWrite>,
     ) -> impl Future<Output = Option<Result<Vec<Version>, StoreError>>> + Send {
         drop(writes);
+        core::future::ready(None)
+    }
+
+    /// Optional: removes the record under `key` if its version is `expected`, with its entry
+    /// of the due index, in one atomic step; [`StoreError::Conflict`] (nothing removed) when
+    /// the key's version is another or the key is absent. The outbox is left as it is.
+    ///
+    /// After a removal `get` reads `None`, `due` no longer lists the key, and a `put` with no
+    /// expected version may create the key again. That `put`, and every later one, MUST return
+    /// a version the key never had before the removal: an order comes back under the same
+    /// payment key ([`Engine::initiate_once`](crate::Engine::initiate_once) derives it), and a
+    /// caller still holding a version of the removed record must get a conflict, never write
+    /// over the new one. Two ways to keep it: versions drawn from a store-wide sequence, or a
+    /// store-wide floor (the highest version ever removed) that a new key's first version
+    /// starts above while each key counts up from there. A tombstone per removed key works too,
+    /// but keeps a row per record for good, which removal exists to avoid.
+    ///
+    /// The engine removes a payment or an enrollment once it ended and its retention is over
+    /// (see [`Engine::recover_due`](crate::Engine::recover_due)). A store that keeps every
+    /// record keeps the default, which answers `None` without removing: the engine then writes
+    /// such a record back with no due time instead. A store MUST give every call the same
+    /// answer, `Some` or `None`.
+    fn remove(
+        &self,
+        key: &Key,
+        expected: Version,
+    ) -> impl Future<Output = Option<Result<(), StoreError>>> + Send {
+        let _ = (key, expected);
         core::future::ready(None)
     }
 }

@@ -21,18 +21,30 @@ struct Stored {
 
 type Shard = Mutex<HashMap<Key, Stored, BuildHasherDefault<WordHash>>>;
 
+/// What a write that passed its compare-and-swap makes: a key's next version, or a new key's
+/// first, which is resolved under the shared lock, above the versions removed.
+#[derive(Clone, Copy)]
+enum Next {
+    Update(Version),
+    Create,
+}
+
 /// The due index and the outbox, shared by every shard: updated under the lock of the shard
 /// being written, then this one, so a reader sees a write whole or not at all.
 #[derive(Default)]
 struct Shared {
     due: BTreeSet<(Timestamp, Key)>,
+    /// The highest version a removed record had: a key created after it starts above it, so
+    /// that a key created again never gets a version it had before its removal.
+    removed_floor: u64,
     next_seq: u64,
     outbox: BTreeMap<u64, Vec<u8>>,
 }
 
 /// A [`Store`] in memory: 16 shards, each behind its own lock, so independent payments do not
-/// contend. `put` compares and swaps under the shard's lock; versions count up from 1 per key.
-/// The due index is ordered by time and the outbox by number, as a database's would be, and
+/// contend. `put` compares and swaps under the shard's lock; versions count up by one per key,
+/// from 1, or from above the highest version ever removed ([`Store::remove`] is supported). The
+/// due index is ordered by time and the outbox by number, as a database's would be, and
 /// [`Store::put_together`] is supported (the shards of its keys are locked in order).
 #[derive(Clone, Default)]
 pub struct MemoryStore {
@@ -110,30 +122,35 @@ impl MemoryStore {
             .map(|stored| stored.entry.clone())
     }
 
-    /// The version `key` gets if `expected` is its version in `shard`; `None` otherwise.
+    /// Whether `expected` is the version of `key` in `shard` (`None`: absent), and so what
+    /// the write makes: the key's next version, or a new key's first.
     fn next_version(
         shard: &HashMap<Key, Stored, BuildHasherDefault<WordHash>>,
         key: &Key,
         expected: Option<Version>,
-    ) -> Option<Version> {
+    ) -> Option<Next> {
         match shard.get(key) {
-            Some(stored) if Some(stored.entry.version) == expected => Some(Version::new(
-                stored.entry.version.number().saturating_add(1),
+            Some(stored) if Some(stored.entry.version) == expected => Some(Next::Update(
+                Version::new(stored.entry.version.number().saturating_add(1)),
             )),
-            None if expected.is_none() => Some(Version::new(1)),
+            None if expected.is_none() => Some(Next::Create),
             Some(_) | None => None,
         }
     }
 
-    /// Stores `write` under `key` at `version` in `shard`, and its due time and events in
-    /// `shared`; the caller holds both locks.
+    /// Stores `write` under `key` in `shard`, and its due time and events in `shared`; the
+    /// caller holds both locks. The version written.
     fn apply(
         shard: &mut HashMap<Key, Stored, BuildHasherDefault<WordHash>>,
         shared: &mut Shared,
         key: &Key,
-        version: Version,
+        next: Next,
         write: Write,
-    ) {
+    ) -> Version {
+        let version = match next {
+            Next::Update(version) => version,
+            Next::Create => Version::new(shared.removed_floor.saturating_add(1)),
+        };
         let Write { value, due, events } = write;
         let stored = Stored {
             entry: Entry::new(version, value),
@@ -149,6 +166,24 @@ impl MemoryStore {
             shared.next_seq = shared.next_seq.saturating_add(1);
             shared.outbox.insert(shared.next_seq, event);
         }
+        version
+    }
+
+    /// Removes `key` from its shard and the due index if its version is `expected`.
+    fn remove_now(&self, key: &Key, expected: Version) -> Result<(), StoreError> {
+        let mut shard = lock(self.shard(Self::shard_index(key)));
+        match shard.get(key) {
+            Some(stored) if stored.entry.version == expected => {}
+            Some(_) | None => return Err(StoreError::Conflict),
+        }
+        let mut shared = lock(&self.shared);
+        if let Some(removed) = shard.remove(key) {
+            if let Some(was) = removed.due {
+                shared.due.remove(&(was, key.clone()));
+            }
+            shared.removed_floor = shared.removed_floor.max(expected.number());
+        }
+        Ok(())
     }
 
     fn put_now(
@@ -159,8 +194,13 @@ impl MemoryStore {
     ) -> Result<Version, StoreError> {
         let mut shard = lock(self.shard(Self::shard_index(key)));
         let next = Self::next_version(&shard, key, expected).ok_or(StoreError::Conflict)?;
-        Self::apply(&mut shard, &mut lock(&self.shared), key, next, write);
-        Ok(next)
+        Ok(Self::apply(
+            &mut shard,
+            &mut lock(&self.shared),
+            key,
+            next,
+            write,
+        ))
     }
 
     fn put_together_now(&self, writes: Vec<KeyedWrite>) -> Result<Vec<Version>, StoreError> {
@@ -183,18 +223,25 @@ impl MemoryStore {
             .iter()
             .map(|write| position(&write.key).ok_or(StoreError::Conflict))
             .collect::<Result<_, _>>()?;
-        let mut versions = Vec::with_capacity(writes.len());
+        let mut nexts = Vec::with_capacity(writes.len());
         for (write, &at) in writes.iter().zip(&positions) {
             let (_, shard) = shards.get(at).ok_or(StoreError::Conflict)?;
-            versions.push(
+            nexts.push(
                 Self::next_version(shard, &write.key, write.expected)
                     .ok_or(StoreError::Conflict)?,
             );
         }
         let mut shared = lock(&self.shared);
-        for ((write, &at), version) in writes.into_iter().zip(&positions).zip(&versions) {
+        let mut versions = Vec::with_capacity(nexts.len());
+        for ((write, &at), next) in writes.into_iter().zip(&positions).zip(nexts) {
             let (_, shard) = shards.get_mut(at).ok_or(StoreError::Conflict)?;
-            Self::apply(shard, &mut shared, &write.key, *version, write.write);
+            versions.push(Self::apply(
+                shard,
+                &mut shared,
+                &write.key,
+                next,
+                write.write,
+            ));
         }
         Ok(versions)
     }
@@ -252,6 +299,10 @@ impl Store for MemoryStore {
         writes: Vec<KeyedWrite>,
     ) -> Option<Result<Vec<Version>, StoreError>> {
         Some(self.put_together_now(writes))
+    }
+
+    async fn remove(&self, key: &Key, expected: Version) -> Option<Result<(), StoreError>> {
+        Some(self.remove_now(key, expected))
     }
 }
 

@@ -11,7 +11,9 @@ mod ticket;
 use core::fmt;
 
 pub use any::{AnyPayment, CodeCheck, PinCheck};
-pub(crate) use record::{StateRecord, decode, due_at, encode, read_failure, write_failure};
+pub(crate) use record::{
+    StateRecord, decode, due_at, encode, kept_until, read_failure, write_failure,
+};
 pub use refund::{Refund, RefundStatus};
 pub use states::{
     Authorized, CancelReason, Confirmed, Failed, FailureReason, Initiated, OtpSent, PinVerified,

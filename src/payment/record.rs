@@ -13,6 +13,7 @@ use crate::money::Currency;
 use crate::order::Channel;
 use crate::order::{Merchant, Order};
 use crate::phone::PhoneNumber;
+use crate::policy::Policy;
 use crate::seal::{self, RecordKind};
 
 use super::refund::Refund;
@@ -29,6 +30,13 @@ use crate::time::Timestamp;
 pub(crate) trait StateRecord: State {
     const CODE: u8;
     fn write(&self, w: &mut Writer);
+
+    /// Until when a payment in this state is kept once nothing is left to do on it: its end
+    /// (the last time money moved, or its failure) plus its retention; `None` while it has
+    /// not ended.
+    fn kept_until(&self, _policy: &Policy) -> Option<Timestamp> {
+        None
+    }
 
     /// What is left for the engine to do on a payment in this state, without the buyer.
     fn work_left(&self) -> WorkLeft {
@@ -51,20 +59,34 @@ pub(crate) enum WorkLeft {
     /// the step had its chance to. A failed payment whose share went back in its own write (a
     /// store that batches) has nothing left: the engine writes it with no due time.
     Soon,
-    /// Nothing: it is finished.
+    /// Nothing: it is finished, and due only when its retention is over.
     Nothing,
 }
 
-/// When `payment`, stored now, falls due: its expiry, `now + delay`, or never.
+/// When `payment`, stored now, falls due: its expiry, a recovery delay after `now`, or, once
+/// nothing is left to do, when its retention is over.
 pub(crate) fn due_at<S: StateRecord>(
     payment: &Payment<S>,
     now: Timestamp,
-    delay: core::time::Duration,
+    policy: &Policy,
 ) -> Option<Timestamp> {
     match payment.state.work_left() {
         WorkLeft::AtExpiry => Some(payment.head.expires_at),
-        WorkLeft::Soon => Some(now.saturating_add(delay)),
-        WorkLeft::Nothing => None,
+        WorkLeft::Soon => Some(now.saturating_add(policy.recovery_delay)),
+        WorkLeft::Nothing => payment.state.kept_until(policy),
+    }
+}
+
+/// Until when `any` is kept: its end plus its retention, once it ended with nothing left to
+/// do; `None` otherwise (open, authorized, or a refund pending).
+pub(crate) fn kept_until(any: &AnyPayment, policy: &Policy) -> Option<Timestamp> {
+    match any {
+        AnyPayment::Confirmed(paid) => paid.state.kept_until(policy),
+        AnyPayment::Failed(failed) => failed.state.kept_until(policy),
+        AnyPayment::Initiated(_)
+        | AnyPayment::PinVerified(_)
+        | AnyPayment::OtpSent(_)
+        | AnyPayment::Authorized(_) => None,
     }
 }
 
@@ -228,12 +250,27 @@ impl StateRecord for Confirmed {
     }
 
     fn work_left(&self) -> WorkLeft {
-        let pending = |refund: &Refund| refund.status() == super::RefundStatus::Pending;
-        if self.refunds.iter().any(pending) {
+        if self.refunds.iter().any(Refund::is_pending) {
             WorkLeft::Soon
         } else {
             WorkLeft::Nothing
         }
+    }
+
+    /// Money may still come back on a confirmed payment (a return, a refund): it is kept
+    /// `confirmed_payment_retention` after the last time money moved on it, its confirmation
+    /// or its latest refund, and never while a refund is pending.
+    fn kept_until(&self, policy: &Policy) -> Option<Timestamp> {
+        if self.refunds.iter().any(Refund::is_pending) {
+            return None;
+        }
+        let last_moved = self
+            .refunds
+            .iter()
+            .flat_map(|refund| [Some(refund.requested_at()), refund.refunded_at()])
+            .flatten()
+            .fold(self.receipt.confirmed_at, Timestamp::max);
+        Some(last_moved.saturating_add(policy.confirmed_payment_retention))
     }
 }
 
@@ -263,6 +300,16 @@ impl StateRecord for Failed {
     fn write(&self, w: &mut Writer) {
         write_failure(w, self.reason);
         w.time(self.failed_at);
+    }
+
+    /// No money moved: kept `failed_payment_retention` after it failed. Its share of the
+    /// spending limits is given back before (the write of the failure, or the recovery that
+    /// follows it), so a payment removed holds none.
+    fn kept_until(&self, policy: &Policy) -> Option<Timestamp> {
+        Some(
+            self.failed_at
+                .saturating_add(policy.failed_payment_retention),
+        )
     }
 }
 

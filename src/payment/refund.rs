@@ -92,6 +92,11 @@ impl Refund {
         }
     }
 
+    /// Whether the bank has not answered it yet.
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(self.state, RefundState::Pending)
+    }
+
     /// Whether it takes, or may take, money back: refunded or pending.
     pub(crate) fn counts(&self) -> bool {
         !matches!(self.state, RefundState::Declined(_))

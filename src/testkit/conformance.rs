@@ -82,7 +82,10 @@ type Outcome = Result<(), String>;
 /// conflicting one); the outbox (events appended with their write only, numbered up, in write
 /// order even under the storm, gone once acknowledged); and, when the store supports
 /// [`Store::put_together`], that an empty batch answers no versions and a batch is written
-/// all or none.
+/// all or none; and, when the store supports [`Store::remove`] (it answers the removal of an
+/// absent key with a conflict rather than `None`), that a removal is a compare-and-swap that
+/// takes the record and its due entry, and that a key created again after a removal never
+/// gets a version it had before.
 ///
 /// Each check gets a store of its own from `make_store`, which MUST be empty (no record, no
 /// due key, no event): a fresh database, schema or table.
@@ -169,6 +172,17 @@ pub fn check_store<S: Store, F: Fn() -> S>(
     let store = make_store();
     if block_on(store.put_together(Vec::new())).is_some() {
         run("writes together: all or none", block_on(together(&store)))?;
+    }
+    let store = make_store();
+    if block_on(store.remove(&key("conformance/never-written"), Version::new(1))).is_some() {
+        run(
+            "removal: at its version, with its due entry",
+            block_on(removal(&store)),
+        )?;
+        run(
+            "removal: a key created again never reuses a version",
+            block_on(recreated_versions(&make_store())),
+        )?;
     }
     Ok(ConformanceReport { checks })
 }
@@ -767,4 +781,101 @@ async fn together(store: &impl Store) -> Outcome {
         &[(&x, 1_000)],
         "after the batches",
     )
+}
+
+async fn expect_removal_refused(store: &impl Store, key: &Key, expected: Version) -> Outcome {
+    match store.remove(key, expected).await {
+        Some(Err(StoreError::Conflict)) => Ok(()),
+        other => Err(format!(
+            "remove {key} expecting {expected:?} answered {other:?} instead of a conflict"
+        )),
+    }
+}
+
+async fn remove(store: &impl Store, key: &Key, expected: Version) -> Outcome {
+    match store.remove(key, expected).await {
+        Some(Ok(())) => Ok(()),
+        other => Err(format!(
+            "remove {key} expecting {expected:?} answered {other:?}"
+        )),
+    }
+}
+
+async fn removal(store: &impl Store) -> Outcome {
+    let (k, other) = (key("removal/k"), key("removal/other"));
+    let absent = key("removal/absent");
+    expect_removal_refused(store, &absent, Version::new(1)).await?;
+    let v1 = put_write(store, &k, None, Write::new(b"1".to_vec()).due_at(at(1_000))).await?;
+    let v2 = put_write(
+        store,
+        &k,
+        Some(v1),
+        Write::new(b"2".to_vec()).due_at(at(2_000)),
+    )
+    .await?;
+    put_write(
+        store,
+        &other,
+        None,
+        Write::new(b"o".to_vec()).due_at(at(3_000)),
+    )
+    .await?;
+    // A stale version: the record, its due entry and its value are kept.
+    expect_removal_refused(store, &k, v1).await?;
+    expect_entry(store, &k, v2, b"2").await?;
+    expect_due(
+        &due_list(store, 10_000, 10).await?,
+        &[(&k, 2_000), (&other, 3_000)],
+        "after a removal at a stale version",
+    )?;
+    remove(store, &k, v2).await?;
+    if let Some(entry) = read(store, &k).await? {
+        return Err(format!(
+            "a removed key still reads as version {:?}",
+            entry.version()
+        ));
+    }
+    expect_due(
+        &due_list(store, 10_000, 10).await?,
+        &[(&other, 3_000)],
+        "after the removal: the removed key left the index, the other stayed",
+    )?;
+    expect_removal_refused(store, &k, v2).await?;
+    // A put at the removed version does not bring the record back.
+    expect_conflict(store, &k, Some(v2), b"stale").await?;
+    match read(store, &k).await? {
+        None => Ok(()),
+        Some(_) => Err("a put at a removed version wrote the key again".into()),
+    }
+}
+
+/// Three lives of one key, each created, updated and removed: no version comes twice, and a
+/// put at any version of an earlier life is refused.
+async fn recreated_versions(store: &impl Store) -> Outcome {
+    let k = key("removal/again");
+    let mut seen: Vec<Version> = Vec::new();
+    for life in 0..3u8 {
+        let mut version = write(store, &k, None, &[life]).await?;
+        for step in 0..=life {
+            if seen.contains(&version) {
+                return Err(format!(
+                    "life {life} of the key got version {version:?}, which it had before"
+                ));
+            }
+            seen.push(version);
+            // An earlier life's versions are refused, whatever the key holds now.
+            for stale in seen.iter().filter(|v| **v != version) {
+                expect_conflict(store, &k, Some(*stale), b"stale").await?;
+            }
+            version = write(store, &k, Some(version), &[life, step]).await?;
+        }
+        if seen.contains(&version) {
+            return Err(format!(
+                "life {life} of the key got version {version:?}, which it had before"
+            ));
+        }
+        seen.push(version);
+        remove(store, &k, version).await?;
+    }
+    Ok(())
 }

@@ -10,8 +10,9 @@ use buyster::{
     StateKind, Timestamp,
 };
 
-/// The store calls of the engine's background work (the due index, the outbox), handed to
-/// `self.inner` as they are: for a test store that wraps another to change its `get` or `put`.
+/// The store calls of the engine's background work (the due index, the outbox, removal),
+/// handed to `self.inner` as they are: for a test store that wraps another to change its `get`
+/// or `put`.
 macro_rules! forward_background_calls {
     () => {
         async fn due(
@@ -31,6 +32,14 @@ macro_rules! forward_background_calls {
 
         async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
             buyster::Store::acknowledge(&self.inner, seqs).await
+        }
+
+        async fn remove(
+            &self,
+            key: &buyster::Key,
+            expected: buyster::Version,
+        ) -> Option<Result<(), buyster::StoreError>> {
+            buyster::Store::remove(&self.inner, key, expected).await
         }
     };
 }
@@ -64,6 +73,17 @@ pub fn seconds(n: u64) -> Duration {
 
 pub fn after(t: Timestamp, d: Duration) -> Timestamp {
     t.saturating_add(d)
+}
+
+/// The work due in `store` at `now`: its due index without the ended records it keeps until
+/// their retention is over, which fall due a day or more after `now` (the shortest retention).
+pub fn work_due(store: &MemoryStore, now: Timestamp) -> Vec<buyster::Due> {
+    let horizon = after(now, Duration::from_secs(86_400));
+    store
+        .due_index()
+        .into_iter()
+        .filter(|due| due.at < horizon)
+        .collect()
 }
 
 pub fn order(minor: u64) -> Order {

@@ -11,8 +11,13 @@ use buyster::{Due, Entry, Key, Outboxed, Store, StoreError, Timestamp, Version, 
 #[test]
 fn the_memory_store_conforms() {
     let report = store_conformance(MemoryStore::new);
-    assert_eq!(report.checks().len(), 15, "{:?}", report.checks());
+    assert_eq!(report.checks().len(), 17, "{:?}", report.checks());
     assert!(report.checks().contains(&"writes together: all or none"));
+    assert!(
+        report
+            .checks()
+            .contains(&"removal: a key created again never reuses a version")
+    );
 }
 
 #[tokio::test]
@@ -47,6 +52,22 @@ enum Bug {
     EventsOfConflictsKept,
     /// Lists the outbox newest first.
     OutboxNewestFirst,
+    /// Removes a key whatever its version.
+    RemovalIgnoresVersion,
+    /// Removes the record but leaves its key in the due index.
+    RemovalKeepsDueEntry,
+    /// Removes correctly, but a key created again counts from 1 as if it were new.
+    RemovalReusesVersions,
+}
+
+impl Bug {
+    /// Whether the store supports removal: only the removal bugs do.
+    fn removes(self) -> bool {
+        matches!(
+            self,
+            Self::RemovalIgnoresVersion | Self::RemovalKeepsDueEntry | Self::RemovalReusesVersions
+        )
+    }
 }
 
 impl Broken {
@@ -151,6 +172,24 @@ impl Store for Broken {
             .retain(|event| !seqs.contains(&event.seq));
         Ok(())
     }
+
+    async fn remove(&self, key: &Key, expected: Version) -> Option<Result<(), StoreError>> {
+        if !self.bug.removes() {
+            return None;
+        }
+        let mut map = self.map.lock().unwrap();
+        let current = map.get(key).map(Entry::version);
+        if current.is_none()
+            || (self.bug != Bug::RemovalIgnoresVersion && current != Some(expected))
+        {
+            return Some(Err(StoreError::Conflict));
+        }
+        map.remove(key);
+        if self.bug != Bug::RemovalKeepsDueEntry {
+            self.due.lock().unwrap().remove(key);
+        }
+        Some(Ok(()))
+    }
 }
 
 #[test]
@@ -218,10 +257,51 @@ fn a_store_listing_its_outbox_newest_first_fails() {
 }
 
 #[test]
+fn a_store_removing_at_any_version_fails() {
+    let failure = check_store(Broken::with(Bug::RemovalIgnoresVersion)).unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "removal: at its version, with its due entry",
+        "{failure}"
+    );
+    assert!(
+        failure.detail().contains("instead of a conflict"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_store_leaving_a_removed_key_in_the_due_index_fails() {
+    let failure = check_store(Broken::with(Bug::RemovalKeepsDueEntry)).unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "removal: at its version, with its due entry",
+        "{failure}"
+    );
+    assert!(failure.detail().contains("left the index"), "{failure}");
+}
+
+#[test]
+fn a_store_giving_a_key_created_again_its_old_versions_fails() {
+    let failure = check_store(Broken::with(Bug::RemovalReusesVersions)).unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "removal: a key created again never reuses a version",
+        "{failure}"
+    );
+}
+
+#[test]
 fn a_correct_store_without_batches_passes_every_other_check() {
     let report = check_store(Broken::with(Bug::None)).unwrap();
     assert_eq!(report.checks().len(), 14, "{:?}", report.checks());
     assert!(!report.checks().contains(&"writes together: all or none"));
+    assert!(
+        !report
+            .checks()
+            .iter()
+            .any(|check| check.starts_with("removal"))
+    );
 }
 
 #[test]

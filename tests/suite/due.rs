@@ -1,6 +1,8 @@
 //! The engine's own unfinished work: every write tells the store when its record falls due,
 //! and `recover_due` finishes what is due, earliest first, with no id kept by the host.
 
+use std::time::Duration;
+
 use crate::common::*;
 use buyster::memory::BankFault;
 use buyster::{
@@ -9,12 +11,26 @@ use buyster::{
     Timestamp, Write,
 };
 
+mod purge;
+
+const DAY: Duration = Duration::from_secs(86_400);
+
 /// The due index of `host`'s store, as (key, time) pairs.
 fn index(host: &Host) -> Vec<(String, Timestamp)> {
     host.store
         .due_index()
         .into_iter()
         .map(|Due { key, at }| (key.as_str().to_owned(), at))
+        .collect()
+}
+
+/// The work due: the index without the ended records kept until their retention is over,
+/// which fall due a day or more from now (the shortest retention allowed).
+fn work(host: &Host) -> Vec<(String, Timestamp)> {
+    let horizon = after(buyster::Clock::now(&host.clock), DAY);
+    index(host)
+        .into_iter()
+        .filter(|(_, at)| *at < horizon)
         .collect()
 }
 
@@ -41,13 +57,24 @@ async fn each_state_tells_the_store_when_its_payment_falls_due() {
     let sent = host.engine.send_code(verified).await.unwrap();
     assert_eq!(index(&host), [(key_of(id), expires)], "code sent");
     host.engine.confirm(sent, &host.code()).await.unwrap();
-    assert_eq!(index(&host), [], "confirmed: nothing left to do");
+    let AnyPayment::Confirmed(paid) = host.stored(id).await else {
+        panic!("not confirmed");
+    };
+    let kept = after(paid.receipt().confirmed_at(), 400 * DAY);
+    assert_eq!(
+        index(&host),
+        [(key_of(id), kept)],
+        "confirmed: nothing left to do, removed 400 days after"
+    );
     // Left authorized by a bank outage: due a recovery delay after the attempt.
     let authorized = host.authorized_despite(BankFault::Unavailable).await;
     assert_eq!(host.kind(authorized).await, StateKind::Authorized);
     assert_eq!(
         index(&host),
-        [(key_of(authorized), after(T0, policy.recovery_delay))]
+        [
+            (key_of(authorized), after(T0, policy.recovery_delay)),
+            (key_of(id), kept)
+        ]
     );
 }
 
@@ -109,19 +136,35 @@ async fn abandoned_payments_expire_with_no_id_kept_and_give_their_share_back() {
     let engine = host.engine_over(Batching::off(host.store.clone()));
     assert_eq!(index(&host).len(), 5, "{:?}", index(&host));
     host.clock.advance(Policy::default().recovery_delay);
-    let work = engine.recover_due(100).await.unwrap();
-    assert_eq!((work.examined, work.finished), (4, 4), "{work:?}");
-    let left: Vec<String> = index(&host).into_iter().map(|(key, _)| key).collect();
+    let round = engine.recover_due(100).await.unwrap();
+    assert_eq!((round.examined, round.finished), (4, 4), "{round:?}");
+    let left: Vec<String> = work(&host).into_iter().map(|(key, _)| key).collect();
     assert_eq!(left.len(), 1, "only the fifth, open payment: {left:?}");
+    assert_kept_30_days(&host, 4).await;
+}
+
+/// `count` failed payments are in the index, each due 30 days after it failed: when it is to
+/// be removed.
+async fn assert_kept_30_days(host: &Host, count: usize) {
+    let mut kept = 0;
+    for (key, at) in index(host) {
+        let id = key.strip_prefix("payment/").unwrap().parse().unwrap();
+        if let AnyPayment::Failed(failed) = host.stored(id).await {
+            assert_eq!(at, after(failed.state().failed_at(), 30 * DAY), "{key}");
+            kept += 1;
+        }
+    }
+    assert_eq!(kept, count, "{:?}", index(host));
 }
 
 #[tokio::test]
-async fn a_store_that_batches_takes_a_failed_payment_out_of_the_index_at_once() {
+async fn a_store_that_batches_leaves_a_failed_payment_due_only_at_its_retention() {
     // Each failed payment and its share given back in one write: nothing is left to do on it,
-    // and it leaves the index with that write.
+    // and that write makes it due only when it is to be removed.
     let host = abandoned_payments_expire(true).await;
-    let left: Vec<String> = index(&host).into_iter().map(|(key, _)| key).collect();
+    let left: Vec<String> = work(&host).into_iter().map(|(key, _)| key).collect();
     assert_eq!(left.len(), 1, "only the fifth, open payment: {left:?}");
+    assert_kept_30_days(&host, 4).await;
     host.clock.advance(Policy::default().recovery_delay);
     let work = host.engine.recover_due(100).await.unwrap();
     assert_eq!(work.examined, 0, "{work:?}");
@@ -210,7 +253,10 @@ async fn a_pending_refund_is_asked_again_when_due() {
     };
     assert_eq!(paid.refunds()[0].status(), RefundStatus::Refunded);
     assert_eq!(host.bank.refunds().len(), 1);
-    assert_eq!(index(&host), []);
+    // Money moved last with the refund: kept 400 days from then.
+    let refunded_at = paid.refunds()[0].refunded_at().unwrap();
+    assert_eq!(refunded_at, after(T0, policy.recovery_delay));
+    assert_eq!(index(&host), [(key_of(id), after(refunded_at, 400 * DAY))]);
 }
 
 #[tokio::test]
@@ -225,10 +271,16 @@ async fn an_expired_enrollment_ends_when_due() {
     match host.engine.load_enrollment(id).await.unwrap() {
         AnyEnrollment::Failed(failed) => {
             assert_eq!(failed.state().reason(), EnrollmentFailure::Expired);
+            assert_eq!(
+                index(&host),
+                [(
+                    Key::enrollment(&id).as_str().to_owned(),
+                    after(failed.state().failed_at(), 30 * DAY)
+                )]
+            );
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(index(&host), []);
 }
 
 #[tokio::test]
@@ -312,8 +364,9 @@ async fn the_cost_of_a_round_follows_the_work_due_not_the_history() {
         303,
         "300 paid payments, an account, a guard, an open one"
     );
-    assert_eq!(index(&host).len(), 1, "300 paid payments, none due");
-    let work = host.engine.recover_due(1_000).await.unwrap();
-    assert_eq!(work.examined, 1, "{work:?}");
+    assert_eq!(work(&host).len(), 1, "300 paid payments, none due");
+    assert_eq!(index(&host).len(), 301, "each paid one due in 400 days");
+    let round = host.engine.recover_due(1_000).await.unwrap();
+    assert_eq!(round.examined, 1, "{round:?}");
     assert_eq!(host.failure(open).await, FailureReason::Expired);
 }

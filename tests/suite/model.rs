@@ -5,6 +5,10 @@
 //! answer must be the model's, and the stored state the model's state; the checks in
 //! `model/invariants.rs` hold throughout.
 //!
+//! Records are never removed here: removal is `recover_due`'s, which no command runs (the
+//! store's due index is `due.rs`'s to test), so every payment and enrollment the model made
+//! stays stored, whatever the clock, and the model needs no notion of retention.
+//!
 //! `PROPTEST_CASES` sets the number of sequences (1,000 by default).
 #![cfg(feature = "testkit")]
 

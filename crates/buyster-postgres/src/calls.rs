@@ -44,6 +44,37 @@ pub(crate) async fn put(
     version(written)?.ok_or(StoreError::Conflict)
 }
 
+/// One statement: the row deleted if its version is the expected one, its due entry with it
+/// (the index is on the row).
+pub(crate) async fn remove(
+    client: &Client,
+    statements: &Statements,
+    key: &str,
+    expected: Version,
+) -> Result<(), StoreError> {
+    // A version beyond bigint was never given: no row has it.
+    let Ok(version) = i64::try_from(expected.number()) else {
+        return Err(StoreError::Conflict);
+    };
+    let statement = client
+        .prepare_cached(&statements.remove)
+        .await
+        .map_err(errors::nothing_applied)?;
+    if client.is_closed() {
+        // Closed before the statement was sent: nothing can have been removed.
+        return Err(StoreError::Unavailable("the connection closed".into()));
+    }
+    let removed = client
+        .execute(&statement, &[&key, &version])
+        .await
+        .map_err(errors::of_write)?;
+    if removed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
 pub(crate) async fn due(
     client: &Client,
     statements: &Statements,

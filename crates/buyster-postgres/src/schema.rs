@@ -12,7 +12,8 @@ use crate::SetupError;
 /// `buyster!`.
 const MIGRATION_LOCK: i64 = 0x6275_7973_7465_7221;
 
-/// The name of the PostgreSQL schema holding the store's two tables, `records` and `outbox`:
+/// The name of the PostgreSQL schema holding the store's two tables, `records` and `outbox`,
+/// and its sequence of versions, `versions`:
 /// 1 to 63 bytes of lowercase ASCII letters, digits and underscores, not starting with a
 /// digit, so that it never needs quoting. The default is `buyster`.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -80,8 +81,25 @@ fn tables(schema: &Schema) -> String {
         CREATE TABLE IF NOT EXISTS "{schema}".outbox (
             seq   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             event bytea  NOT NULL
-        );"#
+        );
+        CREATE SEQUENCE IF NOT EXISTS "{schema}".versions AS bigint;"#
     )
+}
+
+/// Whether the schema's sequence of versions exists.
+async fn has_versions(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    schema: &Schema,
+) -> Result<bool, SetupError> {
+    let found = transaction
+        .query_opt(
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relname = 'versions' AND c.relkind = 'S'",
+            &[&schema.as_str()],
+        )
+        .await
+        .map_err(SetupError::Migrate)?;
+    Ok(found.is_some())
 }
 
 /// Makes the schema's tables and index where they are missing, in one transaction under an
@@ -109,10 +127,22 @@ pub(crate) async fn migrate(pool: &Pool, schema: &Schema) -> Result<(), SetupErr
             .await
             .map_err(SetupError::Migrate)?;
     }
+    let had_versions = has_versions(&transaction, schema).await?;
     transaction
         .batch_execute(&tables(schema))
         .await
         .map_err(SetupError::Migrate)?;
+    if !had_versions {
+        // Made now, for tables that may hold rows: it starts above every version they have,
+        // so that no version it gives is one a key had.
+        transaction
+            .batch_execute(&format!(
+                r#"SELECT setval('"{schema}".versions',
+                       coalesce((SELECT max(version) FROM "{schema}".records), 0) + 1, false)"#
+            ))
+            .await
+            .map_err(SetupError::Migrate)?;
+    }
     transaction.commit().await.map_err(SetupError::Migrate)
 }
 
@@ -124,6 +154,8 @@ pub(crate) struct Statements {
     pub(crate) insert: String,
     /// `$1` key, `$2` expected version, `$3` value, `$4` due, `$5` events.
     pub(crate) update: String,
+    /// `$1` key, `$2` expected version: the row deleted, if it has that version.
+    pub(crate) remove: String,
     pub(crate) due: String,
     pub(crate) outbox: String,
     pub(crate) acknowledge: String,
@@ -144,7 +176,8 @@ impl Statements {
             get: format!("SELECT version, value FROM {s}.records WHERE key = $1"),
             insert: format!(
                 "WITH w AS (
-                    INSERT INTO {s}.records (key, version, value, due) VALUES ($1, 1, $2, $3)
+                    INSERT INTO {s}.records (key, version, value, due)
+                    VALUES ($1, nextval('{s}.versions'), $2, $3)
                     ON CONFLICT (key) DO NOTHING
                     RETURNING version
                  ), e AS ({})
@@ -153,13 +186,16 @@ impl Statements {
             ),
             update: format!(
                 "WITH w AS (
-                    UPDATE {s}.records SET version = version + 1, value = $3, due = $4
+                    UPDATE {s}.records
+                    SET version = greatest(version + 1, nextval('{s}.versions')),
+                        value = $3, due = $4
                     WHERE key = $1 AND version = $2
                     RETURNING version
                  ), e AS ({})
                  SELECT version FROM w",
                 append("$5")
             ),
+            remove: format!("DELETE FROM {s}.records WHERE key = $1 AND version = $2"),
             due: format!(
                 "SELECT key, due FROM {s}.records WHERE due IS NOT NULL AND due <= $1
                  ORDER BY due, key LIMIT $2"

@@ -232,6 +232,20 @@ impl Store for PostgresStore {
         });
         Some(done.await)
     }
+
+    /// Supported: one `DELETE … WHERE key = $1 AND version = $2`. Versions come from the
+    /// schema's sequence (an update takes the greater of it and the row's version + 1), so no
+    /// two writes of the store share one, and a key removed and made again never gets a version
+    /// it had.
+    async fn remove(&self, key: &Key, expected: Version) -> Option<Result<(), StoreError>> {
+        let (inner, key) = (Arc::clone(&self.inner), key.as_str().to_owned());
+        let done = self.run(Call::Write, async move {
+            let client = connection(&inner).await?;
+            let result = calls::remove(&client, &inner.statements, &key, expected).await;
+            settle(client, result)
+        });
+        Some(done.await)
+    }
 }
 
 async fn connection(inner: &Inner) -> Result<Client, StoreError> {

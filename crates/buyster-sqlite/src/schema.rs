@@ -13,15 +13,21 @@ use crate::error::OpenError;
 ///
 /// Migration 0 creates:
 ///
-/// - `records(key, version, value, due)`: one row per key, its version counting up from 1 and
-///   never reused (rows are never deleted by the store), `due` the time in Unix milliseconds
-///   when the engine has work to do on the record, or `NULL`.
+/// - `records(key, version, value, due)`: one row per key, its version counting up by one from
+///   its first, `due` the time in Unix milliseconds when the engine has work to do on the
+///   record, or `NULL`.
 /// - `records_due`, a partial index on `(due, key) WHERE due IS NOT NULL`: what
 ///   [`buyster::Store::due`] reads, in order, without a scan of the finished records.
 /// - `outbox(seq, event)`: the events written with each record, `seq` an
 ///   `INTEGER PRIMARY KEY AUTOINCREMENT`, so a number is never given twice, not even after the
 ///   newest event was acknowledged and deleted.
-pub const MIGRATIONS: &[&str] = &["
+///
+/// Migration 1 creates `removed_floor(id, version)`, one row: the highest version a removed
+/// record had ([`buyster::Store::remove`] deletes rows). A new key's first version is one above
+/// it, so a key removed and created again never gets a version it had before; a file that never
+/// removed anything keeps counting every key from 1.
+pub const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE IF NOT EXISTS records (
         key     TEXT PRIMARY KEY,
         version INTEGER NOT NULL,
@@ -32,7 +38,14 @@ pub const MIGRATIONS: &[&str] = &["
     CREATE TABLE IF NOT EXISTS outbox (
         seq   INTEGER PRIMARY KEY AUTOINCREMENT,
         event BLOB NOT NULL
-    );"];
+    );",
+    "
+    CREATE TABLE IF NOT EXISTS removed_floor (
+        id      INTEGER PRIMARY KEY CHECK (id = 0),
+        version INTEGER NOT NULL
+    );
+    INSERT OR IGNORE INTO removed_floor (id, version) VALUES (0, 0);",
+];
 
 /// The schema version this release writes: `PRAGMA user_version` once every migration ran.
 // A handful of migrations: the count fits any integer (`try_from` is not const).

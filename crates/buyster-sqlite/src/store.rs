@@ -161,6 +161,17 @@ impl Store for SqliteStore {
         }
         Some(self.shared.write(Op::Together(writes)).await)
     }
+
+    /// Supported: the row is deleted in a savepoint of its own inside the writer's group, and
+    /// the highest version removed is kept in the file, so that a key created again starts
+    /// above every version it had.
+    async fn remove(&self, key: &Key, expected: Version) -> Option<Result<(), StoreError>> {
+        let op = Op::Remove {
+            key: key.as_str().to_owned(),
+            expected,
+        };
+        Some(self.shared.write(op).await.map(drop))
+    }
 }
 
 impl fmt::Debug for SqliteStore {

@@ -24,10 +24,12 @@ pub(crate) enum Op {
     Together(Vec<KeyedWrite>),
     /// [`buyster::Store::acknowledge`].
     Acknowledge(Vec<u64>),
+    /// [`buyster::Store::remove`].
+    Remove { key: String, expected: Version },
 }
 
 /// The writer's answer: the new versions (one for a put, one per write of a batch, none for an
-/// acknowledgement).
+/// acknowledgement or a removal).
 pub(crate) type Answer = Result<Vec<Version>, StoreError>;
 
 /// A write and where to answer it.
@@ -129,6 +131,7 @@ fn apply(transaction: &mut Transaction<'_>, op: Op) -> rusqlite::Result<Option<V
             acknowledge(&savepoint, &seqs)?;
             Some(Vec::new())
         }
+        Op::Remove { key, expected } => remove(&savepoint, &key, expected)?.then(Vec::new),
     };
     if applied.is_some() {
         savepoint.commit()?;
@@ -155,8 +158,9 @@ fn together(
 /// Writes `write` under `key` if its version is `expected`, and appends its events: the new
 /// version, or `None` (nothing written) when the stored version is another.
 ///
-/// No expected version: `INSERT … ON CONFLICT (key) DO NOTHING`, written if it changed a row.
-/// An expected version: `UPDATE … WHERE key = ? AND version = ?`, written if it changed a row.
+/// No expected version: `INSERT … ON CONFLICT (key) DO NOTHING`, written if it made a row, at
+/// one above the highest version removed. An expected version: `UPDATE … WHERE key = ? AND
+/// version = ?`, written if it changed a row.
 fn swap(
     connection: &Connection,
     key: &str,
@@ -165,15 +169,15 @@ fn swap(
 ) -> rusqlite::Result<Option<Version>> {
     let due = write.due.map(|at| sql_integer(at.as_unix_millis()));
     let written = match expected {
-        None => {
-            let inserted = connection
-                .prepare_cached(
-                    "INSERT INTO records (key, version, value, due) VALUES (?1, 1, ?2, ?3)
-                     ON CONFLICT (key) DO NOTHING",
-                )?
-                .execute(params![key, write.value, due])?;
-            (inserted == 1).then_some(1)
-        }
+        None => connection
+            .prepare_cached(
+                "INSERT INTO records (key, version, value, due)
+                 VALUES (?1, (SELECT version + 1 FROM removed_floor WHERE id = 0), ?2, ?3)
+                 ON CONFLICT (key) DO NOTHING
+                 RETURNING version",
+            )?
+            .query_row(params![key, write.value, due], |row| row.get::<_, u64>(0))
+            .optional()?,
         Some(version) => connection
             .prepare_cached(
                 "UPDATE records SET version = version + 1, value = ?3, due = ?4
@@ -192,6 +196,25 @@ fn swap(
         }
     }
     Ok(written.map(Version::new))
+}
+
+/// Deletes the record under `key` if its version is `expected`, its due entry with it (the
+/// index is on the row), and raises the floor new keys start above to its version. Whether it
+/// deleted.
+fn remove(connection: &Connection, key: &str, expected: Version) -> rusqlite::Result<bool> {
+    // A version beyond SQLite's integers was never given: no row has it.
+    let Ok(version) = i64::try_from(expected.number()) else {
+        return Ok(false);
+    };
+    let deleted = connection
+        .prepare_cached("DELETE FROM records WHERE key = ?1 AND version = ?2")?
+        .execute(params![key, version])?;
+    if deleted == 1 {
+        connection
+            .prepare_cached("UPDATE removed_floor SET version = max(version, ?1) WHERE id = 0")?
+            .execute([version])?;
+    }
+    Ok(deleted == 1)
 }
 
 /// Deletes the outbox events numbered `seqs`; numbers not there are ignored.
@@ -217,9 +240,9 @@ mod tests {
 
     fn migrated() -> Connection {
         let connection = Connection::open_in_memory().unwrap();
-        connection
-            .execute_batch(crate::schema::MIGRATIONS[0])
-            .unwrap();
+        for migration in crate::schema::MIGRATIONS {
+            connection.execute_batch(migration).unwrap();
+        }
         connection
     }
 
@@ -301,6 +324,42 @@ mod tests {
         assert_eq!(value(&connection, "c"), None);
         // a1's event acknowledged; none of a refused or failed write.
         assert_eq!(events(&connection), ["b1", "a2"]);
+    }
+
+    #[test]
+    fn a_removal_raises_the_floor_a_key_created_again_starts_above() {
+        let mut connection = migrated();
+        let remove = |key: &str, expected: u64| Op::Remove {
+            key: key.to_owned(),
+            expected: Version::new(expected),
+        };
+        let ops = vec![
+            put("a", None, "a1"),
+            put("a", Some(1), "a2"),
+            put("a", Some(2), "a3"),
+            put("b", None, "b1"),
+            // A stale version, then one SQLite cannot hold: neither removes.
+            remove("a", 2),
+            remove("a", u64::MAX),
+            remove("a", 3),
+            remove("b", 1),
+            put("a", None, "a again"),
+            put("c", None, "c1"),
+        ];
+        let (answers, committed) = commit_group(&mut connection, ops);
+        assert!(committed);
+        let [.., stale, beyond, removed_a, removed_b, again, c] = answers.as_slice() else {
+            panic!("{answers:?}");
+        };
+        assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+        assert!(matches!(beyond, Err(StoreError::Conflict)), "{beyond:?}");
+        assert!(removed_a.as_ref().unwrap().is_empty());
+        assert!(removed_b.as_ref().unwrap().is_empty());
+        // The highest version removed was 3: every new key starts at 4.
+        assert_eq!(again.as_ref().unwrap(), &[Version::new(4)]);
+        assert_eq!(c.as_ref().unwrap(), &[Version::new(4)]);
+        assert_eq!(value(&connection, "a"), Some((4, b"a again".to_vec())));
+        assert_eq!(value(&connection, "b"), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ fn the_sqlite_store_passes_every_check_of_the_conformance_kit() {
         let n = made.fetch_add(1, Ordering::SeqCst);
         SqliteStore::open(dir.path().join(format!("store-{n}.db"))).unwrap()
     });
-    assert_eq!(report.checks().len(), 15, "{:?}", report.checks());
+    assert_eq!(report.checks().len(), 17, "{:?}", report.checks());
     assert!(
         report.checks().contains(&"writes together: all or none"),
         "{:?}",

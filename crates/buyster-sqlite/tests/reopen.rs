@@ -137,6 +137,47 @@ async fn two_opens_of_one_file_share_one_writer() {
 }
 
 #[test]
+fn a_file_of_the_first_schema_is_migrated_and_its_removals_survive_reopening() {
+    use buyster::testkit::block_on;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("first.db");
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(buyster_sqlite::MIGRATIONS[0]).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        old.execute(
+            "INSERT INTO records VALUES ('payment/old', 9, x'6f6c64', 5)",
+            [],
+        )
+        .unwrap();
+    }
+    let key = Key::for_testing("payment/old");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(matches!(
+            block_on(store.remove(&key, Version::new(8))),
+            Some(Err(StoreError::Conflict))
+        ));
+        assert_eq!(block_on(store.due(at(10), 10)).unwrap().len(), 1);
+        assert!(matches!(
+            block_on(store.remove(&key, Version::new(9))),
+            Some(Ok(()))
+        ));
+        assert!(block_on(store.get(&key)).unwrap().is_none());
+        assert!(block_on(store.due(at(10), 10)).unwrap().is_empty());
+    }
+    // Opened again: the key created anew starts above the version it was removed at.
+    let store = SqliteStore::open(&path).unwrap();
+    let version = block_on(store.put(&key, None, Write::new(b"new".to_vec()))).unwrap();
+    assert_eq!(version, Version::new(10));
+    let file = rusqlite::Connection::open(&path).unwrap();
+    let schema: u32 = file
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(schema, SCHEMA_VERSION);
+}
+
+#[test]
 fn a_file_from_the_unversioned_schema_is_migrated_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");

@@ -54,8 +54,8 @@ impl App {
 fn report(work: &DueWork) {
     if work.examined > 0 {
         println!(
-            "recovery: {} due, {} finished, {} postponed, {} failed",
-            work.examined, work.finished, work.postponed, work.errors
+            "recovery: {} due, {} finished, {} postponed, {} failed, {} purged",
+            work.examined, work.finished, work.postponed, work.errors, work.purged
         );
     }
 }

@@ -74,4 +74,11 @@ impl Store for CheckoutStore {
             Self::Postgres(store) => store.put_together(writes).await,
         }
     }
+
+    async fn remove(&self, key: &Key, expected: Version) -> Option<Result<(), StoreError>> {
+        match self {
+            Self::Sqlite(store) => store.remove(key, expected).await,
+            Self::Postgres(store) => store.remove(key, expected).await,
+        }
+    }
 }

@@ -140,6 +140,7 @@ impl Traced for crate::engine::DueWork {
         span.record("examined", self.examined);
         span.record("finished", self.finished);
         span.record("postponed", self.postponed);
+        span.record("purged", self.purged);
     }
 }
 

@@ -41,7 +41,7 @@ async fn the_store_the_ledger_and_the_index_each_have_a_file() {
     server.finish().await;
     assert_eq!(
         tables(&dir.join("checkout.db")),
-        set(&["outbox", "records"])
+        set(&["outbox", "records", "removed_floor"])
     );
     assert_eq!(
         tables(&dir.join("checkout.bank.db")),

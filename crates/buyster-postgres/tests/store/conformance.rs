@@ -25,7 +25,7 @@ fn the_store_passes_every_conformance_check() {
             .unwrap();
         PostgresStore::new(pool.clone(), schema, runtime.handle().clone())
     });
-    assert_eq!(report.checks().len(), 15, "{:?}", report.checks());
+    assert_eq!(report.checks().len(), 17, "{:?}", report.checks());
     assert!(report.checks().contains(&"writes together: all or none"));
     assert!(
         report
