@@ -15,6 +15,7 @@ mod pages;
 mod postgres;
 mod receiver;
 mod recovery;
+mod slow;
 mod store;
 mod support;
 mod webhooks;
