@@ -43,9 +43,8 @@ async fn run(config: Config) -> Result<(), server::StartError> {
     let on_postgres = config.postgres.is_some();
     let webhook_url = config.webhook_url.clone();
     // Bound first: a port already taken stops the start before any file is created.
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
+    let listener =
+        server::http::bind(addr).map_err(|error| format!("cannot listen on {addr}: {error}"))?;
     let (server, origins) = Server::open(config).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("buyster checkout server on {url}");

@@ -76,7 +76,11 @@ fn create_head(length: usize, extra: &str) -> String {
 
 /// Reads until the server closes the connection (end of stream or reset); what it sent and
 /// when it closed, counted from `since`. Fails if it is still open after `since + limit`.
-async fn read_until_closed(stream: &mut TcpStream, since: Instant, limit: Duration) -> (String, Duration) {
+async fn read_until_closed(
+    stream: &mut TcpStream,
+    since: Instant,
+    limit: Duration,
+) -> (String, Duration) {
     let mut seen = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {
@@ -97,7 +101,10 @@ async fn read_until_closed(stream: &mut TcpStream, since: Instant, limit: Durati
 /// a 408 answered.
 #[track_caller]
 fn assert_closed_by_the_header_bound(answered: &str, after: Duration) {
-    assert!(after >= BOUND - Duration::from_millis(20), "closed after {after:?}");
+    assert!(
+        after >= BOUND - Duration::from_millis(20),
+        "closed after {after:?}"
+    );
     assert!(after < BOUND + SLACK, "closed after {after:?}");
     assert!(
         answered.is_empty() || answered.starts_with("HTTP/1.1 408"),
@@ -117,13 +124,21 @@ async fn read_answer(stream: &mut TcpStream) -> (String, Value) {
             .await
             .expect("no answer")
             .unwrap();
-        assert!(read > 0, "closed mid-answer: {:?}", String::from_utf8_lossy(&seen));
+        assert!(
+            read > 0,
+            "closed mid-answer: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buffer[..read]);
     };
     let head = String::from_utf8(seen[..end_of_head].to_vec()).unwrap();
     let length: usize = head
         .lines()
-        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned))
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
         .map_or(0, |value| value.trim().parse().unwrap());
     let mut body = seen[end_of_head..].to_vec();
     while body.len() < length {
@@ -170,7 +185,10 @@ async fn a_head_sent_in_part_or_a_byte_at_a_time_is_closed_after_the_header_boun
     let since = Instant::now();
     let (mut reader, mut writer) = dripping.into_split();
     let drip = tokio::spawn(async move {
-        for byte in "GET / HTTP/1.1\r\nHost: shop\r\nX-Padding: ".bytes().chain(std::iter::repeat(b'a')) {
+        for byte in "GET / HTTP/1.1\r\nHost: shop\r\nX-Padding: "
+            .bytes()
+            .chain(std::iter::repeat(b'a'))
+        {
             if writer.write_all(&[byte]).await.is_err() {
                 break;
             }
@@ -217,7 +235,10 @@ async fn a_slow_body_is_408_and_creates_nothing() {
         .ok();
     let after = since.elapsed();
     let answered = String::from_utf8_lossy(&seen).into_owned();
-    assert!(after >= BOUND - Duration::from_millis(20), "answered after {after:?}");
+    assert!(
+        after >= BOUND - Duration::from_millis(20),
+        "answered after {after:?}"
+    );
     let (head, json) = answered.split_once("\r\n\r\n").unwrap();
     let json: Value = serde_json::from_str(json).unwrap();
     assert_error(head, &json, "408", "request_timeout");
@@ -311,8 +332,13 @@ fn head_chunked() -> String {
 
 /// A GET of the shop page on a fresh connection; how long the answer took.
 async fn served_within(server: &TestServer, limit: Duration) -> Duration {
+    served_on(addr(server), limit).await
+}
+
+/// A GET of the shop page on a fresh connection to `addr`; how long the answer took.
+async fn served_on(addr: SocketAddr, limit: Duration) -> Duration {
     let since = Instant::now();
-    let mut client = tokio::time::timeout(limit, TcpStream::connect(addr(server)))
+    let mut client = tokio::time::timeout(limit, TcpStream::connect(addr))
         .await
         .expect("no connection")
         .unwrap();
@@ -345,7 +371,10 @@ async fn idle_sockets_at_the_cap_hold_a_client_back_by_the_header_bound_only() {
     );
     for mut socket in idle {
         let (answered, after) = read_until_closed(&mut socket, since, BOUND + SLACK).await;
-        assert!(answered.is_empty() || answered.starts_with("HTTP/1.1 408"), "{answered:?} after {after:?}");
+        assert!(
+            answered.is_empty() || answered.starts_with("HTTP/1.1 408"),
+            "{answered:?} after {after:?}"
+        );
     }
     // Once they are gone, with no wait for a slot.
     served_within(&server, SLACK).await;
@@ -422,7 +451,10 @@ async fn every_request_carries_the_peer_address() {
         .unwrap();
     let (answered, _) = read_until_closed(&mut client, Instant::now(), SLACK).await;
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
-    assert!(answered.ends_with(&format!("\r\n\r\n{local}")), "{answered}");
+    assert!(
+        answered.ends_with(&format!("\r\n\r\n{local}")),
+        "{answered}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,7 +473,10 @@ async fn a_handler_past_its_bound_is_503_timeout() {
             }),
         )
         .route("/quick", get(|| async { "quick" }))
-        .layer(axum::middleware::from_fn_with_state(bounds, request::bounded));
+        .layer(axum::middleware::from_fn_with_state(
+            bounds,
+            request::bounded,
+        ));
     let (addr, _stop) = serve(router, Limits::default()).await;
     let mut client = TcpStream::connect(addr).await.unwrap();
     let since = Instant::now();
@@ -451,9 +486,15 @@ async fn a_handler_past_its_bound_is_503_timeout() {
         .unwrap();
     let (head, body) = read_answer(&mut client).await;
     let after = since.elapsed();
-    assert!(after >= BOUND - Duration::from_millis(20) && after < BOUND * 10, "{after:?}");
+    assert!(
+        after >= BOUND - Duration::from_millis(20) && after < BOUND * 10,
+        "{after:?}"
+    );
     assert_error(&head, &body, "503", "timeout");
-    assert!(head.to_ascii_lowercase().contains("retry-after: 1\r\n"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 1\r\n"),
+        "{head}"
+    );
     // The connection goes on serving.
     client
         .write_all(b"GET /quick HTTP/1.1\r\nHost: shop\r\n\r\n")
@@ -494,4 +535,105 @@ async fn the_binary_on_a_taken_port_exits_at_once_and_creates_nothing() {
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(files.is_empty(), "{files:?}");
     drop(taken);
+}
+
+/// The binary under an open-files limit of 1024, killed when dropped.
+struct Limited {
+    child: std::process::Child,
+    addr: SocketAddr,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Limited {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Limited {
+    /// Starts the binary with a header bound of 1 s and the flags `extra`; returns once it
+    /// serves.
+    async fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let log = dir.path().join("server.log");
+        let child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n 1024 && exec \"$0\" \"$@\"")
+            .arg(checkout_binary())
+            .args(["--addr", &addr.to_string(), "--header-timeout", "1"])
+            .arg("--db")
+            .arg(dir.path().join("checkout.db"))
+            .args(extra)
+            .env("BUYSTER_MASTER_KEY", "5a".repeat(32))
+            .env_remove("BUYSTER_POSTGRES_URL")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child,
+            addr,
+            log,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while TcpStream::connect(addr).await.is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "no server");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    /// Holds `count` idle connections, and checks that a client is served meanwhile within
+    /// about the header bound; the server's log after.
+    async fn serve_beside_idle(&mut self, count: usize) -> String {
+        let since = Instant::now();
+        let mut connecting = tokio::task::JoinSet::new();
+        for _ in 0..count {
+            connecting.spawn(TcpStream::connect(self.addr));
+        }
+        // A burst faster than the server accepts fills the listening socket's queue: the
+        // kernel drops the SYNs past it, and those clients send them again a second later.
+        let idle: Vec<TcpStream> = connecting
+            .join_all()
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let opened = since.elapsed();
+        let took = served_on(self.addr, Duration::from_secs(1) + SLACK).await;
+        println!("{count} idle sockets opened in {opened:?}, then a client served in {took:?}");
+        assert!(
+            self.child.try_wait().unwrap().is_none(),
+            "the server stopped"
+        );
+        drop(idle);
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eleven_hundred_idle_sockets_under_1024_open_files_do_not_stop_the_binary() {
+    let mut server = Limited::start(&[]).await;
+    // 768 connections take every slot, the others wait in the listening socket's queue
+    // with the client; the header bound frees the slots and the client is served while the
+    // idle sockets are still held. No accept ever runs out of file descriptors.
+    let log = server.serve_beside_idle(1100).await;
+    assert!(!log.contains("accept:"), "{log}");
+    drop(server);
+
+    // A cap above the open-files limit: accepts fail for want of descriptors, the loop
+    // pauses and says why, and the service comes back once the header bound frees some.
+    let mut server = Limited::start(&["--max-connections", "2000"]).await;
+    let log = server.serve_beside_idle(1100).await;
+    assert!(
+        log.contains("accept: ") && log.contains("ulimit -n"),
+        "{log}"
+    );
 }

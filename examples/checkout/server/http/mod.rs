@@ -13,7 +13,8 @@
 //! backlog) and is served as soon as a slot frees, at the latest when the header bound closes
 //! the connections that hold the slots without sending a request, instead of being refused
 //! and having to retry. The server's own file descriptors never pass the cap, so it keeps
-//! those it needs for its databases, key files and webhooks.
+//! those it needs for its databases, key files and webhooks. [`bind`] makes that queue
+//! [`LISTEN_BACKLOG`] long.
 //!
 //! The header bound is hyper's `header_read_timeout`, which hyper (1.8 and later) starts each
 //! time it waits for a request's head, before the first byte: for the first request and
@@ -34,7 +35,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower_service::Service;
 
@@ -52,6 +53,10 @@ pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_CONNECTIONS: u32 = 768;
 /// The largest [`Limits::max_connections`] accepted.
 pub const MAX_CONNECTIONS_CEILING: u32 = 1_000_000;
+/// How many connections may wait in the kernel's queue of the listening socket for a slot
+/// (the kernel caps it at `net.core.somaxconn`). Beyond it the kernel drops new SYNs, and a
+/// client sends its SYN again only after a second, then three, then seven.
+pub const LISTEN_BACKLOG: u32 = 1024;
 /// How long the loop waits after an `accept` that failed for want of resources (no file
 /// descriptor left, `EMFILE`), so as not to spin while none frees.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
@@ -90,6 +95,20 @@ impl Limits {
             .saturating_add(self.body_timeout)
             .saturating_add(self.handler_timeout)
     }
+}
+
+/// A listening socket on `addr`, with a queue of [`LISTEN_BACKLOG`] (a plain
+/// `TcpListener::bind` asks for 128), and `SO_REUSEADDR` as the standard library sets it, so that a restart
+/// does not wait for the old connections' `TIME_WAIT`.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
