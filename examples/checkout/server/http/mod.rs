@@ -10,11 +10,14 @@
 //!
 //! At the cap the server stops calling `accept` rather than accepting and closing at once: a
 //! well-behaved client's connection waits in the kernel's queue of the listening socket (its
-//! backlog) and is served as soon as a slot frees, at the latest when the header bound closes
-//! the connections that hold the slots without sending a request, instead of being refused
-//! and having to retry. The server's own file descriptors never pass the cap, so it keeps
-//! those it needs for its databases, key files and webhooks. [`bind`] makes that queue
+//! backlog) and is served as soon as a slot frees (a slot held by a connection that sends
+//! nothing frees one header bound after its accept), instead of being refused and having to
+//! retry. Connections never take more than the cap of the process's file descriptors, so it
+//! keeps those it needs for its databases, key files and webhooks. [`bind`] makes that queue
 //! [`LISTEN_BACKLOG`] long.
+//!
+//! There is no idle bound apart from the header bound: hyper has one timer for both, and a
+//! longer idle time would only let a client that made one request hold its slot longer.
 //!
 //! The header bound is hyper's `header_read_timeout`, which hyper (1.8 and later) starts each
 //! time it waits for a request's head, before the first byte: for the first request and

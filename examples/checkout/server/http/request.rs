@@ -9,6 +9,9 @@
 //! | a body cut short, or badly chunked | 400 | `malformed_request` |
 //! | a handler not done within [`Limits::handler_timeout`](super::Limits::handler_timeout) | 503 | `timeout` |
 //!
+//! The pages get the same JSON answers; a browser's forms are small and sent at once, so of
+//! these only the handler's bound can reach a buyer there.
+//!
 //! The body is read whole here, before the handler runs: the bound counts from the end of the
 //! head to the last byte, however slowly the bytes come (a bound per read would let a client
 //! send one byte every few seconds for ever). Bodies are small, so holding one in memory is
