@@ -424,3 +424,39 @@ async fn a_stop_does_not_wait_for_idle_connections() {
         assert_eq!(answered, "");
     }
 }
+
+/// The answer to a GET whose head is padded to about `size` bytes, on a fresh connection.
+async fn padded_head(server: &TestServer, size: usize) -> String {
+    let mut client = TcpStream::connect(addr(server)).await.unwrap();
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(size)
+    );
+    // The server may close before it has read everything.
+    let _ = client.write_all(head.as_bytes()).await;
+    let (answered, _) = read_until_closed(&mut client, Instant::now(), SLACK).await;
+    answered
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_over_its_limit_is_431() {
+    let server = TestServer::start().await;
+    assert!(
+        padded_head(&server, 60_000)
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    let answered = padded_head(&server, 70_000).await;
+    assert!(answered.starts_with("HTTP/1.1 431"), "{answered}");
+    server.finish().await;
+    // Below hyper's floor, the floor: 8 KiB.
+    let server = TestServer::start_with(|config| config.http.max_head_bytes = 0).await;
+    assert!(
+        padded_head(&server, 4_000)
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    let answered = padded_head(&server, 10_000).await;
+    assert!(answered.starts_with("HTTP/1.1 431"), "{answered}");
+    server.finish().await;
+}

@@ -7,6 +7,7 @@
 //! | [`Limits::body_timeout`] | 10 s | the whole body must arrive within it, counted from the end of the head: 408 `request_timeout` (see [`request`]) |
 //! | [`Limits::handler_timeout`] | 30 s | the handler's answer: 503 `timeout` |
 //! | [`Limits::max_connections`] | 768 | connections open at once; at the cap, the server stops accepting |
+//! | [`Limits::max_head_bytes`] | 64 KiB | a request's head: 431 and the connection closed |
 //!
 //! At the cap the server stops calling `accept` rather than accepting and closing at once: a
 //! well-behaved client's connection waits in the kernel's queue of the listening socket (its
@@ -54,6 +55,13 @@ pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
 /// process, leaving 256 for the server's own (about 30 at rest: databases, key files, the
 /// runtime) and its outgoing connections (PostgreSQL, webhooks).
 pub const MAX_CONNECTIONS: u32 = 768;
+/// The default of [`Limits::max_head_bytes`]: twice what nginx takes by default (four buffers
+/// of 8 KiB), and at most 54 MiB of buffers at the default cap, where hyper's own default
+/// (about 400 KiB) would let them reach 300 MiB.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// The smallest [`Limits::max_head_bytes`] taken (a smaller one counts as this), and the
+/// room a connection's buffer has beyond the head: hyper's smallest buffer.
+pub const MIN_HEAD_BYTES: usize = 8 * 1024;
 /// The largest [`Limits::max_connections`] accepted.
 pub const MAX_CONNECTIONS_CEILING: u32 = 1_000_000;
 /// How many connections may wait in the kernel's queue of the listening socket for a slot
@@ -76,6 +84,9 @@ pub struct Limits {
     pub handler_timeout: Duration,
     /// Connections open at once, from 1 to [`MAX_CONNECTIONS_CEILING`].
     pub max_connections: u32,
+    /// The largest request head, in bytes, at least [`MIN_HEAD_BYTES`]; a connection buffers
+    /// at most that and [`MIN_HEAD_BYTES`] more.
+    pub max_head_bytes: usize,
 }
 
 impl Default for Limits {
@@ -85,6 +96,7 @@ impl Default for Limits {
             body_timeout: BODY_TIMEOUT,
             handler_timeout: HANDLER_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            max_head_bytes: MAX_HEAD_BYTES,
         }
     }
 }
@@ -147,7 +159,7 @@ pub async fn serve(
                 let connection = Connection {
                     router: router.clone(),
                     peer,
-                    header_timeout: limits.header_timeout,
+                    limits,
                     _slot: slot,
                 };
                 tokio::spawn(connection.run(stream, stopping.clone()));
@@ -186,7 +198,7 @@ async fn pause_after(error: &io::Error) {
 struct Connection {
     router: Router,
     peer: SocketAddr,
-    header_timeout: Duration,
+    limits: Limits,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -202,10 +214,14 @@ impl Connection {
             // A `Router` is always ready: no `poll_ready` needed before `call`.
             router.clone().call(request)
         });
+        let head = self.limits.max_head_bytes.max(MIN_HEAD_BYTES);
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(self.header_timeout)
+            .header_read_timeout(self.limits.header_timeout)
+            .max_header_size(head)
+            // Room for the largest head and a little of its body; hyper's floor is 8 KiB.
+            .max_buf_size(head.saturating_add(MIN_HEAD_BYTES))
             .keep_alive(true);
         let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), service));
         tokio::select! {
