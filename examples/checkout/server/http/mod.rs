@@ -113,8 +113,8 @@ impl Limits {
 }
 
 /// A listening socket on `addr`, with a queue of [`LISTEN_BACKLOG`] (a plain
-/// `TcpListener::bind` asks for 128), and `SO_REUSEADDR` as the standard library sets it, so that a restart
-/// does not wait for the old connections' `TIME_WAIT`.
+/// `TcpListener::bind` asks for 128), and `SO_REUSEADDR` as the standard library sets it, so
+/// that a restart does not wait for the old connections' `TIME_WAIT`.
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
@@ -168,7 +168,7 @@ pub async fn serve(
         }
     }
     drop(listener);
-    // Ignored: no connection is left to tell.
+    // Cannot fail: `stopping`, a receiver, is still held here.
     let _ = stop.send(true);
     let all = u32::try_from(cap).unwrap_or(u32::MAX);
     // Every slot back: every connection has ended. Past the drain bound, stop waiting.
