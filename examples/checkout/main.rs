@@ -42,8 +42,10 @@ async fn run(config: Config) -> Result<(), server::StartError> {
     let (db, bank_db, index_db) = (config.db.clone(), config.bank_db(), config.index_db());
     let on_postgres = config.postgres.is_some();
     let webhook_url = config.webhook_url.clone();
+    // Bound first: a port already taken stops the start before any file is created.
+    let listener =
+        server::http::bind(addr).map_err(|error| format!("cannot listen on {addr}: {error}"))?;
     let (server, origins) = Server::open(config).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("buyster checkout server on {url}");
     println!("  shop:           {url}/");

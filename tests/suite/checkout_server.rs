@@ -17,6 +17,7 @@ mod postgres;
 mod races;
 mod receiver;
 mod recovery;
+mod slow;
 mod store;
 mod support;
 mod webhooks;

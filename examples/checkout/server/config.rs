@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use buyster::{Policy, SecretKey};
 
+use super::http::{self, Limits};
 use super::webhook::{Schedule, WebhookSecret};
 
 /// What `--help` prints.
@@ -32,6 +33,20 @@ Options:
                      extension .webhook.key]; CHECKOUT_WEBHOOK_SECRET gives the secret itself
   --demo-buyers N    enroll N more demo buyers, +33 6 12 30 00 00 and on, with the demo
                      buyer's PIN, for load tests [env CHECKOUT_DEMO_BUYERS] [default: 0]
+  --max-connections N
+                     connections open at once; at the cap the server stops accepting until
+                     one closes; keep it 256 under the open-files limit (ulimit -n)
+                     [env CHECKOUT_MAX_CONNECTIONS] [default: 768]
+  --header-timeout SECS
+                     time for a request's head, from the accept or the previous answer (so
+                     also the idle time of a kept-alive connection) [env CHECKOUT_HEADER_TIMEOUT]
+                     [default: 10]
+  --body-timeout SECS
+                     time for a request's whole body: 408 after it [env CHECKOUT_BODY_TIMEOUT]
+                     [default: 10]
+  --handler-timeout SECS
+                     time for the answer once the body is in: 503 after it
+                     [env CHECKOUT_HANDLER_TIMEOUT] [default: 30]
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
@@ -83,6 +98,8 @@ pub struct Config {
     pub webhook_schedule: Schedule,
     /// How long a webhook request may take before it counts as failed.
     pub webhook_timeout: Duration,
+    /// What a client's connection may hold, and for how long.
+    pub http: Limits,
 }
 
 impl Config {
@@ -106,6 +123,7 @@ impl Config {
                 max_backoff: Duration::from_secs(5 * 60),
             },
             webhook_timeout: Duration::from_secs(10),
+            http: Limits::default(),
         }
     }
 
@@ -157,6 +175,11 @@ impl Config {
                 .map_err(|error| format!("CHECKOUT_WEBHOOK_SECRET: {error}"))?;
             config.webhook_secret = Some(secret);
         }
+        for (name, flag) in LIMIT_VARIABLES {
+            if let Some(value) = env(name) {
+                config.http = set_limit(config.http, flag, &value)?;
+            }
+        }
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -170,11 +193,58 @@ impl Config {
                 "--webhook-secret-file" => {
                     config.webhook_secret_path = Some(value_of(&arg, args.next())?.into());
                 }
+                "--max-connections" | "--header-timeout" | "--body-timeout"
+                | "--handler-timeout" => {
+                    config.http = set_limit(config.http, &arg, &value_of(&arg, args.next())?)?;
+                }
                 other => return Err(format!("unknown argument {other:?}; see --help")),
             }
         }
         Ok(Command::Run(Box::new(config)))
     }
+}
+
+/// The environment variables of the connection bounds, and their flags.
+const LIMIT_VARIABLES: [(&str, &str); 4] = [
+    ("CHECKOUT_MAX_CONNECTIONS", "--max-connections"),
+    ("CHECKOUT_HEADER_TIMEOUT", "--header-timeout"),
+    ("CHECKOUT_BODY_TIMEOUT", "--body-timeout"),
+    ("CHECKOUT_HANDLER_TIMEOUT", "--handler-timeout"),
+];
+
+/// The longest bound the flags accept, in seconds.
+const MAX_TIMEOUT_SECS: u64 = 3600;
+
+/// `limits` with the bound of `flag` set to `value`.
+fn set_limit(mut limits: Limits, flag: &str, value: &str) -> Result<Limits, String> {
+    if flag == "--max-connections" {
+        limits.max_connections = value
+            .parse()
+            .ok()
+            .filter(|count| (1..=http::MAX_CONNECTIONS_CEILING).contains(count))
+            .ok_or_else(|| {
+                format!(
+                    "{flag}: {value:?} is not a number of connections from 1 to {}",
+                    http::MAX_CONNECTIONS_CEILING
+                )
+            })?;
+        return Ok(limits);
+    }
+    let secs = value
+        .parse()
+        .ok()
+        .filter(|secs| (1..=MAX_TIMEOUT_SECS).contains(secs))
+        .ok_or_else(|| {
+            format!("{flag}: {value:?} is not a number of seconds from 1 to {MAX_TIMEOUT_SECS}")
+        })?;
+    let bound = Duration::from_secs(secs);
+    match flag {
+        "--header-timeout" => limits.header_timeout = bound,
+        "--body-timeout" => limits.body_timeout = bound,
+        "--handler-timeout" => limits.handler_timeout = bound,
+        other => return Err(format!("{other} is not a bound; see --help")),
+    }
+    Ok(limits)
 }
 
 fn value_of(flag: &str, value: Option<String>) -> Result<String, String> {

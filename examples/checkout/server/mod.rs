@@ -20,6 +20,9 @@
 //!   clock.rs     ServerClock: the wall clock (tests move it forward)
 //!   index.rs     the merchant's own tables: merchants, and the counter of order numbers
 //!   seed.rs      the demo merchant, buyer(s) and basket
+//!   http/        the accept loop on hyper and its bounds: a request's head, its body, the
+//!                handler's time, the connections open at once (request.rs: the middleware
+//!                that reads the body and times the handler)
 //!   input.rs     parsing what buyers and merchants send
 //!   flow.rs      the buyer's steps, shared by the API and the pages
 //!   webhook/     the engine's durable events POSTed to the merchant's URL, signed
@@ -54,6 +57,7 @@ pub mod config;
 mod databases;
 mod db;
 mod flow;
+pub mod http;
 mod index;
 mod input;
 pub mod keyfile;
@@ -129,6 +133,7 @@ pub struct Server {
     app: Arc<App>,
     recovery_every: std::time::Duration,
     webhook: Option<(Arc<WebhookSender>, webhook::Schedule)>,
+    limits: http::Limits,
 }
 
 impl Server {
@@ -182,6 +187,7 @@ impl Server {
             app: Arc::new(app),
             recovery_every: config.recovery_every,
             webhook,
+            limits: config.http,
         };
         let origins = Origins {
             key: origin,
@@ -199,8 +205,14 @@ impl Server {
         &self.app
     }
 
-    /// Every route: the JSON API under `/api`, the pages, the development pages if enabled.
+    /// Every route: the JSON API under `/api`, the pages, the development pages if enabled;
+    /// each request's body read within its bounds first (see [`http::request`]).
     pub fn router(&self) -> Router {
+        let bounds = http::request::Bounds {
+            max_body: MAX_BODY_BYTES,
+            body_timeout: self.limits.body_timeout,
+            handler_timeout: self.limits.handler_timeout,
+        };
         let mut router = Router::new()
             .nest("/api", api::router())
             .merge(pages::router());
@@ -209,13 +221,17 @@ impl Server {
         }
         router
             .fallback(pages::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                bounds,
+                http::request::bounded,
+            ))
             .layer(axum::middleware::map_response(pages::security_headers))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&self.app))
     }
 
-    /// Serves on `listener`, with the recovery task running beside, until `shutdown`
-    /// completes.
+    /// Serves on `listener` within the connection bounds of [`Config::http`], with the
+    /// recovery task running beside, until `shutdown` completes.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -225,9 +241,7 @@ impl Server {
         let delivery = self.webhook.clone().map(|(sender, schedule)| {
             tokio::spawn(webhook::run(Arc::clone(&self.app), sender, schedule))
         });
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = http::serve(listener, self.router(), self.limits, shutdown).await;
         // Stopping the task between two steps is safe: every step is a compare-and-swap, and
         // the next run picks up where this one stopped.
         recovery.abort();

@@ -15,11 +15,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::server::{Config, Server, seed};
+use super::server::{Config, Server, http, seed};
 
 pub const PHONE: &str = seed::BUYER_PHONE;
 pub const PIN: &str = seed::BUYER_PIN;
@@ -93,7 +92,7 @@ impl TestServer {
         config.print_sms = false;
         adjust(&mut config);
         let (server, _) = Server::open(config).await.unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = http::bind(([127, 0, 0, 1], 0).into()).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(server.clone().serve(listener, async {

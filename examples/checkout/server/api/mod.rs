@@ -17,7 +17,9 @@
 //! Every success is the payment's view ([`view::PaymentView`]); every error is
 //! `{error, message}` plus, when there is a payment, its `id` and `state`, and the details of
 //! the error (`attempts_left`, `retry_at`, `locked_until`, `decline_reason`). A wrong PIN or
-//! code is 422 with `attempts_left`. See `reply.rs` for every status.
+//! code is 422 with `attempts_left`. See `reply.rs` for every status; a body that does not
+//! arrive in time (408 `request_timeout`) or a handler past its bound (503 `timeout`) is
+//! answered before or around the handler, see `http/request.rs`.
 //!
 //! The API sets and reads no cookie: the payment id in the URL is the only handle, so there is
 //! nothing for another site to ride on (no CSRF), and bodies must be `application/json`.
