@@ -9,6 +9,7 @@ mod server;
 mod api;
 mod bank;
 mod browser;
+mod defences;
 mod kill;
 mod once;
 mod pages;

@@ -22,6 +22,8 @@
 //!   seed.rs      the demo merchant, buyer(s) and basket
 //!   input.rs     parsing what buyers and merchants send
 //!   flow.rs      the buyer's steps, shared by the API and the pages
+//!   origin.rs    the layer refusing state-changing requests that another site's page sent
+//!                (Origin, Sec-Fetch-Site), on the API and the pages
 //!   webhook/     the engine's durable events POSTed to the merchant's URL, signed
 //!                (signature.rs: signing; verify.rs: verify_webhook, for receivers;
 //!                delivery.rs: the task, with backoff; secret.rs: the secret's file)
@@ -57,6 +59,7 @@ mod flow;
 mod index;
 mod input;
 pub mod keyfile;
+mod origin;
 mod pages;
 mod recovery;
 pub mod seed;
@@ -106,6 +109,9 @@ pub struct App {
     csrf: pages::CsrfKey,
     /// Whether the development pages are served.
     dev_pages: bool,
+    /// Whether browsers reach the server over HTTPS: the session cookie's name and flags, and
+    /// the scheme of this server's own `Origin`.
+    https: bool,
 }
 
 impl App {
@@ -136,6 +142,8 @@ impl Server {
     /// (keeping its events durable when they go to a webhook) and seeds the demo merchant and
     /// buyer. Says where the master key and the webhook secret came from.
     pub async fn open(mut config: Config) -> Result<(Self, Origins), StartError> {
+        config.check()?;
+        let https = config.uses_https();
         let (master, origin) = match config.master_key.take() {
             Some(key) => (key, KeyOrigin::Environment),
             None => keyfile::read_or_create(&keyfile::key_file_of(&config.db))?,
@@ -176,6 +184,7 @@ impl Server {
             clock,
             csrf,
             dev_pages: config.dev_pages,
+            https,
         };
         seed::seed(&app, config.demo_buyers).await?;
         let server = Self {
@@ -209,6 +218,10 @@ impl Server {
         }
         router
             .fallback(pages::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.app),
+                origin::refuse_cross_site,
+            ))
             .layer(axum::middleware::map_response(pages::security_headers))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&self.app))

@@ -64,7 +64,7 @@ const BUYERS_PER_CLIENT: u16 = 100;
 const AMOUNT: u64 = 35_000;
 
 /// The checkout example, built once for the suite.
-fn checkout_binary() -> PathBuf {
+pub(super) fn checkout_binary() -> PathBuf {
     static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BINARY
         .get_or_init(|| {
@@ -119,6 +119,7 @@ impl Process {
             .args(["--webhook-url", webhook])
             .args(["--demo-buyers", &(CLIENTS * BUYERS_PER_CLIENT).to_string()])
             .args(backend.flags())
+            .arg("--dev-pages")
             .env("CHECKOUT_WEBHOOK_SECRET", SECRET)
             .env("BUYSTER_MASTER_KEY", MASTER_KEY)
             .env_remove("CHECKOUT_DEV_PAGES")

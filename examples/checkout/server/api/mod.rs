@@ -140,6 +140,17 @@ fn step(app: &App, answer: Answer) -> Reply {
     Reply::of_answer(answer, StatusCode::OK, app.clock.now())
 }
 
+/// The answer to a request another site's page made a browser send (see `origin.rs`).
+pub fn cross_site() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    Reply::error(
+        StatusCode::FORBIDDEN,
+        "cross_site_request",
+        "this request came from another site's page (Origin or Sec-Fetch-Site); it is refused",
+    )
+    .into_response()
+}
+
 async fn not_found() -> Reply {
     Reply::error(StatusCode::NOT_FOUND, "not_found", "no such API route")
 }

@@ -55,6 +55,11 @@ pub async fn not_found() -> Response {
     screens::not_found().into_response()
 }
 
+/// The answer to a form another site's page made a browser post (see `origin.rs`).
+pub fn cross_site() -> Response {
+    screens::cross_site().into_response()
+}
+
 /// The fields of the forms; a missing field reads as empty and is refused as malformed.
 #[derive(Deserialize)]
 struct Fields {
