@@ -1,7 +1,10 @@
 //! The browser-facing defences: the development pages' switch, the refusal of requests another
 //! site's page sent, server-issued session cookies, and JSON bodies that repeat a key.
 
-use std::process::Command;
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use hyper::Method;
 use serde_json::{Value, json};
@@ -95,28 +98,54 @@ async fn a_server_with_development_pages_on_a_public_address_does_not_open() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// Runs the built example with `args` and `env` in `dir`, expecting it to stop at once: its
+/// exit code and standard error. A server that starts instead is killed, and the test fails.
+fn run_refused(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = Command::new(super::kill::checkout_binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("BUYSTER_MASTER_KEY")
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} {env:?}: the server started");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status.code(), stderr)
+}
+
 #[test]
 fn the_binary_refuses_a_switch_it_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str], env: &[(&str, &str)]| {
-        let output = Command::new(super::kill::checkout_binary())
-            .args(args)
-            .envs(env.iter().copied())
-            .env_remove("BUYSTER_MASTER_KEY")
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        (output.status.code(), stderr)
-    };
-    let (status, stderr) = run(&[], &[("CHECKOUT_DEV_PAGES", "false-ish")]);
+    let local = ["--addr", "127.0.0.1:0"];
+    let env = [("CHECKOUT_DEV_PAGES", "false-ish")];
+    let (status, stderr) = run_refused(dir.path(), &local, &env);
     assert_eq!(status, Some(2), "{stderr}");
     assert!(stderr.contains("CHECKOUT_DEV_PAGES must be"), "{stderr}");
     assert!(!stderr.contains("false-ish"), "{stderr}");
-    let (status, stderr) = run(&["--dev-pages", "--addr", "0.0.0.0:0"], &[]);
+    let args = ["--dev-pages", "--addr", "0.0.0.0:0"];
+    let (status, stderr) = run_refused(dir.path(), &args, &[]);
     assert_eq!(status, Some(2), "{stderr}");
     assert!(stderr.contains("loopback address only"), "{stderr}");
-    let (status, stderr) = run(&[], &[("CHECKOUT_HTTPS", "sure")]);
+    let (status, stderr) = run_refused(dir.path(), &local, &[("CHECKOUT_HTTPS", "sure")]);
     assert_eq!(status, Some(2), "{stderr}");
     assert!(stderr.contains("CHECKOUT_HTTPS must be"), "{stderr}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
