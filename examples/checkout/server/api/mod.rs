@@ -19,8 +19,10 @@
 //! the error (`attempts_left`, `retry_at`, `locked_until`, `decline_reason`). A wrong PIN or
 //! code is 422 with `attempts_left`. See `reply.rs` for every status.
 //!
-//! The API sets and reads no cookie: the payment id in the URL is the only handle, so there is
-//! nothing for another site to ride on (no CSRF), and bodies must be `application/json`.
+//! The API sets and reads no cookie: the payment id in the URL is the only handle. Bodies must
+//! be `application/json` and name each key once (see `body.rs`), and a `POST` that another
+//! site's page made a browser send is 403 `cross_site_request` (see `origin.rs`): `resend` and
+//! `cancel` read no body, so the content type alone would not keep an HTML form out.
 
 mod body;
 mod reply;

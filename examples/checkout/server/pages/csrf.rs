@@ -123,8 +123,16 @@ pub struct Session {
     id: String,
     token: String,
     order_key: Zeroizing<[u8; 32]>,
-    /// For a new session, the cookie to set: its value's MAC, and whether it goes over HTTPS.
-    issue: Option<(String, bool)>,
+    /// For a new session, the cookie to set.
+    issue: Option<NewCookie>,
+}
+
+/// The cookie that gives the browser a new session.
+struct NewCookie {
+    /// The session id's MAC, which the cookie carries after the id.
+    mac: String,
+    /// Whether browsers come over HTTPS: the cookie is then `__Host-` and `Secure`.
+    https: bool,
 }
 
 impl Session {
@@ -160,15 +168,15 @@ impl Session {
 
     /// The `Set-Cookie` value that gives the browser this session, when it is new.
     pub fn cookie(&self) -> Option<HeaderValue> {
-        let (tag, https) = self.issue.as_ref()?;
-        let (name, secure) = if *https {
+        let issue = self.issue.as_ref()?;
+        let (name, secure) = if issue.https {
             (COOKIE_HTTPS, "; Secure")
         } else {
             (COOKIE_PLAIN, "")
         };
         let cookie = format!(
-            "{name}={}.{tag}; Path=/; HttpOnly; SameSite=Strict{secure}",
-            self.id
+            "{name}={}.{}; Path=/; HttpOnly; SameSite=Strict{secure}",
+            self.id, issue.mac
         );
         HeaderValue::from_str(&cookie).ok()
     }
@@ -194,8 +202,9 @@ where
             Some(id) => (id, None),
             None => {
                 let id = random_session_id();
-                let tag = app.csrf.session_mac(&id);
-                (id, Some((tag, app.https)))
+                let mac = app.csrf.session_mac(&id);
+                let https = app.https;
+                (id, Some(NewCookie { mac, https }))
             }
         };
         let token = app.csrf.token(&id);

@@ -9,7 +9,8 @@
 //!
 //! A step that moves the payment on answers `303 See Other` to the payment's page; a refused
 //! one shows the page again with a notice and the status of the refusal. Every form carries
-//! an anti-forgery token (see [`csrf`]).
+//! an anti-forgery token (see [`csrf`]); before it, a form another site's page posted is
+//! refused by its `Origin` or `Sec-Fetch-Site` (see `origin.rs`).
 
 mod csrf;
 mod dev;
