@@ -51,6 +51,10 @@ async fn run(config: Config) -> Result<(), server::StartError> {
     if dev_pages {
         println!("  SMS outbox:     {url}/dev/sms");
         println!("  bank ledger:    {url}/dev/ledger");
+    } else {
+        println!(
+            "  SMS outbox:     each SMS printed here (--dev-pages: /dev/sms, on loopback only)"
+        );
     }
     if on_postgres {
         // Not the URL: it may hold a password.

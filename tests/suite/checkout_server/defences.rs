@@ -535,6 +535,11 @@ async fn a_body_repeating_a_key_is_refused_at_any_depth() {
     post_json(&server, &path, &huge)
         .await
         .expect(413, Some("body_too_large"));
+    // Nesting deeper than the parser's limit is refused, not a crash.
+    let deep = format!(r#"{{"pin":{}1{}}}"#, "[".repeat(2_000), "]".repeat(2_000));
+    post_json(&server, &path, &deep)
+        .await
+        .expect(400, Some("malformed_request"));
     let long_key = "k".repeat(500);
     let answer = post_json(
         &server,
