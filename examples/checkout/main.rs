@@ -2,7 +2,7 @@
 //! demo bank and a console SMS gateway, and a recovery task.
 //!
 //! ```sh
-//! cargo run --example checkout                  # http://127.0.0.1:8080, checkout.db
+//! cargo run --example checkout -- --dev-pages   # http://127.0.0.1:8080, checkout.db, /dev/sms
 //! cargo run --example checkout -- --help        # flags and environment variables
 //! ```
 //!
@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), server::StartError> {
-    let (addr, dev_pages) = (config.addr, config.dev_pages);
+    let (addr, dev_pages, https) = (config.addr, config.dev_pages, config.uses_https());
     let (db, bank_db, index_db) = (config.db.clone(), config.bank_db(), config.index_db());
     let on_postgres = config.postgres.is_some();
     let webhook_url = config.webhook_url.clone();
@@ -53,6 +53,10 @@ async fn run(config: Config) -> Result<(), server::StartError> {
     if dev_pages {
         println!("  SMS outbox:     {url}/dev/sms");
         println!("  bank ledger:    {url}/dev/ledger");
+    } else {
+        println!(
+            "  SMS outbox:     each SMS printed here (--dev-pages: /dev/sms, on loopback only)"
+        );
     }
     if on_postgres {
         // Not the URL: it may hold a password.
@@ -94,6 +98,17 @@ async fn run(config: Config) -> Result<(), server::StartError> {
         }
         _ => println!("  webhooks:       off (--webhook-url URL turns them on)"),
     }
+    if https {
+        println!(
+            "  session cookie: __Host-checkout_session, Secure: browsers come over HTTPS \
+             (--no-https for plain HTTP in development)"
+        );
+    } else {
+        println!(
+            "  session cookie: checkout_session, not Secure: plain HTTP, for development \
+             (--https behind a TLS proxy)"
+        );
+    }
     match origins.key {
         KeyOrigin::Environment => println!("  master key:     from BUYSTER_MASTER_KEY"),
         KeyOrigin::File(path) | KeyOrigin::NewFile(path) => {
@@ -106,8 +121,8 @@ async fn run(config: Config) -> Result<(), server::StartError> {
     }
     if dev_pages {
         println!(
-            "warning: /dev/sms shows every code sent; turn the development pages off (--no-dev-pages) \
-             anywhere but on your machine"
+            "warning: /dev/sms shows every code sent; the development pages (--dev-pages) are \
+             for your machine only"
         );
     }
     server.serve(listener, shutdown_signal()).await?;

@@ -10,6 +10,7 @@ mod api;
 mod bank;
 mod battery;
 mod browser;
+mod defences;
 mod kill;
 mod once;
 mod pages;

@@ -24,7 +24,14 @@ Options:
                      bank's ledger, the merchant's tables and the development SMS outbox,
                      created if missing, so that several servers share them; --db then only
                      places the key files [env BUYSTER_POSTGRES_URL]
-  --no-dev-pages     turn off /dev/sms and /dev/ledger [env CHECKOUT_DEV_PAGES=0]
+  --dev-pages        serve /dev/sms (every code sent) and /dev/ledger, for development on
+                     a loopback address only [env CHECKOUT_DEV_PAGES=1] [default: off]
+  --no-dev-pages     do not serve them [env CHECKOUT_DEV_PAGES=0]
+  --https            browsers reach the server over HTTPS (a TLS proxy in front): the session
+                     cookie is __Host-checkout_session, Secure [env CHECKOUT_HTTPS=1]
+                     [default: on unless --addr is a loopback address]
+  --no-https         plain HTTP, for development: the cookie is checkout_session, without
+                     Secure, which browsers would drop over HTTP [env CHECKOUT_HTTPS=0]
   --webhook-url URL  POST each of the engine's events, signed, to this http:// URL; without
                      it the engine keeps no durable events [env CHECKOUT_WEBHOOK_URL]
   --webhook-secret-file PATH
@@ -50,7 +57,10 @@ Options:
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
-once and kept in a file named like the database with the extension .key (mode 0600).";
+once and kept in a file named like the database with the extension .key (mode 0600).
+
+Switches read from the environment take 1, true, yes or on, and 0, false, no or off; any
+other value is an error.";
 
 /// What the command line asks for.
 pub enum Command {
@@ -80,8 +90,12 @@ pub struct Config {
     /// rounds are full). What is due, and when, is the engine's: see
     /// [`Policy::recovery_delay`].
     pub recovery_every: Duration,
-    /// Whether `/dev/sms` and `/dev/ledger` are served.
+    /// Whether `/dev/sms` and `/dev/ledger` are served: off unless asked for, and only on a
+    /// loopback address (see [`Config::check`]), since `/dev/sms` shows every code sent.
     pub dev_pages: bool,
+    /// Whether browsers reach the server over HTTPS, which decides the session cookie's name
+    /// and `Secure` flag (see [`Config::uses_https`]); `None`: unless the address is loopback.
+    pub https: Option<bool>,
     /// Whether each SMS is printed on standard output.
     pub print_sms: bool,
     /// Where the engine's events are POSTed. `None`: the engine keeps no durable events and
@@ -112,7 +126,8 @@ impl Config {
             master_key: None,
             policy: Policy::default(),
             recovery_every: Duration::from_secs(5),
-            dev_pages: true,
+            dev_pages: false,
+            https: None,
             print_sms: true,
             webhook_url: None,
             webhook_secret: None,
@@ -125,6 +140,31 @@ impl Config {
             webhook_timeout: Duration::from_secs(10),
             http: Limits::default(),
         }
+    }
+
+    /// Whether browsers reach the server over HTTPS: as set, or else unless the server listens
+    /// on a loopback address (plain HTTP on the developer's machine). A loopback server behind
+    /// a TLS proxy on the same host sets it (`--https`).
+    pub fn uses_https(&self) -> bool {
+        self.https.unwrap_or(!self.addr.ip().is_loopback())
+    }
+
+    /// Refuses settings that would expose what must stay on the developer's machine: the
+    /// development pages on an address other machines can reach.
+    ///
+    /// # Errors
+    ///
+    /// The reason, naming the settings, when the development pages are on and the address is
+    /// not loopback.
+    pub fn check(&self) -> Result<(), String> {
+        if self.dev_pages && !self.addr.ip().is_loopback() {
+            return Err(format!(
+                "the development pages (--dev-pages, CHECKOUT_DEV_PAGES) show every code sent: \
+                 they are served on a loopback address only, not on {}",
+                self.addr
+            ));
+        }
+        Ok(())
     }
 
     /// The webhook secret's file: `--webhook-secret-file`, or `checkout.webhook.key` beside
@@ -162,7 +202,12 @@ impl Config {
                 .map_err(|_| "BUYSTER_MASTER_KEY must be 64 hexadecimal digits".to_owned())?;
             config.master_key = Some(key);
         }
-        config.dev_pages = env("CHECKOUT_DEV_PAGES").is_none_or(|value| value != "0");
+        if let Some(value) = env("CHECKOUT_DEV_PAGES") {
+            config.dev_pages = parse_switch("CHECKOUT_DEV_PAGES", &value)?;
+        }
+        if let Some(value) = env("CHECKOUT_HTTPS") {
+            config.https = Some(parse_switch("CHECKOUT_HTTPS", &value)?);
+        }
         config.webhook_url = env("CHECKOUT_WEBHOOK_URL");
         config.postgres = env("BUYSTER_POSTGRES_URL");
         config.webhook_secret_path = env("CHECKOUT_WEBHOOK_SECRET_FILE").map(PathBuf::from);
@@ -186,7 +231,10 @@ impl Config {
                 "-h" | "--help" => return Ok(Command::Help),
                 "--addr" => config.addr = parse_addr(&value_of(&arg, args.next())?)?,
                 "--db" => config.db = value_of(&arg, args.next())?.into(),
+                "--dev-pages" => config.dev_pages = true,
                 "--no-dev-pages" => config.dev_pages = false,
+                "--https" => config.https = Some(true),
+                "--no-https" => config.https = Some(false),
                 "--postgres" => config.postgres = Some(value_of(&arg, args.next())?),
                 "--demo-buyers" => config.demo_buyers = parse_count(&value_of(&arg, args.next())?)?,
                 "--webhook-url" => config.webhook_url = Some(value_of(&arg, args.next())?),
@@ -200,6 +248,7 @@ impl Config {
                 other => return Err(format!("unknown argument {other:?}; see --help")),
             }
         }
+        config.check()?;
         Ok(Command::Run(Box::new(config)))
     }
 }
@@ -249,6 +298,18 @@ fn set_limit(mut limits: Limits, flag: &str, value: &str) -> Result<Limits, Stri
 
 fn value_of(flag: &str, value: Option<String>) -> Result<String, String> {
     value.ok_or_else(|| format!("{flag} needs a value; see --help"))
+}
+
+/// An on/off switch from the environment variable `name`: one set of spellings, and an error
+/// naming the variable (a value read wrongly could turn a protection off).
+fn parse_switch(name: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "{name} must be 1, true, yes or on, or 0, false, no or off; see --help"
+        )),
+    }
 }
 
 fn parse_count(text: &str) -> Result<u16, String> {

@@ -25,6 +25,8 @@
 //!                that reads the body and times the handler)
 //!   input.rs     parsing what buyers and merchants send
 //!   flow.rs      the buyer's steps, shared by the API and the pages
+//!   origin.rs    the layer refusing state-changing requests that another site's page sent
+//!                (Origin, Sec-Fetch-Site), on the API and the pages
 //!   webhook/     the engine's durable events POSTed to the merchant's URL, signed
 //!                (signature.rs: signing; verify.rs: verify_webhook, for receivers;
 //!                delivery.rs: the task, with backoff; secret.rs: the secret's file)
@@ -61,6 +63,7 @@ pub mod http;
 mod index;
 mod input;
 pub mod keyfile;
+mod origin;
 mod pages;
 mod recovery;
 pub mod seed;
@@ -110,6 +113,9 @@ pub struct App {
     csrf: pages::CsrfKey,
     /// Whether the development pages are served.
     dev_pages: bool,
+    /// Whether browsers reach the server over HTTPS: the session cookie's name and flags, and
+    /// the scheme of this server's own `Origin`.
+    https: bool,
 }
 
 impl App {
@@ -141,6 +147,8 @@ impl Server {
     /// (keeping its events durable when they go to a webhook) and seeds the demo merchant and
     /// buyer. Says where the master key and the webhook secret came from.
     pub async fn open(mut config: Config) -> Result<(Self, Origins), StartError> {
+        config.check()?;
+        let https = config.uses_https();
         let (master, origin) = match config.master_key.take() {
             Some(key) => (key, KeyOrigin::Environment),
             None => keyfile::read_or_create(&keyfile::key_file_of(&config.db))?,
@@ -181,6 +189,7 @@ impl Server {
             clock,
             csrf,
             dev_pages: config.dev_pages,
+            https,
         };
         seed::seed(&app, config.demo_buyers).await?;
         let server = Self {
@@ -221,6 +230,10 @@ impl Server {
         }
         router
             .fallback(pages::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.app),
+                origin::refuse_cross_site,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 bounds,
                 http::request::bounded,

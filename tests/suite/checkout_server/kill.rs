@@ -119,6 +119,7 @@ impl Process {
             .args(["--webhook-url", webhook])
             .args(["--demo-buyers", &(CLIENTS * BUYERS_PER_CLIENT).to_string()])
             .args(backend.flags())
+            .arg("--dev-pages")
             .env("CHECKOUT_WEBHOOK_SECRET", SECRET)
             .env("BUYSTER_MASTER_KEY", MASTER_KEY)
             .env_remove("CHECKOUT_DEV_PAGES")

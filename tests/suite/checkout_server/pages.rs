@@ -219,7 +219,7 @@ async fn pages_are_french_phone_sized_and_locked_down() {
     let csp = shop.headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"));
     assert_eq!(shop.headers["cache-control"], "no-store");
-    assert_eq!(shop.headers["referrer-policy"], "no-referrer");
+    assert_eq!(shop.headers["referrer-policy"], "same-origin");
     assert_eq!(shop.headers["x-frame-options"], "DENY");
     for path in [
         "/payments/nope",

@@ -90,6 +90,8 @@ impl TestServer {
     pub async fn start_in(dir: &Path, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::new(dir.join("checkout.db"));
         config.print_sms = false;
+        // The tests read the codes sent on /dev/sms, as a developer would; off by default.
+        config.dev_pages = true;
         adjust(&mut config);
         let (server, _) = Server::open(config).await.unwrap();
         let listener = http::bind(([127, 0, 0, 1], 0).into()).unwrap();

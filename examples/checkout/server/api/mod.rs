@@ -21,8 +21,10 @@
 //! arrive in time (408 `request_timeout`) or a handler past its bound (503 `timeout`) is
 //! answered before or around the handler, see `http/request.rs`.
 //!
-//! The API sets and reads no cookie: the payment id in the URL is the only handle, so there is
-//! nothing for another site to ride on (no CSRF), and bodies must be `application/json`.
+//! The API sets and reads no cookie: the payment id in the URL is the only handle. Bodies must
+//! be `application/json` and name each key once (see `body.rs`), and a `POST` that another
+//! site's page made a browser send is 403 `cross_site_request` (see `origin.rs`): `resend` and
+//! `cancel` read no body, so the content type alone would not keep an HTML form out.
 
 mod body;
 mod reply;
@@ -140,6 +142,17 @@ async fn cancel(State(app): Shared, Path(id): Path<String>) -> Reply {
 
 fn step(app: &App, answer: Answer) -> Reply {
     Reply::of_answer(answer, StatusCode::OK, app.clock.now())
+}
+
+/// The answer to a request another site's page made a browser send (see `origin.rs`).
+pub fn cross_site() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    Reply::error(
+        StatusCode::FORBIDDEN,
+        "cross_site_request",
+        "this request came from another site's page (Origin or Sec-Fetch-Site); it is refused",
+    )
+    .into_response()
 }
 
 async fn not_found() -> Reply {

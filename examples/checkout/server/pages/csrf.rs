@@ -6,6 +6,14 @@
 //! HMAC-SHA256(key, session id) in a hidden field; a POST is taken only when the field matches
 //! the cookie it came with. A forged cross-site form has neither the cookie nor a way to learn
 //! the token (the signed double-submit cookie pattern).
+//!
+//! Only this server makes session ids: the cookie carries the id and its MAC under the key,
+//! and a cookie without a valid MAC counts as no session (a new one is issued, and the form it
+//! came with is refused). So nobody can plant an id they chose, and learn its tokens, in a
+//! buyer's browser. Over HTTPS the cookie is `__Host-checkout_session`, `Secure`, `Path=/`,
+//! without `Domain`: the browser takes it only from this very host over HTTPS, so neither a
+//! sibling subdomain nor a plain-HTTP answer can set it. Over plain HTTP (development on a
+//! loopback address, where a browser would drop a `Secure` cookie) it is `checkout_session`.
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -23,10 +31,15 @@ use zeroize::Zeroizing;
 
 use super::super::{App, master_bytes};
 
-/// The session cookie's name.
-const COOKIE: &str = "checkout_session";
+/// The session cookie's name over HTTPS: the browser keeps it only if it is `Secure`, has
+/// `Path=/` and no `Domain`.
+const COOKIE_HTTPS: &str = "__Host-checkout_session";
+/// The session cookie's name over plain HTTP, in development.
+const COOKIE_PLAIN: &str = "checkout_session";
 /// Length of a session id: 32 lowercase hexadecimal digits (128 random bits).
 const SESSION_ID_LEN: usize = 32;
+/// Length of a session id's MAC: 64 lowercase hexadecimal digits (HMAC-SHA256).
+const SESSION_MAC_LEN: usize = 64;
 
 /// The key that signs form tokens, derived from the master key so that forms stay valid
 /// across restarts.
@@ -41,6 +54,26 @@ impl CsrfKey {
             b"buyster checkout: form tokens v1",
         ));
         Self(key)
+    }
+
+    /// The MAC that shows `session` was issued by this server: apart from the form token,
+    /// which the page shows.
+    fn session_mac(&self, session: &str) -> String {
+        let label = format!("session id v1: {session}");
+        hex(&mac(&self.0, label.as_bytes()))
+    }
+
+    /// The session id in a cookie's `value`, `{id}.{mac}`, when this server issued it.
+    fn issued_id<'a>(&self, value: &'a str) -> Option<&'a str> {
+        let (id, tag) = value.split_once('.')?;
+        let well_formed = id.len() == SESSION_ID_LEN
+            && tag.len() == SESSION_MAC_LEN
+            && id.bytes().chain(tag.bytes()).all(is_lower_hex);
+        if !well_formed {
+            return None;
+        }
+        let expected = self.session_mac(id);
+        bool::from(expected.as_bytes().ct_eq(tag.as_bytes())).then_some(id)
     }
 
     fn token(&self, session: &str) -> String {
@@ -72,6 +105,10 @@ fn random_session_id() -> String {
     hex(&bytes)
 }
 
+fn is_lower_hex(byte: u8) -> bool {
+    byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {
@@ -80,13 +117,22 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The browser's session: its id (new if the request brought none), its form token, and the
-/// key that seals the order numbers its checkout forms carry.
+/// The browser's session: its id (new if the request brought none that this server issued),
+/// its form token, and the key that seals the order numbers its checkout forms carry.
 pub struct Session {
     id: String,
-    is_new: bool,
     token: String,
     order_key: Zeroizing<[u8; 32]>,
+    /// For a new session, the cookie to set.
+    issue: Option<NewCookie>,
+}
+
+/// The cookie that gives the browser a new session.
+struct NewCookie {
+    /// The session id's MAC, which the cookie carries after the id.
+    mac: String,
+    /// Whether browsers come over HTTPS: the cookie is then `__Host-` and `Secure`.
+    https: bool,
 }
 
 impl Session {
@@ -98,7 +144,7 @@ impl Session {
     /// Whether `submitted` is this session's token; never for a session the request did not
     /// bring.
     pub fn accepts(&self, submitted: &str) -> bool {
-        !self.is_new && bool::from(self.token.as_bytes().ct_eq(submitted.as_bytes()))
+        self.issue.is_none() && bool::from(self.token.as_bytes().ct_eq(submitted.as_bytes()))
     }
 
     /// The hidden field `order` of a checkout form: the order `reference` this server numbered,
@@ -117,15 +163,21 @@ impl Session {
         let (reference, seal) = field.rsplit_once('.')?;
         let expected = hex(&mac(&self.order_key, reference.as_bytes()));
         let genuine = bool::from(expected.as_bytes().ct_eq(seal.as_bytes()));
-        (!self.is_new && genuine).then_some(reference)
+        (self.issue.is_none() && genuine).then_some(reference)
     }
 
     /// The `Set-Cookie` value that gives the browser this session, when it is new.
     pub fn cookie(&self) -> Option<HeaderValue> {
-        if !self.is_new {
-            return None;
-        }
-        let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", self.id);
+        let issue = self.issue.as_ref()?;
+        let (name, secure) = if issue.https {
+            (COOKIE_HTTPS, "; Secure")
+        } else {
+            (COOKIE_PLAIN, "")
+        };
+        let cookie = format!(
+            "{name}={}.{}; Path=/; HttpOnly; SameSite=Strict{secure}",
+            self.id, issue.mac
+        );
         HeaderValue::from_str(&cookie).ok()
     }
 }
@@ -139,36 +191,41 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
         let app = Arc::<App>::from_ref(state);
-        let (id, is_new) = match session_cookie(&parts.headers) {
-            Some(id) => (id, false),
-            None => (random_session_id(), true),
+        let name = if app.https {
+            COOKIE_HTTPS
+        } else {
+            COOKIE_PLAIN
+        };
+        let issued = session_cookies(&parts.headers, name)
+            .find_map(|value| app.csrf.issued_id(value).map(str::to_owned));
+        let (id, issue) = match issued {
+            Some(id) => (id, None),
+            None => {
+                let id = random_session_id();
+                let mac = app.csrf.session_mac(&id);
+                let https = app.https;
+                (id, Some(NewCookie { mac, https }))
+            }
         };
         let token = app.csrf.token(&id);
         let order_key = app.csrf.order_key(&id);
         Ok(Self {
             id,
-            is_new,
             token,
             order_key,
+            issue,
         })
     }
 }
 
-/// The well-formed session id in the request's cookies, if any.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The values of the request's cookies named `name`.
+fn session_cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|cookies| cookies.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .filter(move |(cookie, _)| *cookie == name)
         .map(|(_, value)| value)
-        .filter(|value| {
-            value.len() == SESSION_ID_LEN
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
-        .map(str::to_owned)
 }

@@ -2,8 +2,9 @@
 //!
 //! # Security
 //!
-//! `/dev/sms` shows every code sent: these pages exist for demos and tests, and a real
-//! deployment turns them off (`--no-dev-pages`) along with the console gateway.
+//! `/dev/sms` shows every code sent: these pages exist for demos and tests. They are served
+//! only when asked for (`--dev-pages`), and the server will not start with them on an address
+//! that is not loopback (`Config::check`); a real deployment replaces the console gateway too.
 
 use std::sync::Arc;
 

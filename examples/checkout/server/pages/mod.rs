@@ -9,7 +9,8 @@
 //!
 //! A step that moves the payment on answers `303 See Other` to the payment's page; a refused
 //! one shows the page again with a notice and the status of the refusal. Every form carries
-//! an anti-forgery token (see [`csrf`]).
+//! an anti-forgery token (see [`csrf`]); before it, a form another site's page posted is
+//! refused by its `Origin` or `Sec-Fetch-Site` (see `origin.rs`).
 
 mod csrf;
 mod dev;
@@ -53,6 +54,11 @@ pub fn router() -> Router<Arc<App>> {
 /// Any other path.
 pub async fn not_found() -> Response {
     screens::not_found().into_response()
+}
+
+/// The answer to a form another site's page made a browser post (see `origin.rs`).
+pub fn cross_site() -> Response {
+    screens::cross_site().into_response()
 }
 
 /// The fields of the forms; a missing field reads as empty and is refused as malformed.

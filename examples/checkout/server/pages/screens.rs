@@ -277,6 +277,17 @@ pub fn forbidden(session: &Session, back: &str) -> Page {
     Page::new(session, "Page expirée", body).status(axum::http::StatusCode::FORBIDDEN)
 }
 
+/// A form posted from another site's page, refused before any session is read.
+pub fn cross_site() -> Page {
+    let body = html! {
+        h1 { "Demande refusée" }
+        div.card { p { "Cette demande vient d'un autre site : elle n'a pas été prise en compte. "
+            "Revenez à la boutique pour payer." } }
+        a.button href="/" { "Revenir à la boutique" }
+    };
+    Page::plain("Demande refusée", body).status(axum::http::StatusCode::FORBIDDEN)
+}
+
 /// A step refused with no payment to show.
 pub fn error(session: &Session, text: &str, status: axum::http::StatusCode) -> Page {
     let body = html! {
