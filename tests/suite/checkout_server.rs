@@ -9,6 +9,7 @@ mod server;
 mod api;
 mod bank;
 mod browser;
+mod files;
 mod kill;
 mod once;
 mod pages;

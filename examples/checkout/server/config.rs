@@ -32,10 +32,16 @@ Options:
                      extension .webhook.key]; CHECKOUT_WEBHOOK_SECRET gives the secret itself
   --demo-buyers N    enroll N more demo buyers, +33 6 12 30 00 00 and on, with the demo
                      buyer's PIN, for load tests [env CHECKOUT_DEMO_BUYERS] [default: 0]
+  --reinitialise     start over with the key given, over a database whose records another
+                     key sealed (or, with the key file kept, a database that is missing or
+                     empty): on SQLite the three files move aside, named with .key-OLD_KEY_ID;
+                     on PostgreSQL the server refuses and says what to do by hand; remove the
+                     flag after that start [env CHECKOUT_REINITIALISE=1]
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
-once and kept in a file named like the database with the extension .key (mode 0600).";
+once and kept in a file named like the database with the extension .key (mode 0600). The
+database keeps the key's public id: a server given another key refuses to start.";
 
 /// What the command line asks for.
 pub enum Command {
@@ -83,7 +89,18 @@ pub struct Config {
     pub webhook_schedule: Schedule,
     /// How long a webhook request may take before it counts as failed.
     pub webhook_timeout: Duration,
+    /// Start over with the key given where the database expects another (`--reinitialise`):
+    /// see [`super::keyid`].
+    pub reinitialise: bool,
+    /// How often the SQLite files are looked at while serving: one removed or replaced stops
+    /// the server. [`WATCH_EVERY`] by default.
+    pub watch_every: Duration,
 }
+
+/// How often the SQLite files are looked at while serving, by default: a file removed under
+/// the server stops it within this time, before many payments are written to a file that no
+/// longer has a name (and is gone at the restart).
+pub const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 impl Config {
     /// The demo's defaults, with the database at `db`.
@@ -106,6 +123,8 @@ impl Config {
                 max_backoff: Duration::from_secs(5 * 60),
             },
             webhook_timeout: Duration::from_secs(10),
+            reinitialise: false,
+            watch_every: WATCH_EVERY,
         }
     }
 
@@ -147,6 +166,7 @@ impl Config {
         config.dev_pages = env("CHECKOUT_DEV_PAGES").is_none_or(|value| value != "0");
         config.webhook_url = env("CHECKOUT_WEBHOOK_URL");
         config.postgres = env("BUYSTER_POSTGRES_URL");
+        config.reinitialise = env("CHECKOUT_REINITIALISE").is_some_and(|value| value == "1");
         config.webhook_secret_path = env("CHECKOUT_WEBHOOK_SECRET_FILE").map(PathBuf::from);
         if let Some(count) = env("CHECKOUT_DEMO_BUYERS") {
             config.demo_buyers = parse_count(&count)?;
@@ -164,6 +184,7 @@ impl Config {
                 "--addr" => config.addr = parse_addr(&value_of(&arg, args.next())?)?,
                 "--db" => config.db = value_of(&arg, args.next())?.into(),
                 "--no-dev-pages" => config.dev_pages = false,
+                "--reinitialise" => config.reinitialise = true,
                 "--postgres" => config.postgres = Some(value_of(&arg, args.next())?),
                 "--demo-buyers" => config.demo_buyers = parse_count(&value_of(&arg, args.next())?)?,
                 "--webhook-url" => config.webhook_url = Some(value_of(&arg, args.next())?),

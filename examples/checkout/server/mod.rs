@@ -9,6 +9,10 @@
 //!   mod.rs       App (the shared state) and Server (open, route, serve)
 //!   config.rs    flags and environment variables
 //!   keyfile.rs   the master key from the environment or a 0600 key file
+//!   keyid.rs     the key's public id, kept in the engine's database: another key refuses to
+//!                start (keyid/place.rs: reading and writing it in SQLite or PostgreSQL)
+//!   files.rs     the SQLite files: created 0600, checked whole at start, moved aside
+//!   watch.rs     stops the server when an SQLite file is removed or replaced under it
 //!   databases.rs the databases opened at start: SQLite files, or one PostgreSQL database
 //!   store.rs     CheckoutStore: the engine's store, SqliteStore or PostgresStore
 //!   db.rs        SQLite connections in WAL mode for the bank and the index, called off the
@@ -55,13 +59,16 @@ mod databases;
 mod db;
 mod flow;
 mod index;
+mod files;
 mod input;
 pub mod keyfile;
+pub mod keyid;
 mod pages;
 mod recovery;
 pub mod seed;
 mod sms;
 mod store;
+mod watch;
 pub mod webhook;
 
 use std::future::Future;
@@ -77,6 +84,7 @@ pub use bank::DemoBank;
 pub use clock::ServerClock;
 pub use config::{Command, Config};
 pub use keyfile::KeyOrigin;
+pub use keyid::KeyCheck;
 pub use sms::ConsoleSms;
 pub use store::CheckoutStore;
 pub use webhook::{SecretOrigin, WebhookSender};
@@ -121,6 +129,8 @@ pub struct Origins {
     pub key: KeyOrigin,
     /// The webhook secret's, when webhooks are on.
     pub webhook_secret: Option<SecretOrigin>,
+    /// The key's id, and whether the database was started new.
+    pub key_check: KeyCheck,
 }
 
 /// The server: cheap to clone, each clone a handle on the same [`App`].
@@ -129,6 +139,7 @@ pub struct Server {
     app: Arc<App>,
     recovery_every: std::time::Duration,
     webhook: Option<(Arc<WebhookSender>, webhook::Schedule)>,
+    watch: Arc<watch::Watch>,
 }
 
 impl Server {
@@ -138,10 +149,21 @@ impl Server {
     pub async fn open(mut config: Config) -> Result<(Self, Origins), StartError> {
         let (master, origin) = match config.master_key.take() {
             Some(key) => (key, KeyOrigin::Environment),
-            None => keyfile::read_or_create(&keyfile::key_file_of(&config.db))?,
+            None => keyfile::read_or_generate(&keyfile::key_file_of(&config.db))?,
         };
+        let key_check = keyid::check(&config, &master, &origin).await?;
+        if let KeyOrigin::NewFile(path) = &origin {
+            keyfile::write_new(path, &master)?;
+        }
         let clock = ServerClock::default();
         let databases = databases::Databases::open(&config, &clock).await?;
+        let watch = match config.postgres {
+            Some(_) => watch::Watch::none(),
+            None => watch::Watch::new(
+                &[config.db.clone(), config.bank_db(), config.index_db()],
+                config.watch_every,
+            )?,
+        };
         let csrf = pages::CsrfKey::derive(&master);
         let (webhook, webhook_origin) = match config.webhook_url.take() {
             Some(url) => {
@@ -182,10 +204,12 @@ impl Server {
             app: Arc::new(app),
             recovery_every: config.recovery_every,
             webhook,
+            watch: Arc::new(watch),
         };
         let origins = Origins {
             key: origin,
             webhook_secret: webhook_origin,
+            key_check,
         };
         Ok((server, origins))
     }
@@ -215,7 +239,7 @@ impl Server {
     }
 
     /// Serves on `listener`, with the recovery task running beside, until `shutdown`
-    /// completes.
+    /// completes; or until an SQLite file is removed or replaced, and then answers the error.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -225,8 +249,9 @@ impl Server {
         let delivery = self.webhook.clone().map(|(sender, schedule)| {
             tokio::spawn(webhook::run(Arc::clone(&self.app), sender, schedule))
         });
+        let (mut vanished, stop) = watch::stop_on_vanish(Arc::clone(&self.watch), shutdown);
         let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(stop)
             .await;
         // Stopping the task between two steps is safe: every step is a compare-and-swap, and
         // the next run picks up where this one stopped.
@@ -236,7 +261,10 @@ impl Server {
             // id: the receiver drops the copy.
             delivery.abort();
         }
-        served
+        match vanished.try_recv() {
+            Ok(vanished) => Err(io::Error::other(vanished)),
+            Err(_) => served,
+        }
     }
 }
 
