@@ -91,3 +91,54 @@ async fn a_bank_outage_is_still_told_as_one() {
     assert_eq!(server.server.app().bank.take_ledger_failures(), 0);
     server.finish().await;
 }
+
+/// The value of the hidden field `name` of the page's form.
+fn hidden(text: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = text.find(&marker).expect("no such field in the form") + marker.len();
+    text[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_page_tells_a_ledger_failure_as_the_server_s() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let server = TestServer::start_with(|config| {
+        config.recovery_every = Duration::from_secs(3600);
+    })
+    .await;
+    let page = server.get("/checkout").await;
+    let set_cookie = page.headers["set-cookie"].to_str().unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let (csrf, order) = (hidden(&page.text, "csrf"), hidden(&page.text, "order"));
+    let form = format!(
+        "csrf={csrf}&order={order}&phone=0612345678&pin={}",
+        super::super::support::PIN
+    );
+    let started = server
+        .post_raw("/checkout", Some(FORM), &form, Some(&cookie))
+        .await;
+    assert_eq!(started.status, 303, "{}", started.text);
+    let location = started.headers["location"].to_str().unwrap().to_owned();
+    let id = location.trim_start_matches("/payments/").to_owned();
+    let code = server.code_for(&id).await;
+    on_the_ledger(&server, REFUSE);
+
+    let answer = server
+        .post_raw(
+            &format!("{location}/code"),
+            Some(FORM),
+            &format!("csrf={csrf}&code={code}"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(answer.status, 500, "{}", answer.text);
+    assert!(answer.text.contains("Une erreur de notre serveur"), "{}", answer.text);
+    assert!(!answer.text.contains("Votre banque"), "{}", answer.text);
+    server
+        .get(&format!("/api/payments/{id}"))
+        .await
+        .expect(200, None)
+        .state("authorized");
+    assert!(server.ledger(&id).await.is_empty());
+    server.finish().await;
+}
