@@ -372,3 +372,4 @@ async fn a_database_replaced_while_serving_stops_the_server_with_an_error() {
 
 mod ledger;
 mod postgres;
+mod process;

@@ -64,7 +64,7 @@ const BUYERS_PER_CLIENT: u16 = 100;
 const AMOUNT: u64 = 35_000;
 
 /// The checkout example, built once for the suite.
-fn checkout_binary() -> PathBuf {
+pub(super) fn checkout_binary() -> PathBuf {
     static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BINARY
         .get_or_init(|| {

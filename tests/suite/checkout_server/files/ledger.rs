@@ -1,6 +1,7 @@
 //! The demo bank's ledger failing under the server: the buyer is told the server failed, not
 //! the bank; the payment stays authorized; repaired, recovery settles it with one debit.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
@@ -8,12 +9,17 @@ use serde_json::json;
 use super::super::support::TestServer;
 
 /// Makes every new row of `bank_ledger` fail, as a disk that refuses writes would.
-const REFUSE: &str = "CREATE TRIGGER refuse_ledger BEFORE INSERT ON bank_ledger
+pub(super) const REFUSE: &str = "CREATE TRIGGER refuse_ledger BEFORE INSERT ON bank_ledger
     BEGIN SELECT RAISE(ABORT, 'disk I/O refused'); END;";
 const REPAIR: &str = "DROP TRIGGER refuse_ledger";
 
 fn on_the_ledger(server: &TestServer, sql: &str) {
-    let connection = rusqlite::Connection::open(server.dir.join("checkout.bank.db")).unwrap();
+    on_the_ledger_at(&server.dir.join("checkout.bank.db"), sql);
+}
+
+/// Runs `sql` on the ledger's file at `path`, beside the server's own connection.
+pub(super) fn on_the_ledger_at(path: &Path, sql: &str) {
+    let connection = rusqlite::Connection::open(path).unwrap();
     connection.execute_batch(sql).unwrap();
 }
 
