@@ -18,7 +18,10 @@ async fn a_new_file_and_its_log_and_shared_memory_are_0600() {
     let path = dir.path().join("store.db");
     let store = SqliteStore::open(&path).unwrap();
     let key = Key::for_testing("payment/a");
-    store.put(&key, None, Write::new(b"a".to_vec())).await.unwrap();
+    store
+        .put(&key, None, Write::new(b"a".to_vec()))
+        .await
+        .unwrap();
     for ending in ["", "-wal", "-shm"] {
         let file = dir.path().join(format!("store.db{ending}"));
         assert_eq!(mode(&file), 0o600, "{}", file.display());
@@ -33,7 +36,10 @@ async fn an_existing_file_keeps_its_mode() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     let store = SqliteStore::open(&path).unwrap();
     let key = Key::for_testing("payment/a");
-    store.put(&key, None, Write::new(b"a".to_vec())).await.unwrap();
+    store
+        .put(&key, None, Write::new(b"a".to_vec()))
+        .await
+        .unwrap();
     assert_eq!(mode(&path), 0o640);
     assert_eq!(mode(&dir.path().join("store.db-wal")), 0o640);
 }

@@ -45,6 +45,14 @@ pub enum FileError {
         /// The first problems `PRAGMA quick_check` reported.
         detail: String,
     },
+    /// SQLite could not open or read the file for another reason (its permissions, a lock).
+    #[error("{path} cannot be read: {detail}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's words.
+        detail: String,
+    },
     /// A file to move aside would land on one already there.
     #[error("{0} already exists; nothing was moved: move it away and start again")]
     AsideTaken(PathBuf),
@@ -82,7 +90,11 @@ fn check_one(path: &Path) -> Result<(), FileError> {
             path: path.to_owned(),
             detail: error.to_string(),
         },
-        _ => FileError::Damaged {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => FileError::Damaged {
+            path: path.to_owned(),
+            detail: error.to_string(),
+        },
+        _ => FileError::Unreadable {
             path: path.to_owned(),
             detail: error.to_string(),
         },

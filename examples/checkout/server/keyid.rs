@@ -53,7 +53,12 @@ impl KeyId {
         let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
         mac.update(b"buyster checkout: key id v1");
         let tag = mac.finalize().into_bytes();
-        Self(tag.iter().take(8).map(|byte| format!("{byte:02x}")).collect())
+        Self(
+            tag.iter()
+                .take(8)
+                .map(|byte| format!("{byte:02x}"))
+                .collect(),
+        )
     }
 }
 
@@ -221,9 +226,24 @@ mod tests {
         let other = id("ffeeddcc00000000");
         let cases = [
             (Found::Id(given.clone()), false, false, Ok(Verdict::Go)),
-            (Found::Id(given.clone()), true, true, Err(Why::NothingToStartOver)),
-            (Found::Id(other.clone()), true, false, Err(Why::OtherKey(other.clone()))),
-            (Found::Id(other.clone()), false, true, Ok(Verdict::StartOver)),
+            (
+                Found::Id(given.clone()),
+                true,
+                true,
+                Err(Why::NothingToStartOver),
+            ),
+            (
+                Found::Id(other.clone()),
+                true,
+                false,
+                Err(Why::OtherKey(other.clone())),
+            ),
+            (
+                Found::Id(other.clone()),
+                false,
+                true,
+                Ok(Verdict::StartOver),
+            ),
             (Found::Unmarked, false, false, Err(Why::Unmarked)),
             (Found::Unmarked, true, true, Ok(Verdict::StartOver)),
             (Found::Nothing, true, false, Err(Why::DatabaseLost)),

@@ -115,7 +115,10 @@ async fn a_damaged_page_refuses_start_up_naming_the_file() {
         refusal.starts_with(&format!("{} is damaged: ", store.display())),
         "{refusal}"
     );
-    assert!(refusal.contains("restore the file from a backup"), "{refusal}");
+    assert!(
+        refusal.contains("restore the file from a backup"),
+        "{refusal}"
+    );
     assert_eq!(snapshot(dir.path()), before);
 }
 
@@ -261,7 +264,10 @@ async fn the_key_file_present_and_the_database_gone_refuses_start_up() {
     // An empty file in its place is no better.
     std::fs::write(&store, b"").unwrap();
     let refusal = refusal_in(dir.path(), |_| {}).await;
-    assert!(refusal.contains("is missing or holds no records"), "{refusal}");
+    assert!(
+        refusal.contains("is missing or holds no records"),
+        "{refusal}"
+    );
 
     // The flag starts a new database with the key.
     let server = TestServer::start_in(dir.path(), |config| config.reinitialise = true).await;
@@ -313,10 +319,7 @@ async fn the_databases_and_their_logs_are_created_0600() {
 
 /// A server on `dir` watching its files every 20 ms, served until it stops by itself; what
 /// `serve` answered.
-async fn serve_until_stopped(
-    dir: &Path,
-    meanwhile: impl FnOnce(&Path),
-) -> std::io::Result<()> {
+async fn serve_until_stopped(dir: &Path, meanwhile: impl FnOnce(&Path)) -> std::io::Result<()> {
     let server = open_in(dir, |config| {
         config.watch_every = Duration::from_millis(20);
     })
@@ -340,14 +343,18 @@ async fn the_database_removed_while_serving_stops_the_server_with_an_error() {
     let served = serve_until_stopped(dir.path(), |_| std::fs::remove_file(&store).unwrap()).await;
     let error = served.unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("the database file {} was removed", store.display())),
+        error.to_string().starts_with(&format!(
+            "the database file {} was removed",
+            store.display()
+        )),
         "{error}"
     );
     // Started again, it refuses: the key file says a database was made.
     let refusal = refusal_in(dir.path(), |_| {}).await;
-    assert!(refusal.contains("is missing or holds no records"), "{refusal}");
+    assert!(
+        refusal.contains("is missing or holds no records"),
+        "{refusal}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,7 +70,9 @@ fn read_sqlite(path: &Path) -> rusqlite::Result<Found> {
         }
     }
     let records = has("records")?
-        && connection.query_row("SELECT EXISTS (SELECT 1 FROM records)", [], |row| row.get(0))?;
+        && connection.query_row("SELECT EXISTS (SELECT 1 FROM records)", [], |row| {
+            row.get(0)
+        })?;
     Ok(if records {
         Found::Unmarked
     } else {
@@ -127,7 +129,11 @@ pub async fn postgres(
                     .query_one("SELECT EXISTS (SELECT 1 FROM buyster.records)", &[])
                     .await?
                     .try_get(0)?;
-            if records { Found::Unmarked } else { Found::Nothing }
+            if records {
+                Found::Unmarked
+            } else {
+                Found::Nothing
+            }
         }
     };
     let expected = match &found {

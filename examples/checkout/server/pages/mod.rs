@@ -256,8 +256,7 @@ async fn respond(app: &App, session: &Session, id: PaymentId, answer: Answer) ->
             ..
         }) => {
             let text = words::problem(&Problem::StorageFailed, app.clock.now(), app.policy());
-            return screens::error(session, &text, Problem::StorageFailed.status())
-                .into_response();
+            return screens::error(session, &text, Problem::StorageFailed.status()).into_response();
         }
         Err(Refusal { problem, payment }) => {
             let payment = match payment {

@@ -40,7 +40,11 @@ async fn a_ledger_failure_is_told_apart_and_the_payment_settled_once_after_repai
     answer
         .expect(500, Some("storage_failed"))
         .state("authorized");
-    assert!(!answer.field("message").contains("will be settled"), "{}", answer.text);
+    assert!(
+        !answer.field("message").contains("will be settled"),
+        "{}",
+        answer.text
+    );
     assert!(answer.headers.get("retry-after").is_none());
     server
         .get(&format!("/api/payments/{id}"))
@@ -54,8 +58,16 @@ async fn a_ledger_failure_is_told_apart_and_the_payment_settled_once_after_repai
     // Recovery meets the same failure: the payment is postponed, still authorized, counted.
     server.advance(delay + Duration::from_secs(1));
     let round = app.recover_due(10).await.unwrap();
-    assert_eq!((round.examined, round.finished, round.postponed), (1, 0, 1), "{round:?}");
-    assert_eq!(app.bank.take_ledger_failures(), 0, "the round reported its count");
+    assert_eq!(
+        (round.examined, round.finished, round.postponed),
+        (1, 0, 1),
+        "{round:?}"
+    );
+    assert_eq!(
+        app.bank.take_ledger_failures(),
+        0,
+        "the round reported its count"
+    );
     assert!(server.ledger(&id).await.is_empty());
     server
         .get(&format!("/api/payments/{id}"))
@@ -138,7 +150,11 @@ async fn the_code_page_tells_a_ledger_failure_as_the_server_s() {
         )
         .await;
     assert_eq!(answer.status, 500, "{}", answer.text);
-    assert!(answer.text.contains("Une erreur de notre serveur"), "{}", answer.text);
+    assert!(
+        answer.text.contains("Une erreur de notre serveur"),
+        "{}",
+        answer.text
+    );
     assert!(!answer.text.contains("Votre banque"), "{}", answer.text);
     server
         .get(&format!("/api/payments/{id}"))

@@ -78,7 +78,10 @@ async fn on_postgres_another_key_is_refused_and_the_flag_says_what_to_do() {
     assert_eq!(state(&client).await, before);
 
     // Records without an id: refused too.
-    client.execute("DELETE FROM checkout_key", &[]).await.unwrap();
+    client
+        .execute("DELETE FROM checkout_key", &[])
+        .await
+        .unwrap();
     let refusal = refusal_in(dir.path(), with(FIRST_KEY, false)).await;
     assert!(refusal.contains("holds records but no key id"), "{refusal}");
     client
@@ -104,7 +107,10 @@ async fn on_postgres_another_key_is_refused_and_the_flag_says_what_to_do() {
     server.finish().await;
     assert_eq!(state(&client).await.0, [other.to_string()]);
     let kept: i64 = client
-        .query_one(&format!("SELECT count(*) FROM buyster_key_{first}.records"), &[])
+        .query_one(
+            &format!("SELECT count(*) FROM buyster_key_{first}.records"),
+            &[],
+        )
         .await
         .unwrap()
         .get(0);

@@ -63,7 +63,11 @@ async fn the_process_logs_a_ledger_failure_and_stops_with_an_error_when_its_data
     let (status, answer, text) = http
         .post(&format!("/api/payments/{id}/code"), json!({ "code": code }))
         .await;
-    assert_eq!((status, answer["error"].as_str()), (500, Some("storage_failed")), "{text}");
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (500, Some("storage_failed")),
+        "{text}"
+    );
 
     std::fs::remove_file(&db).unwrap();
     let exit = loop {
@@ -81,7 +85,10 @@ async fn the_process_logs_a_ledger_failure_and_stops_with_an_error_when_its_data
          disk I/O refused;"
     );
     assert_eq!(logged.matches(&ledger_line).count(), 1, "{logged}");
-    let gone = format!("error: the database file {} was removed while", db.display());
+    let gone = format!(
+        "error: the database file {} was removed while",
+        db.display()
+    );
     // Once as it is seen, once as the process ends with it.
     assert_eq!(logged.matches(&gone).count(), 2, "{logged}");
     for secret in [PIN, code.as_str(), "612345678", "30006000011234567890189"] {
