@@ -133,8 +133,9 @@ impl fmt::Display for KeyMismatch {
                 f,
                 "{place} holds records but no key id (it expects the key with id none \
                  recorded), and the key given has id {given}: the server cannot tell whether \
-                 this key sealed them. Give the key that made them; or, to start a new \
-                 database with this key, {again}"
+                 this key sealed them. Give the key that made them (a database made before \
+                 key ids were kept: DEPLOYMENT.md says how to record the id); or, to start a \
+                 new database with this key, {again}"
             ),
             Why::DatabaseLost => write!(
                 f,
