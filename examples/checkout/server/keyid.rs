@@ -12,9 +12,9 @@
 //! another key's id             refuse, naming both ids      SQLite: move the files aside
 //! records but no id            refuse                       and start new; PostgreSQL:
 //!                                                           refuse, with what to do by hand
-//! nothing (missing or empty)   key file read: refuse        start new
-//!                              key generated now, or from
-//!                              BUYSTER_MASTER_KEY: start new
+//! nothing (missing or empty)   key file read, or (SQLite)   start new
+//!                              the bank's or index's file
+//!                              there: refuse; else start new
 //! ```
 
 mod place;
@@ -97,8 +97,8 @@ enum Why {
     OtherKey(KeyId),
     /// The records carry no key id.
     Unmarked,
-    /// The key came from a key file made with a database that is now missing or empty.
-    DatabaseLost,
+    /// Something made with the database says it existed, and it is now missing or empty.
+    DatabaseLost(Trace),
     /// `--reinitialise`, with the database already this key's.
     NothingToStartOver,
     /// `--reinitialise` on PostgreSQL, whose schema the server does not move aside.
@@ -137,7 +137,13 @@ impl fmt::Display for KeyMismatch {
                  key ids were kept: DEPLOYMENT.md says how to record the id); or, to start a \
                  new database with this key, {again}"
             ),
-            Why::DatabaseLost => write!(
+            Why::DatabaseLost(Trace::Siblings) => write!(
+                f,
+                "{place} is missing or holds no records, but the bank's ledger and the shop's \
+                 index beside it were made with it: the database may have been lost. Restore \
+                 it from a backup; or, to start a new database with this key, {again}"
+            ),
+            Why::DatabaseLost(Trace::KeyFile) => write!(
                 f,
                 "the key file {key_file} (key id {given}) was made with a database, but \
                  {place} is missing or holds no records: the database may have been lost. \
@@ -182,7 +188,7 @@ pub async fn check(
     origin: &KeyOrigin,
 ) -> Result<KeyCheck, StartError> {
     let given = KeyId::of(master);
-    let from_file = matches!(origin, KeyOrigin::File(_));
+    let key_file = matches!(origin, KeyOrigin::File(_)).then_some(Trace::KeyFile);
     let mismatch = |place: String, why| KeyMismatch {
         place,
         given: given.clone(),
@@ -190,8 +196,8 @@ pub async fn check(
         why,
     };
     let (new_database, moved) = match &config.postgres {
-        None => place::sqlite(config, &given, from_file, mismatch)?,
-        Some(url) => place::postgres(url, config, &given, from_file, mismatch).await?,
+        None => place::sqlite(config, &given, key_file, mismatch)?,
+        Some(url) => place::postgres(url, config, &given, key_file, mismatch).await?,
     };
     Ok(KeyCheck {
         key_id: given,
@@ -200,15 +206,32 @@ pub async fn check(
     })
 }
 
-/// What to do with `found` under the key `given`.
-fn judge(found: Found, given: &KeyId, from_file: bool, reinitialise: bool) -> Result<Verdict, Why> {
+/// What was left by an earlier start with the database, besides the database.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Trace {
+    /// The key file: made at the first start, with the database.
+    KeyFile,
+    /// The bank's ledger or the shop's index (SQLite): made at the first start, after it.
+    Siblings,
+}
+
+/// What to do with `found` under the key `given`, with `trace` of an earlier start.
+fn judge(
+    found: Found,
+    given: &KeyId,
+    trace: Option<Trace>,
+    reinitialise: bool,
+) -> Result<Verdict, Why> {
     match (found, reinitialise) {
         (Found::Id(id), false) if id == *given => Ok(Verdict::Go),
         (Found::Id(id), true) if id == *given => Err(Why::NothingToStartOver),
         (Found::Id(id), false) => Err(Why::OtherKey(id)),
         (Found::Unmarked, false) => Err(Why::Unmarked),
         (Found::Id(_) | Found::Unmarked, true) => Ok(Verdict::StartOver),
-        (Found::Nothing, false) if from_file => Err(Why::DatabaseLost),
+        (Found::Nothing, false) => match trace {
+            Some(trace) => Err(Why::DatabaseLost(trace)),
+            None => Ok(Verdict::Mark),
+        },
         (Found::Nothing, _) => Ok(Verdict::Mark),
     }
 }
@@ -221,38 +244,48 @@ mod tests {
         KeyId(text.to_owned())
     }
 
+    const FILE: Option<Trace> = Some(Trace::KeyFile);
+    const SIBLINGS: Option<Trace> = Some(Trace::Siblings);
+
     #[test]
     fn every_case_of_the_table() {
         let given = id("00112233aabbccdd");
         let other = id("ffeeddcc00000000");
         let cases = [
-            (Found::Id(given.clone()), false, false, Ok(Verdict::Go)),
+            (Found::Id(given.clone()), None, false, Ok(Verdict::Go)),
             (
                 Found::Id(given.clone()),
-                true,
+                FILE,
                 true,
                 Err(Why::NothingToStartOver),
             ),
             (
                 Found::Id(other.clone()),
-                true,
+                FILE,
                 false,
                 Err(Why::OtherKey(other.clone())),
             ),
+            (Found::Id(other.clone()), None, true, Ok(Verdict::StartOver)),
+            (Found::Unmarked, None, false, Err(Why::Unmarked)),
+            (Found::Unmarked, FILE, true, Ok(Verdict::StartOver)),
             (
-                Found::Id(other.clone()),
+                Found::Nothing,
+                FILE,
                 false,
-                true,
-                Ok(Verdict::StartOver),
+                Err(Why::DatabaseLost(Trace::KeyFile)),
             ),
-            (Found::Unmarked, false, false, Err(Why::Unmarked)),
-            (Found::Unmarked, true, true, Ok(Verdict::StartOver)),
-            (Found::Nothing, true, false, Err(Why::DatabaseLost)),
-            (Found::Nothing, true, true, Ok(Verdict::Mark)),
-            (Found::Nothing, false, false, Ok(Verdict::Mark)),
+            (
+                Found::Nothing,
+                SIBLINGS,
+                false,
+                Err(Why::DatabaseLost(Trace::Siblings)),
+            ),
+            (Found::Nothing, FILE, true, Ok(Verdict::Mark)),
+            (Found::Nothing, SIBLINGS, true, Ok(Verdict::Mark)),
+            (Found::Nothing, None, false, Ok(Verdict::Mark)),
         ];
-        for (found, from_file, reinitialise, verdict) in cases {
-            assert_eq!(judge(found, &given, from_file, reinitialise), verdict);
+        for (found, trace, reinitialise, verdict) in cases {
+            assert_eq!(judge(found, &given, trace, reinitialise), verdict);
         }
     }
 }

@@ -380,3 +380,26 @@ async fn a_database_replaced_while_serving_stops_the_server_with_an_error() {
 mod ledger;
 mod postgres;
 mod process;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_from_the_environment_and_the_store_gone_beside_its_ledger_refuses_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_key = |config: &mut Config| config.master_key = Some(key(OTHER_KEY));
+    let server = TestServer::start_in(dir.path(), with_key).await;
+    server.create(4990, super::support::PHONE).await;
+    server.finish().await;
+    let store = dir.path().join("checkout.db");
+    std::fs::remove_file(&store).unwrap();
+    let before = snapshot(dir.path());
+
+    let refusal = refusal_in(dir.path(), with_key).await;
+    assert!(
+        refusal.starts_with(&format!(
+            "the database {} is missing or holds no records, but the bank's ledger and the \
+             shop's index beside it were made with it",
+            store.display()
+        )),
+        "{refusal}"
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}

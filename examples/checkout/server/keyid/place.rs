@@ -9,7 +9,7 @@ use super::super::StartError;
 use super::super::config::Config;
 use super::super::db::Pg;
 use super::super::files;
-use super::{Found, KeyId, KeyMismatch, TABLE, Verdict, Why, judge};
+use super::{Found, KeyId, KeyMismatch, TABLE, Trace, Verdict, Why, judge};
 
 /// The lock the check holds for its transaction on PostgreSQL: two servers starting on an
 /// empty database do not both write an id. The bytes spell `bkeyid!`.
@@ -21,7 +21,7 @@ const KEY_LOCK: i64 = 0x0062_6b65_7969_6421;
 pub fn sqlite(
     config: &Config,
     given: &KeyId,
-    from_file: bool,
+    key_file: Option<Trace>,
     mismatch: impl Fn(String, Why) -> KeyMismatch,
 ) -> Result<(bool, Vec<PathBuf>), StartError> {
     let all = [config.db.clone(), config.bank_db(), config.index_db()];
@@ -32,7 +32,9 @@ pub fn sqlite(
         Found::Unmarked | Found::Nothing => "none".to_owned(),
     };
     let place = format!("the database {}", config.db.display());
-    match judge(found, given, from_file, config.reinitialise) {
+    let siblings =
+        (config.bank_db().exists() || config.index_db().exists()).then_some(Trace::Siblings);
+    match judge(found, given, key_file.or(siblings), config.reinitialise) {
         Ok(Verdict::Go) => Ok((false, Vec::new())),
         Ok(Verdict::Mark) => {
             mark_sqlite(&config.db, given)?;
@@ -104,7 +106,7 @@ pub async fn postgres(
     url: &str,
     config: &Config,
     given: &KeyId,
-    from_file: bool,
+    key_file: Option<Trace>,
     mismatch: impl Fn(String, Why) -> KeyMismatch,
 ) -> Result<(bool, Vec<PathBuf>), StartError> {
     let pg = Pg::connect(url).await?;
@@ -141,7 +143,7 @@ pub async fn postgres(
         Found::Unmarked | Found::Nothing => None,
     };
     let place = "the PostgreSQL database of --postgres".to_owned();
-    match judge(found, given, from_file, config.reinitialise) {
+    match judge(found, given, key_file, config.reinitialise) {
         Ok(Verdict::Go) => Ok((false, Vec::new())),
         Ok(Verdict::Mark) => {
             transaction
