@@ -33,8 +33,9 @@ Options:
   --demo-buyers N    enroll N more demo buyers, +33 6 12 30 00 00 and on, with the demo
                      buyer's PIN, for load tests [env CHECKOUT_DEMO_BUYERS] [default: 0]
   --reinitialise     start over with the key given, over a database whose records another
-                     key sealed (or, with the key file kept, a database that is missing or
-                     empty): on SQLite the three files move aside, named with .key-OLD_KEY_ID;
+                     key sealed, or over a database missing or empty where the key file or
+                     the ledger says there was one: on SQLite the three files move aside,
+                     named with .key-OLD_KEY_ID (nothing is deleted);
                      on PostgreSQL the server refuses and says what to do by hand; remove the
                      flag after that start [env CHECKOUT_REINITIALISE=1]
   -h, --help         print this help

@@ -143,7 +143,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the database (creating it and the key file on first start), builds the engine
+    /// Checks the SQLite files whole and the key's id against the database's (see [`keyid`]),
+    /// opens the database (creating it and the key file on first start), builds the engine
     /// (keeping its events durable when they go to a webhook) and seeds the demo merchant and
     /// buyer. Says where the master key and the webhook secret came from.
     pub async fn open(mut config: Config) -> Result<(Self, Origins), StartError> {
