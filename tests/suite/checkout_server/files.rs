@@ -377,6 +377,55 @@ async fn a_database_replaced_while_serving_stops_the_server_with_an_error() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_cannot_be_opened_refuses_start_up_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("checkout.index.db");
+    std::fs::create_dir(&index).unwrap();
+    let before = snapshot_names(dir.path());
+
+    let refusal = refusal_in(dir.path(), |_| {}).await;
+    assert!(
+        refusal.starts_with(&format!("{} cannot be read: ", index.display())),
+        "{refusal}"
+    );
+    assert_eq!(snapshot_names(dir.path()), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_over_moves_nothing_when_a_name_aside_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    served_once(dir.path()).await;
+    let old = file_key_id(dir.path());
+    let taken = dir.path().join(format!("checkout.index.db.key-{old}"));
+    std::fs::write(&taken, b"kept from before").unwrap();
+    let before = snapshot(dir.path());
+
+    let refusal = refusal_in(dir.path(), |config| {
+        config.master_key = Some(key(OTHER_KEY));
+        config.reinitialise = true;
+    })
+    .await;
+    assert_eq!(
+        refusal,
+        format!(
+            "{} already exists; nothing was moved: move it away and start again",
+            taken.display()
+        )
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+/// The names in `dir`, directories included.
+fn snapshot_names(dir: &Path) -> Vec<PathBuf> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    names.sort();
+    names
+}
+
 mod ledger;
 mod postgres;
 mod process;
