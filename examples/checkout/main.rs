@@ -109,6 +109,24 @@ async fn run(config: Config) -> Result<(), server::StartError> {
              (--https behind a TLS proxy)"
         );
     }
+    let check = &origins.key_check;
+    for moved in &check.moved {
+        println!("  moved aside:    {}", moved.display());
+    }
+    if check.new_database {
+        println!(
+            "  database:       creating a new database for the key with id {}",
+            check.key_id
+        );
+        if matches!(origins.key, KeyOrigin::Environment) {
+            println!(
+                "warning: with the key from BUYSTER_MASTER_KEY, a first start cannot be told from a \
+                 lost database: if this server had payments, stop it and restore the database"
+            );
+        }
+    } else {
+        println!("  key id:         {} (the database's)", check.key_id);
+    }
     match origins.key {
         KeyOrigin::Environment => println!("  master key:     from BUYSTER_MASTER_KEY"),
         KeyOrigin::File(path) | KeyOrigin::NewFile(path) => {

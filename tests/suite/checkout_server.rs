@@ -11,6 +11,7 @@ mod bank;
 mod battery;
 mod browser;
 mod defences;
+mod files;
 mod kill;
 mod once;
 mod pages;

@@ -51,9 +51,13 @@ pub const MIGRATIONS: &[&str] = &[
 // A handful of migrations: the count fits any integer (`try_from` is not const).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Opens the file's only write connection: creates the file if needed, switches it to WAL,
-/// makes every commit durable and runs the migrations.
+/// Opens the file's only write connection: creates the file if needed (readable and writable
+/// by its owner only), switches it to WAL, makes every commit durable and runs the migrations.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
+    create_private(path).map_err(|source| OpenError::File {
+        path: path.to_owned(),
+        source,
+    })?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -71,6 +75,17 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
     connection.pragma_update(None, "synchronous", "FULL")?;
     migrate(&mut connection)?;
     Ok(connection)
+}
+
+/// Creates the file at `path`, mode 0600 on Unix, unless it exists: payment records hold phone
+/// numbers and bank accounts. SQLite gives the write-ahead log, the shared memory and the
+/// journal it creates beside the file the file's mode. An existing file keeps its mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }
 
 /// Opens a read-only connection on a file the writer has opened and migrated.

@@ -54,10 +54,17 @@ Options:
   --handler-timeout SECS
                      time for the answer once the body is in: 503 after it
                      [env CHECKOUT_HANDLER_TIMEOUT] [default: 30]
+  --reinitialise     start over with the key given, over a database whose records another
+                     key sealed, or over a database missing or empty where the key file or
+                     the ledger says there was one: on SQLite the three files move aside,
+                     named with .key-OLD_KEY_ID (nothing is deleted);
+                     on PostgreSQL the server refuses and says what to do by hand; remove the
+                     flag after that start [env CHECKOUT_REINITIALISE=1]
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
-once and kept in a file named like the database with the extension .key (mode 0600).
+once and kept in a file named like the database with the extension .key (mode 0600). The
+database keeps the key's public id: a server given another key refuses to start.
 
 Switches read from the environment take 1, true, yes or on, and 0, false, no or off; any
 other value is an error.";
@@ -114,7 +121,18 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// What a client's connection may hold, and for how long.
     pub http: Limits,
+    /// Start over with the key given where the database expects another (`--reinitialise`):
+    /// see [`super::keyid`].
+    pub reinitialise: bool,
+    /// How often the SQLite files are looked at while serving: one removed or replaced stops
+    /// the server. [`WATCH_EVERY`] by default.
+    pub watch_every: Duration,
 }
+
+/// How often the SQLite files are looked at while serving, by default: a file removed under
+/// the server stops it within this time, before many payments are written to a file that no
+/// longer has a name (and is gone at the restart).
+pub const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 impl Config {
     /// The demo's defaults, with the database at `db`.
@@ -139,6 +157,8 @@ impl Config {
             },
             webhook_timeout: Duration::from_secs(10),
             http: Limits::default(),
+            reinitialise: false,
+            watch_every: WATCH_EVERY,
         }
     }
 
@@ -210,6 +230,9 @@ impl Config {
         }
         config.webhook_url = env("CHECKOUT_WEBHOOK_URL");
         config.postgres = env("BUYSTER_POSTGRES_URL");
+        if let Some(value) = env("CHECKOUT_REINITIALISE") {
+            config.reinitialise = parse_switch("CHECKOUT_REINITIALISE", &value)?;
+        }
         config.webhook_secret_path = env("CHECKOUT_WEBHOOK_SECRET_FILE").map(PathBuf::from);
         if let Some(count) = env("CHECKOUT_DEMO_BUYERS") {
             config.demo_buyers = parse_count(&count)?;
@@ -235,6 +258,7 @@ impl Config {
                 "--no-dev-pages" => config.dev_pages = false,
                 "--https" => config.https = Some(true),
                 "--no-https" => config.https = Some(false),
+                "--reinitialise" => config.reinitialise = true,
                 "--postgres" => config.postgres = Some(value_of(&arg, args.next())?),
                 "--demo-buyers" => config.demo_buyers = parse_count(&value_of(&arg, args.next())?)?,
                 "--webhook-url" => config.webhook_url = Some(value_of(&arg, args.next())?),

@@ -30,6 +30,9 @@ pub enum DbError {
     /// A stored value is not what the schema allows.
     #[error("unexpected stored value in {0}")]
     Corrupt(&'static str),
+    /// The database file could not be created.
+    #[error("database file: {0}")]
+    File(#[from] std::io::Error),
 }
 
 /// One SQLite connection, shared by the clones of a component and used by one call at a time:
@@ -45,11 +48,13 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens (creating it if needed) the database at `path` in WAL mode, and runs `schema`.
+    /// Opens (creating it if needed, readable by its owner only) the database at `path` in WAL
+    /// mode, and runs `schema`.
     ///
     /// WAL lets readers go on while a write commits; `synchronous` stays at its default
     /// (`FULL`), so that a write reported committed survives a power cut: this is payment data.
     pub fn open(path: &Path, schema: &str) -> Result<Self, DbError> {
+        super::files::create_private(path)?;
         let connection = Connection::open(path)?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
         let mode: String =

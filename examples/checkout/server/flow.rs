@@ -66,6 +66,10 @@ pub enum Problem {
     Declined(DeclineReason),
     /// The bank did not answer: the payment stays authorized and is settled later.
     BankUnavailable,
+    /// The debit's outcome is unknown because the server's own storage (the demo bank's
+    /// ledger) failed, not the bank: logged; the payment stays authorized, and recovery asks
+    /// again under the same key (no second debit) once the storage is repaired.
+    StorageFailed,
     /// The SMS gateway failed: the send may be tried again.
     SmsUnavailable,
     /// The database could not be reached, or its answer was lost: nothing is known to be
@@ -100,7 +104,7 @@ impl Problem {
             Self::Locked { .. } => StatusCode::LOCKED,
             Self::RateLimited { .. } | Self::ResendTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Refused { status, .. } => *status,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal | Self::StorageFailed => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BankUnavailable | Self::SmsUnavailable | Self::StoreUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -404,9 +408,15 @@ impl App {
         }
     }
 
-    /// The refusal for `error`, with the payment as the store now holds it.
+    /// The refusal for `error`, with the payment as the store now holds it. A bank that "did
+    /// not answer" because the ledger's storage failed is told as such.
     async fn refusal(&self, id: PaymentId, error: &Error) -> Refusal {
-        let problem = Problem::from_engine(error, Some(id));
+        let problem = match Problem::from_engine(error, Some(id)) {
+            Problem::BankUnavailable if self.bank.ledger_failed(&id.to_string()) => {
+                Problem::StorageFailed
+            }
+            problem => problem,
+        };
         let payment = match problem {
             Problem::UnknownPayment | Problem::Internal => None,
             _ => self.engine.load(id).await.ok(),

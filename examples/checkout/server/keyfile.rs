@@ -14,7 +14,7 @@ pub enum KeyOrigin {
     Environment,
     /// The key file, read as it was.
     File(PathBuf),
-    /// The key file, created now with a fresh key.
+    /// The key file, created at this start with a fresh key.
     NewFile(PathBuf),
 }
 
@@ -39,19 +39,26 @@ pub fn key_file_of(db: &Path) -> PathBuf {
     db.with_extension("key")
 }
 
-/// The key in `path`, or a fresh key written there (readable by its owner only) when the file
-/// does not exist.
-pub fn read_or_create(path: &Path) -> Result<(SecretKey, KeyOrigin), KeyFileError> {
-    match create(path) {
-        Ok(key) => Ok((key, KeyOrigin::NewFile(path.to_owned()))),
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-            Ok((read(path)?, KeyOrigin::File(path.to_owned())))
+/// The key in `path`, or a fresh key when the file does not exist. A fresh key is not written
+/// yet: [`write_new`] writes it once the databases are known to hold nothing sealed by another
+/// key, so that a refused start leaves no new key file behind.
+pub fn read_or_generate(path: &Path) -> Result<(SecretKey, KeyOrigin), KeyFileError> {
+    match read(path) {
+        Ok(key) => Ok((key, KeyOrigin::File(path.to_owned()))),
+        Err(KeyFileError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            Ok((SecretKey::generate(), KeyOrigin::NewFile(path.to_owned())))
         }
-        Err(source) => Err(KeyFileError::Io {
-            path: path.to_owned(),
-            source,
-        }),
+        Err(error) => Err(error),
     }
+}
+
+/// Writes `key` to `path`, readable by its owner only; fails if the file exists (another
+/// process made one since it was looked for).
+pub fn write_new(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
+    create(path, key).map_err(|source| KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn read(path: &Path) -> Result<SecretKey, KeyFileError> {
@@ -63,9 +70,8 @@ fn read(path: &Path) -> Result<SecretKey, KeyFileError> {
         .map_err(|_| KeyFileError::Malformed(path.to_owned()))
 }
 
-/// Writes a fresh key to `path`, failing if the file exists.
-fn create(path: &Path) -> io::Result<SecretKey> {
-    let key = SecretKey::generate();
+/// Writes `key` to `path`, failing if the file exists.
+fn create(path: &Path, key: &SecretKey) -> io::Result<()> {
     let mut hex = Zeroizing::new(String::with_capacity(65));
     for byte in key.expose_secret() {
         // Into the buffer sized above: no reallocation leaves a copy behind.
@@ -78,6 +84,5 @@ fn create(path: &Path) -> io::Result<SecretKey> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
     file.write_all(hex.as_bytes())?;
-    file.sync_all()?;
-    Ok(key)
+    file.sync_all()
 }

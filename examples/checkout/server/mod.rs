@@ -9,6 +9,10 @@
 //!   mod.rs       App (the shared state) and Server (open, route, serve)
 //!   config.rs    flags and environment variables
 //!   keyfile.rs   the master key from the environment or a 0600 key file
+//!   keyid.rs     the key's public id, kept in the engine's database: another key refuses to
+//!                start (keyid/place.rs: reading and writing it in SQLite or PostgreSQL)
+//!   files.rs     the SQLite files: created 0600, checked whole at start, moved aside
+//!   watch.rs     stops the server when an SQLite file is removed or replaced under it
 //!   databases.rs the databases opened at start: SQLite files, or one PostgreSQL database
 //!   store.rs     CheckoutStore: the engine's store, SqliteStore or PostgresStore
 //!   db.rs        SQLite connections in WAL mode for the bank and the index, called off the
@@ -58,17 +62,20 @@ mod clock;
 pub mod config;
 mod databases;
 mod db;
+mod files;
 mod flow;
 pub mod http;
 mod index;
 mod input;
 pub mod keyfile;
 mod origin;
+pub mod keyid;
 mod pages;
 mod recovery;
 pub mod seed;
 mod sms;
 mod store;
+mod watch;
 pub mod webhook;
 
 use std::future::Future;
@@ -84,6 +91,7 @@ pub use bank::DemoBank;
 pub use clock::ServerClock;
 pub use config::{Command, Config};
 pub use keyfile::KeyOrigin;
+pub use keyid::KeyCheck;
 pub use sms::ConsoleSms;
 pub use store::CheckoutStore;
 pub use webhook::{SecretOrigin, WebhookSender};
@@ -131,6 +139,8 @@ pub struct Origins {
     pub key: KeyOrigin,
     /// The webhook secret's, when webhooks are on.
     pub webhook_secret: Option<SecretOrigin>,
+    /// The key's id, and whether the database was started new.
+    pub key_check: KeyCheck,
 }
 
 /// The server: cheap to clone, each clone a handle on the same [`App`].
@@ -140,10 +150,12 @@ pub struct Server {
     recovery_every: std::time::Duration,
     webhook: Option<(Arc<WebhookSender>, webhook::Schedule)>,
     limits: http::Limits,
+    watch: Arc<watch::Watch>,
 }
 
 impl Server {
-    /// Opens the database (creating it and the key file on first start), builds the engine
+    /// Checks the SQLite files whole and the key's id against the database's (see [`keyid`]),
+    /// opens the database (creating it and the key file on first start), builds the engine
     /// (keeping its events durable when they go to a webhook) and seeds the demo merchant and
     /// buyer. Says where the master key and the webhook secret came from.
     pub async fn open(mut config: Config) -> Result<(Self, Origins), StartError> {
@@ -151,10 +163,21 @@ impl Server {
         let https = config.uses_https();
         let (master, origin) = match config.master_key.take() {
             Some(key) => (key, KeyOrigin::Environment),
-            None => keyfile::read_or_create(&keyfile::key_file_of(&config.db))?,
+            None => keyfile::read_or_generate(&keyfile::key_file_of(&config.db))?,
         };
+        let key_check = keyid::check(&config, &master, &origin).await?;
+        if let KeyOrigin::NewFile(path) = &origin {
+            keyfile::write_new(path, &master)?;
+        }
         let clock = ServerClock::default();
         let databases = databases::Databases::open(&config, &clock).await?;
+        let watch = match config.postgres {
+            Some(_) => watch::Watch::none(),
+            None => watch::Watch::new(
+                &[config.db.clone(), config.bank_db(), config.index_db()],
+                config.watch_every,
+            )?,
+        };
         let csrf = pages::CsrfKey::derive(&master);
         let (webhook, webhook_origin) = match config.webhook_url.take() {
             Some(url) => {
@@ -197,10 +220,12 @@ impl Server {
             recovery_every: config.recovery_every,
             webhook,
             limits: config.http,
+            watch: Arc::new(watch),
         };
         let origins = Origins {
             key: origin,
             webhook_secret: webhook_origin,
+            key_check,
         };
         Ok((server, origins))
     }
@@ -244,7 +269,8 @@ impl Server {
     }
 
     /// Serves on `listener` within the connection bounds of [`Config::http`], with the
-    /// recovery task running beside, until `shutdown` completes.
+    /// recovery task running beside, until `shutdown` completes; or until an SQLite file is
+    /// removed or replaced, and then answers the error.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -254,7 +280,8 @@ impl Server {
         let delivery = self.webhook.clone().map(|(sender, schedule)| {
             tokio::spawn(webhook::run(Arc::clone(&self.app), sender, schedule))
         });
-        let served = http::serve(listener, self.router(), self.limits, shutdown).await;
+        let (mut vanished, stop) = watch::stop_on_vanish(Arc::clone(&self.watch), shutdown);
+        let served = http::serve(listener, self.router(), self.limits, stop).await;
         // Stopping the task between two steps is safe: every step is a compare-and-swap, and
         // the next run picks up where this one stopped.
         recovery.abort();
@@ -263,7 +290,10 @@ impl Server {
             // id: the receiver drops the copy.
             delivery.abort();
         }
-        served
+        match vanished.try_recv() {
+            Ok(vanished) => Err(io::Error::other(vanished)),
+            Err(_) => served,
+        }
     }
 }
 

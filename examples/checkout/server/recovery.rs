@@ -39,7 +39,7 @@ impl App {
     pub async fn recover_due(&self, limit: usize) -> Option<DueWork> {
         match self.engine.recover_due(limit).await {
             Ok(work) => {
-                report(&work);
+                report(&work, self.bank.take_ledger_failures());
                 Some(work)
             }
             Err(error) => {
@@ -50,12 +50,21 @@ impl App {
     }
 }
 
-/// Prints a round that found work.
-fn report(work: &DueWork) {
+/// Prints a round that found work; and, on the error stream, the bank's calls that failed in
+/// its ledger since the last round (each payment's first failure was logged as it happened):
+/// one line a round, however many payments keep failing.
+fn report(work: &DueWork, ledger_failures: u64) {
     if work.examined > 0 {
         println!(
             "recovery: {} due, {} finished, {} postponed, {} failed, {} purged",
             work.examined, work.finished, work.postponed, work.errors, work.purged
+        );
+    }
+    if ledger_failures > 0 {
+        eprintln!(
+            "error: recovery: {ledger_failures} bank call(s) failed in the bank's ledger (the \
+             server's storage) since the last round; their payments stay authorized and are \
+             asked again next round"
         );
     }
 }

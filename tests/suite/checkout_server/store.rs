@@ -39,9 +39,10 @@ async fn the_store_the_ledger_and_the_index_each_have_a_file() {
         .expect(200, None)
         .state("confirmed");
     server.finish().await;
+    // The store's two tables, and the server's one-row table of the key's id.
     assert_eq!(
         tables(&dir.join("checkout.db")),
-        set(&["outbox", "records", "removed_floor"])
+        set(&["checkout_key", "outbox", "records", "removed_floor"])
     );
     assert_eq!(
         tables(&dir.join("checkout.bank.db")),

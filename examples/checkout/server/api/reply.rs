@@ -146,6 +146,11 @@ impl Reply {
                 "the bank did not answer; the payment is authorized and will be settled",
             )
             .retry_after(60),
+            Problem::StorageFailed => reply(
+                "storage_failed",
+                "the server failed to record the debit; the payment stays authorized and is \
+                 never debited twice; read it again later",
+            ),
             Problem::SmsUnavailable => reply(
                 "sms_unavailable",
                 "the SMS could not be sent; ask for it again with resend",

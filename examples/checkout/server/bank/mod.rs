@@ -1,10 +1,12 @@
 //! [`DemoBank`]: a demo bank whose ledger is a table keyed by idempotency key, in SQLite or
 //! in PostgreSQL (`postgres.rs`).
 
+mod faults;
 mod postgres;
 mod refund;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use buyster::{
     Bank, BankError, Clock, DebitReceipt, DebitRequest, DeclineReason, FundingSource,
@@ -112,10 +114,15 @@ pub struct LedgerEntry {
 /// [`DECLINED_AMOUNT`], [`OUTAGE_AMOUNT`] and [`LOST_ANSWER_AMOUNT`]. Refunds go in the table
 /// `bank_refunds`, idempotent the same way; one that would give back more than the payment's
 /// debit, less its earlier refunds, is declined.
+///
+/// A call whose ledger write fails answers [`BankError::Unavailable`] (the outcome is unknown
+/// to the engine, which asks again), and is logged and remembered apart: see
+/// [`DemoBank::ledger_failed`].
 #[derive(Clone)]
 pub struct DemoBank {
     ledger: Ledger,
     clock: ServerClock,
+    faults: Arc<faults::Faults>,
 }
 
 /// Where the ledger is.
@@ -131,6 +138,7 @@ impl DemoBank {
         Ok(Self {
             ledger: Ledger::Sqlite(Db::open(path, SCHEMA)?),
             clock,
+            faults: Arc::default(),
         })
     }
 
@@ -140,6 +148,7 @@ impl DemoBank {
         Ok(Self {
             ledger: Ledger::Postgres(pg),
             clock,
+            faults: Arc::default(),
         })
     }
 
@@ -153,15 +162,36 @@ impl DemoBank {
             Ledger::Postgres(pg) => postgres::entries(pg, limit).await,
         }
     }
+
+    /// Whether the last call for payment `payment_id` failed in the ledger itself (the
+    /// server's storage), rather than meeting a bank that did not answer.
+    pub fn ledger_failed(&self, payment_id: &str) -> bool {
+        self.faults.has_failed(payment_id)
+    }
+
+    /// The calls that failed in the ledger since the last time this was asked.
+    pub fn take_ledger_failures(&self) -> u64 {
+        self.faults.take_count()
+    }
+
+    /// Notes how the call of `payment_id` went in the ledger.
+    fn note<T>(&self, payment_id: &str, call: &str, outcome: &Result<T, DbError>) {
+        match outcome {
+            Ok(_) => self.faults.succeeded(payment_id),
+            Err(error) => self.faults.failed(payment_id, call, error),
+        }
+    }
 }
 
 impl Bank for DemoBank {
     async fn debit(&self, request: &DebitRequest) -> Result<DebitReceipt, BankError> {
         let debit = Debit::from_request(request, self.clock.now());
+        let payment_id = debit.payment_id.clone();
         let outcome = match &self.ledger {
             Ledger::Sqlite(db) => db.call(move |connection| decide(connection, &debit)).await,
             Ledger::Postgres(pg) => postgres::decide(pg, &debit).await,
         };
+        self.note(&payment_id, "debit", &outcome);
         match outcome {
             Ok(Answer::Receipt(reference)) => Ok(DebitReceipt::new(reference)),
             Ok(Answer::Declined(reason)) => Err(BankError::Declined(reason)),
@@ -172,6 +202,7 @@ impl Bank for DemoBank {
 
     async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, BankError> {
         let asked = refund::Asked::from_request(request, self.clock.now());
+        let payment_id = request.payment_id().to_string();
         let outcome = match &self.ledger {
             Ledger::Sqlite(db) => {
                 db.call(move |connection| refund::decide(connection, &asked))
@@ -179,6 +210,7 @@ impl Bank for DemoBank {
             }
             Ledger::Postgres(pg) => postgres::refund(pg, &asked).await,
         };
+        self.note(&payment_id, "refund", &outcome);
         match outcome {
             Ok(Ok(reference)) => Ok(RefundReceipt::new(reference)),
             Ok(Err(reason)) => Err(BankError::Declined(reason)),

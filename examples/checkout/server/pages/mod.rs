@@ -255,6 +255,15 @@ async fn respond(app: &App, session: &Session, id: PaymentId, answer: Answer) ->
             words::wrong_code(attempts_left),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
+        // The server's own storage failed: told as such, not as the bank's delay that the
+        // payment's screen would show.
+        Err(Refusal {
+            problem: Problem::StorageFailed,
+            ..
+        }) => {
+            let text = words::problem(&Problem::StorageFailed, app.clock.now(), app.policy());
+            return screens::error(session, &text, Problem::StorageFailed.status()).into_response();
+        }
         Err(Refusal { problem, payment }) => {
             let payment = match payment {
                 Some(payment) => payment,

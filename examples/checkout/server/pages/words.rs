@@ -103,6 +103,9 @@ pub fn problem(problem: &Problem, now: Timestamp, policy: &Policy) -> String {
         }
         Problem::Declined(_) => "Votre banque a refusé le paiement.".to_owned(),
         Problem::BankUnavailable => "Votre banque n'a pas encore répondu.".to_owned(),
+        Problem::StorageFailed => "Une erreur de notre serveur empêche de terminer le paiement. \
+            Il reste autorisé et ne sera jamais débité deux fois : consultez-le plus tard."
+            .to_owned(),
         Problem::SmsUnavailable => "Le SMS n'a pas pu être envoyé : réessayez.".to_owned(),
         Problem::StoreUnavailable => {
             "Le service ne répond pas pour l'instant : réessayez dans un instant.".to_owned()
