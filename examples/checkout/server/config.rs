@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use buyster::{Policy, SecretKey};
 
+use super::limits::Limits;
 use super::webhook::{Schedule, WebhookSecret};
 
 /// What `--help` prints.
@@ -32,6 +33,34 @@ Options:
                      extension .webhook.key]; CHECKOUT_WEBHOOK_SECRET gives the secret itself
   --demo-buyers N    enroll N more demo buyers, +33 6 12 30 00 00 and on, with the demo
                      buyer's PIN, for load tests [env CHECKOUT_DEMO_BUYERS] [default: 0]
+
+Abuse limits (per server process, in memory; a retried request counts once):
+  --payments-per-client N     payments one client (IP address; IPv6 by /64) may start per
+                              payment window [env CHECKOUT_PAYMENTS_PER_CLIENT] [default: 20]
+  --payments-per-number N     payments started for one number per payment window, all
+                              clients together [env CHECKOUT_PAYMENTS_PER_NUMBER] [default: 10]
+  --payment-window SECS       [env CHECKOUT_PAYMENT_WINDOW] [default: 600]
+  --open-payments-per-client N
+                              unfinished, unexpired payments one client may hold
+                              [env CHECKOUT_OPEN_PAYMENTS_PER_CLIENT] [default: 10]
+  --wrong-pins-per-client N   wrong PINs one client may send per PIN window, refused before
+                              they reach the number's lock [env CHECKOUT_WRONG_PINS_PER_CLIENT]
+                              [default: 10]
+  --wrong-pin-numbers-per-client N
+                              numbers one client may get PINs wrong for per PIN window
+                              [env CHECKOUT_WRONG_PIN_NUMBERS_PER_CLIENT] [default: 3]
+  --wrong-pins-per-session N  the same per browser session of the pages
+                              [env CHECKOUT_WRONG_PINS_PER_SESSION] [default: 5]
+  --wrong-pin-numbers-per-session N
+                              [env CHECKOUT_WRONG_PIN_NUMBERS_PER_SESSION] [default: 2]
+  --pin-window SECS           [env CHECKOUT_PIN_WINDOW] [default: 3600]
+  --limiter-records N         clients, sessions and numbers remembered at most; when full the
+                              idle, then the least recently seen, are forgotten
+                              [env CHECKOUT_LIMITER_RECORDS] [default: 100000]
+  --trusted-proxies ADDR[/BITS],...
+                              reverse proxies whose X-Forwarded-For names the client; only
+                              behind such a proxy [env CHECKOUT_TRUSTED_PROXIES] [default: none]
+
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
@@ -83,6 +112,8 @@ pub struct Config {
     pub webhook_schedule: Schedule,
     /// How long a webhook request may take before it counts as failed.
     pub webhook_timeout: Duration,
+    /// The abuse limits: payments and wrong PINs per client.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -106,6 +137,7 @@ impl Config {
                 max_backoff: Duration::from_secs(5 * 60),
             },
             webhook_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
         }
     }
 
@@ -157,6 +189,7 @@ impl Config {
                 .map_err(|error| format!("CHECKOUT_WEBHOOK_SECRET: {error}"))?;
             config.webhook_secret = Some(secret);
         }
+        config.limits.read_env(&env)?;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -170,7 +203,11 @@ impl Config {
                 "--webhook-secret-file" => {
                     config.webhook_secret_path = Some(value_of(&arg, args.next())?.into());
                 }
-                other => return Err(format!("unknown argument {other:?}; see --help")),
+                other => {
+                    if !config.limits.take_flag(other, args.next())? {
+                        return Err(format!("unknown argument {other:?}; see --help"));
+                    }
+                }
             }
         }
         Ok(Command::Run(Box::new(config)))

@@ -22,6 +22,10 @@
 //!   seed.rs      the demo merchant, buyer(s) and basket
 //!   input.rs     parsing what buyers and merchants send
 //!   flow.rs      the buyer's steps, shared by the API and the pages
+//!   limits/      the abuse limits, in memory: payments per client and per number, open
+//!                payments per client, wrong PINs per client and per session and their
+//!                numbers (client.rs: who the client is, trusted proxies; table.rs: the
+//!                bounded table of sliding windows; settings.rs: their flags)
 //!   webhook/     the engine's durable events POSTed to the merchant's URL, signed
 //!                (signature.rs: signing; verify.rs: verify_webhook, for receivers;
 //!                delivery.rs: the task, with backoff; secret.rs: the secret's file)
@@ -57,6 +61,7 @@ mod flow;
 mod index;
 mod input;
 pub mod keyfile;
+pub mod limits;
 mod pages;
 mod recovery;
 pub mod seed;
@@ -66,6 +71,7 @@ pub mod webhook;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -102,6 +108,8 @@ pub struct App {
     pub sms: ConsoleSms,
     /// The server's clock.
     pub clock: ServerClock,
+    /// The abuse limits, and what they remember.
+    pub limiter: limits::Limiter,
     /// Signs the pages' anti-forgery tokens.
     csrf: pages::CsrfKey,
     /// Whether the development pages are served.
@@ -141,6 +149,7 @@ impl Server {
             None => keyfile::read_or_create(&keyfile::key_file_of(&config.db))?,
         };
         let clock = ServerClock::default();
+        let limiter = limits::Limiter::new(config.limits.clone(), config.policy.payment_ttl);
         let databases = databases::Databases::open(&config, &clock).await?;
         let csrf = pages::CsrfKey::derive(&master);
         let (webhook, webhook_origin) = match config.webhook_url.take() {
@@ -174,6 +183,7 @@ impl Server {
             bank: databases.bank,
             sms: databases.sms,
             clock,
+            limiter,
             csrf,
             dev_pages: config.dev_pages,
         };
@@ -225,7 +235,11 @@ impl Server {
         let delivery = self.webhook.clone().map(|(sender, schedule)| {
             tokio::spawn(webhook::run(Arc::clone(&self.app), sender, schedule))
         });
-        let served = axum::serve(listener, self.router())
+        // The peer's address reaches the handlers: the abuse limits count per client.
+        let service = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         // Stopping the task between two steps is safe: every step is a compare-and-swap, and

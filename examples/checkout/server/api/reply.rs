@@ -156,6 +156,9 @@ impl Reply {
             )
             .retry_after(1),
             Problem::Internal => reply("internal", "internal error"),
+            Problem::Limited(refused) => {
+                reply(refused.code(), refused.message()).retry_at(refused.retry_at(), now)
+            }
         }
     }
 

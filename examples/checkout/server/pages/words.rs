@@ -6,6 +6,7 @@ use buyster::{DeclineReason, FailureReason, NextLock, Policy, Timestamp};
 
 use super::super::flow::Problem;
 use super::super::input::Field;
+use super::super::limits::Refused;
 
 /// `n` and the noun, singular or plural: `1 essai`, `2 essais`.
 pub fn count(n: u8, singular: &str, plural: &str) -> String {
@@ -108,6 +109,25 @@ pub fn problem(problem: &Problem, now: Timestamp, policy: &Policy) -> String {
             "Le service ne répond pas pour l'instant : réessayez dans un instant.".to_owned()
         }
         Problem::Internal => "Une erreur est survenue : réessayez dans un instant.".to_owned(),
+        Problem::Limited(refused) => limited(*refused, now),
+    }
+}
+
+/// The notice for a request refused by an abuse limit.
+fn limited(refused: Refused, now: Timestamp) -> String {
+    let wait = time_left(now, refused.retry_at());
+    match refused {
+        Refused::TooManyPayments { .. } | Refused::TooManyPaymentsForNumber { .. } => {
+            format!("Trop de paiements commencés récemment. Réessayez dans {wait}.")
+        }
+        Refused::TooManyOpenPayments { .. } => format!(
+            "Trop de paiements en cours depuis votre connexion : terminez-en ou annulez-en un, \
+             ou réessayez dans {wait}."
+        ),
+        Refused::TooManyPinAttempts { .. } | Refused::TooManyPinNumbers { .. } => format!(
+            "Trop de codes confidentiels incorrects depuis votre connexion : ce code n'a pas \
+             été vérifié. Réessayez dans {wait}."
+        ),
     }
 }
 
