@@ -548,6 +548,7 @@ fn the_limiter_holds_a_bounded_number_of_records_under_many_clients() {
     let limits = Limits {
         records: 64,
         payments_per_number: u32::MAX,
+        open_payments_per_client: u32::MAX,
         ..Limits::default()
     };
     let limiter = Limiter::new(limits, Duration::from_secs(900));
@@ -673,8 +674,8 @@ fn the_limits_are_set_by_flags_and_environment_variables() {
     );
 
     let refused = |args: &[&str]| {
-        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        match Config::from_args(args, |_| None) {
+        let owned: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        match Config::from_args(owned, |_| None) {
             Err(message) => message,
             Ok(_) => panic!("taken: {args:?}"),
         }

@@ -13,6 +13,9 @@ use buyster::{PaymentId, Timestamp};
 
 use super::client::ClientAddress;
 
+/// How often a full table says so, at most.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
 /// Whose record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
@@ -128,6 +131,8 @@ pub struct Table {
     owners: HashMap<PaymentId, Key>,
     capacity: usize,
     windows: Windows,
+    /// When the table last said it was full: it says so at most once a minute.
+    warned_at: Option<Timestamp>,
 }
 
 impl Table {
@@ -138,6 +143,7 @@ impl Table {
             owners: HashMap::new(),
             capacity: capacity.max(8),
             windows,
+            warned_at: None,
         }
     }
 
@@ -202,11 +208,17 @@ impl Table {
                     expired.extend(record.open.iter().filter_map(|open| open.id));
                 }
             }
-            eprintln!(
-                "warning: the abuse limiter is full ({} records): the {excess} least recently \
-                 seen were forgotten; raise --limiter-records if this happens under normal load",
-                self.capacity
-            );
+            let quiet = self
+                .warned_at
+                .is_some_and(|at| at.saturating_add(WARN_EVERY) > now);
+            if !quiet {
+                self.warned_at = Some(now);
+                eprintln!(
+                    "warning: the abuse limiter is full ({} records): the least recently seen \
+                     are forgotten; raise --limiter-records if this happens under normal load",
+                    self.capacity
+                );
+            }
         }
         for id in expired {
             self.owners.remove(&id);
