@@ -35,6 +35,14 @@
 //!   pages/       the HTML pages (checkout, and the development pages)
 //! ```
 //!
+//! Abuse limits (`limits/`) stand before the engine: payments per client (its IP address, an
+//! IPv6 one by its /64) and per number, unfinished payments per client, and wrong PINs per
+//! client and per browser session, and the numbers they were for, so that one client can
+//! lock out only a few buyers an hour (`max_pin_failures` wrong PINs lock a number, whoever
+//! sends them). What is left (many addresses lock out many more) is the host's to undo: an
+//! unlock through a code sent by SMS to the number, or `engine.back_office().unlock`. The
+//! counts are in memory, per process; see DEPLOYMENT.md.
+//!
 //! On SQLite, three files, each with one writer: the engine's store (`checkout.db`), whose
 //! writes all go through the store's writer thread, the bank's ledger (`checkout.bank.db`) and
 //! the index (`checkout.index.db`), each written through its single connection: one server
