@@ -11,7 +11,7 @@ use buyster::{
 
 use super::App;
 use super::input::Field;
-use super::limits::{ClientAddress, PinSender, Refused};
+use super::limits::{ClientAddress, PinSender, TooMany};
 
 /// Why a step was refused, sorted for the answer to give (HTTP status, page text).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ pub enum Problem {
     /// The store failed or a record failed its integrity check: logged, never detailed.
     Internal,
     /// An abuse limit of the server refused the request before it reached the engine.
-    Limited(Refused),
+    Limited(TooMany),
 }
 
 impl Problem {
@@ -286,7 +286,12 @@ impl App {
         answer
     }
 
-    async fn check_pin(&self, id: PaymentId, payment: buyster::Payment<Initiated>, pin: &Pin) -> Answer {
+    async fn check_pin(
+        &self,
+        id: PaymentId,
+        payment: buyster::Payment<Initiated>,
+        pin: &Pin,
+    ) -> Answer {
         match self.engine.verify_pin(payment, pin).await {
             Ok(PinCheck::Verified(verified)) => self.send_code(verified).await,
             Ok(PinCheck::Rejected {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::server::config::{Command, Config};
 use super::server::limits::{
-    Admission, ClientAddress, Limiter, Limits, Network, PinSender, Refused, client_of,
+    Admission, ClientAddress, Limiter, Limits, Network, PinSender, TooMany, client_of,
 };
 use super::server::seed;
 use super::support::{Answer, PHONE, PIN, TestServer, WRONG_PIN};
@@ -148,7 +148,12 @@ async fn payments_for_one_number_are_limited_whoever_asks() {
     assert_eq!(payments_stored(&server), stored);
     // Another number, from the same client: taken.
     let other = server
-        .post_from(ip(C), "/api/payments", &order("ABUSE-N-3", OTHER_PHONE), &[])
+        .post_from(
+            ip(C),
+            "/api/payments",
+            &order("ABUSE-N-3", OTHER_PHONE),
+            &[],
+        )
         .await;
     other.expect(201, None);
     server.finish().await;
@@ -188,7 +193,10 @@ async fn open_payments_are_bounded_and_freed_when_one_ends_or_expires() {
         .expect(200, None);
     let code = server.code_for(&second).await;
     server
-        .post(&format!("/api/payments/{second}/code"), json!({ "code": code }))
+        .post(
+            &format!("/api/payments/{second}/code"),
+            json!({ "code": code }),
+        )
         .await
         .expect(200, None)
         .state("confirmed");
@@ -244,7 +252,11 @@ async fn a_retried_request_answers_its_payment_and_counts_nothing() {
     assert_eq!(payments_stored(&server), stored);
     // The same key for another number is refused by the engine, and counts nothing.
     let reused = server
-        .post_keyed("/api/payments", &order("ABUSE-R-KEYED", OTHER_PHONE), "key-r-2")
+        .post_keyed(
+            "/api/payments",
+            &order("ABUSE-R-KEYED", OTHER_PHONE),
+            "key-r-2",
+        )
         .await;
     reused.expect(409, Some("idempotency_key_reused"));
     server.finish().await;
@@ -404,7 +416,12 @@ async fn the_pages_limit_wrong_pins_per_session_and_say_when_to_retry() {
     let pin = &wrong.text[start..action_at + 4];
 
     let refused = server
-        .post_raw(pin, Some(FORM), &format!("{csrf}&pin={WRONG_PIN}"), Some(&cookie))
+        .post_raw(
+            pin,
+            Some(FORM),
+            &format!("{csrf}&pin={WRONG_PIN}"),
+            Some(&cookie),
+        )
         .await;
     assert_eq!(refused.status, 429, "{}", refused.text);
     assert_eq!(refused.headers["retry-after"], "3600");
@@ -423,7 +440,11 @@ async fn the_pages_limit_wrong_pins_per_session_and_say_when_to_retry() {
         )
         .await;
     assert_eq!(wrong.status, 422, "{}", wrong.text);
-    assert!(wrong.text.contains("Il vous reste 1 essai"), "{}", wrong.text);
+    assert!(
+        wrong.text.contains("Il vous reste 1 essai"),
+        "{}",
+        wrong.text
+    );
     server.finish().await;
 }
 
@@ -439,7 +460,11 @@ async fn the_checkout_page_refuses_a_client_over_its_payments_with_429() {
         .await;
     assert_eq!(refused.status, 429, "{}", refused.text);
     assert_eq!(refused.headers["retry-after"], "600");
-    assert!(refused.text.contains("Trop de paiements commencés récemment"));
+    assert!(
+        refused
+            .text
+            .contains("Trop de paiements commencés récemment")
+    );
     // The form again, to retry later.
     assert!(refused.text.contains("name=\"order\""));
     assert_eq!(payments_stored(&server), stored);
@@ -517,8 +542,14 @@ fn a_client_is_its_address_an_ipv6_one_by_its_64_block() {
     assert_eq!(client("192.0.2.1", "198.51.100.7"), of("192.0.2.1"));
     // A trusted peer: the nearest untrusted address, from the right.
     assert_eq!(client("10.1.2.3", "198.51.100.7"), of("198.51.100.7"));
-    assert_eq!(client("::1", "1.2.3.4, 198.51.100.7, 10.9.9.9"), of("198.51.100.7"));
-    assert_eq!(client("::ffff:10.0.0.1", "198.51.100.7"), of("198.51.100.7"));
+    assert_eq!(
+        client("::1", "1.2.3.4, 198.51.100.7, 10.9.9.9"),
+        of("198.51.100.7")
+    );
+    assert_eq!(
+        client("::ffff:10.0.0.1", "198.51.100.7"),
+        of("198.51.100.7")
+    );
     // Nothing but proxies, or garbage: the last proxy that passed it on.
     assert_eq!(client("10.1.2.3", "10.0.0.9"), of("10.0.0.9"));
     assert_eq!(client("10.1.2.3", "not-an-address"), of("10.1.2.3"));
@@ -574,7 +605,10 @@ fn the_limiter_holds_a_bounded_number_of_records_under_many_clients() {
         ));
     }
     let refused = limiter.admit_creation(&creation_of(&limiter, latest, 200_000), at);
-    assert!(matches!(refused, Err(Refused::TooManyPayments { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(TooMany::Payments { .. })),
+        "{refused:?}"
+    );
     // Idle records are swept first: once every window is past, new clients take the places
     // of idle ones, and no live one is forgotten.
     let later = at.saturating_add(Duration::from_secs(3600));
@@ -608,14 +642,14 @@ fn a_pin_sender_counts_under_its_address_and_its_session() {
     let _ = limiter.admit_pin(session("a"), &phone, now).unwrap();
     assert!(matches!(
         limiter.admit_pin(session("a"), &phone, now),
-        Err(Refused::TooManyPinAttempts { .. })
+        Err(TooMany::PinAttempts { .. })
     ));
     // A refused attempt counted nowhere: the address has two left.
     let _ = limiter.admit_pin(session("b"), &phone, now).unwrap();
     let ticket = limiter.admit_pin(session("c"), &phone, now).unwrap();
     assert!(matches!(
         limiter.admit_pin(session("d"), &phone, now),
-        Err(Refused::TooManyPinAttempts { .. })
+        Err(TooMany::PinAttempts { .. })
     ));
     // Given back (a right PIN): room again for the address, not for session "c" alone.
     limiter.pin_not_wrong(session("c"), ticket);
@@ -668,10 +702,7 @@ fn the_limits_are_set_by_flags_and_environment_variables() {
         trusted_proxies: vec!["10.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()],
     };
     assert_eq!(config.limits, expected);
-    assert_eq!(
-        Config::new("checkout.db".into()).limits,
-        Limits::default()
-    );
+    assert_eq!(Config::new("checkout.db".into()).limits, Limits::default());
 
     let refused = |args: &[&str]| {
         let owned: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
@@ -682,20 +713,30 @@ fn the_limits_are_set_by_flags_and_environment_variables() {
     };
     for (args, says) in [
         (&["--payments-per-client", "0"][..], "--payments-per-client"),
-        (&["--payments-per-client", "-1"][..], "--payments-per-client"),
+        (
+            &["--payments-per-client", "-1"][..],
+            "--payments-per-client",
+        ),
         (&["--pin-window", "0"][..], "--pin-window"),
         (&["--pin-window", "999999999"][..], "--pin-window"),
-        (&["--trusted-proxies", "10.0.0.0/40"][..], "--trusted-proxies"),
+        (
+            &["--trusted-proxies", "10.0.0.0/40"][..],
+            "--trusted-proxies",
+        ),
         (&["--wrong-pins-per-client"][..], "needs a value"),
     ] {
         let message = refused(args);
         assert!(message.contains(says), "{args:?}: {message}");
     }
-    let bad_env = |name: &str| (name == "CHECKOUT_OPEN_PAYMENTS_PER_CLIENT").then(|| "x".to_owned());
+    let bad_env =
+        |name: &str| (name == "CHECKOUT_OPEN_PAYMENTS_PER_CLIENT").then(|| "x".to_owned());
     let Err(message) = Config::from_args(Vec::<String>::new(), bad_env) else {
         panic!("taken");
     };
-    assert!(message.contains("CHECKOUT_OPEN_PAYMENTS_PER_CLIENT"), "{message}");
+    assert!(
+        message.contains("CHECKOUT_OPEN_PAYMENTS_PER_CLIENT"),
+        "{message}"
+    );
     assert!(super::server::config::USAGE.contains("--wrong-pin-numbers-per-client N"));
     assert!(super::server::config::USAGE.contains("CHECKOUT_TRUSTED_PROXIES"));
 }

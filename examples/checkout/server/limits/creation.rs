@@ -12,7 +12,7 @@ use std::time::Duration;
 use buyster::{AnyPayment, PaymentId, Timestamp};
 
 use super::table::Record;
-use super::{Admission, Creation, Key, Limiter, Logged, Open, Refused, Ticket};
+use super::{Admission, Creation, Key, Limiter, Logged, Open, Ticket, TooMany};
 
 impl Limiter {
     /// Admits `creation` at `now`, or says which limit refuses it.
@@ -20,7 +20,11 @@ impl Limiter {
     /// An order this client asked for within the window, or one of its open payments, or one
     /// asked for this number within the window, is a [`Admission::Retry`]: it reaches the
     /// engine, which answers the order's payment, and counts nothing.
-    pub fn admit_creation(&self, creation: &Creation, now: Timestamp) -> Result<Admission, Refused> {
+    pub fn admit_creation(
+        &self,
+        creation: &Creation,
+        now: Timestamp,
+    ) -> Result<Admission, TooMany> {
         let limits = &self.limits;
         let mut state = self.state();
         let ticket = state.ticket();
@@ -37,17 +41,17 @@ impl Limiter {
         let window = limits.payment_window;
         let by_client = table.record(client, now);
         if let Some(retry_at) = full(&by_client.creations, limits.payments_per_client, window) {
-            return Err(Refused::TooManyPayments { retry_at });
+            return Err(TooMany::Payments { retry_at });
         }
         if by_client.open.len() >= usize_of(limits.open_payments_per_client) {
             let retry_at = by_client.open.iter().map(|open| open.expires_at).min();
-            return Err(Refused::TooManyOpenPayments {
+            return Err(TooMany::OpenPayments {
                 retry_at: retry_at.unwrap_or(now),
             });
         }
         let by_number = table.record(number, now);
         if let Some(retry_at) = full(&by_number.creations, limits.payments_per_number, window) {
-            return Err(Refused::TooManyPaymentsForNumber { retry_at });
+            return Err(TooMany::PaymentsForNumber { retry_at });
         }
         let logged = Logged {
             at: now,
@@ -143,7 +147,8 @@ pub(super) fn full(log: &VecDeque<Logged>, limit: u32, window: Duration) -> Opti
     }
     // The log is pruned and oldest first: room comes when its oldest leaves the window.
     let oldest = log.len().saturating_sub(usize_of(limit));
-    log.get(oldest).map(|logged| logged.at.saturating_add(window))
+    log.get(oldest)
+        .map(|logged| logged.at.saturating_add(window))
 }
 
 fn refund(table: &mut super::Table, creation: &Creation, ticket: u64) {

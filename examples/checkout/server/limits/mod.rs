@@ -24,7 +24,7 @@
 //! budget for each client.
 //!
 //! Every limit is a [`Limits`] field (see `--help`), checked against the server's clock, and a
-//! refusal is a [`Refused`]: 429 with `retry_at` and `Retry-After`.
+//! refusal is a [`TooMany`]: 429 with `retry_at` and `Retry-After`.
 
 mod client;
 mod creation;
@@ -38,7 +38,10 @@ use std::time::Duration;
 
 use buyster::{IdempotencyKey, MerchantId, PhoneNumber, Timestamp};
 
-#[allow(unused_imports, reason = "the tests reach the address logic through it")]
+#[allow(
+    unused_imports,
+    reason = "the tests reach the address logic through it"
+)]
 pub use client::client_of;
 pub use client::{ClientAddress, Network};
 use table::{Key, Logged, Open, Table, Windows};
@@ -115,63 +118,61 @@ impl Default for Limits {
     }
 }
 
-/// Why a request was refused before it reached the engine; each is 429.
+/// Which limit refused a request before it reached the engine; each is 429.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refused {
+pub enum TooMany {
     /// The client started `payments_per_client` payments within the window.
-    TooManyPayments {
+    Payments {
         /// When the oldest of them leaves the window.
         retry_at: Timestamp,
     },
     /// `payments_per_number` payments were started for the number within the window.
-    TooManyPaymentsForNumber {
+    PaymentsForNumber {
         /// When the oldest of them leaves the window.
         retry_at: Timestamp,
     },
     /// The client holds `open_payments_per_client` unfinished payments.
-    TooManyOpenPayments {
+    OpenPayments {
         /// When the first of them expires, at the latest.
         retry_at: Timestamp,
     },
     /// The client (or session) sent its wrong PINs of the window.
-    TooManyPinAttempts {
+    PinAttempts {
         /// When the oldest of them leaves the window.
         retry_at: Timestamp,
     },
     /// The client (or session) got PINs wrong for its numbers of the window, and this is
     /// another number.
-    TooManyPinNumbers {
+    PinNumbers {
         /// When one of the numbers leaves the window.
         retry_at: Timestamp,
     },
 }
 
-impl Refused {
+impl TooMany {
     /// The stable error code of the JSON API.
     pub fn code(self) -> &'static str {
         match self {
-            Self::TooManyPayments { .. } => "too_many_payments",
-            Self::TooManyPaymentsForNumber { .. } => "too_many_payments_for_number",
-            Self::TooManyOpenPayments { .. } => "too_many_open_payments",
-            Self::TooManyPinAttempts { .. } => "too_many_pin_attempts",
-            Self::TooManyPinNumbers { .. } => "too_many_pin_numbers",
+            Self::Payments { .. } => "too_many_payments",
+            Self::PaymentsForNumber { .. } => "too_many_payments_for_number",
+            Self::OpenPayments { .. } => "too_many_open_payments",
+            Self::PinAttempts { .. } => "too_many_pin_attempts",
+            Self::PinNumbers { .. } => "too_many_pin_numbers",
         }
     }
 
     /// What it means, for people reading the API's answer.
     pub fn message(self) -> &'static str {
         match self {
-            Self::TooManyPayments { .. } => "too many payments started from this client lately",
-            Self::TooManyPaymentsForNumber { .. } => {
-                "too many payments started for this number lately"
-            }
-            Self::TooManyOpenPayments { .. } => {
+            Self::Payments { .. } => "too many payments started from this client lately",
+            Self::PaymentsForNumber { .. } => "too many payments started for this number lately",
+            Self::OpenPayments { .. } => {
                 "this client has too many unfinished payments; finish or cancel one"
             }
-            Self::TooManyPinAttempts { .. } => {
+            Self::PinAttempts { .. } => {
                 "too many wrong PINs from this client lately; this PIN was not checked"
             }
-            Self::TooManyPinNumbers { .. } => {
+            Self::PinNumbers { .. } => {
                 "wrong PINs from this client for too many numbers lately; this PIN was not \
                  checked"
             }
@@ -181,11 +182,11 @@ impl Refused {
     /// When the request may succeed again.
     pub fn retry_at(self) -> Timestamp {
         match self {
-            Self::TooManyPayments { retry_at }
-            | Self::TooManyPaymentsForNumber { retry_at }
-            | Self::TooManyOpenPayments { retry_at }
-            | Self::TooManyPinAttempts { retry_at }
-            | Self::TooManyPinNumbers { retry_at } => retry_at,
+            Self::Payments { retry_at }
+            | Self::PaymentsForNumber { retry_at }
+            | Self::OpenPayments { retry_at }
+            | Self::PinAttempts { retry_at }
+            | Self::PinNumbers { retry_at } => retry_at,
         }
     }
 }

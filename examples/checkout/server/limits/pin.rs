@@ -12,7 +12,7 @@ use std::time::Duration;
 use buyster::{PhoneNumber, Timestamp};
 
 use super::creation::{full, usize_of};
-use super::{Key, Limiter, Logged, PinSender, Refused, Ticket};
+use super::{Key, Limiter, Logged, PinSender, Ticket, TooMany};
 
 impl Limiter {
     /// Admits a PIN from `sender` for the number `phone` at `now`, or says which limit
@@ -22,7 +22,7 @@ impl Limiter {
         sender: PinSender,
         phone: &PhoneNumber,
         now: Timestamp,
-    ) -> Result<Ticket, Refused> {
+    ) -> Result<Ticket, TooMany> {
         let number = self.number(phone);
         let window = self.limits.pin_window;
         let mut state = self.state();
@@ -83,9 +83,9 @@ fn check(
     wrong: u32,
     numbers: u32,
     window: Duration,
-) -> Result<(), Refused> {
+) -> Result<(), TooMany> {
     if let Some(retry_at) = full(log, wrong, window) {
-        return Err(Refused::TooManyPinAttempts { retry_at });
+        return Err(TooMany::PinAttempts { retry_at });
     }
     if log.iter().any(|logged| logged.what == number) {
         return Ok(());
@@ -110,5 +110,5 @@ fn check(
         .map_or(Timestamp::from_unix_millis(0), |(_, at)| {
             at.saturating_add(window)
         });
-    Err(Refused::TooManyPinNumbers { retry_at })
+    Err(TooMany::PinNumbers { retry_at })
 }

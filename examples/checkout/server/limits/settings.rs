@@ -9,11 +9,23 @@ const SETTINGS: [(&str, &str); 11] = [
     ("--payments-per-client", "CHECKOUT_PAYMENTS_PER_CLIENT"),
     ("--payments-per-number", "CHECKOUT_PAYMENTS_PER_NUMBER"),
     ("--payment-window", "CHECKOUT_PAYMENT_WINDOW"),
-    ("--open-payments-per-client", "CHECKOUT_OPEN_PAYMENTS_PER_CLIENT"),
+    (
+        "--open-payments-per-client",
+        "CHECKOUT_OPEN_PAYMENTS_PER_CLIENT",
+    ),
     ("--wrong-pins-per-client", "CHECKOUT_WRONG_PINS_PER_CLIENT"),
-    ("--wrong-pin-numbers-per-client", "CHECKOUT_WRONG_PIN_NUMBERS_PER_CLIENT"),
-    ("--wrong-pins-per-session", "CHECKOUT_WRONG_PINS_PER_SESSION"),
-    ("--wrong-pin-numbers-per-session", "CHECKOUT_WRONG_PIN_NUMBERS_PER_SESSION"),
+    (
+        "--wrong-pin-numbers-per-client",
+        "CHECKOUT_WRONG_PIN_NUMBERS_PER_CLIENT",
+    ),
+    (
+        "--wrong-pins-per-session",
+        "CHECKOUT_WRONG_PINS_PER_SESSION",
+    ),
+    (
+        "--wrong-pin-numbers-per-session",
+        "CHECKOUT_WRONG_PIN_NUMBERS_PER_SESSION",
+    ),
     ("--pin-window", "CHECKOUT_PIN_WINDOW"),
     ("--limiter-records", "CHECKOUT_LIMITER_RECORDS"),
     ("--trusted-proxies", "CHECKOUT_TRUSTED_PROXIES"),
@@ -24,7 +36,8 @@ impl Limits {
     pub fn read_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), String> {
         for (flag, variable) in SETTINGS {
             if let Some(value) = env(variable) {
-                self.set(flag, &value).map_err(|error| format!("{variable}: {error}"))?;
+                self.set(flag, &value)
+                    .map_err(|error| format!("{variable}: {error}"))?;
             }
         }
         Ok(())
@@ -54,7 +67,9 @@ impl Limits {
                 self.wrong_pin_numbers_per_session = count(value)?;
             }
             "--pin-window" => self.pin_window = seconds(value)?,
-            "--limiter-records" => self.records = usize::try_from(count(value)?).unwrap_or(usize::MAX),
+            "--limiter-records" => {
+                self.records = usize::try_from(count(value)?).unwrap_or(usize::MAX)
+            }
             "--trusted-proxies" => {
                 self.trusted_proxies = value
                     .split(',')
