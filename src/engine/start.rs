@@ -1,6 +1,7 @@
 //! Starting a payment, and reading one back.
 
 use crate::Error;
+use crate::error::SpendingLimit;
 use crate::events::{Event, EventKind};
 use crate::host::{Bank, Clock, SmsGateway, Store};
 use crate::idempotency::IdempotencyKey;
@@ -22,8 +23,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::CurrencyNotAccepted`] for an order in a currency the policy does not take
-    /// (nothing is stored), [`Error::Storage`] when the store fails.
+    /// [`Error::CurrencyNotAccepted`] for an order in a currency the policy does not take,
+    /// [`Error::LimitExceeded`] (`PerPayment`, `frees_at: None`) for an amount above the
+    /// policy's per-payment limit for its currency (nothing is stored for either),
+    /// [`Error::Storage`] when the store fails.
     ///
     /// # Examples
     ///
@@ -49,10 +52,7 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     ) -> Result<Payment<Initiated>, Error> {
         let span = step_span!("buyster.initiate", payment = ::tracing::field::Empty);
         traced(span, async move {
-            let currency = order.amount().currency();
-            if self.policy.limits(currency).is_none() {
-                return Err(Error::CurrencyNotAccepted(currency));
-            }
+            self.admissible(&order)?;
             let now = self.clock.now();
             let payment = Payment::new(order, phone.clone(), now, self.policy.payment_ttl);
             // A new payment's key is absent: a lost race is an id already taken, and a new id
@@ -89,7 +89,10 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
     /// # Errors
     ///
     /// [`Error::CurrencyNotAccepted`] for an order in a currency the policy does not take
-    /// (nothing is read or stored); [`Error::IdempotencyKeyReused`] when the merchant's `key`
+    /// (nothing is read or stored); [`Error::LimitExceeded`] (`PerPayment`, `frees_at: None`)
+    /// for an amount above the per-payment limit, unless the key already holds this very order's
+    /// payment, made under an earlier policy, which is given back (nothing is stored);
+    /// [`Error::IdempotencyKeyReused`] when the merchant's `key`
     /// names a payment of another order or another number (that payment is left as it is,
     /// and the error tells nothing of it); [`Error::Tampered`] when the stored payment fails
     /// its integrity check; [`Error::Storage`] when the store fails; [`Error::Conflict`] if the
@@ -138,12 +141,24 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             .order_payment_id(order.merchant().id().as_str(), key);
         let span = step_span!("buyster.initiate_once", payment = %id);
         traced(span, async move {
-            let currency = order.amount().currency();
-            if self.policy.limits(currency).is_none() {
-                return Err(Error::CurrencyNotAccepted(currency));
-            }
+            let refused = match self.admissible(&order) {
+                Ok(()) => None,
+                Err(Error::CurrencyNotAccepted(currency)) => {
+                    return Err(Error::CurrencyNotAccepted(currency));
+                }
+                Err(above) => Some(above),
+            };
             let now = self.clock.now();
             let payment = Payment::with_id(id, order, phone.clone(), now, self.policy.payment_ttl);
+            if let Some(above) = refused {
+                // Never made now; but an order paid or started under an earlier policy keeps
+                // its payment, which a retry must find.
+                return match self.find_payment(id).await? {
+                    Some(found) if self.same_order(&found, &payment) => Ok(found),
+                    Some(_) => Err(Error::IdempotencyKeyReused),
+                    None => Err(above),
+                };
+            }
             self.retry(payment, |payment| Box::pin(self.store_once(payment, now)))
                 .await
         })
@@ -182,12 +197,35 @@ impl<St: Store, Sm: SmsGateway, Bk: Bank, C: Clock> Engine<St, Sm, Bk, C> {
             return Ok(Attempt::Done(payment.with_version(version).into_any()));
         }
         match self.find_payment(payment.id()).await? {
-            Some(found) if found.order() == payment.order() && found.phone() == payment.phone() => {
-                Ok(Attempt::Done(found))
-            }
+            Some(found) if self.same_order(&found, &payment) => Ok(Attempt::Done(found)),
             Some(_) => Err(Error::IdempotencyKeyReused),
             None => Ok(Attempt::Again(payment)),
         }
+    }
+
+    /// Whether the policy takes `order` at all: its currency, and its amount within the
+    /// per-payment limit, which is the same for every number and so tells nothing about the
+    /// buyer. Refused here, before anything is stored; the 24-hour and 30-day limits depend on
+    /// the number's history and are checked after the right PIN.
+    fn admissible(&self, order: &Order) -> Result<(), Error> {
+        let amount = order.amount();
+        let limits = self
+            .policy
+            .limits(amount.currency())
+            .ok_or(Error::CurrencyNotAccepted(amount.currency()))?;
+        if amount.minor_units() > limits.max_per_payment {
+            return Err(Error::LimitExceeded {
+                limit: SpendingLimit::PerPayment,
+                frees_at: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `found`, stored under an idempotency key, is the payment of the same order by
+    /// the same number as `payment`.
+    fn same_order(&self, found: &AnyPayment, payment: &Payment<Initiated>) -> bool {
+        found.order() == payment.order() && found.phone() == payment.phone()
     }
 
     /// The payment stored under `id`, in whatever state it is.

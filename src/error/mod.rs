@@ -129,6 +129,10 @@ pub enum Error {
     /// The payment would take the number over a spending limit of the policy: `limit` says
     /// which, and `frees_at` when enough of the number's earlier payments leave its window for
     /// this one to fit (`None` when it never will: the amount alone is above the limit).
+    ///
+    /// An amount above the per-payment limit is refused when the payment is started
+    /// (`initiate`, `initiate_once`), before anything is stored; the 24-hour and 30-day limits,
+    /// which depend on the number's history, after the right PIN.
     #[error("the {limit} spending limit would be exceeded; {}", FreesAt(*.frees_at))]
     LimitExceeded {
         /// The limit.

@@ -54,16 +54,92 @@ fn refusal(answer: Result<PinCheck, Error>) -> (SpendingLimit, Option<Timestamp>
     }
 }
 
+fn above_the_per_payment_limit(answer: Result<impl std::fmt::Debug, Error>) {
+    assert!(
+        matches!(
+            answer,
+            Err(Error::LimitExceeded {
+                limit: SpendingLimit::PerPayment,
+                frees_at: None
+            })
+        ),
+        "{answer:?}"
+    );
+}
+
 #[tokio::test]
-async fn a_payment_above_the_per_payment_limit_is_refused_before_any_sms() {
+async fn a_payment_above_the_per_payment_limit_is_refused_when_started() {
     let host = Host::new().await;
-    // A wrong PIN first: the limit says nothing to someone without the PIN.
-    let payment = host
+    let (keys, sms) = (host.store.keys().len(), host.sms.sent().len());
+    host.events.clear();
+    above_the_per_payment_limit(
+        host.engine
+            .initiate(priced(100_001, Currency::EUR), &host.phone)
+            .await,
+    );
+    let key: buyster::IdempotencyKey = "order-100001".parse().unwrap();
+    above_the_per_payment_limit(
+        host.engine
+            .initiate_once(priced(100_001, Currency::EUR), &host.phone, &key)
+            .await,
+    );
+    // The same for a number with no account: the limit is the policy's, not the buyer's.
+    let unknown: buyster::PhoneNumber = "+33 6 98 76 54 32".parse().unwrap();
+    above_the_per_payment_limit(
+        host.engine
+            .initiate(priced(100_001, Currency::EUR), &unknown)
+            .await,
+    );
+    assert_eq!(host.store.keys().len(), keys, "nothing stored");
+    assert_eq!(host.sms.sent().len(), sms, "no SMS");
+    assert!(host.events.kinds().is_empty(), "no event");
+    // Exactly the limit passes, and the key is still free for it.
+    assert!(matches!(
+        verify(&host, 100_000).await.0,
+        Ok(PinCheck::Verified(_))
+    ));
+    let paid = priced(100_000, Currency::EUR);
+    let started = host
         .engine
-        .initiate(order(100_001), &host.phone)
+        .initiate_once(paid, &host.phone, &key)
+        .await
+        .unwrap();
+    assert_eq!(started.kind(), StateKind::Initiated);
+}
+
+#[tokio::test]
+async fn a_payment_started_under_a_higher_limit_is_refused_at_its_right_pin() {
+    let host = Host::new().await;
+    let keys = || buyster::Keys::new(1, buyster::SecretKey::from_bytes(MASTER));
+    let before = host.restarted(
+        keys(),
+        Policy {
+            max_per_payment: 150_000,
+            ..Policy::default()
+        },
+    );
+    let key: buyster::IdempotencyKey = "order-100001".parse().unwrap();
+    let payment = before
+        .initiate_once(priced(100_001, Currency::EUR), &host.phone, &key)
         .await
         .unwrap();
     let id = payment.id();
+    // Asked again under today's policy, the order gets its payment back, not a refusal.
+    let again = host
+        .engine
+        .initiate_once(priced(100_001, Currency::EUR), &host.phone, &key)
+        .await
+        .unwrap();
+    assert_eq!((again.id(), again.kind()), (id, StateKind::Initiated));
+    // Another order under the key is still the key's misuse.
+    assert!(matches!(
+        host.engine
+            .initiate_once(priced(100_002, Currency::EUR), &host.phone, &key)
+            .await,
+        Err(Error::IdempotencyKeyReused)
+    ));
+    // A wrong PIN first: the limit says nothing to someone without the PIN.
+    let payment = host.engine.resume::<buyster::Initiated>(id).await.unwrap();
     let PinCheck::Rejected {
         payment,
         attempts_left: 2,
@@ -104,11 +180,6 @@ async fn a_payment_above_the_per_payment_limit_is_refused_before_any_sms() {
             frees_at: None
         }
     );
-    // Exactly the limit passes.
-    assert!(matches!(
-        verify(&host, 100_000).await.0,
-        Ok(PinCheck::Verified(_))
-    ));
 }
 
 #[tokio::test]
@@ -254,8 +325,11 @@ async fn each_currency_accepted_counts_apart_against_its_own_limits() {
     .await;
     pay(&host, 100_000).await;
     pay(&host, 50_000).await;
-    let (answer, _) = verify_order(&host, priced(80_001, Currency::GBP)).await;
-    assert_eq!(refusal(answer), (SpendingLimit::PerPayment, None));
+    above_the_per_payment_limit(
+        host.engine
+            .initiate(priced(80_001, Currency::GBP), &host.phone)
+            .await,
+    );
     let (answer, _) = verify_order(&host, priced(80_000, Currency::GBP)).await;
     assert!(matches!(answer, Ok(PinCheck::Verified(_))));
     let (answer, id) = verify_order(&host, priced(20_001, Currency::GBP)).await;
@@ -327,9 +401,10 @@ async fn the_policy_sets_the_figures() {
         ..Policy::default()
     })
     .await;
-    assert_eq!(
-        refusal(verify(&host, 5_001).await.0),
-        (SpendingLimit::PerPayment, None)
+    above_the_per_payment_limit(
+        host.engine
+            .initiate(priced(5_001, Currency::EUR), &host.phone)
+            .await,
     );
     pay(&host, 5_000).await;
     assert_eq!(

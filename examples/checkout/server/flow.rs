@@ -72,6 +72,16 @@ pub enum Problem {
     /// The database could not be reached, or its answer was lost: nothing is known to be
     /// lost, and the step may be tried again (the payment is read again first).
     StoreUnavailable,
+    /// A refusal the buyer's steps never meet (an account, enrollment or refund call): its
+    /// status and stable code, so that no engine error is ever a bare 500.
+    Refused {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The stable error code.
+        code: &'static str,
+        /// What it means, for people.
+        message: &'static str,
+    },
     /// The store failed or a record failed its integrity check: logged, never detailed.
     Internal,
     /// An abuse limit of the server refused the request before it reached the engine.
@@ -94,6 +104,7 @@ impl Problem {
             Self::RateLimited { .. } | Self::ResendTooSoon { .. } | Self::Limited(_) => {
                 StatusCode::TOO_MANY_REQUESTS
             }
+            Self::Refused { status, .. } => *status,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BankUnavailable | Self::SmsUnavailable | Self::StoreUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -102,11 +113,25 @@ impl Problem {
     }
 
     /// The problem an engine error is, logging the ones the buyer cannot act on.
-    fn from_engine(error: &Error, id: Option<PaymentId>) -> Self {
+    ///
+    /// Every variant buyster has today is named here, each with its own answer; only the
+    /// server's own faults (its store, a record failing its integrity check, its configuration)
+    /// are a 500. `api::reply::every_engine_error` walks them all.
+    pub(super) fn from_engine(error: &Error, id: Option<PaymentId>) -> Self {
+        let malformed = |field: Field| Self::Malformed {
+            field,
+            message: error.to_string(),
+        };
+        let refused =
+            |status: StatusCode, code: &'static str, message: &'static str| Self::Refused {
+                status,
+                code,
+                message,
+            };
         match error {
-            Error::NotFound => Self::UnknownPayment,
-            Error::WrongState { .. } => Self::WrongState,
-            Error::Conflict => Self::Conflict,
+            Error::NotFound | Error::InvalidPaymentId => Self::UnknownPayment,
+            Error::WrongState { .. } | Error::WrongEnrollmentState { .. } => Self::WrongState,
+            Error::Conflict | Error::Storage(buyster::StoreError::Conflict) => Self::Conflict,
             Error::IdempotencyKeyReused => Self::KeyReused,
             Error::Expired => Self::Expired,
             Error::TooManyAttempts => Self::TooManyAttempts,
@@ -136,10 +161,85 @@ impl Problem {
                 field: Field::Currency,
                 message: format!("payments in {currency} are not accepted"),
             },
-            // Storage, Tampered, and anything a later buyster adds: the operator's to see.
-            other => {
+            Error::InvalidAmount(_) => malformed(Field::Amount),
+            Error::InvalidChannel => malformed(Field::Channel),
+            Error::InvalidCode(_) => malformed(Field::Code),
+            Error::InvalidIdempotencyKey(_) => malformed(Field::IdempotencyKey),
+            Error::InvalidMerchant(_) => malformed(Field::Merchant),
+            Error::InvalidPhone(_) => malformed(Field::Phone),
+            Error::InvalidPin(_) | Error::WeakPin(_) => malformed(Field::Pin),
+            Error::InvalidReference(_) => malformed(Field::Reference),
+            Error::InvalidEnrollmentId => refused(
+                StatusCode::BAD_REQUEST,
+                "invalid_enrollment_id",
+                "the enrollment id is malformed",
+            ),
+            Error::InvalidFundingToken(_) => refused(
+                StatusCode::BAD_REQUEST,
+                "invalid_funding_token",
+                "the funding token is malformed",
+            ),
+            Error::InvalidIban(_) => refused(
+                StatusCode::BAD_REQUEST,
+                "invalid_iban",
+                "the IBAN is malformed or fails its check digits",
+            ),
+            Error::InvalidRefundKey(_) => refused(
+                StatusCode::BAD_REQUEST,
+                "invalid_refund_key",
+                "the refund key is malformed",
+            ),
+            Error::InvalidRegion => refused(
+                StatusCode::BAD_REQUEST,
+                "invalid_region",
+                "the region is not one of the numbering plan's",
+            ),
+            Error::AccountClosed => refused(
+                StatusCode::CONFLICT,
+                "account_closed",
+                "this account is closed",
+            ),
+            Error::AlreadyEnrolled => refused(
+                StatusCode::CONFLICT,
+                "already_enrolled",
+                "this number already has an account",
+            ),
+            Error::NotEnrolled => refused(
+                StatusCode::NOT_FOUND,
+                "not_enrolled",
+                "this number has no account",
+            ),
+            Error::ExemptionWithdrawn => refused(
+                StatusCode::CONFLICT,
+                "exemption_withdrawn",
+                "the payment needs its code after all: send it",
+            ),
+            Error::RefundKeyReused => refused(
+                StatusCode::CONFLICT,
+                "refund_key_reused",
+                "this refund key was used for another refund of the payment",
+            ),
+            Error::RefundTooLarge { .. } => refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "refund_too_large",
+                "the refund exceeds what is left to refund",
+            ),
+            Error::TooManyRefunds => refused(
+                StatusCode::CONFLICT,
+                "too_many_refunds",
+                "this payment has had all the refunds it may have",
+            ),
+            // The server's own faults: its store, a record that fails its integrity check, its
+            // configuration (caught at start), and anything a later buyster adds. The
+            // operator's to see; the client learns nothing of them.
+            Error::Storage(buyster::StoreError::Backend(_))
+            | Error::Tampered
+            | Error::InvalidPolicy(_)
+            | Error::InvalidKey
+            | Error::KeyIdInUse { .. }
+            | _ => {
                 let id = id.map_or_else(|| "-".to_owned(), |id| id.to_string());
-                eprintln!("error: payment {id}: {other}");
+                eprintln!("error: payment {id}: {error}");
                 Self::Internal
             }
         }

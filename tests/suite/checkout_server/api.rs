@@ -251,18 +251,59 @@ async fn unknown_ids_are_404() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_payment_over_a_spending_limit_is_402_at_the_right_pin() {
+async fn a_payment_above_the_per_payment_limit_is_402_at_creation() {
     let server = TestServer::start().await;
-    let id = server.create(100_001, PHONE).await;
+    let order = json!({
+        "merchant": seed::MERCHANT_ID,
+        "amount_minor": 100_001,
+        "currency": "EUR",
+        "reference": "CMD-LIMIT-1",
+        "phone": PHONE,
+    });
+    let refused = server.post("/api/payments", order.clone()).await;
+    refused.expect(402, Some("limit_exceeded"));
+    assert_eq!(refused.field("limit"), "per_payment");
+    assert!(refused.json["frees_at"].is_null(), "{}", refused.text);
+    assert!(
+        refused.json.get("id").is_none(),
+        "nothing made: {}",
+        refused.text
+    );
+    assert!(
+        !refused.headers.contains_key("retry-after"),
+        "it never fits"
+    );
+    // Nothing was stored under the order: the same reference within the limit makes its
+    // payment, and it goes through to its code.
+    let id = server.create_for(100_000, PHONE, "CMD-LIMIT-1").await;
+    server
+        .post(&pin(&id), json!({ "pin": PIN }))
+        .await
+        .expect(200, None)
+        .state("otp_sent");
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_over_the_24_hour_limit_is_402_at_the_right_pin() {
+    let server = TestServer::start().await;
+    let (id, code) = server.sent(100_000).await;
+    server
+        .post(&format!("/api/payments/{id}/code"), json!({ "code": code }))
+        .await
+        .expect(200, None)
+        .state("confirmed");
+    let id = server.create(50_001, PHONE).await;
     let refused = server.post(&pin(&id), json!({ "pin": PIN })).await;
     refused
         .expect(402, Some("limit_exceeded"))
         .state("initiated");
-    assert_eq!(refused.field("limit"), "per_payment");
-    assert!(refused.json["frees_at"].is_null(), "{}", refused.text);
-    assert_eq!(server.server.app().sms.messages().await.unwrap().len(), 0);
-    // Within the limit, the same number goes on: the refusal counted no wrong PIN.
-    server.sent(100_000).await;
+    assert_eq!(refused.field("limit"), "per_24_hours");
+    assert!(refused.json["frees_at"].is_string(), "{}", refused.text);
+    assert!(refused.headers.contains_key("retry-after"));
+    assert_eq!(server.server.app().sms.messages().await.unwrap().len(), 1);
+    // What is left of the limit goes on: the refusal counted no wrong PIN.
+    server.sent(50_000).await;
     server.finish().await;
 }
 

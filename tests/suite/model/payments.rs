@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
-use buyster::StateKind;
 use buyster::memory::BankFault;
+use buyster::{SpendingLimit, StateKind};
+
+use super::ledger::PER_PAYMENT;
 
 use super::reference::{
     CODE_ATTEMPTS, CODE_TTL, COOLDOWN, Expect, Model, PAYMENT_TTL, Payment, RESENDS, Reason,
@@ -44,6 +46,11 @@ impl Model {
     }
 
     pub fn initiate(&mut self, number: usize, amount: u64) -> Expect {
+        // The per-payment limit is the policy's, the same for every number: refused before
+        // anything is stored.
+        if amount > PER_PAYMENT {
+            return Expect::LimitExceeded(SpendingLimit::PerPayment, None);
+        }
         self.payments.push(Payment {
             number,
             amount,

@@ -178,12 +178,13 @@ impl System {
                 ),
                 |()| Expect::Ok,
             ),
-            Op::Initiate { number, amount } => {
-                let payment =
-                    block_on(self.engine.initiate(order(amount), &self.phones[number])).unwrap();
-                self.ids.push(payment.id());
-                Expect::Ok
-            }
+            Op::Initiate { number, amount } => observe(
+                block_on(self.engine.initiate(order(amount), &self.phones[number])),
+                |payment| {
+                    self.ids.push(payment.id());
+                    Expect::Ok
+                },
+            ),
             Op::VerifyPin { payment, right } => self.verify_pin(payment, right),
             Op::SendCode { payment } => observe(
                 block_on(async {

@@ -155,6 +155,7 @@ impl Reply {
                 "the payment store did not answer; read the payment and try again",
             )
             .retry_after(1),
+            Problem::Refused { code, message, .. } => reply(code, message),
             Problem::Internal => reply("internal", "internal error"),
             Problem::Limited(refused) => {
                 reply(refused.code(), refused.message()).retry_at(refused.retry_at(), now)
@@ -223,5 +224,325 @@ fn next_lock_view(next_lock: NextLock) -> Value {
     match next_lock {
         NextLock::Permanent => json!({ "permanent": true }),
         NextLock::Temporary(length) => json!({ "permanent": false, "seconds": length.as_secs() }),
+    }
+}
+
+/// Every engine error, walked: each has its status and stable code, and only the server's own
+/// faults are a 500.
+#[cfg(test)]
+mod every_engine_error {
+    use std::collections::BTreeSet;
+    use std::fmt::Debug;
+
+    use axum::http::StatusCode;
+    use buyster::{
+        Amount, BankError, Channel, Currency, DeclineReason, EnrollmentId, EnrollmentKind, Error,
+        FundingToken, Iban, IdempotencyKey, Merchant, Order, OtpCode, PaymentId, PhoneNumber, Pin,
+        Policy, Region, SecretKey, SmsError, SpendingLimit, StateKind, StoreError, Timestamp,
+        WeakPinRule,
+    };
+
+    use super::super::super::flow::Problem;
+    use super::Reply;
+
+    fn refused<T: Debug>(result: Result<T, Error>) -> Error {
+        match result {
+            Err(error) => error,
+            Ok(value) => panic!("accepted: {value:?}"),
+        }
+    }
+
+    fn merchant() -> Merchant {
+        Merchant::new("boutique-exemple", "Boutique Exemple").unwrap()
+    }
+
+    /// One value of every variant, with the status and the `error` code it must get.
+    fn cases() -> Vec<(Error, StatusCode, &'static str)> {
+        let at = Timestamp::from_unix_millis(1_800_000_000_000);
+        let cause = || -> Box<dyn std::error::Error + Send + Sync> { "connection reset".into() };
+        let amount = Amount::new(100, Currency::EUR).unwrap();
+        vec![
+            (Error::AccountClosed, StatusCode::CONFLICT, "account_closed"),
+            (
+                Error::AlreadyEnrolled,
+                StatusCode::CONFLICT,
+                "already_enrolled",
+            ),
+            (
+                Error::Bank(BankError::Unavailable),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "bank_unavailable",
+            ),
+            (Error::Conflict, StatusCode::CONFLICT, "conflict"),
+            (
+                Error::CurrencyNotAccepted(Currency::GBP),
+                StatusCode::BAD_REQUEST,
+                "invalid_currency",
+            ),
+            (
+                Error::Declined(DeclineReason::InsufficientFunds),
+                StatusCode::PAYMENT_REQUIRED,
+                "declined",
+            ),
+            (
+                Error::ExemptionWithdrawn,
+                StatusCode::CONFLICT,
+                "exemption_withdrawn",
+            ),
+            (Error::Expired, StatusCode::GONE, "expired"),
+            (
+                Error::IdempotencyKeyReused,
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+            ),
+            (
+                refused("12,345".parse::<Amount>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_amount",
+            ),
+            (
+                refused("fax".parse::<Channel>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_channel",
+            ),
+            (
+                refused("12".parse::<OtpCode>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_code",
+            ),
+            (
+                refused("x".parse::<EnrollmentId>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_enrollment_id",
+            ),
+            (
+                refused("".parse::<FundingToken>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_funding_token",
+            ),
+            (
+                refused("FR00 0000".parse::<Iban>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_iban",
+            ),
+            (
+                refused("".parse::<IdempotencyKey>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+            ),
+            (
+                refused("zz".parse::<SecretKey>()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
+            (
+                refused(Merchant::new("", "")),
+                StatusCode::BAD_REQUEST,
+                "invalid_merchant",
+            ),
+            (
+                refused("x".parse::<PaymentId>()),
+                StatusCode::NOT_FOUND,
+                "unknown_payment",
+            ),
+            (
+                refused("12".parse::<PhoneNumber>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_phone",
+            ),
+            (
+                refused("1".parse::<Pin>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_pin",
+            ),
+            (
+                refused(
+                    Policy {
+                        max_per_payment: 0,
+                        ..Policy::default()
+                    }
+                    .validate(),
+                ),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
+            (
+                refused(Order::new(merchant(), amount, "")),
+                StatusCode::BAD_REQUEST,
+                "invalid_reference",
+            ),
+            (
+                refused("".parse::<buyster::RefundKey>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_refund_key",
+            ),
+            (
+                refused("ZZ".parse::<Region>()),
+                StatusCode::BAD_REQUEST,
+                "invalid_region",
+            ),
+            (
+                Error::KeyIdInUse { key_id: 1 },
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
+            (
+                Error::LimitExceeded {
+                    limit: SpendingLimit::PerPayment,
+                    frees_at: None,
+                },
+                StatusCode::PAYMENT_REQUIRED,
+                "limit_exceeded",
+            ),
+            (
+                Error::Locked { until: Some(at) },
+                StatusCode::LOCKED,
+                "locked",
+            ),
+            (Error::NotEnrolled, StatusCode::NOT_FOUND, "not_enrolled"),
+            (Error::NotFound, StatusCode::NOT_FOUND, "unknown_payment"),
+            (
+                Error::RateLimited { retry_at: at },
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+            ),
+            (
+                Error::RefundKeyReused,
+                StatusCode::CONFLICT,
+                "refund_key_reused",
+            ),
+            (
+                Error::RefundTooLarge {
+                    refundable: Some(amount),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "refund_too_large",
+            ),
+            (Error::ResendLimit, StatusCode::CONFLICT, "resend_limit"),
+            (
+                Error::ResendTooSoon { retry_at: at },
+                StatusCode::TOO_MANY_REQUESTS,
+                "resend_too_soon",
+            ),
+            (
+                Error::Sms(SmsError::Unavailable),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "sms_unavailable",
+            ),
+            (
+                Error::Storage(StoreError::Unavailable(cause())),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+            ),
+            (
+                Error::Storage(StoreError::OutcomeUnknown(cause())),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+            ),
+            (
+                Error::Storage(StoreError::Conflict),
+                StatusCode::CONFLICT,
+                "conflict",
+            ),
+            (
+                Error::Storage(StoreError::backend(cause())),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
+            (
+                Error::Tampered,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
+            (
+                Error::TooManyAttempts,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_attempts",
+            ),
+            (
+                Error::TooManyRefunds,
+                StatusCode::CONFLICT,
+                "too_many_refunds",
+            ),
+            (
+                Error::WeakPin(WeakPinRule::Sequence),
+                StatusCode::BAD_REQUEST,
+                "invalid_pin",
+            ),
+            (
+                Error::WrongEnrollmentState {
+                    expected: EnrollmentKind::CodeSent,
+                    found: EnrollmentKind::Failed,
+                },
+                StatusCode::CONFLICT,
+                "wrong_state",
+            ),
+            (
+                Error::WrongState {
+                    expected: StateKind::Initiated,
+                    found: StateKind::Confirmed,
+                },
+                StatusCode::CONFLICT,
+                "wrong_state",
+            ),
+        ]
+    }
+
+    /// The name of each variant of `Error`, read from its source.
+    fn variants_in_source() -> BTreeSet<String> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/error/mod.rs");
+        let source = std::fs::read_to_string(path).unwrap();
+        let body = source.split("pub enum Error {").nth(1).unwrap();
+        let body = body.split("\n}\n").next().unwrap();
+        body.lines()
+            .filter_map(|line| line.strip_prefix("    "))
+            .filter(|line| line.starts_with(|c: char| c.is_ascii_uppercase()))
+            .map(|line| {
+                line.split(|c: char| !c.is_ascii_alphanumeric())
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    fn variant_name(error: &Error) -> String {
+        let debug = format!("{error:?}");
+        debug
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn every_variant_has_its_status_and_code() {
+        let now = Timestamp::from_unix_millis(1_700_000_000_000);
+        for (error, status, code) in cases() {
+            let problem = Problem::from_engine(&error, None);
+            let reply = Reply::of_problem(&problem, now);
+            assert_eq!(reply.status, status, "{error:?}");
+            assert_eq!(reply.body["error"], code, "{error:?}");
+            let message = reply.body["message"].as_str().unwrap();
+            assert!(!message.is_empty(), "{error:?}");
+            // A refusal the client can act on is never dressed as the server's fault.
+            let servers_fault = matches!(
+                error,
+                Error::Tampered
+                    | Error::InvalidKey
+                    | Error::InvalidPolicy(_)
+                    | Error::KeyIdInUse { .. }
+                    | Error::Storage(StoreError::Backend(_))
+            );
+            assert_eq!(status == StatusCode::INTERNAL_SERVER_ERROR, servers_fault);
+        }
+    }
+
+    #[test]
+    fn the_walk_names_every_variant_of_the_error() {
+        let walked: BTreeSet<String> = cases().iter().map(|(e, ..)| variant_name(e)).collect();
+        let declared = variants_in_source();
+        assert!(declared.len() > 40, "{declared:?}");
+        assert_eq!(walked, declared);
     }
 }

@@ -108,6 +108,7 @@ pub fn problem(problem: &Problem, now: Timestamp, policy: &Policy) -> String {
         Problem::StoreUnavailable => {
             "Le service ne répond pas pour l'instant : réessayez dans un instant.".to_owned()
         }
+        Problem::Refused { .. } => "Cette demande n'est pas possible ici.".to_owned(),
         Problem::Internal => "Une erreur est survenue : réessayez dans un instant.".to_owned(),
         Problem::Limited(refused) => limited(*refused, now),
     }
