@@ -16,7 +16,9 @@
 //! # What is left
 //!
 //! A client with many addresses (a botnet; an IPv6 block larger than a /64) has a budget for
-//! each, and can lock out that many more numbers. What undoes a lock is the host's: an unlock
+//! each, and can lock out that many more numbers. And the engine's locks escalate to a
+//! permanent one (`max_pin_locks`): one address that keeps at one number gets there, 15 wrong
+//! PINs with the defaults, in about four hours. What undoes a lock is the host's: an unlock
 //! by the back office (`engine.back_office().unlock(&phone)`) once the owner has been
 //! identified by the host's own means, or a self-service unlock through a code sent by SMS to
 //! the number, which proves possession of the phone (and only that: it must not reset a PIN).
