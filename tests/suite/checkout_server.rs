@@ -6,6 +6,7 @@
 #[path = "../../examples/checkout/server/mod.rs"]
 mod server;
 
+mod abuse;
 mod api;
 mod bank;
 mod battery;

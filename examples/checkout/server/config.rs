@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use buyster::{Policy, SecretKey};
 
-use super::http::{self, Limits};
+use super::http;
+use super::limits::Limits;
 use super::webhook::{Schedule, WebhookSecret};
 
 /// What `--help` prints.
@@ -60,6 +61,34 @@ Options:
                      named with .key-OLD_KEY_ID (nothing is deleted);
                      on PostgreSQL the server refuses and says what to do by hand; remove the
                      flag after that start [env CHECKOUT_REINITIALISE=1]
+
+Abuse limits (per server process, in memory; a retried request counts once):
+  --payments-per-client N     payments one client (IP address; IPv6 by /64) may start per
+                              payment window [env CHECKOUT_PAYMENTS_PER_CLIENT] [default: 20]
+  --payments-per-number N     payments started for one number per payment window, all
+                              clients together [env CHECKOUT_PAYMENTS_PER_NUMBER] [default: 10]
+  --payment-window SECS       [env CHECKOUT_PAYMENT_WINDOW] [default: 600]
+  --open-payments-per-client N
+                              unfinished, unexpired payments one client may hold
+                              [env CHECKOUT_OPEN_PAYMENTS_PER_CLIENT] [default: 10]
+  --wrong-pins-per-client N   wrong PINs one client may send per PIN window, refused before
+                              they reach the number's lock [env CHECKOUT_WRONG_PINS_PER_CLIENT]
+                              [default: 10]
+  --wrong-pin-numbers-per-client N
+                              numbers one client may get PINs wrong for per PIN window
+                              [env CHECKOUT_WRONG_PIN_NUMBERS_PER_CLIENT] [default: 3]
+  --wrong-pins-per-session N  the same per browser session of the pages
+                              [env CHECKOUT_WRONG_PINS_PER_SESSION] [default: 5]
+  --wrong-pin-numbers-per-session N
+                              [env CHECKOUT_WRONG_PIN_NUMBERS_PER_SESSION] [default: 2]
+  --pin-window SECS           [env CHECKOUT_PIN_WINDOW] [default: 3600]
+  --limiter-records N         clients, sessions and numbers remembered at most; when full the
+                              idle, then the least recently seen, are forgotten
+                              [env CHECKOUT_LIMITER_RECORDS] [default: 100000]
+  --trusted-proxies ADDR[/BITS],...
+                              reverse proxies whose X-Forwarded-For names the client; only
+                              behind such a proxy [env CHECKOUT_TRUSTED_PROXIES] [default: none]
+
   -h, --help         print this help
 
 The master key: 64 hexadecimal digits in BUYSTER_MASTER_KEY; without it, a key is generated
@@ -120,13 +149,15 @@ pub struct Config {
     /// How long a webhook request may take before it counts as failed.
     pub webhook_timeout: Duration,
     /// What a client's connection may hold, and for how long.
-    pub http: Limits,
+    pub http: http::Limits,
     /// Start over with the key given where the database expects another (`--reinitialise`):
     /// see [`super::keyid`].
     pub reinitialise: bool,
     /// How often the SQLite files are looked at while serving: one removed or replaced stops
     /// the server. [`WATCH_EVERY`] by default.
     pub watch_every: Duration,
+    /// The abuse limits: payments and wrong PINs per client.
+    pub limits: Limits,
 }
 
 /// How often the SQLite files are looked at while serving, by default: a file removed under
@@ -156,9 +187,10 @@ impl Config {
                 max_backoff: Duration::from_secs(5 * 60),
             },
             webhook_timeout: Duration::from_secs(10),
-            http: Limits::default(),
+            http: http::Limits::default(),
             reinitialise: false,
             watch_every: WATCH_EVERY,
+            limits: Limits::default(),
         }
     }
 
@@ -248,6 +280,7 @@ impl Config {
                 config.http = set_limit(config.http, flag, &value)?;
             }
         }
+        config.limits.read_env(&env)?;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -269,7 +302,11 @@ impl Config {
                 | "--handler-timeout" => {
                     config.http = set_limit(config.http, &arg, &value_of(&arg, args.next())?)?;
                 }
-                other => return Err(format!("unknown argument {other:?}; see --help")),
+                other => {
+                    if !config.limits.take_flag(other, args.next())? {
+                        return Err(format!("unknown argument {other:?}; see --help"));
+                    }
+                }
             }
         }
         config.check()?;
@@ -289,7 +326,7 @@ const LIMIT_VARIABLES: [(&str, &str); 4] = [
 const MAX_TIMEOUT_SECS: u64 = 3600;
 
 /// `limits` with the bound of `flag` set to `value`.
-fn set_limit(mut limits: Limits, flag: &str, value: &str) -> Result<Limits, String> {
+fn set_limit(mut limits: http::Limits, flag: &str, value: &str) -> Result<http::Limits, String> {
     if flag == "--max-connections" {
         limits.max_connections = value
             .parse()

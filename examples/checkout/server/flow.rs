@@ -4,13 +4,14 @@
 
 use axum::http::StatusCode;
 use buyster::{
-    AnyPayment, CancelReason, CodeCheck, DeclineReason, Error, IdempotencyKey, Initiated,
+    AnyPayment, CancelReason, Clock, CodeCheck, DeclineReason, Error, IdempotencyKey, Initiated,
     MerchantId, NextLock, Order, OtpCode, OtpSent, PaymentId, PhoneNumber, Pin, PinCheck,
     PinVerified, SpendingLimit, Timestamp,
 };
 
 use super::App;
 use super::input::Field;
+use super::limits::{ClientAddress, PinSender, TooMany};
 
 /// Why a step was refused, sorted for the answer to give (HTTP status, page text).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,8 @@ pub enum Problem {
     },
     /// The store failed or a record failed its integrity check: logged, never detailed.
     Internal,
+    /// An abuse limit of the server refused the request before it reached the engine.
+    Limited(TooMany),
 }
 
 impl Problem {
@@ -102,7 +105,9 @@ impl Problem {
             Self::Expired => StatusCode::GONE,
             Self::TooManyAttempts => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Locked { .. } => StatusCode::LOCKED,
-            Self::RateLimited { .. } | Self::ResendTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::ResendTooSoon { .. } | Self::Limited(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Refused { status, .. } => *status,
             Self::Internal | Self::StorageFailed => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BankUnavailable | Self::SmsUnavailable | Self::StoreUnavailable => {
@@ -310,18 +315,39 @@ impl App {
     }
 
     /// Starts the one payment of `order` by the holder of `phone` under the merchant's `key`,
-    /// or gives back the payment an earlier request made for it, as it now stands: a retried
-    /// request, a double click or a second tab pays once.
+    /// for `client`, or gives back the payment an earlier request made for it, as it now
+    /// stands: a retried request, a double click or a second tab pays once, and counts once
+    /// against the client's limits.
     pub async fn start(
         &self,
+        client: ClientAddress,
         order: Order,
         phone: &PhoneNumber,
         key: &IdempotencyKey,
     ) -> Result<AnyPayment, Refusal> {
-        self.engine
-            .initiate_once(order, phone, key)
-            .await
-            .map_err(|error| Refusal::from(Problem::from_engine(&error, None)))
+        let creation = self
+            .limiter
+            .creation(client, order.merchant().id(), key, phone);
+        let asked_at = self.clock.now();
+        let admission = self
+            .limiter
+            .admit_creation(&creation, asked_at)
+            .map_err(|refused| Refusal::from(Problem::Limited(refused)))?;
+        match self.engine.initiate_once(order, phone, key).await {
+            Ok(payment) => {
+                self.limiter
+                    .created(&creation, admission, &payment, asked_at);
+                Ok(payment)
+            }
+            Err(error) => {
+                let problem = Problem::from_engine(&error, None);
+                // A lost answer may hide a payment made: it stays counted.
+                if !matches!(problem, Problem::StoreUnavailable | Problem::Internal) {
+                    self.limiter.not_created(&creation, admission);
+                }
+                Err(problem.into())
+            }
+        }
     }
 
     /// The payment `id` as it stands.
@@ -332,9 +358,44 @@ impl App {
             .map_err(|error| Problem::from_engine(&error, Some(id)).into())
     }
 
-    /// Checks the buyer's PIN and, when it is right, sends the code.
-    pub async fn submit_pin(&self, id: PaymentId, pin: &Pin) -> Answer {
+    /// Checks the PIN that `sender` typed and, when it is right, sends the code. The server's
+    /// PIN limits come first: a PIN they refuse never reaches the number's guard.
+    pub async fn submit_pin(&self, sender: PinSender, id: PaymentId, pin: &Pin) -> Answer {
         let payment = self.resume::<Initiated>(id).await?;
+        let now = self.clock.now();
+        let ticket = match self.limiter.admit_pin(sender, payment.phone(), now) {
+            Ok(ticket) => ticket,
+            Err(refused) => {
+                return Err(Refusal {
+                    problem: Problem::Limited(refused),
+                    payment: Some(payment.into_any()),
+                });
+            }
+        };
+        let answer = self.check_pin(id, payment, pin).await;
+        // What the guard may have counted stays counted: a wrong PIN, a lock, a lost answer.
+        let maybe_wrong = match &answer {
+            Ok(step) => matches!(step, Step::WrongPin { .. }),
+            Err(refusal) => matches!(
+                refusal.problem,
+                Problem::Locked { .. }
+                    | Problem::Conflict
+                    | Problem::StoreUnavailable
+                    | Problem::Internal
+            ),
+        };
+        if !maybe_wrong {
+            self.limiter.pin_not_wrong(sender, ticket);
+        }
+        answer
+    }
+
+    async fn check_pin(
+        &self,
+        id: PaymentId,
+        payment: buyster::Payment<Initiated>,
+        pin: &Pin,
+    ) -> Answer {
         match self.engine.verify_pin(payment, pin).await {
             Ok(PinCheck::Verified(verified)) => self.send_code(verified).await,
             Ok(PinCheck::Rejected {
@@ -347,6 +408,30 @@ impl App {
                 next_lock,
             }),
             Err(error) => Err(self.refusal(id, &error).await),
+        }
+    }
+
+    /// Notes a payment that `answer` shows finished: see [`App::observe_payment`].
+    pub fn observe(&self, answer: &Answer) {
+        match answer {
+            Ok(Step::Moved(payment))
+            | Err(Refusal {
+                payment: Some(payment),
+                ..
+            }) => self.observe_payment(payment),
+            Ok(_) | Err(_) => {}
+        }
+    }
+
+    /// Notes `payment` if it is finished (authorized, confirmed, failed): it no longer counts
+    /// among its client's open payments.
+    pub fn observe_payment(&self, payment: &AnyPayment) {
+        let finished = matches!(
+            payment,
+            AnyPayment::Authorized(_) | AnyPayment::Confirmed(_) | AnyPayment::Failed(_)
+        );
+        if finished {
+            self.limiter.ended(payment.id());
         }
     }
 

@@ -31,6 +31,10 @@
 //!   flow.rs      the buyer's steps, shared by the API and the pages
 //!   origin.rs    the layer refusing state-changing requests that another site's page sent
 //!                (Origin, Sec-Fetch-Site), on the API and the pages
+//!   limits/      the abuse limits, in memory: payments per client and per number, open
+//!                payments per client, wrong PINs per client and per session and their
+//!                numbers (client.rs: who the client is, trusted proxies; table.rs: the
+//!                bounded table of sliding windows; settings.rs: their flags)
 //!   webhook/     the engine's durable events POSTed to the merchant's URL, signed
 //!                (signature.rs: signing; verify.rs: verify_webhook, for receivers;
 //!                delivery.rs: the task, with backoff; secret.rs: the secret's file)
@@ -39,6 +43,14 @@
 //!   api/         the JSON API
 //!   pages/       the HTML pages (checkout, and the development pages)
 //! ```
+//!
+//! Abuse limits (`limits/`) stand before the engine: payments per client (its IP address, an
+//! IPv6 one by its /64) and per number, unfinished payments per client, and wrong PINs per
+//! client and per browser session, and the numbers they were for, so that one client can
+//! lock out only a few buyers an hour (`max_pin_failures` wrong PINs lock a number, whoever
+//! sends them). What is left (many addresses lock out many more) is the host's to undo: an
+//! unlock through a code sent by SMS to the number, or `engine.back_office().unlock`. The
+//! counts are in memory, per process; see DEPLOYMENT.md.
 //!
 //! On SQLite, three files, each with one writer: the engine's store (`checkout.db`), whose
 //! writes all go through the store's writer thread, the bank's ledger (`checkout.bank.db`) and
@@ -70,6 +82,7 @@ mod input;
 pub mod keyfile;
 mod origin;
 pub mod keyid;
+pub mod limits;
 mod pages;
 mod recovery;
 pub mod seed;
@@ -117,6 +130,8 @@ pub struct App {
     pub sms: ConsoleSms,
     /// The server's clock.
     pub clock: ServerClock,
+    /// The abuse limits, and what they remember.
+    pub limiter: limits::Limiter,
     /// Signs the pages' anti-forgery tokens.
     csrf: pages::CsrfKey,
     /// Whether the development pages are served.
@@ -170,6 +185,7 @@ impl Server {
             keyfile::write_new(path, &master)?;
         }
         let clock = ServerClock::default();
+        let limiter = limits::Limiter::new(config.limits.clone(), config.policy.payment_ttl);
         let databases = databases::Databases::open(&config, &clock).await?;
         let watch = match config.postgres {
             Some(_) => watch::Watch::none(),
@@ -210,6 +226,7 @@ impl Server {
             bank: databases.bank,
             sms: databases.sms,
             clock,
+            limiter,
             csrf,
             dev_pages: config.dev_pages,
             https,

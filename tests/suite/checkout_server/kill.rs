@@ -120,6 +120,12 @@ impl Process {
             .args(["--demo-buyers", &(CLIENTS * BUYERS_PER_CLIENT).to_string()])
             .args(backend.flags())
             .arg("--dev-pages")
+            // The whole load comes from one address, the test's: limits that fit it.
+            .args(["--payments-per-client", "1000000"])
+            .args(["--payments-per-number", "1000000"])
+            .args(["--open-payments-per-client", "1000000"])
+            .args(["--wrong-pins-per-client", "1000000"])
+            .args(["--wrong-pin-numbers-per-client", "1000000"])
             .env("CHECKOUT_WEBHOOK_SECRET", SECRET)
             .env("BUYSTER_MASTER_KEY", MASTER_KEY)
             .env_remove("CHECKOUT_DEV_PAGES")

@@ -15,6 +15,10 @@ async fn an_authorized_payment_is_settled_in_the_first_round_despite_150_abandon
     // The timer runs once at start, on an empty store; the test drives the rounds itself.
     let server = TestServer::start_with(|config| {
         config.recovery_every = Duration::from_secs(3600);
+        // 151 payments for one number from one client, all left open: limits that fit.
+        config.limits.payments_per_client = 151;
+        config.limits.payments_per_number = 151;
+        config.limits.open_payments_per_client = 151;
     })
     .await;
     let app = server.server.app();

@@ -65,7 +65,13 @@ async fn the_store_the_ledger_and_the_index_each_have_a_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checkouts_go_through_the_store_s_one_writer() {
-    let server = Arc::new(TestServer::start().await);
+    // 24 payments for one number from one client, all left open: limits that fit.
+    let server = TestServer::start_with(|config| {
+        config.limits.payments_per_client = 24;
+        config.limits.payments_per_number = 24;
+        config.limits.open_payments_per_client = 24;
+    });
+    let server = Arc::new(server.await);
     let tasks: Vec<_> = (0..24)
         .map(|_| {
             let server = Arc::clone(&server);

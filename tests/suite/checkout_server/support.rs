@@ -197,7 +197,41 @@ impl TestServer {
         let request = request
             .body(Full::new(Bytes::from(body.to_owned())))
             .unwrap();
-        let response = self.client.request(request).await.unwrap();
+        self.exchange(&self.client, request).await
+    }
+
+    /// A JSON POST sent from the local address `from`, another client (Linux routes all of
+    /// 127.0.0.0/8 to the loopback), with `headers` besides.
+    pub async fn post_from(
+        &self,
+        from: std::net::IpAddr,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut connector = HttpConnector::new();
+        connector.set_local_address(Some(from));
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}{path}", self.url))
+            .header(CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        self.exchange(&client, request).await
+    }
+
+    /// Sends `request` through `client`; the answer, recorded.
+    async fn exchange(
+        &self,
+        client: &Client<HttpConnector, Full<Bytes>>,
+        request: Request<Full<Bytes>>,
+    ) -> Answer {
+        let response = client.request(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
         let text = String::from_utf8(bytes.to_vec()).unwrap();

@@ -21,6 +21,11 @@
 //! arrive in time (408 `request_timeout`) or a handler past its bound (503 `timeout`) is
 //! answered before or around the handler, see `http/request.rs`.
 //!
+//! Abuse limits (see `limits`) answer 429 with `retry_at` and `Retry-After`, before the
+//! engine is asked: `too_many_payments`, `too_many_payments_for_number`,
+//! `too_many_open_payments` on `POST /api/payments` (a retried request counts nothing), and
+//! `too_many_pin_attempts`, `too_many_pin_numbers` on the PIN, the payment unchanged.
+//!
 //! The API sets and reads no cookie: the payment id in the URL is the only handle. Bodies must
 //! be `application/json` and name each key once (see `body.rs`), and a `POST` that another
 //! site's page made a browser send is 403 `cross_site_request` (see `origin.rs`): `resend` and
@@ -41,6 +46,7 @@ use buyster::{Amount, Channel, Clock, Currency};
 use super::App;
 use super::flow::Answer;
 use super::input::{self, Field, malformed};
+use super::limits::{ClientAddress, PinSender};
 use body::JsonObject;
 use reply::Reply;
 
@@ -65,7 +71,12 @@ pub fn router() -> Router<Arc<App>> {
 
 /// `POST /api/payments`: starts the order's payment (or gives back the one an earlier request
 /// made for it, under its `Idempotency-Key` or else its reference); the PIN comes next.
-async fn create(State(app): Shared, headers: HeaderMap, body: JsonObject) -> Reply {
+async fn create(
+    State(app): Shared,
+    client: ClientAddress,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Reply {
     let now = app.clock.now();
     let started = async {
         let merchant = body.text("merchant", Field::Merchant)?;
@@ -89,7 +100,8 @@ async fn create(State(app): Shared, headers: HeaderMap, body: JsonObject) -> Rep
             headers.get(IDEMPOTENCY_KEY).map(HeaderValue::as_bytes),
             &order,
         )?;
-        app.start(order.with_channel(channel), &phone, &key).await
+        app.start(client, order.with_channel(channel), &phone, &key)
+            .await
     };
     match started.await {
         Ok(payment) => Reply::payment(StatusCode::CREATED, &payment)
@@ -103,17 +115,29 @@ async fn show(State(app): Shared, Path(id): Path<String>) -> Reply {
     let now = app.clock.now();
     let found = async { app.payment(input::payment_id(&id)?).await };
     match found.await {
-        Ok(payment) => Reply::payment(StatusCode::OK, &payment),
+        Ok(payment) => {
+            app.observe_payment(&payment);
+            Reply::payment(StatusCode::OK, &payment)
+        }
         Err(refusal) => Reply::of_refusal(&refusal, now),
     }
 }
 
 /// `POST /api/payments/{id}/pin`: checks the PIN, then sends the code.
-async fn pin(State(app): Shared, Path(id): Path<String>, body: JsonObject) -> Reply {
+async fn pin(
+    State(app): Shared,
+    address: ClientAddress,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> Reply {
+    let sender = PinSender {
+        address,
+        session: None,
+    };
     let answer = async {
         let id = input::payment_id(&id)?;
         let pin = input::pin(body.text("pin", Field::Pin)?, app.policy())?;
-        app.submit_pin(id, &pin).await
+        app.submit_pin(sender, id, &pin).await
     };
     step(&app, answer.await)
 }
@@ -141,6 +165,7 @@ async fn cancel(State(app): Shared, Path(id): Path<String>) -> Reply {
 }
 
 fn step(app: &App, answer: Answer) -> Reply {
+    app.observe(&answer);
     Reply::of_answer(answer, StatusCode::OK, app.clock.now())
 }
 

@@ -162,6 +162,9 @@ impl Reply {
             .retry_after(1),
             Problem::Refused { code, message, .. } => reply(code, message),
             Problem::Internal => reply("internal", "internal error"),
+            Problem::Limited(refused) => {
+                reply(refused.code(), refused.message()).retry_at(refused.retry_at(), now)
+            }
         }
     }
 

@@ -10,7 +10,10 @@
 //! A step that moves the payment on answers `303 See Other` to the payment's page; a refused
 //! one shows the page again with a notice and the status of the refusal. Every form carries
 //! an anti-forgery token (see [`csrf`]); before it, a form another site's page posted is
-//! refused by its `Origin` or `Sec-Fetch-Site` (see `origin.rs`).
+//! refused by its `Origin` or `Sec-Fetch-Site` (see `origin.rs`). A request refused
+//! by an abuse limit (see `limits`: payments per client and per number, open payments, wrong
+//! PINs per address and per browser session) is 429 with `Retry-After`, the page again with a
+//! notice saying when to retry; a PIN refused so was not checked.
 
 mod csrf;
 mod dev;
@@ -22,7 +25,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use buyster::{AnyPayment, Clock, PaymentId};
@@ -31,6 +34,7 @@ use serde::Deserialize;
 use super::App;
 use super::flow::{self, Answer, Problem, Refusal, Step};
 use super::input;
+use super::limits::{ClientAddress, PinSender};
 use super::seed;
 pub use csrf::CsrfKey;
 use csrf::Session;
@@ -98,7 +102,12 @@ async fn checkout(State(app): Shared, session: Session) -> Response {
 
 /// `POST /checkout`: the payment of the form's order (made once, whatever the number of
 /// posts), the PIN check and the code.
-async fn start(State(app): Shared, session: Session, Form(fields): Form<Fields>) -> Response {
+async fn start(
+    State(app): Shared,
+    address: ClientAddress,
+    session: Session,
+    Form(fields): Form<Fields>,
+) -> Response {
     let reference = match session.open_order(&fields.order) {
         Some(reference) if session.accepts(&fields.csrf) => reference,
         _ => return screens::forbidden(&session, "/checkout").into_response(),
@@ -118,20 +127,23 @@ async fn start(State(app): Shared, session: Session, Form(fields): Form<Fields>)
         let amount = seed::basket_total().map_err(|e| flow::internal("the basket", &e))?;
         let order = app.order(seed::MERCHANT_ID, amount, reference).await?;
         let key = input::order_key(None, &order)?;
-        app.start(order, &phone, &key).await
+        app.start(address, order, &phone, &key).await
     };
     match started.await {
         Ok(AnyPayment::Initiated(payment)) => {
             let id = payment.id();
-            respond(&app, &session, id, app.submit_pin(id, &pin).await).await
+            let sender = pin_sender(&app, address, &session);
+            respond(&app, &session, id, app.submit_pin(sender, id, &pin).await).await
         }
         // The form posted again: the order's payment is further along already.
         Ok(payment) => see_payment(payment.id()),
-        Err(refusal) if refusal.problem == Problem::KeyReused => {
-            let text = words::problem(&refusal.problem, app.clock.now(), app.policy());
-            screens::checkout(&session, &fields.order, Some(&text))
+        Err(refusal) if matches!(refusal.problem, Problem::KeyReused | Problem::Limited(_)) => {
+            let now = app.clock.now();
+            let text = words::problem(&refusal.problem, now, app.policy());
+            let page = screens::checkout(&session, &fields.order, Some(&text))
                 .status(refusal.problem.status())
-                .into_response()
+                .into_response();
+            with_retry_after(page, &refusal.problem, now)
         }
         Err(refusal) => refused_without_payment(&app, &session, &refusal),
     }
@@ -142,14 +154,18 @@ async fn show(State(app): Shared, session: Session, Path(id): Path<String>) -> R
         return not_found().await;
     };
     match app.payment(id).await {
-        Ok(payment) => screens::payment(&session, &payment, None, app.clock.now(), app.policy())
-            .into_response(),
+        Ok(payment) => {
+            app.observe_payment(&payment);
+            screens::payment(&session, &payment, None, app.clock.now(), app.policy())
+                .into_response()
+        }
         Err(refusal) => refused_without_payment(&app, &session, &refusal),
     }
 }
 
 async fn pin(
     State(app): Shared,
+    address: ClientAddress,
     session: Session,
     Path(id): Path<String>,
     Form(fields): Form<Fields>,
@@ -159,7 +175,10 @@ async fn pin(
         Err(untaken) => return untaken.into_response(&session),
     };
     let answer = match input::pin(&fields.pin, app.policy()) {
-        Ok(pin) => app.submit_pin(id, &pin).await,
+        Ok(pin) => {
+            let sender = pin_sender(&app, address, &session);
+            app.submit_pin(sender, id, &pin).await
+        }
         Err(problem) => Err(problem.into()),
     };
     respond(&app, &session, id, answer).await
@@ -236,6 +255,8 @@ fn checked(session: &Session, id: &str, token: &str) -> Result<PaymentId, Untake
 /// The answer to a step: to the payment's page when it moved on (or ended), the page again
 /// with a notice when the step was refused.
 async fn respond(app: &App, session: &Session, id: PaymentId, answer: Answer) -> Response {
+    app.observe(&answer);
+    let mut limited = None;
     let (payment, notice, status) = match answer {
         Ok(Step::Moved(_)) => return see_payment(id),
         Ok(Step::WrongPin {
@@ -276,22 +297,43 @@ async fn respond(app: &App, session: &Session, id: PaymentId, answer: Answer) ->
                 return see_payment(id);
             }
             let now = app.clock.now();
-            (
+            let shown = (
                 payment,
                 words::problem(&problem, now, app.policy()),
                 problem.status(),
-            )
+            );
+            limited = Some(problem);
+            shown
         }
     };
-    screens::payment(
-        session,
-        &payment,
-        Some(&notice),
-        app.clock.now(),
-        app.policy(),
-    )
-    .status(status)
-    .into_response()
+    let now = app.clock.now();
+    let page = screens::payment(session, &payment, Some(&notice), now, app.policy())
+        .status(status)
+        .into_response();
+    match limited {
+        Some(problem) => with_retry_after(page, &problem, now),
+        None => page,
+    }
+}
+
+/// Who sends a PIN from the pages: the client's address, and the browser's session.
+fn pin_sender(app: &App, address: ClientAddress, session: &Session) -> PinSender {
+    PinSender {
+        address,
+        session: Some(app.limiter.session(session.token())),
+    }
+}
+
+/// Adds `Retry-After` to a page refused by an abuse limit, as the API does.
+fn with_retry_after(mut page: Response, problem: &Problem, now: buyster::Timestamp) -> Response {
+    if let Problem::Limited(refused) = problem {
+        let wait = refused.retry_at().saturating_duration_since(now);
+        // Whole seconds, rounded up, at least one.
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    page
 }
 
 /// Whether the payment's own screen tells the outcome (in progress, paid, failed).

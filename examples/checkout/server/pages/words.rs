@@ -6,6 +6,7 @@ use buyster::{DeclineReason, FailureReason, NextLock, Policy, Timestamp};
 
 use super::super::flow::Problem;
 use super::super::input::Field;
+use super::super::limits::TooMany;
 
 /// `n` and the noun, singular or plural: `1 essai`, `2 essais`.
 pub fn count(n: u8, singular: &str, plural: &str) -> String {
@@ -112,6 +113,25 @@ pub fn problem(problem: &Problem, now: Timestamp, policy: &Policy) -> String {
         }
         Problem::Refused { .. } => "Cette demande n'est pas possible ici.".to_owned(),
         Problem::Internal => "Une erreur est survenue : réessayez dans un instant.".to_owned(),
+        Problem::Limited(refused) => limited(*refused, now),
+    }
+}
+
+/// The notice for a request refused by an abuse limit.
+fn limited(refused: TooMany, now: Timestamp) -> String {
+    let wait = time_left(now, refused.retry_at());
+    match refused {
+        TooMany::Payments { .. } | TooMany::PaymentsForNumber { .. } => {
+            format!("Trop de paiements commencés récemment. Réessayez dans {wait}.")
+        }
+        TooMany::OpenPayments { .. } => format!(
+            "Trop de paiements en cours depuis votre connexion : terminez-en ou annulez-en un, \
+             ou réessayez dans {wait}."
+        ),
+        TooMany::PinAttempts { .. } | TooMany::PinNumbers { .. } => format!(
+            "Trop de codes confidentiels incorrects depuis votre connexion : ce code n'a pas \
+             été vérifié. Réessayez dans {wait}."
+        ),
     }
 }
 
