@@ -7,6 +7,8 @@ use hyper::{Method, Request};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use super::server::seed;
 use super::support::{PHONE, TestServer};
@@ -246,6 +248,78 @@ async fn no_malformed_request_is_a_server_error() {
         payment.text
     );
     // Still serving: a whole checkout goes through.
+    let (id, code) = server.sent(4990).await;
+    server
+        .post(&format!("/api/payments/{id}/code"), json!({ "code": code }))
+        .await
+        .expect(200, None)
+        .state("confirmed");
+    server.finish().await;
+}
+
+/// Bytes that are not HTTP, or barely: the server answers 4xx or closes, and goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_http_is_refused_and_service_goes_on() {
+    let server = TestServer::start_with(|config| {
+        config.http.header_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let junk: Vec<Vec<u8>> = vec![
+        b"\r\n\r\n".to_vec(),
+        b"GARBAGE\r\n\r\n".to_vec(),
+        b"GET / HTTP/9.9\r\n\r\n".to_vec(),
+        b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"POST /api/payments HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec(),
+        b"POST /api/payments HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello".to_vec(),
+        b"POST /api/payments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nzz\r\n".to_vec(),
+        b"POST /api/payments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n".to_vec(),
+        format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000)).into_bytes(),
+        format!("GET / HTTP/1.1\r\nHost: x\r\nX-Long: {}\r\n\r\n", "b".repeat(100_000)).into_bytes(),
+        (0..200)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .fold(b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec(), |mut all, line| {
+                all.extend(line.bytes());
+                all
+            })
+            .into_iter()
+            .chain(b"\r\n".iter().copied())
+            .collect(),
+        vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03],
+    ];
+    for bytes in junk {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        // The server may close while we still write: that is an answer too.
+        let _ = stream.write_all(&bytes).await;
+        // Read until the answer's head is in, or the server closed.
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let mut chunk = [0u8; 4096];
+            loop {
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => answer.extend_from_slice(&chunk[..n]),
+                }
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+        })
+        .await;
+        let head = String::from_utf8_lossy(&answer[..answer.len().min(64)]).into_owned();
+        assert!(
+            read.is_ok(),
+            "left hanging: {:?}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
+        );
+        if let Some(status) = head.strip_prefix("HTTP/1.1 ") {
+            assert!(
+                status.starts_with('4'),
+                "{head:?} for {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
+            );
+        }
+    }
     let (id, code) = server.sent(4990).await;
     server
         .post(&format!("/api/payments/{id}/code"), json!({ "code": code }))

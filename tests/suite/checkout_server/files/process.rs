@@ -28,7 +28,13 @@ async fn the_process_logs_a_ledger_failure_and_stops_with_an_error_when_its_data
     let log = dir.path().join("server.log");
     let addr = free_addr();
     let child = Command::new(checkout_binary())
-        .args(["--addr", &addr.to_string(), "--db", db.to_str().unwrap()])
+        .args([
+            "--addr",
+            &addr.to_string(),
+            "--db",
+            db.to_str().unwrap(),
+            "--dev-pages",
+        ])
         .env_remove("BUYSTER_MASTER_KEY")
         .env_remove("BUYSTER_POSTGRES_URL")
         .env_remove("CHECKOUT_DEV_PAGES")
