@@ -15,6 +15,18 @@ use buyster::{
 /// or `put`.
 macro_rules! forward_background_calls {
     () => {
+        forward_background_calls!(except remove);
+
+        async fn remove(
+            &self,
+            key: &buyster::Key,
+            expected: buyster::Version,
+        ) -> Option<Result<(), buyster::StoreError>> {
+            buyster::Store::remove(&self.inner, key, expected).await
+        }
+    };
+    // For a store that removes in its own way, or keeps everything.
+    (except remove) => {
         async fn due(
             &self,
             until: buyster::Timestamp,
@@ -32,14 +44,6 @@ macro_rules! forward_background_calls {
 
         async fn acknowledge(&self, seqs: &[u64]) -> Result<(), buyster::StoreError> {
             buyster::Store::acknowledge(&self.inner, seqs).await
-        }
-
-        async fn remove(
-            &self,
-            key: &buyster::Key,
-            expected: buyster::Version,
-        ) -> Option<Result<(), buyster::StoreError>> {
-            buyster::Store::remove(&self.inner, key, expected).await
         }
     };
 }

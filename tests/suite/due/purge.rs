@@ -5,7 +5,7 @@
 use super::*;
 use buyster::Version;
 use buyster::memory::{ManualClock, MemoryBank, MemorySms, MemoryStore};
-use buyster::{CancelReason, DueWork, Entry, IdempotencyKey, KeyedWrite, Outboxed, StoreError};
+use buyster::{CancelReason, DueWork, Entry, IdempotencyKey, KeyedWrite, StoreError};
 
 async fn round<St: Store>(
     engine: &buyster::Engine<St, MemorySms, MemoryBank, ManualClock>,
@@ -233,17 +233,7 @@ impl Store for RacedRemoval {
         self.inner.put(key, expected, write).await
     }
 
-    async fn due(&self, until: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
-        self.inner.due(until, limit).await
-    }
-
-    async fn outbox(&self, limit: usize) -> Result<Vec<Outboxed>, StoreError> {
-        self.inner.outbox(limit).await
-    }
-
-    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), StoreError> {
-        self.inner.acknowledge(seqs).await
-    }
+    forward_background_calls!(except remove);
 
     async fn put_together(
         &self,
@@ -296,17 +286,7 @@ impl Store for Keeping {
         self.inner.put(key, expected, write).await
     }
 
-    async fn due(&self, until: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
-        self.inner.due(until, limit).await
-    }
-
-    async fn outbox(&self, limit: usize) -> Result<Vec<Outboxed>, StoreError> {
-        self.inner.outbox(limit).await
-    }
-
-    async fn acknowledge(&self, seqs: &[u64]) -> Result<(), StoreError> {
-        self.inner.acknowledge(seqs).await
-    }
+    forward_background_calls!(except remove);
 }
 
 #[tokio::test]
