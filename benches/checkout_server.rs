@@ -23,6 +23,9 @@
 #[path = "../examples/checkout/server/mod.rs"]
 mod server;
 
+#[path = "common/load.rs"]
+mod load;
+
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -59,14 +62,6 @@ struct Point {
     p50: Duration,
     p99: Duration,
     cpu_per_checkout: Duration,
-}
-
-fn seconds() -> Duration {
-    let seconds = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    Duration::from_secs(seconds)
 }
 
 /// The process's CPU time (user and system) so far, from `/proc/self/stat`.
@@ -181,21 +176,15 @@ async fn point(server: &Server, url: &str, clients: usize, seconds: Duration, ba
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    let elapsed = started.elapsed();
+    let load = load::gather(tasks, started).await;
     let cpu = cpu_time().saturating_sub(cpu);
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     Point {
         clients,
-        checkouts: latencies.len(),
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-        cpu_per_checkout: cpu / u32::try_from(latencies.len().max(1)).unwrap(),
+        checkouts: load.checkouts,
+        per_second: load.per_second,
+        p50: load.p50,
+        p99: load.p99,
+        cpu_per_checkout: cpu / u32::try_from(load.checkouts.max(1)).unwrap(),
     }
 }
 
@@ -228,7 +217,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(server.clone().serve(listener, std::future::pending()));
-    let seconds = seconds();
+    let seconds = load::seconds(5);
     println!(
         "\ncheckout server on SQLite, {} s per point",
         seconds.as_secs()

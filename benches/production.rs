@@ -15,6 +15,9 @@
 //! the database's write capacity the checkouts reach. The SMS gateway and the bank are the
 //! in-memory ones, so the store is what is measured.
 
+#[path = "common/load.rs"]
+mod load;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -208,19 +211,13 @@ async fn point<S: Store + 'static>(
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let load = load::gather(tasks, started).await;
     Point {
         clients,
-        checkouts: latencies.len(),
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
+        checkouts: load.checkouts,
+        per_second: load.per_second,
+        p50: load.p50,
+        p99: load.p99,
         syncs: 0.0,
     }
 }
@@ -286,14 +283,6 @@ fn print_table(
     }
 }
 
-fn seconds() -> Duration {
-    let seconds = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
-    Duration::from_secs(seconds)
-}
-
 async fn sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = buyster_sqlite::SqliteStore::open(dir.path().join("bench.db")).unwrap();
@@ -303,7 +292,7 @@ async fn sqlite() {
     let mut points = Vec::new();
     for clients in CONCURRENCY {
         let before = store.stats().commits;
-        let mut measured = point(&engine, &sms, clients, seconds()).await;
+        let mut measured = point(&engine, &sms, clients, load::seconds(8)).await;
         measured.syncs = (store.stats().commits - before) as f64 / measured.checkouts as f64;
         points.push(measured);
     }
@@ -394,13 +383,14 @@ async fn postgres() {
     let mut capacity = Vec::new();
     for clients in CONCURRENCY {
         let before = wal_syncs(&pool).await;
-        let mut measured = point(&engine, &sms, clients, seconds()).await;
+        let mut measured = point(&engine, &sms, clients, load::seconds(8)).await;
         measured.syncs = (wal_syncs(&pool).await - before) as f64 / measured.checkouts as f64;
         points.push(measured);
         let (bindir, url) = (bindir.clone(), url.clone());
-        let tps = tokio::task::spawn_blocking(move || pgbench(&bindir, &url, clients, seconds()))
-            .await
-            .unwrap();
+        let tps =
+            tokio::task::spawn_blocking(move || pgbench(&bindir, &url, clients, load::seconds(8)))
+                .await
+                .unwrap();
         capacity.push((clients, tps));
     }
     let settings = one_number(
